@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ClaresiaConfig(AppConfig):
+    name = "claresia"
+    verbose_name = "Claresia"

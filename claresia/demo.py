@@ -1,0 +1,72 @@
+"""The demo tenant that `make run` loads: Dainese, connected to the OpenAI sandbox.
+
+Safe to run again: it updates what exists. Later parts of the product add their demo data here.
+"""
+
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from claresia.models import ArchetypeGroup, Tenant, TenantMembership
+from connectors.models import Connector
+from connectors.services import connector_connect, connector_test_connection
+
+DEMO_TENANT = "dainese"
+DEMO_ORG_ID = "org-dainese-demo"
+# The sandbox accepts any key containing "compliance" as a Compliance-scope key.
+DEMO_API_KEY = "sk-compliance-dainese-demo-0000"
+DEMO_ARCHETYPES = [
+    ("engineering-managers", "Engineering managers", "grp_engineering_managers"),
+    ("sre", "Site reliability engineers", "grp_sre"),
+    ("product-managers", "Product managers", "grp_product_managers"),
+]
+DEMO_STAFF = "dainese-staff"
+DEMO_SUPERUSER = "claresia-admin"
+
+
+@dataclass(frozen=True)
+class DemoLogins:
+    staff_username: str
+    superuser_username: str
+    password: str
+
+
+@transaction.atomic
+def demo_load(*, password: str | None = None) -> tuple[Tenant, DemoLogins]:
+    tenant, _ = Tenant.objects.update_or_create(
+        slug=DEMO_TENANT, defaults={"name": "Dainese", "deployment_mode": "A"}
+    )
+    for slug, name, group_id in DEMO_ARCHETYPES:
+        ArchetypeGroup.objects.update_or_create(
+            tenant=tenant, slug=slug, defaults={"name": name, "workspace_group_id": group_id}
+        )
+    connector_connect(
+        tenant=tenant,
+        organization_id=DEMO_ORG_ID,
+        api_key=DEMO_API_KEY,
+        publish_mode=Connector.PublishMode.AUTOMATED,
+    )
+    password = password or secrets.token_urlsafe(12)
+    users = get_user_model().objects
+    staff, _ = users.update_or_create(
+        username=DEMO_STAFF,
+        defaults={"is_staff": True, "is_superuser": False, "email": "staff@dainese.example"},
+    )
+    staff.set_password(password)
+    staff.save()
+    TenantMembership.objects.update_or_create(
+        user=staff, tenant=tenant, defaults={"role": TenantMembership.Role.ADMIN}
+    )
+    admin, _ = users.update_or_create(
+        username=DEMO_SUPERUSER,
+        defaults={"is_staff": True, "is_superuser": True, "email": "admin@claresia.example"},
+    )
+    admin.set_password(password)
+    admin.save()
+    return tenant, DemoLogins(DEMO_STAFF, DEMO_SUPERUSER, password)
+
+
+def demo_test_connection(tenant: Tenant) -> Connector:
+    return connector_test_connection(connector=tenant.connector)

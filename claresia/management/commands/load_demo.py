@@ -1,0 +1,29 @@
+from django.core.management.base import BaseCommand
+
+from claresia.demo import demo_load, demo_test_connection
+
+
+class Command(BaseCommand):
+    help = "Load (or refresh) the demo tenant 'dainese', connected to the OpenAI sandbox."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", help="the demo logins' password (default: a new one)")
+
+    def handle(self, *args, password, **options):
+        tenant, logins = demo_load(password=password)
+        connector = demo_test_connection(tenant)
+        state = connector.get_status_display().lower()
+        if connector.last_error:
+            state += f" ({connector.last_error})"
+        self.stdout.write(
+            "\n".join(
+                [
+                    f"Demo tenant '{tenant.slug}' loaded; OpenAI sandbox connection: {state}.",
+                    "",
+                    "  Claresia is at http://127.0.0.1:8000/admin/",
+                    f"  tenant staff:    {logins.staff_username} / {logins.password}",
+                    f"  Claresia staff:  {logins.superuser_username} / {logins.password}",
+                    "",
+                ]
+            )
+        )

@@ -1,0 +1,95 @@
+"""Tenant scoping: the one place that decides which tenants a user may see or change.
+
+Every queryset that tenant staff can reach (admin, Command Center, API) goes through
+`scope_to_user`; admin classes get it by mixing in `TenantScopedAdminMixin`. Superusers see
+every tenant; other staff see the tenants they hold a membership in, and change only those
+where their role is admin.
+"""
+
+from functools import reduce
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import Model, QuerySet
+
+from claresia.models import Tenant, TenantMembership
+
+
+def tenants_visible_to(user: AbstractBaseUser) -> QuerySet[Tenant]:
+    if not (user.is_active and user.is_authenticated):
+        return Tenant.objects.none()
+    if user.is_superuser:
+        return Tenant.objects.all()
+    return Tenant.objects.filter(memberships__user=user)
+
+
+def tenants_editable_by(user: AbstractBaseUser) -> QuerySet[Tenant]:
+    if not (user.is_active and user.is_authenticated):
+        return Tenant.objects.none()
+    if user.is_superuser:
+        return Tenant.objects.all()
+    # One filter() call, so that user and role are matched on the same membership row.
+    return Tenant.objects.filter(
+        memberships__user=user, memberships__role=TenantMembership.Role.ADMIN
+    )
+
+
+def scope_to_user(
+    queryset: QuerySet, user: AbstractBaseUser, *, tenant_path: str = "tenant"
+) -> QuerySet:
+    """Filter `queryset` to rows of tenants `user` may see; `tenant_path` leads to the Tenant."""
+    if user.is_active and user.is_superuser:
+        return queryset
+    lookup = f"{tenant_path}__in" if tenant_path else "pk__in"
+    return queryset.filter(**{lookup: tenants_visible_to(user).values("pk")})
+
+
+def tenant_of(obj: Model, tenant_path: str) -> Tenant:
+    if not tenant_path:
+        return obj
+    return reduce(getattr, tenant_path.split("__"), obj)
+
+
+class TenantScopedAdminMixin:
+    """ModelAdmin mixin: querysets, tenant choices and permissions follow tenant membership."""
+
+    tenant_path = "tenant"
+
+    def get_queryset(self, request):
+        return scope_to_user(
+            super().get_queryset(request), request.user, tenant_path=self.tenant_path
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Tenant:
+            kwargs["queryset"] = tenants_editable_by(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _is_member(self, request) -> bool:
+        return request.user.is_superuser or tenants_visible_to(request.user).exists()
+
+    def _can_edit(self, request, obj) -> bool:
+        editable = tenants_editable_by(request.user)
+        if obj is None:
+            return editable.exists()
+        return editable.filter(pk=tenant_of(obj, self.tenant_path).pk).exists()
+
+    def has_module_permission(self, request):
+        return request.user.is_staff and self._is_member(request)
+
+    def has_view_permission(self, request, obj=None):
+        if not (request.user.is_staff and self._is_member(request)):
+            return False
+        if obj is None or request.user.is_superuser:
+            return True
+        return (
+            tenants_visible_to(request.user).filter(pk=tenant_of(obj, self.tenant_path).pk).exists()
+        )
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_staff and self._can_edit(request, None)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_staff and self._can_edit(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_staff and self._can_edit(request, obj)

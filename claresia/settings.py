@@ -1,0 +1,160 @@
+"""Settings, read from the environment (and a `.env` file) with django-environ.
+
+The variables and their defaults are those of `shared/contracts/operations.md`. There is one
+settings module: production is this module with `DEBUG=false` and real secrets, and it refuses
+to start on the development ones.
+"""
+
+from pathlib import Path
+
+import environ
+from cryptography.fernet import Fernet
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# Development values: usable only with DEBUG on (checked below).
+DEV_SECRET_KEY = "django-insecure-claresia-development-key-do-not-use-in-production"  # noqa: S105 - refused unless DEBUG
+DEV_FIELD_ENCRYPTION_KEY = "ZGV2LWZpZWxkLWtleS1kby1ub3QtdXNlLWluLXByb2Q="
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[DEV_FIELD_ENCRYPTION_KEY])
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
+
+OPENAI_API_BASE = env.str("OPENAI_API_BASE", default="https://api.openai.com/v1").rstrip("/")
+CLARESIA_HUB_BASE_URL = env.str("CLARESIA_HUB_BASE_URL", default="https://api.claresia.com")
+TELEMETRY_POLL_INTERVAL = env.int("TELEMETRY_POLL_INTERVAL", default=60)
+TELEMETRY_INITIAL_LOOKBACK = env.int("TELEMETRY_INITIAL_LOOKBACK", default=86400)
+TELEMETRY_OVERLAP = env.int("TELEMETRY_OVERLAP", default=600)
+
+
+def _refuse_to_start(reason: str) -> None:
+    # One line on stderr and a non-zero exit, not a traceback (operations.md: clear errors).
+    raise SystemExit(f"claresia: refusing to start: {reason}")
+
+
+def _check_encryption_keys(keys: list[str]) -> None:
+    if not keys:
+        _refuse_to_start("FIELD_ENCRYPTION_KEYS is empty; give at least one Fernet key")
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            _refuse_to_start(
+                f"FIELD_ENCRYPTION_KEYS key #{position} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes)"
+            )
+
+
+_check_encryption_keys(FIELD_ENCRYPTION_KEYS)
+if not DEBUG:
+    if SECRET_KEY == DEV_SECRET_KEY:
+        _refuse_to_start("SECRET_KEY is the development key and DEBUG is off; set SECRET_KEY")
+    if DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS:
+        _refuse_to_start(
+            "FIELD_ENCRYPTION_KEYS holds the development key and DEBUG is off; "
+            "set your own Fernet keys"
+        )
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "claresia",
+    "connectors",
+    "skills",
+    "telemetry",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "claresia.urls"
+WSGI_APPLICATION = "claresia.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'claresia.sqlite3'}"),
+}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Shared state between processes (throttles, progress): Redis in production and in the tests;
+# the zero-setup local run keeps it in memory.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://claresia")}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+LOGIN_URL = "/admin/login/"
+
+# Celery: a Redis broker in production; with none configured, tasks run in-process.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or None
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = TIME_ZONE
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "claresia.logging.RedactSecretsFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,166 @@
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import ngettext
+
+from claresia.scoping import TenantScopedAdminMixin, scope_to_user, tenants_editable_by
+from connectors.crypto import SecretUnreadable
+from connectors.forms import ConnectorForm
+from connectors.models import Connector
+from connectors.services import (
+    connector_connect,
+    connector_test_connection,
+    connectors_reencrypt,
+)
+
+GUIDANCE = """
+<p><strong>Step 6 — Connect LLM.</strong> ChatGPT <strong>Enterprise</strong> is required: the
+Compliance API and the admin Custom GPT controls do not exist on Plus or Team.</p>
+<ol>
+  <li>An OpenAI <strong>organization owner</strong> signs in to platform.openai.com.</li>
+  <li>Settings → API → <strong>Admin keys</strong> → Create new admin key →
+      <strong>Compliance scope</strong>, named <code>claresia-{tenant_slug}</code>.</li>
+  <li>Copy the key: OpenAI shows it <strong>once</strong>. Paste it below.</li>
+  <li>The organization id (<code>org-…</code>) is at
+      platform.openai.com/settings/organization/general.</li>
+  <li>Save, then press <strong>Test connection</strong>: Claresia calls
+      <code>GET /v1/organization/audit_logs</code> to confirm.</li>
+</ol>
+"""
+
+
+@admin.register(Connector)
+class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    form = ConnectorForm
+    list_display = [
+        "tenant",
+        "provider",
+        "organization_id",
+        "key",
+        "publish_mode",
+        "status_badge",
+        "last_tested_at",
+    ]
+    list_filter = ["status", "publish_mode"]
+    search_fields = ["tenant__slug", "tenant__name", "organization_id"]
+    list_select_related = ["tenant"]
+    actions = ["test_connection_selected", "reencrypt_selected"]
+    change_form_template = "admin/connectors/connector/change_form.html"
+
+    @admin.display(description="Compliance API key")
+    def key(self, obj: Connector) -> str:
+        return obj.api_key_masked
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: Connector) -> str:
+        colour = {"connected": "#1a7f37", "failed": "#cf222e"}.get(obj.status, "#6e7781")
+        return format_html('<strong style="color:{}">{}</strong>', colour, obj.get_status_display())
+
+    def get_fieldsets(self, request, obj=None):
+        connect = (
+            "Connect LLM",
+            {
+                "fields": ["tenant", "provider", "organization_id", "api_key", "publish_mode"],
+                "description": GUIDANCE,
+            },
+        )
+        if obj is None:
+            return [connect]
+        connect[1]["fields"] = [
+            "tenant",
+            "provider",
+            "organization_id",
+            "key",
+            "api_key",
+            "publish_mode",
+        ]
+        return [
+            connect,
+            (
+                "Connection",
+                {
+                    "fields": ["status_badge", "last_tested_at", "last_error"],
+                },
+            ),
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["tenant", "key", "status_badge", "last_tested_at", "last_error"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "tenant":
+            # One connector per tenant: offer only tenants that have none yet.
+            kwargs["queryset"] = tenants_editable_by(request.user).filter(connector__isnull=True)
+            return admin.ModelAdmin.formfield_for_foreignkey(self, db_field, request, **kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        connector = connector_connect(
+            tenant=obj.tenant,
+            organization_id=form.cleaned_data["organization_id"],
+            api_key=form.cleaned_data["api_key"],
+            publish_mode=form.cleaned_data["publish_mode"],
+        )
+        obj.pk = connector.pk
+
+    def add_view(self, request, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "title": "Connect LLM"}
+        return super().add_view(request, form_url, extra_context)
+
+    # ---- Test connection: a POST-only button on the connector page ------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/test-connection/",
+                self.admin_site.admin_view(self.test_connection_view),
+                name="connectors_connector_test_connection",
+            ),
+            *super().get_urls(),
+        ]
+
+    def test_connection_view(self, request, pk: int):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        connector = get_object_or_404(
+            scope_to_user(Connector.objects.select_related("tenant"), request.user), pk=pk
+        )
+        if not self.has_change_permission(request, connector):
+            raise PermissionDenied
+        self._report_test(request, connector_test_connection(connector=connector))
+        return HttpResponseRedirect(reverse("admin:connectors_connector_change", args=[pk]))
+
+    def _report_test(self, request, connector: Connector) -> None:
+        if connector.status == Connector.Status.CONNECTED:
+            self.message_user(
+                request,
+                f"{connector.tenant.slug}: connected to {connector.organization_id}.",
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(
+                request, f"{connector.tenant.slug}: {connector.last_error}", messages.ERROR
+            )
+
+    @admin.action(description="Test connection", permissions=["change"])
+    def test_connection_selected(self, request, queryset):
+        for connector in queryset.select_related("tenant"):
+            self._report_test(request, connector_test_connection(connector=connector))
+
+    @admin.action(description="Re-encrypt keys under the newest key", permissions=["change"])
+    def reencrypt_selected(self, request, queryset):
+        try:
+            count = connectors_reencrypt(queryset=queryset)
+        except SecretUnreadable as exc:
+            self.message_user(request, f"{exc}; nothing was changed.", messages.ERROR)
+            return
+        self.message_user(
+            request,
+            ngettext("Re-encrypted %d key.", "Re-encrypted %d keys.", count) % count,
+            messages.SUCCESS,
+        )

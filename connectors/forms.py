@@ -1,0 +1,41 @@
+from django import forms
+from django.core.exceptions import ValidationError
+
+from connectors.models import Connector
+from connectors.services import validate_api_key
+
+KEY_HELP = (
+    "Write-only: the key is encrypted at rest and never shown again, only as …abcd. "
+    "Leave blank to keep the stored key."
+)
+
+
+class ConnectorForm(forms.ModelForm):
+    """The admin's *Connect LLM* form. The key field never renders its value back."""
+
+    api_key = forms.CharField(
+        label="Compliance API key",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=KEY_HELP,
+    )
+
+    class Meta:
+        model = Connector
+        fields = ["tenant", "provider", "organization_id", "api_key", "publish_mode"]
+        widgets = {"provider": forms.RadioSelect}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.fields["api_key"].help_text = KEY_HELP.rsplit(" Leave", 1)[0]
+
+    def clean_api_key(self) -> str | None:
+        raw = self.cleaned_data.get("api_key") or ""
+        if not raw and self.instance.pk is not None:
+            return None  # keep the stored key
+        try:
+            return validate_api_key(raw)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["api_key"]) from None

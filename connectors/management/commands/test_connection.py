@@ -1,0 +1,28 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from claresia.services import TenantNotFound, tenant_get
+from connectors.models import Connector
+from connectors.services import connector_test_connection
+
+
+class Command(BaseCommand):
+    help = "Test a tenant's ChatGPT Enterprise connection (GET /organization/audit_logs)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--tenant", required=True, help="tenant slug")
+
+    def handle(self, *args, tenant, **options):
+        try:
+            connector = Connector.objects.select_related("tenant").get(
+                tenant=tenant_get(slug=tenant)
+            )
+        except TenantNotFound as exc:
+            raise CommandError(str(exc)) from None
+        except Connector.DoesNotExist:
+            raise CommandError(
+                f"tenant {tenant} has no OpenAI connector: run connect_openai first"
+            ) from None
+        connector = connector_test_connection(connector=connector)
+        if connector.status != Connector.Status.CONNECTED:
+            raise CommandError(connector.last_error)
+        self.stdout.write(f"connected: tenant {tenant}, organization {connector.organization_id}")

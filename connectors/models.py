@@ -1,0 +1,63 @@
+"""The ChatGPT Enterprise connector of a tenant: org id, encrypted Compliance key, status."""
+
+from django.core.validators import RegexValidator
+from django.db import models
+
+from claresia.models import Tenant
+from connectors.crypto import secret_decrypt, secret_encrypt, secret_mask
+
+org_id_validator = RegexValidator(
+    r"^org-[A-Za-z0-9_-]{1,64}$",
+    "An OpenAI organization id starts with 'org-' (Settings → Organization → General).",
+)
+
+
+class Connector(models.Model):
+    class Provider(models.TextChoices):
+        OPENAI_CHATGPT_ENTERPRISE = "openai-chatgpt-enterprise", "OpenAI ChatGPT Enterprise"
+
+    class PublishMode(models.TextChoices):
+        AUTOMATED = "automated", "Automated (OpenAI admin API)"
+        MANUAL_EXPORT = "manual_export", "Manual export (ZIP + CSV bulk import)"
+
+    class Status(models.TextChoices):
+        NEVER_TESTED = "never_tested", "Never tested"
+        CONNECTED = "connected", "Connected"
+        FAILED = "failed", "Failed"
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="connector")
+    provider = models.CharField(
+        max_length=32, choices=Provider.choices, default=Provider.OPENAI_CHATGPT_ENTERPRISE
+    )
+    organization_id = models.CharField(
+        "OpenAI organization id", max_length=80, validators=[org_id_validator]
+    )
+    # Never shown, never exported: only `api_key_last4` is displayed (as …abcd).
+    api_key_ciphertext = models.TextField(editable=False)
+    api_key_last4 = models.CharField(max_length=4, editable=False)
+    publish_mode = models.CharField(
+        max_length=16, choices=PublishMode.choices, default=PublishMode.AUTOMATED
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEVER_TESTED)
+    last_tested_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "ChatGPT Enterprise connector"
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} — {self.tenant.slug}"
+
+    def set_api_key(self, raw_key: str) -> None:
+        self.api_key_ciphertext = secret_encrypt(raw_key)
+        self.api_key_last4 = raw_key[-4:]
+
+    @property
+    def api_key(self) -> str:
+        return secret_decrypt(self.api_key_ciphertext)
+
+    @property
+    def api_key_masked(self) -> str:
+        return secret_mask(self.api_key_last4)

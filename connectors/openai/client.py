@@ -1,0 +1,209 @@
+"""The one OpenAI HTTP client: base URL, auth and organization headers, timeouts, OpenAI's
+retry policy, list pagination and typed errors (`shared/contracts/openai-enterprise-api.md`).
+
+Every call to OpenAI in the project goes through `OpenAIClient.request`; the paths live in
+`connectors.openai.endpoints`.
+"""
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from django.conf import settings
+
+from connectors.openai.errors import OpenAIError, RateLimitedError, UnavailableError, error_for
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+# A 409 that names a real conflict is an answer, not a transient lock: never retried.
+FINAL_CONFLICT_CODES = frozenset({"gpt_name_taken"})
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """OpenAI's SDK policy: honour Retry-After up to 120 s, else exponential backoff with
+    jitter; a bounded number of attempts."""
+
+    max_attempts: int = 3
+    initial_backoff: float = 0.5
+    max_backoff: float = 8.0
+    max_retry_after: float = 120.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None and 0 < retry_after <= self.max_retry_after:
+            return retry_after
+        backoff = min(self.initial_backoff * 2 ** (attempt - 1), self.max_backoff)
+        return backoff * (1 - 0.25 * random.random())
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+def _retry_after_seconds(response: httpx.Response) -> float | None:
+    for header, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = response.headers.get(header)
+        if value is None:
+            continue
+        try:
+            return float(value) / scale
+        except ValueError:
+            continue
+    return None
+
+
+def _error_body(response: httpx.Response) -> dict | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else None
+
+
+def _transport_reason(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "the request timed out"
+    text = str(exc).lower()
+    if (
+        "name or service not known" in text
+        or "nodename nor servname" in text
+        or ("temporary failure in name resolution" in text)
+    ):
+        return "could not resolve the host name"
+    if "refused" in text:
+        return "connection refused"
+    return f"connection failed ({type(exc).__name__})"
+
+
+class OpenAIClient:
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        organization_id: str,
+        base_url: str | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.retry = retry or DEFAULT_RETRY
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=(base_url or settings.OPENAI_API_BASE).rstrip("/") + "/",
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "OpenAI-Organization": organization_id,
+                "User-Agent": "claresia-connector/1",
+            },
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def __enter__(self) -> "OpenAIClient":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json_body: Any = None,
+        files: Any = None,
+        data: Any = None,
+    ) -> dict:
+        """Send one call with retries; return the decoded JSON or raise an OpenAIError."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._http.request(
+                    method, path.lstrip("/"), params=params, json=json_body, files=files, data=data
+                )
+            except httpx.TransportError as exc:
+                failure: OpenAIError = UnavailableError(_transport_reason(exc))
+                retry_after = None
+            else:
+                result = self._outcome(response, attempt)
+                if not isinstance(result, OpenAIError):
+                    return result
+                failure, retry_after = result, _retry_after_seconds(response)
+                if not self._retryable(response, failure):
+                    raise failure
+            if attempt >= self.retry.max_attempts:
+                raise failure
+            delay = self.retry.delay(attempt, retry_after)
+            logger.info(
+                "openai %s %s failed (%s); retry %d in %.2fs",
+                method,
+                path,
+                failure.status or failure.message,
+                attempt,
+                delay,
+            )
+            self._sleep(delay)
+
+    def _outcome(self, response: httpx.Response, attempt: int) -> dict | OpenAIError:
+        request_id = response.headers.get("x-request-id")
+        status = response.status_code
+        if status < 400:
+            try:
+                body = response.json()
+            except (ValueError, json.JSONDecodeError):
+                return UnavailableError("its answer was not JSON", request_id=request_id)
+            if not isinstance(body, dict):
+                return UnavailableError("its answer was not a JSON object", request_id=request_id)
+            return body
+        error = _error_body(response)
+        if status >= 500:
+            return UnavailableError(f"HTTP {status}", status=status, request_id=request_id)
+        if status == 429:
+            return RateLimitedError(
+                (error or {}).get("message", ""),
+                status=429,
+                code=(error or {}).get("code"),
+                request_id=request_id,
+                attempts=attempt,
+                retry_after=_retry_after_seconds(response),
+            )
+        if error is None:
+            return UnavailableError(
+                f"HTTP {status} with a body that is not OpenAI's error JSON",
+                status=status,
+                request_id=request_id,
+            )
+        return error_for(status, error, request_id)
+
+    @staticmethod
+    def _retryable(response: httpx.Response, failure: OpenAIError) -> bool:
+        if isinstance(failure, UnavailableError):
+            return True
+        if response.status_code == 409:
+            return failure.code not in FINAL_CONFLICT_CODES
+        return response.status_code in RETRYABLE_STATUSES
+
+    def paginate(self, path: str, params: list[tuple[str, object]]) -> Iterator[dict]:
+        """Yield each page of an OpenAI list, following `after=<last_id>` while `has_more`."""
+        query = list(params)
+        while True:
+            page = self.request("GET", path, params=query)
+            yield page
+            last_id = page.get("last_id")
+            if not page.get("has_more") or not last_id:
+                return
+            query = [(key, value) for key, value in params if key != "after"]
+            query.append(("after", last_id))

@@ -1,0 +1,159 @@
+"""Typed OpenAI errors and the message each one gives the person who hit it.
+
+The table is `shared/contracts/openai-enterprise-api.md` → Errors; the wording of the
+user-facing messages follows the seed's troubleshooting section.
+"""
+
+from claresia.logging import redact
+
+COMPLIANCE_DISABLED_MESSAGE = (
+    "Telemetry missing: Compliance API not enabled — upgrade to Enterprise, "
+    "or import the per-user audit export"
+)
+PUBLISH_DISABLED_MESSAGE = (
+    "Custom GPTs don't appear: manual upload required for this org — use Export → Bulk import"
+)
+
+
+class OpenAIError(Exception):
+    """An OpenAI call that did not succeed. `user_message` is safe to show and to store."""
+
+    status: int | None = None
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        param: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        # OpenAI's own message can quote part of a key ("Incorrect API key provided: sk-…").
+        self.message = redact(message or "")
+        self.status = status if status is not None else self.status
+        self.code = code
+        self.param = param
+        self.request_id = request_id
+        super().__init__(self.user_message)
+
+    def _describe(self) -> str:
+        return f"OpenAI refused the request: {self.message or 'no reason given'}"
+
+    @property
+    def user_message(self) -> str:
+        text = self._describe()
+        if self.request_id:
+            text += f" (request id {self.request_id})"
+        return text
+
+
+class AuthenticationError(OpenAIError):
+    status = 401
+
+    def _describe(self) -> str:
+        return (
+            "The Compliance API key is not valid (wrong, revoked, or not for this organization): "
+            "paste a new one"
+        )
+
+
+class MissingScopeError(AuthenticationError):
+    def _describe(self) -> str:
+        return (
+            "Admin key is not Compliance scope: re-mint with Compliance scope "
+            "(platform.openai.com → Settings → API → Admin keys)"
+        )
+
+
+class PermissionDeniedError(OpenAIError):
+    status = 403
+
+    def _describe(self) -> str:
+        return f"OpenAI denied access: {self.message or 'permission denied'}"
+
+
+class ComplianceAPIDisabledError(PermissionDeniedError):
+    def _describe(self) -> str:
+        return COMPLIANCE_DISABLED_MESSAGE
+
+
+class PublishDisabledError(PermissionDeniedError):
+    def _describe(self) -> str:
+        return PUBLISH_DISABLED_MESSAGE
+
+
+class NotFoundError(OpenAIError):
+    status = 404
+
+    def _describe(self) -> str:
+        return f"Not found at OpenAI: {self.message or 'the object is gone'}"
+
+
+class ConflictError(OpenAIError):
+    status = 409
+
+
+class BadRequestError(OpenAIError):
+    status = 400
+
+    def _describe(self) -> str:
+        where = f" ({self.param})" if self.param else ""
+        return f"OpenAI rejected the request{where}: {self.message or 'invalid request'}"
+
+
+class RateLimitedError(OpenAIError):
+    status = 429
+
+    def __init__(self, *args, attempts: int = 1, retry_after: float | None = None, **kwargs):
+        self.attempts = attempts
+        self.retry_after = retry_after
+        super().__init__(*args, **kwargs)
+
+    def _describe(self) -> str:
+        return (
+            f"OpenAI is rate limiting this organization (429 after {self.attempts} attempts): "
+            "try again in a minute"
+        )
+
+
+class UnavailableError(OpenAIError):
+    """5xx, a timeout, DNS, a refused connection or a body that is not JSON."""
+
+    def __init__(self, reason: str, **kwargs) -> None:
+        self.reason = reason
+        super().__init__(reason, **kwargs)
+
+    def _describe(self) -> str:
+        return f"OpenAI unavailable: {self.reason}"
+
+
+_BY_CODE: dict[str, type[OpenAIError]] = {
+    "missing_scope": MissingScopeError,
+    "invalid_api_key": AuthenticationError,
+    "compliance_api_disabled": ComplianceAPIDisabledError,
+    "gpt_publish_disabled": PublishDisabledError,
+}
+_BY_STATUS: dict[int, type[OpenAIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: BadRequestError,
+}
+
+
+def error_for(status: int, error: dict, request_id: str | None) -> OpenAIError:
+    """Map a final (not retried) error answer to its typed error."""
+    code = error.get("code")
+    cls = _BY_CODE.get(code or "") or _BY_STATUS.get(status, OpenAIError)
+    if cls is MissingScopeError and status != 401:
+        cls = _BY_STATUS.get(status, OpenAIError)
+    return cls(
+        str(error.get("message") or ""),
+        status=status,
+        code=code,
+        param=error.get("param"),
+        request_id=request_id,
+    )

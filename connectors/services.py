@@ -1,0 +1,123 @@
+"""Connector services: connect a tenant, test the connection, rotate the stored keys.
+
+The admin, the commands and (later) the Command Center call these; none talks to OpenAI or the
+crypto layer by itself.
+"""
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from claresia.models import Tenant
+from connectors.crypto import SecretUnreadable, secret_rotate
+from connectors.models import Connector
+from connectors.openai import endpoints
+from connectors.openai.client import OpenAIClient
+from connectors.openai.errors import OpenAIError
+
+logger = logging.getLogger(__name__)
+
+MAX_KEY_LENGTH = 512
+
+
+def validate_api_key(api_key: str) -> str:
+    """The key as it will be stored, or ValidationError saying what is wrong (never echoing it)."""
+    key = (api_key or "").strip()
+    if not key:
+        raise ValidationError({"api_key": "Paste the Compliance API key: it is empty."})
+    if len(key) > MAX_KEY_LENGTH or any(ch.isspace() for ch in key) or not key.isprintable():
+        raise ValidationError(
+            {"api_key": "That is not an API key: one line, no spaces, as OpenAI shows it."}
+        )
+    return key
+
+
+@transaction.atomic
+def connector_connect(
+    *,
+    tenant: Tenant,
+    organization_id: str,
+    api_key: str | None,
+    publish_mode: str | None = None,
+) -> Connector:
+    """Store (or replace) the tenant's org id and encrypted Compliance key.
+
+    `api_key=None` keeps the stored key (a form left blank). New credentials reset the status
+    to *never tested*. Raises ValidationError, saving nothing, on a bad org id or key.
+    """
+    connector = Connector.objects.select_for_update().filter(tenant=tenant).first() or Connector(
+        tenant=tenant
+    )
+    organization_id = (organization_id or "").strip()
+    credentials_changed = api_key is not None or organization_id != connector.organization_id
+    connector.organization_id = organization_id
+    if publish_mode:
+        connector.publish_mode = publish_mode
+    errors: dict[str, list[str]] = {}
+    try:
+        if api_key is not None:
+            connector.set_api_key(validate_api_key(api_key))
+        elif not connector.api_key_ciphertext:
+            validate_api_key("")
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        connector.full_clean(exclude=["api_key_ciphertext", "api_key_last4", "tenant"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    if credentials_changed:
+        connector.status = Connector.Status.NEVER_TESTED
+        connector.last_error = ""
+        connector.last_tested_at = None
+    connector.save()
+    logger.info("connector stored for tenant %s (key %s)", tenant.slug, connector.api_key_masked)
+    return connector
+
+
+def openai_client_for(connector: Connector, **options) -> OpenAIClient:
+    """The OpenAI client authenticated as this connector. Raises SecretUnreadable."""
+    return OpenAIClient(
+        api_key=connector.api_key, organization_id=connector.organization_id, **options
+    )
+
+
+def connector_test_connection(*, connector: Connector, **client_options) -> Connector:
+    """Part 2's *Test connection*: `GET /organization/audit_logs?limit=1`, outcome recorded.
+
+    Never raises for an OpenAI or key problem: the status and `last_error` say what happened.
+    """
+    try:
+        with openai_client_for(connector, **client_options) as client:
+            endpoints.audit_logs_page(client, limit=1)
+    except (OpenAIError, SecretUnreadable) as exc:
+        message = exc.user_message if isinstance(exc, OpenAIError) else str(exc)
+        connector.status = Connector.Status.FAILED
+        connector.last_error = message
+        logger.warning("test connection failed for tenant %s: %s", connector.tenant.slug, message)
+    else:
+        connector.status = Connector.Status.CONNECTED
+        connector.last_error = ""
+        logger.info("test connection succeeded for tenant %s", connector.tenant.slug)
+    connector.last_tested_at = timezone.now()
+    connector.save(update_fields=["status", "last_error", "last_tested_at", "updated_at"])
+    return connector
+
+
+def connectors_reencrypt(*, queryset: QuerySet[Connector] | None = None) -> int:
+    """Rewrite stored keys (all, or `queryset`'s) under the newest FIELD_ENCRYPTION_KEYS key.
+
+    Returns the count. Raises SecretUnreadable, changing nothing, if any key cannot be read.
+    """
+    queryset = Connector.objects.all() if queryset is None else queryset
+    with transaction.atomic():
+        connectors = list(queryset.select_for_update().only("pk", "api_key_ciphertext"))
+        for connector in connectors:
+            connector.api_key_ciphertext = secret_rotate(connector.api_key_ciphertext)
+        Connector.objects.bulk_update(connectors, ["api_key_ciphertext"])
+    logger.info("re-encrypted %d connector key(s) under the newest key", len(connectors))
+    return len(connectors)

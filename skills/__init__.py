@@ -1,0 +1,1 @@
+"""Skills: the Skill IR, transpilers to platform bundles, publish and export services."""

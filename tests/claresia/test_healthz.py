@@ -1,0 +1,7 @@
+def test_healthz_answers_ok_when_the_database_answers(client, db):
+    # when
+    response = client.get("/healthz")
+
+    # then
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
