@@ -32,7 +32,7 @@ test: $(VENV)/.test-installed
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.test-installed
-	$(TEST_ENV) $(PY) -m bench
+	$(TEST_ENV) $(PY) -m bench $(BENCH)
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .

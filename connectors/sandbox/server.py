@@ -35,6 +35,7 @@ FAULT_FIELDS = {f.name for f in fields(Fault)} - {"seen"}
 
 class SandboxHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
     server: "SandboxServer"
 
     def log_message(self, format: str, *args) -> None:
