@@ -1,6 +1,6 @@
 # Claresia — the two set-up commands are `make run` (demo) and `make test` (the suite).
 SHELL := /bin/bash
-PYTHON ?= $(shell pyenv which python 2>/dev/null || command -v python3.13 || command -v python3)
+PYTHON ?= $(firstword $(shell pyenv which python 2>/dev/null) $(shell command -v python3.13) $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3))
 VENV := .venv
 PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/claresia

@@ -1,5 +1,6 @@
 """Production refuses the development secrets, with a one-line reason."""
 
+import json
 import os
 import subprocess
 import sys
@@ -66,3 +67,53 @@ def test_debug_off_starts_with_real_secrets():
 
     # then
     assert result.returncode == 0, result.stderr
+
+
+def production_env():
+    return {
+        "DEBUG": "false",
+        "SECRET_KEY": Fernet.generate_key().decode() + Fernet.generate_key().decode(),
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "ALLOWED_HOSTS": "claresia.example",
+    }
+
+
+def test_the_deploy_checklist_is_clean_in_production():
+    # when
+    base = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**base, **production_env()},
+        timeout=60,
+    )
+
+    # then
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_logs_are_json_lines_without_secrets():
+    # given
+    code = (
+        "import logging, django; django.setup();"
+        "logging.getLogger('claresia').warning('calling with Bearer sk-compliance-abcdef123456')"
+    )
+
+    # when
+    base = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS")}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**base, **production_env(), "DJANGO_SETTINGS_MODULE": "claresia.settings"},
+    )
+
+    # then
+    line = json.loads(result.stderr.strip().splitlines()[-1])
+    assert line["level"] == "WARNING"
+    assert "sk-compliance-abcdef123456" not in result.stderr
+    assert "[redacted]" in line["message"]
