@@ -107,7 +107,7 @@ def read_zip(content: bytes, origin: str) -> dict[str, bytes]:
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
                 raise SkillSourceError(f"{origin}: {info.filename}: symbolic links are refused")
-            if mode and not stat.S_ISREG(mode):
+            if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
                 raise SkillSourceError(
                     f"{origin}: {info.filename}: only regular files are accepted"
                 )
