@@ -100,7 +100,7 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def gpt_status(self, obj: Skill) -> str:
         publication = self._publication(obj)
         if publication is None:
-            return format_html('<span style="color:#6e7781">never published</span>')
+            return format_html('<span style="color:#6e7781">{}</span>', "never published")
         colour = {"published": "#1a7f37", "failed": "#cf222e"}.get(publication.status, "#9a6700")
         return format_html(
             '<strong style="color:{}" title="{}">{}</strong>',

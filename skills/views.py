@@ -3,7 +3,7 @@ progress. Views parse input, call one service and render; tenants come from clar
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -114,12 +114,8 @@ def export_download(request):
     result = skills_export(tenant=tenant, skill_ids=wanted or None)
     if not result.bundles:
         raise Http404("No skill of this tenant can be exported (see the Export page).")
-    response = FileResponse(
-        iter([result.archive()]),
-        as_attachment=True,
-        filename=result.archive_name,
-        content_type="application/zip",
-    )
+    response = HttpResponse(result.archive(), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{result.archive_name}"'
     return response
 
 
