@@ -199,7 +199,7 @@ def _publish_one(client: OpenAIClient, job: _Job, stop: threading.Event) -> _Res
             else:
                 gpt = endpoints.gpt_create(client, config)
                 outcome = "created"
-        if job.share:
+        if job.share or gpt["id"] != job.gpt_id:  # a new or adopted GPT starts unshared
             try:
                 if job.bundle.group_ids:
                     endpoints.gpt_share(client, gpt["id"], list(job.bundle.group_ids))

@@ -229,3 +229,18 @@ def test_a_finished_run_run_again_changes_nothing(
     sandbox.state.requests.clear()
     publish_run_execute(run_id=run.pk)
     assert sandbox.state.requests == []
+
+
+def test_a_gpt_deleted_behind_our_back_is_created_again_and_shared(
+    sandbox, connector, imported_skill, tmp_path
+):
+    # given a published skill whose GPT someone deleted in ChatGPT
+    skills_publish(tenant=connector.tenant)
+    sandbox.state.org("org-dainese").gpts.clear()
+    _import_version(connector.tenant, tmp_path, version="1.0.1")
+    # when the next version is published
+    report = skills_publish(tenant=connector.tenant)
+    # then a new GPT is created and shared again with the archetype groups
+    assert [o.outcome for o in report.outcomes] == ["created"]
+    (gpt,) = sandbox.state.org("org-dainese").gpts.values()
+    assert gpt["sharing"]["group_ids"] == ["grp_em", "grp_sre"]
