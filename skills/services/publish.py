@@ -259,7 +259,7 @@ def _jobs(plan: list[PlanItem]) -> list[_Job]:
     return jobs
 
 
-def _record(tenant: Tenant, item: PlanItem, result: _Result | None, now) -> SkillOutcome:
+def _record(item: PlanItem, result: _Result | None, now) -> SkillOutcome:
     publication = item.publication or Publication(skill=item.skill, target=TARGET)
     skill_id = item.skill.skill_id
     if item.action == "unchanged":
@@ -313,7 +313,7 @@ def skills_publish(
     now = timezone.now()
     for item in plan:
         if item.action in ("unchanged", "blocked"):
-            done(_record(tenant, item, None, now))
+            done(_record(item, None, now))
     jobs = _jobs(plan)
     if not jobs:
         return report
@@ -330,7 +330,7 @@ def skills_publish(
         for future in as_completed(futures):
             result = future.result()
             disabled = disabled or isinstance(result.error, PublishDisabledError)
-            done(_record(tenant, items[result.job.skill_id], result, timezone.now()))
+            done(_record(items[result.job.skill_id], result, timezone.now()))
     if disabled:
         Connector.objects.filter(tenant=tenant).update(
             publish_mode=Connector.PublishMode.MANUAL_EXPORT, updated_at=timezone.now()

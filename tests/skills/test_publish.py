@@ -244,3 +244,23 @@ def test_a_gpt_deleted_behind_our_back_is_created_again_and_shared(
     assert [o.outcome for o in report.outcomes] == ["created"]
     (gpt,) = sandbox.state.org("org-dainese").gpts.values()
     assert gpt["sharing"]["group_ids"] == ["grp_em", "grp_sre"]
+
+
+def test_a_changed_knowledge_file_is_uploaded_again(sandbox, connector, imported_skill, tmp_path):
+    # given a published skill, then a newer version whose template changed
+    skills_publish(tenant=connector.tenant)
+    write_skill(
+        tmp_path,
+        {**fixture_ir(), "version": "1.1.0"},
+        {"references/postmortem-template.md": b"# A new template\n"},
+    )
+    skills_import(tenant=connector.tenant, sources=sources_from_path(tmp_path))
+    sandbox.state.requests.clear()
+    # when published
+    skills_publish(tenant=connector.tenant)
+    # then exactly that file is uploaded, and the GPT points at it
+    uploads = [r for r in sandbox.state.requests if r[:2] == ("POST", "/v1/files")]
+    assert len(uploads) == 1
+    (gpt,) = sandbox.state.org("org-dainese").gpts.values()
+    (file_id,) = gpt["file_ids"]
+    assert sandbox.state.org("org-dainese").files[file_id]["bytes"] == len(b"# A new template\n")

@@ -21,18 +21,14 @@ class Command(BaseCommand):
             raise CommandError("target 'plugin' (SKILL.md folders) is not available yet; use gpt")
         if out.exists() and not out.is_dir():
             raise CommandError(f"{out} exists and is not a folder")
-        result = skills_export(tenant=tenant, skill_ids=skills)
         if skills:
-            missing = sorted(
-                set(skills)
-                - {s for s, _ in result.blocked}
-                - {
-                    name.removeprefix(f"claresia-{tenant.slug}-").removesuffix(".zip")
-                    for name in result.bundles
-                }
+            known = set(
+                tenant.skills.filter(skill_id__in=skills).values_list("skill_id", flat=True)
             )
+            missing = sorted(set(skills) - known)
             if missing:
                 raise CommandError(f"no skill {', '.join(missing)} for tenant {tenant.slug}")
+        result = skills_export(tenant=tenant, skill_ids=skills)
         out.mkdir(parents=True, exist_ok=True)
         for name, content in result.bundles.items():
             (out / name).write_bytes(content)
