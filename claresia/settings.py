@@ -31,6 +31,10 @@ CLARESIA_HUB_BASE_URL = env.str("CLARESIA_HUB_BASE_URL", default="https://api.cl
 TELEMETRY_POLL_INTERVAL = env.int("TELEMETRY_POLL_INTERVAL", default=60)
 TELEMETRY_INITIAL_LOOKBACK = env.int("TELEMETRY_INITIAL_LOOKBACK", default=86400)
 TELEMETRY_OVERLAP = env.int("TELEMETRY_OVERLAP", default=600)
+# Skill import bounds (a ZIP bomb is refused, not unpacked) and publish concurrency per run.
+SKILLS_IMPORT_MAX_BYTES = env.int("SKILLS_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+SKILLS_IMPORT_MAX_FILES = env.int("SKILLS_IMPORT_MAX_FILES", default=2000)
+SKILLS_PUBLISH_CONCURRENCY = env.int("SKILLS_PUBLISH_CONCURRENCY", default=8)
 
 
 def _refuse_to_start(reason: str) -> None:
