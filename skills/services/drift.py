@@ -77,9 +77,7 @@ def _names(tools: list) -> list[str]:
 
 def _config_difference(key: str, published, live) -> str:
     if key == "instructions":
-        return (
-            f"edited in ChatGPT ({len(live or '')} characters, {len(published or '')} published)"
-        )
+        return f"edited in ChatGPT ({len(live or '')} characters, {len(published or '')} published)"
     if key == "tools":
         return f"function tools are {_names(live or []) or 'none'}, published {_names(published)}"
     if key == "actions":
