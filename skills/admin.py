@@ -117,8 +117,25 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_filter = ["tenant", PublicationStatusFilter]
     search_fields = ["skill_id", "name", "description"]
     list_select_related = ["tenant"]
-    readonly_fields = ["tenant", "skill_id", "version", "ir_pretty", "bundle_link", "updated_at"]
-    fields = ["tenant", "skill_id", "name", "version", "description", "bundle_link", "ir_pretty"]
+    readonly_fields = [
+        "tenant",
+        "skill_id",
+        "version",
+        "ir_pretty",
+        "bundle_link",
+        "updated_at",
+        "drift_detail",
+    ]
+    fields = [
+        "tenant",
+        "skill_id",
+        "name",
+        "version",
+        "description",
+        "drift_detail",
+        "bundle_link",
+        "ir_pretty",
+    ]
     inlines = [PublicationInline, KnowledgeFileInline, SkillVersionInline]
     actions = [
         "publish_selected",
@@ -166,6 +183,15 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             text,
             publication.get_drift_status_display(),
         )
+
+    @admin.display(description="Drift in ChatGPT")
+    def drift_detail(self, obj: Skill) -> str:
+        publication = self._publication(obj)
+        if publication is None or not publication.published_sha256:
+            return "not published"
+        checked = publication.drift_checked_at
+        when = f", checked {checked:%Y-%m-%d %H:%M} UTC" if checked else ""
+        return drift_text(publication) + when
 
     @admin.display(description="Published")
     def published_at(self, obj: Skill):
