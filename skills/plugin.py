@@ -152,6 +152,24 @@ def agent_skill(ir: dict, *, files: dict[str, bytes]) -> AgentSkill:
     return AgentSkill(skill_id=ir["id"], files=entries, not_carried=not_carried(ir), sha256=digest)
 
 
+PLUGIN_README = """\
+# {name} — Claresia skills as a ChatGPT plugin
+
+Version {version}. One Agent Skills folder per skill under `skills/` ({count}): `SKILL.md` (the
+instructions and Claresia's rules) and its knowledge under `references/`.
+
+## Recording to the hub
+Every skill must record its output with the hub's `emit_hub_record` operation
+(`POST {hub_base}/hub/v1/records`, bearer hub token) and end with the footer it returns. A plugin
+reaches it through an MCP server that exposes `emit_hub_record`; the token is not in this export:
+Claresia staff mint it with `manage.py issue_hub_token --tenant {tenant}`, shown only once.
+
+## Not carried
+Function tools, conversation starters and archetype groups (sharing) have no place in a plugin
+skill: the export's `manifest.json` lists them per skill.
+"""
+
+
 def plugin_name(tenant: TenantContext) -> str:
     return f"claresia-{tenant.slug}"
 
@@ -187,7 +205,14 @@ def plugin_folder(
     entries = {
         ".codex-plugin/plugin.json": (
             json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        ).encode()
+        ).encode(),
+        "README.md": PLUGIN_README.format(
+            name=manifest["name"],
+            version=manifest["version"],
+            count=len(skills),
+            hub_base=tenant.hub_base.rstrip("/"),
+            tenant=tenant.slug,
+        ).encode(),
     }
     for skill in sorted(skills, key=lambda s: s.skill_id):
         for path, data in skill.files.items():

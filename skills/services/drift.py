@@ -151,8 +151,7 @@ def _save(publication: Publication, outcome: DriftOutcome, now) -> None:
     publication.drift = list(outcome.differences)
     publication.drift_error = outcome.detail
     publication.drift_checked_at = now
-    with transaction.atomic():
-        publication.save(update_fields=["drift_status", "drift", "drift_error", "drift_checked_at"])
+    publication.save(update_fields=["drift_status", "drift", "drift_error", "drift_checked_at"])
 
 
 def skills_drift_check(

@@ -147,6 +147,13 @@ def test_plugin_folder_has_plugin_json_and_the_skill_folders():
     assert {"skills/prd-review/SKILL.md", "skills/ops/SKILL.md"} <= set(entries)
 
 
+def test_plugin_readme_says_how_to_reach_the_hub_without_holding_a_token():
+    ir = ir_normalized(minimal_ir())
+    readme = plugin_folder([agent_skill(ir, files={})], {ir["id"]: ir}, tenant=CONTEXT)["README.md"]
+    assert b"POST https://api.claresia.com/hub/v1/records" in readme
+    assert b"issue_hub_token --tenant dainese" in readme
+
+
 def test_plugin_version_changes_when_a_skill_changes():
     ir = ir_normalized(minimal_ir())
     changed = {**ir, "instructions": "You review PRDs carefully."}
