@@ -8,6 +8,7 @@ to start on the development ones.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from cryptography.fernet import Fernet
 from django.utils.csp import CSP
 
@@ -182,6 +183,14 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Periodic tasks (celery beat). Each entry's task takes no argument and fans out per tenant.
+CELERY_BEAT_SCHEDULE = {
+    # Drift: published GPTs read back daily and compared with their last publication (issue 7).
+    "skills-drift-check-daily": {
+        "task": "skills.tasks.drift_check_all_task",
+        "schedule": crontab(hour=4, minute=30),
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,7 @@
 """Skills in the admin: status per target, import (upload), publish with a confirmation page
-showing the plan, dry run, export, and the bundle viewable before publishing. Every action
-parses input, calls one service and reports."""
+showing the plan, dry run, export (GPT bundles or the plugin), the bundle viewable before
+publishing, and drift (check, shown per skill, republish). Every action parses input, calls one
+service and reports."""
 
 import json
 
@@ -18,8 +19,10 @@ from skills.forms import SkillImportForm
 from skills.ir.importers import SkillSourceError, sources_from_upload
 from skills.models import KnowledgeFile, Publication, PublishRun, Skill, SkillVersion
 from skills.services.bundles import skill_bundle_build
+from skills.services.drift import DriftError, skills_drift_check
 from skills.services.export import skills_export
 from skills.services.imports import skills_import
+from skills.services.plugin_export import skills_plugin_export
 from skills.services.publish import PublishError, publish_run_start, skills_publish_plan
 from skills.transpiler import BundleError
 
@@ -53,15 +56,39 @@ class KnowledgeFileInline(admin.TabularInline):
         return False
 
 
+def drift_text(publication: Publication | None) -> str:
+    """What the last drift check found, in one line."""
+    if publication is None or not publication.published_sha256:
+        return ""
+    text = publication.get_drift_status_display()
+    details = [f"{d['field']}: {d['detail']}" for d in publication.drift]
+    if publication.drift_error:
+        details.append(publication.drift_error)
+    return text + (f" ({'; '.join(details)})" if details else "")
+
+
 class PublicationInline(admin.TabularInline):
     model = Publication
-    fields = ["target", "status", "gpt_id", "published_sha256", "published_at", "error"]
+    fields = [
+        "target",
+        "status",
+        "gpt_id",
+        "published_sha256",
+        "published_at",
+        "error",
+        "drift_summary",
+        "drift_checked_at",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Drift")
+    def drift_summary(self, obj: Publication) -> str:
+        return drift_text(obj) or "—"
 
 
 class SkillVersionInline(admin.TabularInline):
@@ -78,14 +105,46 @@ class SkillVersionInline(admin.TabularInline):
 
 @admin.register(Skill)
 class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["skill_id", "name", "version", "tenant", "gpt_status", "published_at"]
+    list_display = [
+        "skill_id",
+        "name",
+        "version",
+        "tenant",
+        "gpt_status",
+        "published_at",
+        "drift",
+    ]
     list_filter = ["tenant", PublicationStatusFilter]
     search_fields = ["skill_id", "name", "description"]
     list_select_related = ["tenant"]
-    readonly_fields = ["tenant", "skill_id", "version", "ir_pretty", "bundle_link", "updated_at"]
-    fields = ["tenant", "skill_id", "name", "version", "description", "bundle_link", "ir_pretty"]
+    readonly_fields = [
+        "tenant",
+        "skill_id",
+        "version",
+        "ir_pretty",
+        "bundle_link",
+        "updated_at",
+        "drift_detail",
+    ]
+    fields = [
+        "tenant",
+        "skill_id",
+        "name",
+        "version",
+        "description",
+        "drift_detail",
+        "bundle_link",
+        "ir_pretty",
+    ]
     inlines = [PublicationInline, KnowledgeFileInline, SkillVersionInline]
-    actions = ["publish_selected", "dry_run_selected", "export_selected"]
+    actions = [
+        "publish_selected",
+        "dry_run_selected",
+        "export_selected",
+        "export_plugin_selected",
+        "check_drift_selected",
+        "republish_selected",
+    ]
     change_list_template = "admin/skills/skill/change_list.html"
 
     def get_queryset(self, request):
@@ -108,6 +167,31 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             publication.error,
             publication.get_status_display(),
         )
+
+    @admin.display(description="Drift")
+    def drift(self, obj: Skill) -> str:
+        publication = self._publication(obj)
+        text = drift_text(publication)
+        if not text:
+            return format_html('<span style="color:#6e7781">{}</span>', "—")
+        colour = "#cf222e" if publication.has_drifted else "#1a7f37"
+        if publication.drift_status in ("", "error"):
+            colour = "#9a6700"
+        return format_html(
+            '<span style="color:{}" title="{}">{}</span>',
+            colour,
+            text,
+            publication.get_drift_status_display(),
+        )
+
+    @admin.display(description="Drift in ChatGPT")
+    def drift_detail(self, obj: Skill) -> str:
+        publication = self._publication(obj)
+        if publication is None or not publication.published_sha256:
+            return "not published"
+        checked = publication.drift_checked_at
+        when = f", checked {checked:%Y-%m-%d %H:%M} UTC" if checked else ""
+        return drift_text(publication) + when
 
     @admin.display(description="Published")
     def published_at(self, obj: Skill):
@@ -266,6 +350,58 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         response = HttpResponse(result.archive(), content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="{result.archive_name}"'
         return response
+
+    @admin.action(description="Export selected skills as a ChatGPT plugin (SKILL.md)")
+    def export_plugin_selected(self, request, queryset):
+        tenant = self._one_tenant(request, queryset, edit=False)
+        if tenant is None:
+            return None
+        result = skills_plugin_export(tenant=tenant, skill_ids=[s.skill_id for s in queryset])
+        for skill_id, problems in result.blocked:
+            self.message_user(
+                request, f"{skill_id} not exported: {'; '.join(problems)}", messages.WARNING
+            )
+        if not result.skill_zips:
+            return None
+        response = HttpResponse(result.archive(), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{result.archive_name}"'
+        return response
+
+    @admin.action(description="Check drift: compare the live GPTs with their last publish")
+    def check_drift_selected(self, request, queryset):
+        tenant = self._one_tenant(request, queryset, edit=False)
+        if tenant is None:
+            return None
+        try:
+            report = skills_drift_check(
+                tenant=tenant, skill_ids=sorted(s.skill_id for s in queryset)
+            )
+        except DriftError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        if not report.outcomes:
+            self.message_user(request, "None of these skills is published.", messages.WARNING)
+        for outcome in report.outcomes:
+            level = messages.WARNING if outcome.status != "in_sync" else messages.SUCCESS
+            self.message_user(request, outcome.line(), level)
+        return None
+
+    @admin.action(
+        description="Republish selected skills over changes made in ChatGPT", permissions=["change"]
+    )
+    def republish_selected(self, request, queryset):
+        tenant = self._one_tenant(request, queryset, edit=True)
+        if tenant is None:
+            return None
+        skill_ids = sorted(skill.skill_id for skill in queryset)
+        try:
+            run = publish_run_start(
+                tenant=tenant, skill_ids=skill_ids, user=request.user, force=True
+            )
+        except PublishError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        return HttpResponseRedirect(reverse("command_center:publish_run", args=[run.pk]))
 
 
 @admin.register(PublishRun)

@@ -83,6 +83,13 @@ class Publication(models.Model):
         FAILED = "failed", "Failed"
         BLOCKED = "blocked", "Blocked"
 
+    class DriftStatus(models.TextChoices):
+        NOT_CHECKED = "", "Not checked"
+        IN_SYNC = "in_sync", "In sync"
+        DRIFTED = "drifted", "Changed in ChatGPT"
+        MISSING = "missing", "Deleted in ChatGPT"
+        ERROR = "error", "Could not check"
+
     skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="publications")
     target = models.CharField(max_length=32, choices=Target.choices, default=Target.OPENAI_GPT)
     status = models.CharField(max_length=16, choices=Status.choices)
@@ -100,6 +107,13 @@ class Publication(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     attempted_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Drift: the live GPT read back and compared with `published_bundle` (issue 7). A publish
+    # overwrites the GPT, so it resets these to "not checked".
+    drift_status = models.CharField(max_length=16, choices=DriftStatus.choices, blank=True)
+    drift_checked_at = models.DateTimeField(null=True, blank=True)
+    # [{"field": "instructions", "detail": "…"}] when drifted or missing.
+    drift = models.JSONField(default=list, blank=True)
+    drift_error = models.TextField(blank=True, help_text="Why the last check could not read it.")
 
     class Meta:
         ordering = ["skill", "target"]
@@ -109,6 +123,10 @@ class Publication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.skill.skill_id} → {self.target}: {self.status}"
+
+    @property
+    def has_drifted(self) -> bool:
+        return self.drift_status in (self.DriftStatus.DRIFTED, self.DriftStatus.MISSING)
 
 
 class PublishRun(models.Model):
@@ -125,6 +143,8 @@ class PublishRun(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     skill_ids = models.JSONField(help_text="Skill ids (IR ids) to publish, in order.")
+    # A republish overwrites the GPT even when the bundle is unchanged (drift, issue 7).
+    force = models.BooleanField(default=False, help_text="Publish even unchanged bundles.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)

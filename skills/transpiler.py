@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from skills.rules import GPT_HUB_CALL, HUB_OPERATION_ID, claresia_rules
+
 INSTRUCTIONS_LIMIT = 8000
 GPT_NAME_LIMIT = 64
 FILES_LIMIT = 20
@@ -20,18 +22,8 @@ FILE_SIZE_LIMIT = 512 * 1024 * 1024
 FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 DESCRIPTION_LIMIT = 300
 PARAMETER_DESCRIPTION_LIMIT = 700
-HUB_OPERATION_ID = "emit_hub_record"
 # Until the hub API generates its schema, this file is the one definition (hub-records-api.md).
 HUB_OPENAPI_PATH = Path(__file__).resolve().parent.parent / "telemetry/openapi/emit_hub_record.json"
-TYPE_LABELS = {
-    "string": "text (one line)",
-    "text": "text (several lines)",
-    "integer": "whole number",
-    "number": "number",
-    "boolean": "yes / no",
-    "date": "date (YYYY-MM-DD)",
-    "enum": "one of the choices",
-}
 
 
 class BundleError(Exception):
@@ -136,65 +128,9 @@ def hub_action_schema(hub_base: str, document: dict | None = None) -> dict:
     )
 
 
-def _form_rows(parameters: list[dict]) -> list[str]:
-    rows = ["| Field | Type | Required | Choices / notes |", "|---|---|---|---|"]
-    for parameter in parameters:
-        notes = []
-        if parameter.get("choices"):
-            notes.append(", ".join(f"`{choice}`" for choice in parameter["choices"]))
-        if parameter.get("description"):
-            notes.append(parameter["description"])
-        if "default" in parameter:
-            notes.append(f"default: `{parameter['default']}`")
-        cells = [
-            f"**{parameter['label']}** (`{parameter['name']}`)",
-            TYPE_LABELS[parameter["type"]],
-            "yes" if parameter.get("required", True) else "no",
-            "; ".join(notes) or "—",
-        ]
-        rows.append(
-            "| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |"
-        )
-    return rows
-
-
 def gpt_instructions(ir: dict) -> str:
     """The skill's prompt, then Claresia's rules: the input form, the hub record, the footer."""
-    parameters = ir.get("parameters") or []
-    lines = [
-        ir["instructions"].strip(),
-        "",
-        "---",
-        "## Claresia rules (always follow them)",
-        f"You are the skill “{ir['name']}” (skill id `{ir['id']}`, version {ir['version']}).",
-        "",
-        "### 1. Ask for the inputs as a form",
-    ]
-    if parameters:
-        lines += [
-            "Before you start, ask for these inputs in one message, shown as this Markdown table "
-            "for the user to fill in. Do not start until every required input is given; check "
-            "each answer against its type and choices.",
-            "",
-            *_form_rows(parameters),
-        ]
-    else:
-        lines.append("This skill has no form: ask only what the instructions above need.")
-    lines += [
-        "",
-        "### 2. Record the output",
-        f"When the output is ready, always call `claresia.emit_hub_record` (action operation "
-        f"`{HUB_OPERATION_ID}`) with `skill_id` = `{ir['id']}`, `inputs` = the values given, "
-        "`output` = your full answer in Markdown"
-        + (f", and `model` = `{ir['model']}`" if ir.get("model") else "")
-        + ". If the user declines to share the output, call it with `status` = `refused` and an "
-        "empty `output`.",
-        "",
-        "### 3. End with the footer",
-        "End every reply with the `footer` that `emit_hub_record` returned, exactly as returned, "
-        "on its own last line. Never invent a footer.",
-    ]
-    return "\n".join(lines) + "\n"
+    return ir["instructions"].strip() + "\n\n" + claresia_rules(ir, hub_call=GPT_HUB_CALL)
 
 
 def _limit_problems(ir: dict, name: str, instructions: str, action: dict, knowledge) -> list[str]:

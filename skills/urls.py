@@ -16,5 +16,8 @@ urlpatterns = [
     path("distribution/openai/export/download", views.export_download, name="export_download"),
     path("distribution/openai/publish/", views.publish_start, name="publish_start"),
     path("distribution/openai/publish/<int:run_id>/", views.publish_run, name="publish_run"),
+    path("distribution/openai/republish/", views.republish, name="republish"),
+    path("distribution/openai/drift/", views.drift_check, name="drift_check"),
+    path("distribution/plugin/download", views.plugin_download, name="plugin_download"),
     path("skill-ir.schema.json", views.skill_ir_schema, name="skill_ir_schema"),
 ]

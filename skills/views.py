@@ -1,5 +1,6 @@
-"""Command Center pages for tenant staff: overview, Distribution → OpenAI → Export, publish
-progress. Views parse input, call one service and render; tenants come from claresia.scoping."""
+"""Command Center pages for tenant staff: overview, Distribution (with drift and republish),
+OpenAI → Export, the plugin download, publish progress. Views parse input, call one service and
+render; tenants come from claresia.scoping."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,7 +14,9 @@ from claresia.scoping import scope_to_user, tenants_editable_by, tenants_visible
 from connectors.models import Connector
 from skills.ir.validation import ir_schema
 from skills.models import Publication, PublishRun, Skill
+from skills.services.drift import drift_check_start
 from skills.services.export import skills_export
+from skills.services.plugin_export import skills_plugin_export
 from skills.services.publish import PublishError, publish_run_start, skills_publish_plan
 
 
@@ -120,11 +123,55 @@ def export_download(request):
 
 
 @login_required
-@require_POST
-def publish_start(request):
+@require_GET
+def plugin_download(request):
+    """The plugin target: Agent Skills ZIPs, the plugin ZIP and manifest.json, in one ZIP."""
+    tenant, _ = _tenant(request)
+    wanted = request.GET.getlist("skill")
+    result = skills_plugin_export(tenant=tenant, skill_ids=wanted or None)
+    if not result.skill_zips:
+        raise Http404("No skill of this tenant can be exported as a plugin.")
+    response = HttpResponse(result.archive(), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{result.archive_name}"'
+    return response
+
+
+def _editable_tenant(request) -> Tenant:
     tenant, _ = _tenant(request)
     if not tenants_editable_by(request.user).filter(pk=tenant.pk).exists():
         raise PermissionDenied("Your role on this tenant is read only.")
+    return tenant
+
+
+def _distribution_url(tenant: Tenant) -> str:
+    return f"{reverse('command_center:distribution')}?tenant={tenant.slug}"
+
+
+@login_required
+@require_POST
+def drift_check(request):
+    """Check the tenant's published GPTs for drift now (the daily task does it unasked)."""
+    tenant = _editable_tenant(request)
+    drift_check_start(tenant=tenant)
+    return HttpResponseRedirect(_distribution_url(tenant))
+
+
+@login_required
+@require_POST
+def republish(request):
+    """One click: publish this skill again over whatever was changed in ChatGPT."""
+    tenant = _editable_tenant(request)
+    skill = get_object_or_404(Skill, tenant=tenant, skill_id=request.POST.get("skill", ""))
+    run = publish_run_start(
+        tenant=tenant, skill_ids=[skill.skill_id], user=request.user, force=True
+    )
+    return HttpResponseRedirect(reverse("command_center:publish_run", args=[run.pk]))
+
+
+@login_required
+@require_POST
+def publish_start(request):
+    tenant = _editable_tenant(request)
     skill_ids = request.POST.getlist("skill") or list(
         Skill.objects.filter(tenant=tenant).values_list("skill_id", flat=True)
     )

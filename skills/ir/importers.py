@@ -19,10 +19,10 @@ from pathlib import Path, PurePosixPath
 import yaml
 from django.conf import settings
 
+from skills.plugin import ir_from_skill_md
+
 IR_FILENAMES = ("skill.yaml", "skill.yml", "skill.json")
 AGENT_SKILL_FILENAME = "SKILL.md"
-AGENT_SKILL_DIRS = ("references", "assets")
-DEFAULT_AGENT_SKILL_VERSION = "1.0.0"
 # Extensions mimetypes does not know everywhere: pinned so a bundle is the same on every host.
 MEDIA_TYPES = {
     ".md": "text/markdown",
@@ -173,41 +173,31 @@ def _parse_document(content: bytes, name: str) -> tuple[dict | None, list[str]]:
     return document, []
 
 
-def _title(slug: str) -> str:
-    return " ".join(word.capitalize() for word in re.split(r"[-_\s]+", slug) if word)
-
-
-def agent_skill_document(content: bytes, tree: dict[str, bytes]) -> tuple[dict | None, list[str]]:
-    """Map an Agent Skills `SKILL.md` folder onto the IR, as `skill-ir.md` describes."""
+def agent_skill_document(
+    content: bytes, tree: dict[str, bytes]
+) -> tuple[dict | None, list[str], dict[str, bytes]]:
+    """Map an Agent Skills `SKILL.md` folder onto the IR, as `skill-ir.md` describes (the
+    mapping lives beside its export, in skills/plugin.py); the files come back keyed by the
+    IR's knowledge paths."""
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
-        return None, ["SKILL.md: not UTF-8 text"]
+        return None, ["SKILL.md: not UTF-8 text"], tree
     match = FRONT_MATTER.match(text)
     if not match:
-        return None, ["SKILL.md: missing the YAML front matter (--- name, description ---)"]
+        return None, ["SKILL.md: missing the YAML front matter (--- name, description ---)"], tree
     try:
         front = yaml.safe_load(match["yaml"]) or {}
     except yaml.YAMLError:
-        return None, ["SKILL.md: the front matter is not valid YAML"]
+        return None, ["SKILL.md: the front matter is not valid YAML"], tree
     if not isinstance(front, dict):
-        return None, ["SKILL.md: the front matter must be a mapping"]
-    slug = str(front.get("name") or "")
-    metadata = front.get("metadata") if isinstance(front.get("metadata"), dict) else {}
-    document = {
-        "ir_version": 1,
-        "id": slug,
-        "name": _title(slug)[:60],
-        "version": str(
-            front.get("version") or metadata.get("version") or DEFAULT_AGENT_SKILL_VERSION
-        ),
-        "description": str(front.get("description") or ""),
-        "instructions": match["body"].strip(),
-        "knowledge": [
-            {"path": path} for path in sorted(tree) if path.split("/", 1)[0] in AGENT_SKILL_DIRS
-        ],
-    }
-    return document, []
+        return None, ["SKILL.md: the front matter must be a mapping"], tree
+    document, locations = ir_from_skill_md(front, match["body"], list(tree))
+    files = dict(tree)
+    for path, location in locations.items():
+        if location != path and location in tree:
+            files[path] = files.pop(location)
+    return document, [], files
 
 
 def _skill_roots(tree: dict[str, bytes]) -> list[tuple[str, str]]:
@@ -243,7 +233,7 @@ def sources_from_tree(tree: dict[str, bytes], origin: str) -> list[SkillSource]:
         }
         label = f"{origin}/{folder}" if folder else origin
         if marker == AGENT_SKILL_FILENAME:
-            document, problems = agent_skill_document(files.pop(marker), files)
+            document, problems, files = agent_skill_document(files.pop(marker), files)
         else:
             document, problems = _parse_document(files.pop(marker), marker)
         sources.append(SkillSource(origin=label, document=document, files=files, problems=problems))

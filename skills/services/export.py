@@ -8,15 +8,14 @@ action's bearer token is set by the admin in ChatGPT, as the README inside says.
 import csv
 import io
 import json
-import zipfile
 from dataclasses import dataclass, field
 
 from claresia.models import Tenant
 from skills.models import KnowledgeFile, Skill
 from skills.services.bundles import knowledge_refs, tenant_context
 from skills.transpiler import Bundle, BundleError, skill_bundle
+from skills.zipfiles import deterministic_zip
 
-FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 MANIFEST_COLUMNS = [
     "gpt_name",
     "skill_id",
@@ -62,18 +61,6 @@ def csv_safe(value: object) -> str:
     return text
 
 
-def _zip(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(entries):
-            info = zipfile.ZipInfo(name, date_time=FIXED_TIMESTAMP)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            info.external_attr = 0o100644 << 16
-            archive.writestr(info, entries[name])
-    return buffer.getvalue()
-
-
 def _json_bytes(value) -> bytes:
     return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
@@ -91,7 +78,7 @@ class ExportResult:
 
     def archive(self) -> bytes:
         """Everything in one ZIP, as the Export page downloads it."""
-        return _zip({**self.bundles, "manifest.csv": self.manifest})
+        return deterministic_zip({**self.bundles, "manifest.csv": self.manifest})
 
 
 def bundle_zip(bundle: Bundle, skill: Skill, files: dict[str, bytes], hub_base: str) -> bytes:
@@ -113,7 +100,7 @@ def bundle_zip(bundle: Bundle, skill: Skill, files: dict[str, bytes], hub_base: 
     }
     for ref in bundle.knowledge:
         entries[f"knowledge/{ref.path}"] = files[ref.path]
-    return _zip(entries)
+    return deterministic_zip(entries)
 
 
 def skills_export(*, tenant: Tenant, skill_ids: list[str] | None = None) -> ExportResult:

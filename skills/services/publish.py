@@ -55,6 +55,7 @@ class PlanItem:
     changes: list[str] = field(default_factory=list)
     bundle: Bundle | None = None
     publication: Publication | None = None
+    force: bool = False  # overwrite the GPT and its sharing even if the bundle is unchanged
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,11 @@ def _skills_for(tenant: Tenant, skill_ids: list[str] | None) -> list[Skill]:
     return list(queryset)
 
 
-def skills_publish_plan(*, tenant: Tenant, skill_ids: list[str] | None = None) -> list[PlanItem]:
-    """What a publish would do per skill, without any network call or write."""
+def skills_publish_plan(
+    *, tenant: Tenant, skill_ids: list[str] | None = None, force: bool = False
+) -> list[PlanItem]:
+    """What a publish would do per skill, without any network call or write. `force` updates
+    published skills whose bundle is unchanged: a GPT edited in ChatGPT must be overwritten."""
     skills = _skills_for(tenant, skill_ids)
     connector = Connector.objects.filter(tenant=tenant).first()
     context = tenant_context(tenant)
@@ -138,12 +142,26 @@ def skills_publish_plan(*, tenant: Tenant, skill_ids: list[str] | None = None) -
             plan.append(PlanItem(skill, "blocked", reason, bundle=bundle))
         elif connector.publish_mode == Connector.PublishMode.MANUAL_EXPORT:
             plan.append(PlanItem(skill, "blocked", PUBLISH_DISABLED_MESSAGE, bundle=bundle))
-        elif publication and publication.gpt_id and publication.published_sha256 == bundle.sha256:
+        elif (
+            publication
+            and publication.gpt_id
+            and publication.published_sha256 == bundle.sha256
+            and not force
+        ):
             plan.append(PlanItem(skill, "unchanged", bundle=bundle, publication=publication))
         elif publication and publication.published_sha256:
             changes = _changes(publication.published_bundle, bundle)
+            if force and not changes:
+                changes = ["republish over the changes made in ChatGPT"]
             plan.append(
-                PlanItem(skill, "update", changes=changes, bundle=bundle, publication=publication)
+                PlanItem(
+                    skill,
+                    "update",
+                    changes=changes,
+                    bundle=bundle,
+                    publication=publication,
+                    force=force,
+                )
             )
         else:
             plan.append(PlanItem(skill, "create", bundle=bundle, publication=publication))
@@ -244,7 +262,9 @@ def _jobs(plan: list[PlanItem]) -> list[_Job]:
                 gpt_id=publication.gpt_id if publication else "",
                 file_ids={sha: fid for sha, fid in known.items() if sha in wanted},
                 uploads={},
-                share=previous_groups != list(item.bundle.group_ids) or not publication.gpt_id,
+                share=item.force
+                or previous_groups != list(item.bundle.group_ids)
+                or not publication.gpt_id,
             )
         )
     rows = KnowledgeFile.objects.filter(
@@ -285,6 +305,8 @@ def _record(item: PlanItem, result: _Result | None, now) -> SkillOutcome:
     publication.published_sha256 = item.bundle.sha256
     publication.published_bundle = bundle_snapshot(item.bundle)
     publication.published_at = now
+    publication.drift_status = Publication.DriftStatus.NOT_CHECKED
+    publication.drift, publication.drift_error, publication.drift_checked_at = [], "", None
     with transaction.atomic():
         publication.save()
         SkillVersion.objects.filter(skill=item.skill, version=item.skill.version).update(
@@ -299,10 +321,12 @@ def skills_publish(
     skill_ids: list[str] | None = None,
     on_outcome: Callable[[SkillOutcome], None] | None = None,
     concurrency: int | None = None,
+    force: bool = False,
     **client_options,
 ) -> PublishReport:
-    """Publish the tenant's skills (all, or `skill_ids`); never raises for one skill's failure."""
-    plan = skills_publish_plan(tenant=tenant, skill_ids=skill_ids)
+    """Publish the tenant's skills (all, or `skill_ids`); never raises for one skill's failure.
+    `force` overwrites published GPTs even when their bundle is unchanged (republish)."""
+    plan = skills_publish_plan(tenant=tenant, skill_ids=skill_ids, force=force)
     report = PublishReport()
 
     def done(outcome: SkillOutcome) -> None:
@@ -340,13 +364,19 @@ def skills_publish(
     return report
 
 
-def publish_run_start(*, tenant: Tenant, skill_ids: list[str], user=None) -> PublishRun:
+def publish_run_start(
+    *, tenant: Tenant, skill_ids: list[str], user=None, force: bool = False
+) -> PublishRun:
     """Record a run and queue its task once the transaction commits."""
     from skills.tasks import publish_run_task
 
     skills = _skills_for(tenant, skill_ids)
     run = PublishRun.objects.create(
-        tenant=tenant, started_by=user, skill_ids=[s.skill_id for s in skills], total=len(skills)
+        tenant=tenant,
+        started_by=user,
+        skill_ids=[s.skill_id for s in skills],
+        total=len(skills),
+        force=force,
     )
     transaction.on_commit(lambda: publish_run_task.delay(run.pk))
     return run
@@ -373,7 +403,9 @@ def publish_run_execute(*, run_id: int) -> PublishRun:
 
     run.results = []
     try:
-        report = skills_publish(tenant=run.tenant, skill_ids=run.skill_ids, on_outcome=progress)
+        report = skills_publish(
+            tenant=run.tenant, skill_ids=run.skill_ids, on_outcome=progress, force=run.force
+        )
     except PublishError as exc:
         run.refresh_from_db()
         run.error = str(exc)

@@ -67,3 +67,15 @@ def imported_skill(tenant, archetypes):
     report = skills_import(tenant=tenant, sources=sources_from_path(SKILL_FOLDER))
     assert report.ok, report.refused
     return tenant.skills.get(skill_id="incident-postmortem")
+
+
+@pytest.fixture
+def other_skill(other_tenant):
+    ArchetypeGroup.objects.create(
+        tenant=other_tenant, slug="sre", name="SRE", workspace_group_id="grp_o"
+    )
+    ArchetypeGroup.objects.create(
+        tenant=other_tenant, slug="engineering-managers", name="EM", workspace_group_id="grp_o2"
+    )
+    skills_import(tenant=other_tenant, sources=sources_from_path(SKILL_FOLDER))
+    return other_tenant.skills.get()

@@ -6,27 +6,12 @@ import zipfile
 import pytest
 import yaml
 
-from claresia.models import ArchetypeGroup
-from skills.ir.importers import sources_from_path
 from skills.models import PublishRun, Skill
-from skills.services.imports import skills_import
 from tests.conftest import make_user
-from tests.skills.conftest import SKILL_FOLDER, minimal_ir, zip_bytes
+from tests.skills.conftest import minimal_ir, zip_bytes
 
 EXPORT = "/command-center/distribution/openai/export/"
 DOWNLOAD = "/command-center/distribution/openai/export/download"
-
-
-@pytest.fixture
-def other_skill(other_tenant):
-    ArchetypeGroup.objects.create(
-        tenant=other_tenant, slug="sre", name="SRE", workspace_group_id="grp_o"
-    )
-    ArchetypeGroup.objects.create(
-        tenant=other_tenant, slug="engineering-managers", name="EM", workspace_group_id="grp_o2"
-    )
-    skills_import(tenant=other_tenant, sources=sources_from_path(SKILL_FOLDER))
-    return other_tenant.skills.get()
 
 
 # ---- Command Center -----------------------------------------------------------------------
