@@ -28,6 +28,14 @@ def _database_url() -> str:
     )
 
 
+def _drop_connection_pools() -> None:
+    """Forget connections made for an earlier broker URL (Celery caches them on the app)."""
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+        celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def broker_url():
     url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -72,10 +80,12 @@ def celery_worker_process(transactional_db, broker_url, sandbox):
     conf = celery_app.conf
     saved = (conf.task_always_eager, conf.broker_url)
     conf.task_always_eager, conf.broker_url = False, broker_url
+    _drop_connection_pools()
     try:
         yield worker
     finally:
         conf.task_always_eager, conf.broker_url = saved
+        _drop_connection_pools()
         worker.terminate()
         try:
             worker.communicate(timeout=20)
@@ -83,9 +93,11 @@ def celery_worker_process(transactional_db, broker_url, sandbox):
             worker.kill()
 
 
-def wait_for(predicate, *, timeout: float = 60.0, what: str = "the worker"):
+def wait_for(predicate, *, worker: subprocess.Popen, timeout: float = 60.0, what: str):
     deadline = time.monotonic() + timeout
     while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
+        if time.monotonic() > deadline or worker.poll() is not None:
+            worker.terminate()
+            log = worker.communicate(timeout=20)[0]
+            pytest.fail(f"timed out waiting for {what}; the worker said:\n{log[-3000:]}")
         time.sleep(0.2)

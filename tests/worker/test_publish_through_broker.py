@@ -20,7 +20,11 @@ def test_a_publish_run_is_executed_by_the_worker(celery_worker_process, sandbox)
     )
 
     # then
-    wait_for(lambda: not PublishRun.objects.get(pk=run.pk).is_active, what="the publish run")
+    wait_for(
+        lambda: not PublishRun.objects.get(pk=run.pk).is_active,
+        what="the publish run",
+        worker=celery_worker_process,
+    )
     run.refresh_from_db()
     assert (run.done, run.failed, run.remaining) == (3, 0, 0)
     assert Publication.objects.filter(skill__tenant=tenant, status="published").count() == 3
