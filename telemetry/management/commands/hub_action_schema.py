@@ -1,0 +1,22 @@
+from django.core.management.base import BaseCommand
+
+from telemetry.hub.schema import ACTION_SCHEMA_PATH, action_schema_json
+
+
+class Command(BaseCommand):
+    help = (
+        "Write the GPT action schema (the emit_hub_record operation cut from the hub's OpenAPI "
+        "document) to telemetry/openapi/emit_hub_record.json, or print it with --stdout."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--stdout", action="store_true", help="print instead of writing")
+
+    def handle(self, *args, stdout, **options):
+        text = action_schema_json()
+        if stdout:
+            self.stdout.write(text, ending="")
+            return
+        ACTION_SCHEMA_PATH.parent.mkdir(parents=True, exist_ok=True)
+        ACTION_SCHEMA_PATH.write_text(text, encoding="utf-8")
+        self.stdout.write(f"wrote {ACTION_SCHEMA_PATH.name}")
