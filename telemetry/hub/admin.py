@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from claresia.scoping import TenantScopedAdminMixin
+from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, ModelPrice
 from telemetry.hub.pricing import DEFAULT_PRICES
 from telemetry.hub.services import hub_token_issue, hub_tokens_revoke
@@ -45,11 +45,8 @@ class HubTokenAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         # permission on the row, only on the tenant: checked by the scoped queryset).
         return False
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if not self.has_add_permission(request):
-            actions.pop("revoke_selected", None)
-        return actions
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.is_staff and self._can_edit(request, None)
 
     def save_model(self, request, obj, form, change):
         issued = hub_token_issue(tenant=obj.tenant, name=form.cleaned_data["name"])
@@ -70,9 +67,11 @@ class HubTokenAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             },
         )
 
-    @admin.action(description="Revoke selected hub tokens")
+    @admin.action(description="Revoke selected hub tokens", permissions=["revoke"])
     def revoke_selected(self, request, queryset):
-        count = hub_tokens_revoke(tokens=queryset)
+        # Viewers of a tenant see its tokens but may not revoke them.
+        editable = queryset.filter(tenant__in=tenants_editable_by(request.user))
+        count = hub_tokens_revoke(tokens=editable)
         self.message_user(
             request,
             ngettext("Revoked %d hub token.", "Revoked %d hub tokens.", count) % count,
