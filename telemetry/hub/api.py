@@ -169,6 +169,9 @@ def hub_exception_handler(exc, context):
     response = exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.ValidationError):
         response.data = {"errors": _flatten(response.data)}
+    elif response is not None and response.status_code == status.HTTP_400_BAD_REQUEST:
+        # A body that is not JSON at all: still the contract's 400 shape.
+        response.data = {"errors": {"body": [str(exc.detail)]}}
     return response
 
 

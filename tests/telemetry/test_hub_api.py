@@ -211,6 +211,7 @@ def test_malformed_json_is_a_400(hub, skill):
 
     # then
     assert response.status_code == 400
+    assert "JSON parse error" in response.json()["errors"]["body"][0]
 
 
 def test_json_nested_too_deeply_is_a_400_not_a_crash(hub, skill):

@@ -66,3 +66,11 @@ def test_hub_action_schema_command_prints_the_committed_text(capsys):
 
     # then
     assert capsys.readouterr().out == action_schema_json()
+
+
+def test_the_served_schema_is_the_generated_document(client):
+    # when
+    response = client.get("/hub/v1/schema?format=json")
+
+    # then: what the fuzz tests and the action schema are built from
+    assert json.loads(response.content) == json.loads(json.dumps(hub_openapi_document()))
