@@ -6,6 +6,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
@@ -206,6 +207,8 @@ class HubAPIView(APIView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [HubTokenThrottle]
     parser_classes = [HubJSONParser]
+    # JSON only: no browsable HTML API on a machine-to-machine endpoint.
+    renderer_classes = [JSONRenderer]
 
     def get_exception_handler(self):
         return hub_exception_handler

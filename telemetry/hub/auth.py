@@ -80,13 +80,14 @@ class HubTokenThrottle(throttling.SimpleRateThrottle):
         window = int(now // self.duration)
         self.window_end = (window + 1) * self.duration
         window_key = f"{key}:{window}"
-        cache.add(window_key, 0, timeout=self.duration + 1)
         try:
             count = cache.incr(window_key)
         except ValueError:
-            # The window expired between add and incr: start the next one.
-            cache.add(window_key, 1, timeout=self.duration + 1)
-            count = 1
+            # First request of the window (add is atomic: a concurrent first one counts on).
+            if cache.add(window_key, 1, timeout=self.duration + 1):
+                count = 1
+            else:
+                count = cache.incr(window_key)
         return count <= self.num_requests
 
     def wait(self):

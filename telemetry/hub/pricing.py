@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import OuterRef, Subquery
+
 from claresia.models import Tenant
 
 # USD per million tokens (input, output): OpenAI list prices; a tenant's ModelPrice rows override.
@@ -45,16 +47,34 @@ class Usage:
     output_tokens: int
 
 
+def tenant_price_subqueries(*, model: str) -> dict[str, Subquery]:
+    """Annotations that fetch a tenant's price row for `model` along with another query (the
+    hub's hot path reads the skill and its price in one round trip)."""
+    from telemetry.hub.models import ModelPrice
+
+    rows = ModelPrice.objects.filter(tenant=OuterRef("tenant"), model=model or DEFAULT_MODEL)
+    return {
+        "price_input": Subquery(rows.values("input_usd_per_million")[:1]),
+        "price_output": Subquery(rows.values("output_usd_per_million")[:1]),
+    }
+
+
 def price_for(*, tenant: Tenant, model: str) -> Price:
     from telemetry.hub.models import ModelPrice
 
-    name = model or DEFAULT_MODEL
     row = (
-        ModelPrice.objects.filter(tenant=tenant, model=name)
+        ModelPrice.objects.filter(tenant=tenant, model=model or DEFAULT_MODEL)
         .values_list("input_usd_per_million", "output_usd_per_million")
         .first()
     )
-    if row:
+    return price_from(model=model, row=row)
+
+
+def price_from(*, model: str, row: tuple[Decimal, Decimal] | None) -> Price:
+    """The tenant's row when it has one, else the default for the model, else the default
+    model's (marked unknown, so the cost is an estimate)."""
+    name = model or DEFAULT_MODEL
+    if row is not None and row[0] is not None and row[1] is not None:
         return Price(row[0], row[1], known=True)
     if name in DEFAULT_PRICES:
         return Price(*DEFAULT_PRICES[name], known=True)

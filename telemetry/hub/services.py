@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from claresia.models import Tenant
@@ -136,26 +136,25 @@ def hub_record_emit(
     context: OpenAIContext = OpenAIContext(),
 ) -> EmitResult:
     """Store what a GPT produced, once: a repeat (same record_key, or without one the same
-    conversation + skill + output) returns the first record, also under concurrent repeats."""
+    conversation + skill + output) returns the first record, also under concurrent repeats.
+    Raises SkillNotFound when the token's tenant has no such skill."""
     tenant = token.tenant
-    skill = Skill.objects.filter(tenant=tenant, skill_id=skill_id).first()
+    skill = (
+        Skill.objects.filter(tenant=tenant, skill_id=skill_id)
+        .annotate(**pricing.tenant_price_subqueries(model=model))
+        .first()
+    )
     if skill is None:
         raise SkillNotFound(skill_id)
+    price = pricing.price_from(model=model, row=(skill.price_input, skill.price_output))
     inputs = inputs or {}
     content_hash = _content_hash(conversation_id=context.conversation_id, output=output)
-    existing = _find_existing(
-        tenant=tenant, skill=skill, record_key=record_key, content_hash=content_hash
-    )
-    if existing is not None:
-        return EmitResult(existing, created=False)
-
     refused = status == HubRecord.Status.REFUSED
     cost_estimated = usage is None
     if usage is None:
         usage = pricing.estimate_usage(
             instructions=_instructions(skill), inputs=inputs, output=output
         )
-    price = pricing.price_for(tenant=tenant, model=model)
     latency_estimated = latency_ms is None
     if latency_ms is None:
         latency_ms = pricing.estimate_latency_ms(output_tokens=usage.output_tokens)
@@ -180,13 +179,20 @@ def hub_record_emit(
         openai_ephemeral_user_id=context.ephemeral_user_id,
         openai_gpt_id=context.gpt_id,
     )
+    # Insert first and let the unique constraints catch repeats: a repeat is rare, and this
+    # way one round trip serves the common case and concurrent repeats alike.
     try:
-        with transaction.atomic():
+        if refused or connection.in_atomic_block:
+            # Two writes, or inside a caller's transaction: a savepoint keeps a repeat's
+            # IntegrityError from breaking it.
+            with transaction.atomic():
+                record.save(force_insert=True)
+                if refused:
+                    _refusal_event(record)
+        else:
+            # One INSERT in autocommit is atomic by itself (and saves BEGIN/COMMIT round trips).
             record.save(force_insert=True)
-            if refused:
-                _refusal_event(record)
     except IntegrityError:
-        # A concurrent repeat won the unique key: answer with its record.
         existing = _find_existing(
             tenant=tenant, skill=skill, record_key=record_key, content_hash=content_hash
         )
