@@ -52,7 +52,9 @@ def tenant_price_subqueries(*, model: str) -> dict[str, Subquery]:
     hub's hot path reads the skill and its price in one round trip)."""
     from telemetry.hub.models import ModelPrice
 
-    rows = ModelPrice.objects.filter(tenant=OuterRef("tenant"), model=model or DEFAULT_MODEL)
+    rows = ModelPrice.objects.filter(
+        tenant=OuterRef("tenant"), model=model or DEFAULT_MODEL
+    ).order_by()
     return {
         "price_input": Subquery(rows.values("input_usd_per_million")[:1]),
         "price_output": Subquery(rows.values("output_usd_per_million")[:1]),

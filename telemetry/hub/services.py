@@ -56,11 +56,13 @@ def hub_token_authenticate(*, plaintext: str) -> HubToken | None:
     parts = plaintext.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(parts[1]) != 12:
         return None
-    token = (
-        HubToken.objects.select_related("tenant")
-        .filter(key_id=parts[1], revoked_at__isnull=True)
-        .first()
-    )
+    try:
+        # get(), not first(): no ORDER BY to build on the hot path (the key id is unique).
+        token = HubToken.objects.select_related("tenant").get(
+            key_id=parts[1], revoked_at__isnull=True
+        )
+    except HubToken.DoesNotExist:
+        token = None
     # Compare even when no row matched, so timing does not tell a known key id from an unknown.
     expected = token.digest if token else "0" * 64
     if not hmac.compare_digest(expected, _digest(plaintext)) or token is None:
@@ -139,13 +141,12 @@ def hub_record_emit(
     conversation + skill + output) returns the first record, also under concurrent repeats.
     Raises SkillNotFound when the token's tenant has no such skill."""
     tenant = token.tenant
-    skill = (
-        Skill.objects.filter(tenant=tenant, skill_id=skill_id)
-        .annotate(**pricing.tenant_price_subqueries(model=model))
-        .first()
-    )
-    if skill is None:
-        raise SkillNotFound(skill_id)
+    try:
+        skill = Skill.objects.annotate(**pricing.tenant_price_subqueries(model=model)).get(
+            tenant=tenant, skill_id=skill_id
+        )
+    except Skill.DoesNotExist:
+        raise SkillNotFound(skill_id) from None
     price = pricing.price_from(model=model, row=(skill.price_input, skill.price_output))
     inputs = inputs or {}
     content_hash = _content_hash(conversation_id=context.conversation_id, output=output)
