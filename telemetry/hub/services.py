@@ -142,8 +142,11 @@ def hub_record_emit(
     Raises SkillNotFound when the token's tenant has no such skill."""
     tenant = token.tenant
     try:
-        skill = Skill.objects.annotate(**pricing.tenant_price_subqueries(model=model)).get(
-            tenant=tenant, skill_id=skill_id
+        # The IR is read only when an estimate needs the instructions (deferred until then).
+        skill = (
+            Skill.objects.defer("ir", "description")
+            .annotate(**pricing.tenant_price_subqueries(model=model))
+            .get(tenant=tenant, skill_id=skill_id)
         )
     except Skill.DoesNotExist:
         raise SkillNotFound(skill_id) from None
