@@ -5,6 +5,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, parsers, serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -202,6 +203,14 @@ ERRORS = {
 }
 
 
+class JSONOnlyNegotiation(DefaultContentNegotiation):
+    """Answers in JSON whatever `Accept` says (a GPT action reads JSON; never a 406). Parsers
+    are chosen as usual, so a body that is not JSON is still a 415."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class HubAPIView(APIView):
     authentication_classes = [HubTokenAuthentication]
     permission_classes = [IsAuthenticated]
@@ -209,6 +218,7 @@ class HubAPIView(APIView):
     parser_classes = [HubJSONParser]
     # JSON only: no browsable HTML API on a machine-to-machine endpoint.
     renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONOnlyNegotiation
 
     def get_exception_handler(self):
         return hub_exception_handler

@@ -351,3 +351,12 @@ def test_get_without_a_token_is_a_401(client, hub, skill):
 
     # then
     assert response.status_code == 401
+
+
+def test_the_answer_is_json_whatever_the_client_accepts(hub, skill):
+    # when
+    response = post(hub, BODY, HTTP_ACCEPT="text/html")
+
+    # then
+    assert response.status_code == 201
+    assert response["Content-Type"] == "application/json"
