@@ -18,10 +18,10 @@ from cryptography.fernet import Fernet
 
 SECONDS = float(os.environ.get("BENCH_HUB_SECONDS", "10"))
 WARMUP_SECONDS = 2.0
-WORKERS = int(os.environ.get("BENCH_HUB_WORKERS", "2"))
-THREADS = int(os.environ.get("BENCH_HUB_THREADS", "4"))
+WORKERS = int(os.environ.get("BENCH_HUB_WORKERS", "3"))
+THREADS = int(os.environ.get("BENCH_HUB_THREADS", "2"))
 LOAD_PROCESSES = int(os.environ.get("BENCH_HUB_LOAD_PROCESSES", "1"))
-CONNECTIONS = int(os.environ.get("BENCH_HUB_CONNECTIONS", "16"))
+CONNECTIONS = int(os.environ.get("BENCH_HUB_CONNECTIONS", "8"))
 
 
 def _setup(pepper: str) -> str:

@@ -360,3 +360,25 @@ def test_the_answer_is_json_whatever_the_client_accepts(hub, skill):
     # then
     assert response.status_code == 201
     assert response["Content-Type"] == "application/json"
+
+
+def test_a_known_key_id_with_a_wrong_secret_looks_like_an_unknown_token(client, issued, skill):
+    # given
+    prefix, key_id, secret = issued.plaintext.split("_", 2)
+    wrong_secret = f"{prefix}_{key_id}_{'x' * len(secret)}"
+    unknown_key = f"{prefix}_{'0' * len(key_id)}_{secret}"
+
+    # when
+    answers = [
+        client.post(
+            URL,
+            data=json.dumps(BODY),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+        for token in (wrong_secret, unknown_key)
+    ]
+
+    # then
+    assert [answer.status_code for answer in answers] == [401, 401]
+    assert answers[0].json() == answers[1].json()
