@@ -15,7 +15,7 @@ from claresia.models import SLUG_PATTERN
 from telemetry.hub import pricing
 from telemetry.hub.auth import HubTokenAuthentication, HubTokenThrottle
 from telemetry.hub.footer import cost_display
-from telemetry.hub.models import HubRecord
+from telemetry.hub.models import RECORD_ID_PATTERN, HubRecord
 from telemetry.hub.services import (
     OpenAIContext,
     SkillNotFound,
@@ -28,7 +28,6 @@ from telemetry.hub.services import (
 MAX_BODY_CHARACTERS = 100_000  # the platform's own bound (hub-records-api.md)
 MAX_TOKENS = 10_000_000
 MAX_LATENCY_MS = 3_600_000
-RECORD_ID_PATTERN = r"^rec_[0-9A-HJKMNP-TV-Z]{26}$"
 UNSTORABLE = "Text must be valid Unicode without NUL characters."
 
 

@@ -4,6 +4,7 @@ See `shared/contracts/hub-records-api.md`. Records carry the OpenAI conversation
 so the telemetry poller can match its events to them and correct estimated cost and latency.
 """
 
+import re
 import secrets
 import time
 
@@ -14,6 +15,8 @@ from claresia.models import Tenant
 from skills.models import Skill
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+RECORD_ID_PATTERN = r"^rec_[0-9A-HJKMNP-TV-Z]{26}$"
+_RECORD_ID = re.compile(RECORD_ID_PATTERN)
 
 
 def new_record_id() -> str:
@@ -24,6 +27,12 @@ def new_record_id() -> str:
         chars.append(_CROCKFORD[value & 31])
         value >>= 5
     return "rec_" + "".join(reversed(chars))
+
+
+def is_record_id(value: str) -> bool:
+    """Whether `value` can be a record id: anything else is never looked up (a NUL from a URL
+    would otherwise reach PostgreSQL)."""
+    return bool(_RECORD_ID.fullmatch(value))
 
 
 class HubToken(models.Model):

@@ -3,12 +3,12 @@
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from claresia.scoping import scope_to_user
-from telemetry.hub.models import HubRecord
+from telemetry.hub.models import HubRecord, is_record_id
 
 
 def hub_record_for_user(*, user: AbstractBaseUser, record_id: str) -> HubRecord | None:
     """The record if `user` is staff of its tenant or a superuser, else None."""
-    if not (user.is_active and (user.is_staff or user.is_superuser)):
+    if not is_record_id(record_id) or not (user.is_active and (user.is_staff or user.is_superuser)):
         return None
     records = scope_to_user(HubRecord.objects.select_related("tenant", "skill"), user)
     return records.filter(pk=record_id).first()

@@ -3,6 +3,7 @@ events. The DRF views, the admin and `issue_hub_token` only call these."""
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,12 +16,13 @@ from claresia.models import Tenant
 from skills.models import Skill
 from telemetry.hub import pricing
 from telemetry.hub.footer import footer_text
-from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken
+from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, is_record_id
 
 TOKEN_PREFIX = "chub"  # noqa: S105 - a label, not a secret
 # last_used_at is a hint for staff, not an audit trail: write it at most once a minute per token
 # so the hot path stays one read.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+_KEY_ID = re.compile(r"[0-9a-f]{12}")
 
 
 # ---- tokens ----------------------------------------------------------------------------------
@@ -54,7 +56,7 @@ def hub_token_issue(*, tenant: Tenant, name: str = "published GPTs") -> IssuedTo
 def hub_token_authenticate(*, plaintext: str) -> HubToken | None:
     """The active token `plaintext` is, or None. Every failure looks the same to the caller."""
     parts = plaintext.split("_", 2)
-    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(parts[1]) != 12:
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not _KEY_ID.fullmatch(parts[1]):
         return None
     try:
         # get(), not first(): no ORDER BY to build on the hot path (the key id is unique).
@@ -233,6 +235,8 @@ def _refusal_event(record: HubRecord) -> GovernanceEvent:
 
 def hub_record_get(*, token: HubToken, record_id: str) -> HubRecord | None:
     """The token's tenant's record with this id, or None (another tenant's is None too)."""
+    if not is_record_id(record_id):
+        return None
     return (
         HubRecord.objects.select_related("tenant", "skill")
         .filter(tenant_id=token.tenant_id, pk=record_id)

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from telemetry.hub.models import GovernanceEvent, HubRecord
+from telemetry.hub.models import GovernanceEvent, HubRecord, is_record_id
 from telemetry.hub.services import hub_tokens_revoke
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,7 @@ def test_emit_answers_201_with_the_contract_footer(hub, skill):
         "cost_usd": "0.01",
         "latency_ms": 2300,
     }
-    assert record.id.startswith("rec_") and len(record.id) == 30
+    assert is_record_id(record.id)
 
 
 def test_emit_keeps_the_record_and_the_openai_headers(hub, skill):
@@ -382,3 +382,12 @@ def test_a_known_key_id_with_a_wrong_secret_looks_like_an_unknown_token(client, 
     # then
     assert [answer.status_code for answer in answers] == [401, 401]
     assert answers[0].json() == answers[1].json()
+
+
+@pytest.mark.parametrize("record_id", ["rec_%00", "x" * 500, "rec_%F0%9F%92%A9"])
+def test_get_of_a_malformed_id_is_a_404(hub, record_id):
+    # when
+    response = hub.get(f"{URL}/{record_id}")
+
+    # then
+    assert response.status_code == 404

@@ -163,3 +163,11 @@ def test_a_script_in_a_record_never_reaches_the_page(client, staff, hub, skill):
     assert "script" not in elements.tags
     assert all("javascript" not in value for _, value in elements.attributes)
     assert "&lt;script&gt;" in page
+
+
+def test_a_malformed_id_on_the_page_is_a_404(client, staff):
+    # given
+    client.force_login(staff)
+
+    # when / then
+    assert client.get("/hub/records/rec_%00").status_code == 404

@@ -46,7 +46,15 @@ def test_a_changed_pepper_invalidates_tokens(tenant, settings):
     assert hub_token_authenticate(plaintext=issued.plaintext) is None
 
 
-@pytest.mark.parametrize("mangle", [lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"), str.upper])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
+        str.upper,
+        lambda t: t.replace("_", "_\x00", 1),
+        lambda t: t[:6] + "\x00" + t[7:],
+    ],
+)
 def test_a_tampered_token_does_not_authenticate(tenant, mangle):
     # given
     issued = hub_token_issue(tenant=tenant)
