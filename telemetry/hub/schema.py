@@ -81,6 +81,8 @@ def action_schema(document: dict, *, server_url: str = SERVER_PLACEHOLDER) -> di
         },
         "servers": [{"url": server_url}],
         "paths": {path: {method: operation}},
+        # Also at the top: readers that look for the document's default security find it.
+        "security": operation.get("security", []),
         "components": {
             "schemas": {name: all_schemas[name] for name in sorted(wanted)},
             "securitySchemes": {name: schemes[name] for name in sorted(used_schemes)},

@@ -56,6 +56,7 @@ def test_the_action_schema_holds_only_emit_hub_record_and_what_it_references():
     assert document["components"]["securitySchemes"] == {
         "bearerAuth": {"type": "http", "scheme": "bearer"}
     }
+    assert document["security"] == [{"bearerAuth": []}]
     operation = document["paths"]["/hub/v1/records"]["post"]
     assert len(operation["description"]) <= MAX_OPERATION_DESCRIPTION
 
