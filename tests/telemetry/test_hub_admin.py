@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken
+from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, ModelPrice
 from telemetry.hub.services import hub_token_authenticate
 from tests.conftest import make_user
 from tests.telemetry.conftest import make_skill
@@ -155,3 +155,28 @@ def test_a_viewer_cannot_mint_or_revoke(client, tenant, issued):
     # then
     assert add.status_code == 403
     assert hub_token_authenticate(plaintext=issued.plaintext) is not None
+
+
+def test_staff_edit_only_their_tenants_prices(client, staff, tenant, other_tenant):
+    # given
+    ModelPrice.objects.create(
+        tenant=other_tenant, model="gpt-4o", input_usd_per_million=1, output_usd_per_million=2
+    )
+    client.force_login(staff)
+
+    # when
+    added = client.post(
+        "/admin/telemetry/modelprice/add/",
+        {
+            "tenant": tenant.pk,
+            "model": "gpt-4o",
+            "input_usd_per_million": "3",
+            "output_usd_per_million": "12",
+        },
+    )
+    listing = client.get("/admin/telemetry/modelprice/").content.decode()
+
+    # then
+    assert added.status_code == 302
+    assert ModelPrice.objects.get(tenant=tenant).output_usd_per_million == 12
+    assert "Other Corp" not in listing
