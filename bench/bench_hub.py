@@ -78,6 +78,8 @@ def _start_gunicorn(pepper: str) -> tuple[subprocess.Popen, socket.socket, int]:
         "ALLOWED_HOSTS": "127.0.0.1",
         "CONN_MAX_AGE": "600",
         "LOG_LEVEL": "WARNING",
+        # Plain HTTP on loopback: no redirect to https (production sits behind TLS).
+        "SECURE_SSL_REDIRECT": "false",
     }
     command = [sys.executable, "-m", "gunicorn", "claresia.wsgi:application"]
     command += ["--bind", f"fd://{listener.fileno()}", "--workers", str(WORKERS)]
