@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "claresia",
     "connectors",
     "skills",
@@ -174,6 +175,24 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
 
 LOGIN_URL = "/admin/login/"
+
+# Hub API (telemetry/hub, hub-records-api.md): hub tokens are HMAC-SHA256 digests keyed by this
+# pepper (SECRET_KEY when unset: rotating it then revokes every hub token); one throttle per token.
+HUB_TOKEN_PEPPER = env.str("HUB_TOKEN_PEPPER", default="")
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"hub_token": env.str("HUB_TOKEN_RATE", default="6000/min")},
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Claresia hub API",
+    "DESCRIPTION": "What every published GPT calls: records its output, returns the footer.",
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+}
 
 # Celery: a Redis broker in production; with none configured, tasks run in-process.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or None

@@ -9,4 +9,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("command-center/", include("skills.urls")),
     path("healthz", healthz, name="healthz"),
+    path("", include("telemetry.urls")),
 ]

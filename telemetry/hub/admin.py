@@ -1,0 +1,134 @@
+from django.contrib import admin, messages
+from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import ngettext
+
+from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
+from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, ModelPrice
+from telemetry.hub.pricing import DEFAULT_PRICES
+from telemetry.hub.services import hub_token_issue, hub_tokens_revoke
+
+
+class ReadOnlyAdminMixin:
+    """Written by the hub API and the telemetry reconciliation only; staff read them."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(HubToken)
+class HubTokenAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "tenant", "ending", "created_at", "last_used_at", "state"]
+    list_filter = [("tenant", RelatedOnlyFieldListFilter)]
+    list_select_related = ["tenant"]
+    fields = ["tenant", "name"]
+    actions = ["revoke_selected"]
+
+    @admin.display(description="Token")
+    def ending(self, obj: HubToken) -> str:
+        return f"…{obj.last4}"
+
+    @admin.display(description="State", ordering="revoked_at")
+    def state(self, obj: HubToken) -> str:
+        return "revoked" if obj.revoked_at else "active"
+
+    def has_change_permission(self, request, obj=None):
+        # A token cannot be edited, only minted or revoked (the revoke action needs no change
+        # permission on the row, only on the tenant: checked by the scoped queryset).
+        return False
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.is_staff and self._can_edit(request, None)
+
+    def save_model(self, request, obj, form, change):
+        issued = hub_token_issue(tenant=obj.tenant, name=form.cleaned_data["name"])
+        obj.pk = issued.token.pk
+        request._hub_token_plaintext = issued.plaintext
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # The plaintext goes straight into this one response, never into a message or a cookie.
+        return TemplateResponse(
+            request,
+            "admin/telemetry/hubtoken/issued.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Hub token minted",
+                "token": HubToken.objects.select_related("tenant").get(pk=obj.pk),
+                "plaintext": request._hub_token_plaintext,
+                "changelist_url": reverse("admin:telemetry_hubtoken_changelist"),
+            },
+        )
+
+    @admin.action(description="Revoke selected hub tokens", permissions=["revoke"])
+    def revoke_selected(self, request, queryset):
+        # Viewers of a tenant see its tokens but may not revoke them.
+        editable = queryset.filter(tenant__in=tenants_editable_by(request.user))
+        count = hub_tokens_revoke(tokens=editable)
+        self.message_user(
+            request,
+            ngettext("Revoked %d hub token.", "Revoked %d hub tokens.", count) % count,
+            messages.SUCCESS,
+        )
+
+
+@admin.register(HubRecord)
+class HubRecordAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "tenant", "skill", "status", "cost_usd", "latency_ms", "estimated_flag",
+                    "created_at", "page"]  # fmt: skip
+    list_filter = [
+        ("tenant", RelatedOnlyFieldListFilter),
+        ("skill", RelatedOnlyFieldListFilter),
+        "status",
+        "cost_estimated",
+    ]
+    list_select_related = ["tenant", "skill"]
+    search_fields = ["id", "record_key", "openai_conversation_id"]
+    date_hierarchy = "created_at"
+    exclude = ["token", "content_hash"]
+
+    @admin.display(description="Estimated", boolean=True)
+    def estimated_flag(self, obj: HubRecord) -> bool:
+        return obj.estimated
+
+    @admin.display(description="View record")
+    def page(self, obj: HubRecord) -> str:
+        return format_html('<a href="{}">open</a>', reverse("hub-record-page", args=[obj.pk]))
+
+
+@admin.register(GovernanceEvent)
+class GovernanceEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["occurred_at", "tenant", "kind", "skill", "message", "hub_record"]
+    list_filter = [
+        ("tenant", RelatedOnlyFieldListFilter),
+        ("skill", RelatedOnlyFieldListFilter),
+        "kind",
+    ]
+    list_select_related = ["tenant", "skill", "hub_record"]
+    search_fields = ["message", "openai_conversation_id", "dedupe_key"]
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(ModelPrice)
+class ModelPriceAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["model", "tenant", "input_usd_per_million", "output_usd_per_million"]
+    list_filter = [("tenant", RelatedOnlyFieldListFilter)]
+    list_select_related = ["tenant"]
+    search_fields = ["model"]
+
+    def changelist_view(self, request, extra_context=None):
+        defaults = ", ".join(
+            f"{model} ${prices[0]}/${prices[1]}" for model, prices in DEFAULT_PRICES.items()
+        )
+        extra_context = {
+            **(extra_context or {}),
+            "subtitle": f"Per million input/output tokens. Without a row here: {defaults}.",
+        }
+        return super().changelist_view(request, extra_context)

@@ -1,0 +1,21 @@
+"""Reads of hub records for people (the API's reads are in services, keyed by token)."""
+
+from django.contrib.auth.base_user import AbstractBaseUser
+
+from claresia.scoping import scope_to_user
+from telemetry.hub.models import HubRecord, is_record_id
+
+
+def hub_record_for_user(*, user: AbstractBaseUser, record_id: str) -> HubRecord | None:
+    """The record if `user` is staff of its tenant or a superuser, else None."""
+    if not is_record_id(record_id) or not (user.is_active and (user.is_staff or user.is_superuser)):
+        return None
+    records = scope_to_user(HubRecord.objects.select_related("tenant", "skill"), user)
+    return records.filter(pk=record_id).first()
+
+
+def hub_records_for_conversation(*, tenant_id: int, conversation_id: str):
+    """Records of one ChatGPT conversation, oldest first: what telemetry events match against."""
+    return HubRecord.objects.filter(
+        tenant_id=tenant_id, openai_conversation_id=conversation_id
+    ).order_by("created_at")

@@ -1,0 +1,314 @@
+"""Hub services: tokens (mint, authenticate, revoke), records (emit, correct) and governance
+events. The DRF views, the admin and `issue_hub_token` only call these."""
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from claresia.models import Tenant
+from skills.models import Skill
+from telemetry.hub import pricing
+from telemetry.hub.footer import footer_text
+from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, is_record_id
+
+TOKEN_PREFIX = "chub"  # noqa: S105 - a label, not a secret
+# last_used_at is a hint for staff, not an audit trail: write it at most once a minute per token
+# so the hot path stays one read.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+_KEY_ID = re.compile(r"[0-9a-f]{12}")
+
+
+# ---- tokens ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: HubToken
+    plaintext: str  # shown once, never stored
+
+
+def _digest(plaintext: str) -> str:
+    pepper = (settings.HUB_TOKEN_PEPPER or settings.SECRET_KEY).encode()
+    return hmac.new(pepper, plaintext.encode(), hashlib.sha256).hexdigest()
+
+
+@transaction.atomic
+def hub_token_issue(*, tenant: Tenant, name: str = "published GPTs") -> IssuedToken:
+    key_id = secrets.token_hex(6)
+    plaintext = f"{TOKEN_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+    token = HubToken.objects.create(
+        tenant=tenant,
+        name=name.strip() or "published GPTs",
+        key_id=key_id,
+        digest=_digest(plaintext),
+        last4=plaintext[-4:],
+    )
+    return IssuedToken(token=token, plaintext=plaintext)
+
+
+def hub_token_authenticate(*, plaintext: str) -> HubToken | None:
+    """The active token `plaintext` is, or None. Every failure looks the same to the caller."""
+    parts = plaintext.split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not _KEY_ID.fullmatch(parts[1]):
+        return None
+    try:
+        # get(), not first(): no ORDER BY to build on the hot path (the key id is unique).
+        token = HubToken.objects.select_related("tenant").get(
+            key_id=parts[1], revoked_at__isnull=True
+        )
+    except HubToken.DoesNotExist:
+        token = None
+    # Compare even when no row matched, so timing does not tell a known key id from an unknown.
+    expected = token.digest if token else "0" * 64
+    if not hmac.compare_digest(expected, _digest(plaintext)) or token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        HubToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+def hub_tokens_revoke(*, tokens) -> int:
+    """Revoke the given tokens (a queryset); returns how many were active."""
+    return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+# ---- records ---------------------------------------------------------------------------------
+
+
+class SkillNotFound(Exception):
+    """The token's tenant has no skill with that id (whoever else may have one)."""
+
+
+@dataclass(frozen=True)
+class EmitResult:
+    record: HubRecord
+    created: bool
+
+
+@dataclass(frozen=True)
+class OpenAIContext:
+    """The headers ChatGPT adds to every action call."""
+
+    conversation_id: str = ""
+    ephemeral_user_id: str = ""
+    gpt_id: str = ""
+
+
+def hub_record_url(record: HubRecord) -> str:
+    return f"{record.tenant.hub_base}/hub/records/{record.id}"
+
+
+def hub_record_footer(record: HubRecord) -> str:
+    return footer_text(
+        skill_name=record.skill.name,
+        cost_usd=record.cost_usd,
+        latency_ms=record.latency_ms,
+        url=hub_record_url(record),
+    )
+
+
+def _content_hash(*, conversation_id: str, output: str) -> str:
+    # The skill is its own column of the unique key; NUL cannot occur in either part.
+    return hashlib.sha256(f"{conversation_id}\x00{output}".encode()).hexdigest()
+
+
+def _instructions(skill: Skill) -> str:
+    value = skill.ir.get("instructions") if isinstance(skill.ir, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def hub_record_emit(
+    *,
+    token: HubToken,
+    skill_id: str,
+    output: str,
+    status: str = HubRecord.Status.COMPLETED,
+    record_key: str = "",
+    inputs: dict | None = None,
+    model: str = "",
+    usage: pricing.Usage | None = None,
+    latency_ms: int | None = None,
+    context: OpenAIContext = OpenAIContext(),
+) -> EmitResult:
+    """Store what a GPT produced, once: a repeat (same record_key, or without one the same
+    conversation + skill + output) returns the first record, also under concurrent repeats.
+    Raises SkillNotFound when the token's tenant has no such skill."""
+    tenant = token.tenant
+    try:
+        # The IR is read only when an estimate needs the instructions (deferred until then).
+        skill = (
+            Skill.objects.defer("ir", "description")
+            .annotate(**pricing.tenant_price_subqueries(model=model))
+            .get(tenant=tenant, skill_id=skill_id)
+        )
+    except Skill.DoesNotExist:
+        raise SkillNotFound(skill_id) from None
+    price = pricing.price_from(model=model, row=(skill.price_input, skill.price_output))
+    inputs = inputs or {}
+    content_hash = _content_hash(conversation_id=context.conversation_id, output=output)
+    refused = status == HubRecord.Status.REFUSED
+    cost_estimated = usage is None
+    if usage is None:
+        usage = pricing.estimate_usage(
+            instructions=_instructions(skill), inputs=inputs, output=output
+        )
+    latency_estimated = latency_ms is None
+    if latency_ms is None:
+        latency_ms = pricing.estimate_latency_ms(output_tokens=usage.output_tokens)
+    record = HubRecord(
+        tenant=tenant,
+        skill=skill,
+        token=token,
+        status=status,
+        record_key=record_key,
+        content_hash=content_hash,
+        # A refused output is not kept (hub-records-api.md); only its cost and ids are.
+        inputs={} if refused else inputs,
+        output="" if refused else output,
+        model=model,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cost_usd=pricing.cost_usd(usage=usage, price=price),
+        latency_ms=latency_ms,
+        cost_estimated=cost_estimated or not price.known,
+        latency_estimated=latency_estimated,
+        openai_conversation_id=context.conversation_id,
+        openai_ephemeral_user_id=context.ephemeral_user_id,
+        openai_gpt_id=context.gpt_id,
+    )
+    # Insert first and let the unique constraints catch repeats: a repeat is rare, and this
+    # way one round trip serves the common case and concurrent repeats alike.
+    try:
+        if refused or connection.in_atomic_block:
+            # Two writes, or inside a caller's transaction: a savepoint keeps a repeat's
+            # IntegrityError from breaking it.
+            with transaction.atomic():
+                record.save(force_insert=True)
+                if refused:
+                    _refusal_event(record)
+        else:
+            # One INSERT in autocommit is atomic by itself (and saves BEGIN/COMMIT round trips).
+            record.save(force_insert=True)
+    except IntegrityError:
+        existing = _find_existing(
+            tenant=tenant, skill=skill, record_key=record_key, content_hash=content_hash
+        )
+        if existing is None:
+            raise
+        return EmitResult(existing, created=False)
+    return EmitResult(record, created=True)
+
+
+def _find_existing(
+    *, tenant: Tenant, skill: Skill, record_key: str, content_hash: str
+) -> HubRecord | None:
+    records = HubRecord.objects.select_related("tenant", "skill")
+    if record_key:
+        return records.filter(tenant=tenant, record_key=record_key).first()
+    return records.filter(
+        tenant=tenant, skill=skill, record_key="", content_hash=content_hash
+    ).first()
+
+
+def _refusal_event(record: HubRecord) -> GovernanceEvent:
+    return governance_event_record(
+        tenant=record.tenant,
+        kind=GovernanceEvent.Kind.OUTPUT_REFUSED,
+        dedupe_key=record.id,
+        message=f"The user did not share the output of {record.skill.name}.",
+        skill=record.skill,
+        hub_record=record,
+        conversation_id=record.openai_conversation_id,
+        occurred_at=record.created_at,
+        details={"ephemeral_user_id": record.openai_ephemeral_user_id},
+    )
+
+
+def hub_record_get(*, token: HubToken, record_id: str) -> HubRecord | None:
+    """The token's tenant's record with this id, or None (another tenant's is None too)."""
+    if not is_record_id(record_id):
+        return None
+    return (
+        HubRecord.objects.select_related("tenant", "skill")
+        .filter(tenant_id=token.tenant_id, pk=record_id)
+        .first()
+    )
+
+
+def hub_record_correct_from_telemetry(
+    *,
+    record: HubRecord,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+    model: str | None = None,
+    latency_ms: int | None = None,
+    user_email: str | None = None,
+) -> HubRecord:
+    """Replace a record's estimates with what its telemetry event measured.
+
+    The poller (issue 5) calls this when an event matches a record (same conversation / GPT).
+    Usage given replaces the token counts and the cost (priced with the tenant's table, flag
+    cleared); a latency given replaces the latency (flag cleared). Safe to call twice."""
+    fields = ["corrected_at"]
+    if model:
+        record.model = model
+        fields.append("model")
+    if input_tokens is not None and output_tokens is not None:
+        price = pricing.price_for(tenant=record.tenant, model=record.model)
+        usage = pricing.Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+        record.input_tokens = input_tokens
+        record.output_tokens = output_tokens
+        record.cost_usd = pricing.cost_usd(usage=usage, price=price)
+        record.cost_estimated = not price.known
+        fields += ["input_tokens", "output_tokens", "cost_usd", "cost_estimated"]
+    if latency_ms is not None:
+        record.latency_ms = latency_ms
+        record.latency_estimated = False
+        fields += ["latency_ms", "latency_estimated"]
+    if user_email:
+        record.user_email = user_email
+        fields.append("user_email")
+    record.corrected_at = timezone.now()
+    record.save(update_fields=fields)
+    return record
+
+
+# ---- governance events -----------------------------------------------------------------------
+
+
+def governance_event_record(
+    *,
+    tenant: Tenant,
+    kind: str,
+    dedupe_key: str,
+    message: str,
+    occurred_at: datetime,
+    skill: Skill | None = None,
+    hub_record: HubRecord | None = None,
+    conversation_id: str = "",
+    details: dict | None = None,
+) -> GovernanceEvent:
+    """Write a governance event once: the same (tenant, kind, dedupe_key) returns the first."""
+    event, _ = GovernanceEvent.objects.get_or_create(
+        tenant=tenant,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        defaults={
+            "message": message[:500],
+            "occurred_at": occurred_at,
+            "skill": skill,
+            "hub_record": hub_record,
+            "openai_conversation_id": conversation_id,
+            "details": details or {},
+        },
+    )
+    return event
