@@ -1,0 +1,231 @@
+"""Simulated use of the demo tenant's GPTs, for `make run`: what ChatGPT Enterprise would do.
+
+Each simulated invocation is what the real platform produces: an audit event in the OpenAI
+sandbox (`gpt.invoked` or `gpt.failed`, sometimes late), and — unless the run failed or the user
+declined — a hub record posted to Claresia's own hub API over HTTP, with the `openai-*` headers a
+GPT action carries. Some invocations leave no hub record (the seed's "Hub records missing"), some
+post no usage (the hub estimates, telemetry corrects), and other workspaces' GPTs are in the feed
+too. The poller then ingests the events like any other.
+"""
+
+import random
+import uuid
+from dataclasses import dataclass, field
+
+import httpx
+
+from claresia.models import Tenant
+from skills.models import Publication
+
+USERS = [
+    ("user-ana", "ana.ferri"),
+    ("user-bruno", "bruno.costa"),
+    ("user-chiara", "chiara.villa"),
+    ("user-dario", "dario.neri"),
+    ("user-elena", "elena.galli"),
+]
+MODELS = ["gpt-4o", "gpt-4o", "gpt-4o", "gpt-4o-mini"]
+OTHER_GPTS = ["Travel Helper", "Legal Drafts", "brand-voice", "claresia-acme-prd-review"]
+FAILURES = [
+    ("tool_error", "The action claresia.emit_hub_record did not answer in 45 s."),
+    ("content_filter", "The reply was blocked by the workspace's content policy."),
+    ("timeout", "The model did not finish within the time limit."),
+]
+OUTPUTS = {
+    "incident-postmortem": (
+        {"incident_id": "INC-{n}", "severity": "SEV2"},
+        "## Summary\nCheckout latency rose to 4 s for 38 minutes after a cache node failed.\n\n"
+        "## Impact\n- 12 % of checkouts retried\n- No data lost\n\n## Timeline\n"
+        "| time | event |\n|---|---|\n| 09:12 | alert fired |\n| 09:50 | cache rebuilt |\n\n"
+        "## Action items\n1. Alert on cache hit ratio\n2. Add a second replica",
+    ),
+    "prd-review": (
+        {"prd_url": "https://docs.dainese.example/prd/{n}", "focus": "scope"},
+        "## Verdict\n**Ready with changes.**\n\n## Gaps\n- Success metrics have no baseline\n"
+        "- Rollout plan skips the EU stores\n\n## Questions\n1. Who owns the migration?",
+    ),
+    "pipeline-hygiene": (
+        {"repository": "dainese/configurator", "window_days": 30},
+        "## Findings\n- 3 flaky tests (retry rate > 20 %)\n- `deploy-eu` runs on a stale image\n\n"
+        "## Suggested fixes\n1. Quarantine the flaky tests\n2. Pin the base image digest",
+    ),
+}
+
+
+@dataclass
+class TrafficTick:
+    invocations: int = 0
+    failures: int = 0
+    hub_records: int = 0
+    without_record: int = 0
+    other_gpts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TrafficTarget:
+    """Where the simulated platform sends things."""
+
+    hub_url: str  # e.g. http://127.0.0.1:8000
+    hub_token: str
+    sandbox_url: str  # e.g. http://127.0.0.1:8765
+    org_id: str
+
+
+def _audit_event(
+    kind: str,
+    at: int,
+    gpt_name: str,
+    gpt_id: str,
+    conversation: str,
+    user,
+    model: str,
+    usage: dict,
+    latency_ms: int,
+    error=None,
+) -> dict:
+    payload = {
+        "gpt_id": gpt_id,
+        "gpt_name": gpt_name,
+        "conversation_id": conversation,
+        "model": model,
+        "usage": usage,
+        "latency_ms": latency_ms,
+    }
+    if error:
+        payload["error"] = {"code": error[0], "message": error[1]}
+    user_id, name = user
+    return {
+        "id": f"audit_log-{uuid.uuid4().hex[:20]}",
+        "type": kind,
+        "effective_at": at,
+        "project": {"id": "proj_default", "name": "Default project"},
+        "actor": {
+            "type": "session",
+            "session": {
+                "user": {"id": user_id, "email": f"{name}@dainese.example"},
+                "ip_address": "203.0.113.9",
+            },
+        },
+        kind: payload,
+    }
+
+
+def demo_traffic_tick(
+    *,
+    tenant: Tenant,
+    target: TrafficTarget,
+    now: int,
+    count: int,
+    rng: random.Random,
+    spread_seconds: int = 0,
+) -> TrafficTick:
+    """Simulate `count` invocations at or before `now` (spread over `spread_seconds`)."""
+    published = list(
+        Publication.objects.filter(skill__tenant=tenant, status="published")
+        .exclude(gpt_id="")
+        .select_related("skill")
+    )
+    tick = TrafficTick()
+    if not published:
+        tick.errors.append("no published GPT yet: publish the demo skills first")
+        return tick
+    events = []
+    with httpx.Client(base_url=target.hub_url, timeout=10) as hub:
+        for n in range(count):
+            at = now - (rng.randint(0, spread_seconds) if spread_seconds else rng.randint(0, 50))
+            if rng.random() < 0.25:
+                tick.other_gpts += 1
+                name = rng.choice(OTHER_GPTS)
+                events.append(
+                    _audit_event(
+                        "gpt.invoked",
+                        at,
+                        name,
+                        f"g-other{rng.randint(1, 9)}",
+                        f"conv-{uuid.uuid4().hex[:12]}",
+                        rng.choice(USERS),
+                        "gpt-4o",
+                        {"input_tokens": 900, "output_tokens": 300},
+                        1800,
+                    )
+                )
+                continue
+            publication = rng.choice(published)
+            skill = publication.skill
+            user = rng.choice(USERS)
+            model = rng.choice(MODELS)
+            usage = {
+                "input_tokens": rng.randint(600, 5200),
+                "output_tokens": rng.randint(150, 1600),
+            }
+            latency = int(rng.lognormvariate(7.9, 0.45))
+            conversation = f"conv-{uuid.uuid4().hex[:16]}"
+            tick.invocations += 1
+            draw = rng.random()
+            if draw < 0.08:
+                tick.failures += 1
+                events.append(
+                    _audit_event(
+                        "gpt.failed",
+                        at,
+                        skill.gpt_name,
+                        publication.gpt_id,
+                        conversation,
+                        user,
+                        model,
+                        usage,
+                        latency,
+                        rng.choice(FAILURES),
+                    )
+                )
+                continue
+            events.append(
+                _audit_event(
+                    "gpt.invoked",
+                    at,
+                    skill.gpt_name,
+                    publication.gpt_id,
+                    conversation,
+                    user,
+                    model,
+                    usage,
+                    latency,
+                )
+            )
+            if draw < 0.14:
+                tick.without_record += 1  # the user declined the action: no hub record
+                continue
+            inputs, output = OUTPUTS.get(skill.skill_id, ({}, "## Result\nDone."))
+            body = {
+                "skill_id": skill.skill_id,
+                "inputs": {
+                    k: (v.format(n=4100 + n) if isinstance(v, str) else v)
+                    for k, v in inputs.items()
+                },
+                "output": output,
+                "model": model,
+                "record_key": conversation,
+            }
+            if rng.random() < 0.85:  # sometimes the GPT sends no usage: the hub estimates
+                body["usage"], body["latency_ms"] = usage, latency
+            response = hub.post(
+                "/hub/v1/records",
+                json=body,
+                headers={
+                    "Authorization": f"Bearer {target.hub_token}",
+                    "openai-conversation-id": conversation,
+                    "openai-ephemeral-user-id": f"eph-{user[0]}",
+                    "openai-gpt-id": publication.gpt_id,
+                },
+            )
+            if response.status_code in (200, 201):
+                tick.hub_records += 1
+            else:
+                tick.errors.append(f"hub answered {response.status_code}: {response.text[:120]}")
+    httpx.post(
+        f"{target.sandbox_url}/_sandbox/events",
+        json={"org": target.org_id, "events": events},
+        timeout=10,
+    ).raise_for_status()
+    return tick

@@ -1,0 +1,81 @@
+import random
+import signal
+import threading
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from claresia.demo import DEMO_ORG_ID, DEMO_TENANT
+from claresia.demo_traffic import TrafficTarget, demo_traffic_tick
+from claresia.services import TenantNotFound, tenant_get
+from telemetry.hub.models import HubToken
+from telemetry.hub.services import hub_token_issue, hub_tokens_revoke
+
+SIMULATOR_TOKEN_NAME = "demo traffic simulator"  # noqa: S105 - a label, not a secret
+
+
+class Command(BaseCommand):
+    help = "Simulate the demo tenant's GPTs being used: audit events and hub records."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--hub-url", default="http://127.0.0.1:8000")
+        parser.add_argument("--sandbox-url", default="http://127.0.0.1:8765")
+        parser.add_argument("--interval", type=float, default=20.0, help="seconds between ticks")
+        parser.add_argument("--per-tick", type=int, default=6)
+        parser.add_argument(
+            "--backfill-hours",
+            type=int,
+            default=24,
+            help="history to invent first (within the poller's first lookback)",
+        )
+        parser.add_argument("--backfill-per-hour", type=int, default=24)
+        parser.add_argument("--once", action="store_true")
+        parser.add_argument("--seed", type=int, default=None)
+
+    def handle(self, *args, **options):
+        try:
+            tenant = tenant_get(slug=DEMO_TENANT)
+        except TenantNotFound as exc:
+            raise CommandError(f"{exc}: run load_demo first") from None
+        hub_tokens_revoke(tokens=HubToken.objects.filter(tenant=tenant, name=SIMULATOR_TOKEN_NAME))
+        target = TrafficTarget(
+            hub_url=options["hub_url"].rstrip("/"),
+            hub_token=hub_token_issue(tenant=tenant, name=SIMULATOR_TOKEN_NAME).plaintext,
+            sandbox_url=options["sandbox_url"].rstrip("/"),
+            org_id=DEMO_ORG_ID,
+        )
+        rng = random.Random(options["seed"])
+        now = int(time.time())
+        for hour in range(options["backfill_hours"], 0, -1):
+            tick = demo_traffic_tick(
+                tenant=tenant,
+                target=target,
+                now=now - (hour - 1) * 3600 - 120,
+                count=options["backfill_per_hour"],
+                rng=rng,
+                spread_seconds=3480,
+            )
+            self._report(tick, f"backfill -{hour}h")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        while not stop.is_set():
+            tick = demo_traffic_tick(
+                tenant=tenant,
+                target=target,
+                now=int(time.time()),
+                count=options["per_tick"],
+                rng=rng,
+            )
+            self._report(tick, "live")
+            if options["once"]:
+                break
+            stop.wait(options["interval"])
+
+    def _report(self, tick, label: str) -> None:
+        self.stdout.write(
+            f"{label}: {tick.invocations} invocations ({tick.failures} failed, "
+            f"{tick.without_record} without a hub record), {tick.hub_records} hub records, "
+            f"{tick.other_gpts} other GPTs"
+            + (f"; problems: {'; '.join(tick.errors[:3])}" if tick.errors else "")
+        )
