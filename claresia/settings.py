@@ -137,6 +137,13 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Telemetry (issue 5): every connected tenant's audit log polled each TELEMETRY_POLL_INTERVAL s.
+CELERY_BEAT_SCHEDULE = {
+    "telemetry-poll-tenants": {
+        "task": "telemetry.poll_tenants",
+        "schedule": float(TELEMETRY_POLL_INTERVAL),
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -1,5 +1,7 @@
 """The telemetry ingest services that commands, Celery tasks and the admin call."""
 
+from collections.abc import Callable
+
 from django.db.models import QuerySet
 
 from claresia.models import Tenant
@@ -16,6 +18,7 @@ __all__ = [
     "PollOutcome",
     "audit_export_import",
     "telemetry_poll",
+    "telemetry_poll_tenants",
     "tenants_to_poll",
 ]
 
@@ -27,3 +30,18 @@ def tenants_to_poll(*, slug: str | None = None) -> QuerySet[Tenant]:
     if slug is not None:
         tenants = tenants.filter(slug=slug)
     return tenants
+
+
+def telemetry_poll_tenants(
+    *,
+    slug: str | None = None,
+    max_pages: int | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> list[PollOutcome]:
+    """One poll of each tenant to poll (or of the one named), stopping early when asked."""
+    outcomes = []
+    for tenant in tenants_to_poll(slug=slug):
+        if should_stop():
+            break
+        outcomes.append(telemetry_poll(tenant=tenant, max_pages=max_pages, should_stop=should_stop))
+    return outcomes
