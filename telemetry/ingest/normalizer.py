@@ -13,6 +13,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+import orjson
+
 GPT_PREFIX = "claresia-"
 EVENT_TYPES = {"gpt.invoked": "invoked", "gpt.failed": "failed"}
 SOURCE_COMPLIANCE_API = "compliance_api"
@@ -85,6 +87,13 @@ def _count(value: Any) -> int | None:
 
 def _dict(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
+
+
+def _json_text(event: dict) -> str:
+    try:
+        return orjson.dumps(event).decode()
+    except TypeError:  # an integer beyond 64 bits: the json module writes any size
+        return json.dumps(event, separators=(",", ":"))
 
 
 def event_cost(
@@ -160,5 +169,5 @@ def normalize_audit_event(
         latency_ms=_count(payload.get("latency_ms")),
         error_code=_text(error.get("code"), 64),
         error_message=_text(error.get("message"), 2000),
-        raw=json.dumps(event, separators=(",", ":")),
+        raw=_json_text(event),
     )

@@ -41,7 +41,10 @@ setting is for (and the per-user audit export can still bring it in).
 """
 
 import logging
-from collections.abc import Callable, Mapping
+import queue
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -232,19 +235,10 @@ def _read_window(state, window, tenant, client, skills, prices, outcome, max_pag
             "after": window.resume_after,
         }
         try:
-            for page in endpoints.audit_logs_pages(client, **query):
-                outcome.pages += 1
-                outcome.skipped += window.take(
-                    page, tenant_slug=tenant.slug, skills=skills, prices=prices
+            with closing(_prefetched(endpoints.audit_logs_pages(client, **query))) as pages:
+                _consume(
+                    pages, state, window, tenant, skills, prices, outcome, max_pages, should_stop
                 )
-                pause = (max_pages is not None and outcome.pages >= max_pages) or should_stop()
-                if window.done or pause or len(window.rows) >= FLUSH_ROWS:
-                    outcome.stored += _flush(state, window, tenant.pk)
-                if window.done:
-                    return
-                if pause:
-                    outcome.status = "partial"
-                    return
             return
         except BadRequestError as exc:
             # The resume id is unknown to OpenAI: restart this window from its top.
@@ -253,6 +247,60 @@ def _read_window(state, window, tenant, client, skills, prices, outcome, max_pag
             logger.warning("telemetry %s: resume id refused, window restarted", tenant.slug)
             window.resume_after = None
             window.newest = None
+
+
+def _consume(pages, state, window, tenant, skills, prices, outcome, max_pages, should_stop):
+    for page in pages:
+        outcome.pages += 1
+        outcome.skipped += window.take(page, tenant_slug=tenant.slug, skills=skills, prices=prices)
+        pause = (max_pages is not None and outcome.pages >= max_pages) or should_stop()
+        if window.done or pause or len(window.rows) >= FLUSH_ROWS:
+            outcome.stored += _flush(state, window, tenant.pk)
+        if window.done:
+            return
+        if pause:
+            outcome.status = "partial"
+            return
+
+
+def _prefetched(pages: Iterator[dict], depth: int = 2) -> Iterator[dict]:
+    """Yield `pages`, fetched one or two ahead by a thread: the next page's HTTP round trip
+    overlaps this page's normalizing and insert. A page fetched ahead and not consumed (stop,
+    budget, failure) was never flushed, so it simply gets read again next time."""
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    closed = threading.Event()
+
+    def put(item) -> bool:
+        while not closed.is_set():
+            try:
+                handoff.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch() -> None:
+        try:
+            for page in pages:
+                if not put(("page", page)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(("error", exc))
+
+    fetcher = threading.Thread(target=fetch, name="telemetry-prefetch", daemon=True)
+    fetcher.start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        closed.set()
+        fetcher.join()
 
 
 def _user_message(exc: Exception) -> str:

@@ -5,6 +5,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
+import httpx
 import psycopg
 import pytest
 from django.db import connection
@@ -163,15 +164,10 @@ def test_a_page_that_keeps_failing_keeps_the_pages_before_and_never_moves_the_cu
 ):
     # given: every call after the second page fails, beyond the client's retries
     expected = seed(sandbox, 500)
-    pages_read = iter(range(1, 100))
-
-    def break_openai_after_two_pages() -> bool:
-        if next(pages_read) == 2:
-            sandbox.state.faults.append(Fault(path=AUDIT_LOGS, status=503, times=None))
-        return False
+    client = openai_client_for(connector, transport=FailingAfter(good_calls=2))
 
     # when
-    failed = telemetry_poll(tenant=tenant, should_stop=break_openai_after_two_pages)
+    failed = telemetry_poll(tenant=tenant, client=client)
 
     # then: the two good pages are stored, the cursor has not moved, the reason is shown
     cursor = PollCursor.objects.get(tenant=tenant)
@@ -288,6 +284,20 @@ def _dsn() -> str:
     return psycopg.conninfo.make_conninfo(
         **{k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")}
     )
+
+
+class FailingAfter(httpx.HTTPTransport):
+    """The real sandbox for the first calls, then 503 on every call: a lasting outage."""
+
+    def __init__(self, *, good_calls: int) -> None:
+        super().__init__()
+        self.good_calls = good_calls
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.good_calls <= 0:
+            return httpx.Response(503, json={"error": {"message": "down", "code": None}})
+        self.good_calls -= 1
+        return super().handle_request(request)
 
 
 def _fault(**fields) -> Fault:
