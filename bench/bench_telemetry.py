@@ -5,7 +5,7 @@ backlog of audit events (70 % `claresia-*`); `poll_telemetry --once` drains it o
 pages fetched, JSON decoded, events normalized, rows inserted, progress committed.
 Baseline: the same rows, already normalized, inserted with psycopg alone the fastest
 idempotent way we know (COPY into a temporary table, then `INSERT … SELECT … ON CONFLICT DO
-NOTHING`), one transaction per 2,000 rows as the poller commits. The ratio is events/s end
+NOTHING`), one transaction per FLUSH_ROWS rows as the poller commits. The ratio is events/s end
 to end over rows/s of the baseline.
 Memory: the process's peak RSS after a 20,000-event backlog and after a 100,000-event one;
 flat means the backlog is streamed page by page, not loaded whole.

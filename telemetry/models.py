@@ -25,7 +25,11 @@ class TelemetryEvent(models.Model):
         INVOKED = "invoked", "Invoked"
         FAILED = "failed", "Failed"
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="telemetry_events")
+    # No index of its own: the (tenant, …) indexes below serve tenant lookups, and every index
+    # less is faster ingest.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="telemetry_events", db_index=False
+    )
     # Empty when the GPT name carries a skill id the tenant does not have: kept and flagged.
     skill = models.ForeignKey(
         Skill, on_delete=models.SET_NULL, null=True, blank=True, related_name="telemetry_events"

@@ -72,10 +72,14 @@ COLUMNS = ("tenant_id", *TelemetryRow._fields)
 
 
 def _text(value: Any, limit: int = 128) -> str:
+    if type(value) is str:  # the common case first: this runs for every field of every event
+        return value[:limit]
     return "" if value is None else str(value)[:limit]
 
 
 def _count(value: Any) -> int | None:
+    if type(value) is int:
+        return value if value >= 0 else None
     if isinstance(value, bool) or value is None:
         return None
     try:

@@ -74,8 +74,8 @@ from telemetry.models import PollCursor
 logger = logging.getLogger(__name__)
 
 PAGE_LIMIT = 100
-# Rows buffered before one flush transaction: a few pages per commit, memory bounded.
-FLUSH_ROWS = 2000
+# Rows buffered before one flush transaction: tens of pages per commit, memory bounded.
+FLUSH_ROWS = 5000
 
 
 @dataclass
