@@ -26,7 +26,8 @@ already served. So:
    `cursor_at`, to the newest event time of the window. A page that fails (429/5xx/timeout/
    non-JSON after the client's retries) is never flushed: the pages before it are, and the
    next poll resumes right after them. A kill at any point loses at most unflushed pages,
-   which are re-read.
+   which are re-read. (Pages are fetched a page or two ahead by a thread, `_prefetched`; a
+   page fetched ahead is only ever flushed in order, after the ones before it.)
 5. **Big windows are split, never re-polled forever.** Because progress inside a window is
    durable, a window too large for one poll (`max_pages`, a stop signal, a crash) resumes
    where it stopped (`after=window_resume_after`, same frozen bounds) instead of starting
@@ -90,7 +91,8 @@ class PollOutcome:
     def __str__(self) -> str:
         if self.status == "locked":
             return f"{self.tenant}: skipped, another poller is running"
-        text = f"{self.tenant}: {self.stored} stored, {self.skipped} skipped, {self.pages} pages"
+        pages = f"{self.pages} page" + ("" if self.pages == 1 else "s")
+        text = f"{self.tenant}: {self.stored} stored, {self.skipped} skipped, {pages}"
         if self.status == "partial":
             text += " (window not finished; the next poll resumes it)"
         if self.error:
@@ -217,7 +219,15 @@ def telemetry_poll(
             outcome.status = "failed"
             outcome.error = _user_message(exc)
             state.last_error, state.last_error_at = outcome.error, now
-            state.save(update_fields=["last_error", "last_error_at", "last_poll_at"])
+            state.save(
+                update_fields=[
+                    "last_error",
+                    "last_error_at",
+                    "last_poll_at",
+                    "last_stored",
+                    "last_skipped",
+                ]
+            )
             logger.warning("telemetry poll failed for tenant %s: %s", tenant.slug, outcome.error)
             return outcome
         state.last_success_at, state.last_error = now, ""

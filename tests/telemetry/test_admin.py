@@ -143,3 +143,23 @@ def test_staff_of_no_tenant_cannot_open_the_import_page(client, db):
 
     # then
     assert response.status_code == 403
+
+
+@pytest.mark.integration
+def test_the_poll_now_action_polls_and_reports(client, staff, sandbox, connector, tenant):
+    # given
+    expected = seed(sandbox, 100)
+    cursor = PollCursor.objects.create(tenant=tenant)
+    client.force_login(staff)
+
+    # when
+    response = client.post(
+        reverse(HEALTH),
+        {"action": "poll_now", "_selected_action": [cursor.pk]},
+        follow=True,
+    )
+
+    # then
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == [f"dainese: {len(expected)} stored, {100 - len(expected)} skipped, 1 page"]
+    assert TelemetryEvent.objects.count() == len(expected)

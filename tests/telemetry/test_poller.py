@@ -302,3 +302,23 @@ class FailingAfter(httpx.HTTPTransport):
 
 def _fault(**fields) -> Fault:
     return Fault(path=AUDIT_LOGS, **fields)
+
+
+def test_a_resume_id_openai_no_longer_knows_restarts_the_window(sandbox, connector, tenant):
+    # given: a window in progress whose resume id the audit log does not hold
+    expected = seed(sandbox, 300)
+    now = int(time.time())
+    PollCursor.objects.create(
+        tenant=tenant,
+        window_start=datetime.fromtimestamp(now - 86_400, UTC),
+        window_end=datetime.fromtimestamp(now, UTC),
+        window_resume_after="audit_log-forgotten",
+    )
+
+    # when
+    outcome = telemetry_poll(tenant=tenant)
+
+    # then
+    assert outcome.status == "ok"
+    assert audit_log_calls(sandbox)[0] == 400
+    assert Counter(stored_ids(tenant)) == Counter(expected)
