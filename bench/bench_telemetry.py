@@ -35,6 +35,7 @@ from telemetry.models import TelemetryEvent
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL, LARGE = 20_000, 100_000
+ROUNDS = 3
 KEY = "sk-compliance-bench-key"
 
 
@@ -87,14 +88,15 @@ def _drain(sandbox_url: str, slug: str, count: int, seed: int, now: int) -> floa
     return count / (time.perf_counter() - started)
 
 
-def _baseline(slug: str, seed: int, now: int) -> tuple[float, int]:
-    """Insert the same rows with psycopg alone; return rows/s and the row count."""
-    tenant = Tenant.objects.create(slug=slug, name=slug)
-    rows = []
-    for event in generate_events(**_generate(LARGE, "bench", seed, now)):
-        row = normalize_audit_event(event, tenant_slug="bench", skills={})
-        if isinstance(row, TelemetryRow):
-            rows.append((tenant.pk, *row))
+def _baseline_rows(slug: str, seed: int, now: int) -> list[TelemetryRow]:
+    events = generate_events(**_generate(LARGE, slug, seed, now))
+    rows = (normalize_audit_event(event, tenant_slug=slug, skills={}) for event in events)
+    return [row for row in rows if isinstance(row, TelemetryRow)]
+
+
+def _baseline(slug: str, rows: list[TelemetryRow]) -> float:
+    """Insert the rows for a new tenant with psycopg alone; return rows/s."""
+    tenant_id = Tenant.objects.create(slug=slug, name=slug).pk
     columns = ", ".join(COLUMNS)
     db = connection.settings_dict
     with psycopg.connect(
@@ -114,13 +116,13 @@ def _baseline(slug: str, seed: int, now: int) -> tuple[float, int]:
             with conn.transaction(), conn.cursor() as cursor:
                 with cursor.copy(f"COPY load ({columns}) FROM STDIN") as copy:
                     for row in transaction_rows:
-                        copy.write_row(row)
+                        copy.write_row((tenant_id, *row))
                 cursor.execute(
                     f"INSERT INTO fn_telemetry_event ({columns}) SELECT {columns} FROM load "  # noqa: S608
                     "ON CONFLICT (tenant_id, source, source_event_id) DO NOTHING"
                 )
         elapsed = time.perf_counter() - started
-    return len(rows) / elapsed, len(rows)
+    return len(rows) / elapsed
 
 
 def _expected(slug: str, count: int, seed: int, now: int) -> int:
@@ -142,19 +144,29 @@ def main() -> None:
     try:
         small_rate = _drain(url, "small", SMALL, 2, now)
         small_rss = _peak_rss_mb()
-        rate = _drain(url, "bench", LARGE, 1, now)
+        rates = [_drain(url, "bench-0", LARGE, 1, now)]
         large_rss = _peak_rss_mb()
-        # Checked after the memory figures: generating the expected events costs memory too.
-        for slug, count, seed in (("small", SMALL, 2), ("bench", LARGE, 1)):
+        # Built after the memory figures: the baseline's rows are held whole in memory.
+        rows = _baseline_rows("bench-0", 1, now)
+        baselines = [_baseline("baseline-0", rows)]
+        # Rounds alternate so that a busy moment on a shared machine hits both sides alike.
+        for round_ in range(1, ROUNDS):
+            rates.append(_drain(url, f"bench-{round_}", LARGE, 1, now))
+            baselines.append(_baseline(f"baseline-{round_}", rows))
+        for slug, count, seed in (
+            ("small", SMALL, 2),
+            *((f"bench-{n}", LARGE, 1) for n in range(ROUNDS)),
+        ):
             stored = TelemetryEvent.objects.filter(tenant__slug=slug).count()
             assert stored == _expected(slug, count, seed, now), (slug, stored)
-        baseline, rows = _baseline("baseline", 1, now)
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=10)
+    rate, baseline = max(rates), max(baselines)
     print(f"   end to end, {SMALL:,} events:  {small_rate:8.0f} events/s")
     print(f"   end to end, {LARGE:,} events: {rate:8.0f} events/s   (target ≥ 25,000)")
-    print(f"   baseline, raw psycopg insert:  {baseline:8.0f} rows/s    ({rows:,} rows)")
+    print(f"   baseline, raw psycopg insert:  {baseline:8.0f} rows/s    ({len(rows):,} rows)")
+    print(f"   (best of {ROUNDS} alternating rounds each)")
     print(f"   ratio end to end / baseline:   {rate / baseline:8.2f}        (target ≥ 0.5)")
     print(f"   peak RSS after {SMALL:,} events: {small_rss:6.1f} MB")
     print(f"   peak RSS after {LARGE:,} events: {large_rss:6.1f} MB   (flat = streamed)")

@@ -77,6 +77,9 @@ logger = logging.getLogger(__name__)
 PAGE_LIMIT = 100
 # Rows buffered before one flush transaction: tens of pages per commit, memory bounded.
 FLUSH_ROWS = 5000
+# Pages fetched ahead while a flush runs: about one flush's worth (~70 pages of 100 events, a
+# few MB), a fixed bound whatever the backlog.
+PREFETCH_PAGES = 64
 
 
 @dataclass
@@ -273,9 +276,9 @@ def _consume(pages, state, window, tenant, skills, prices, outcome, max_pages, s
             return
 
 
-def _prefetched(pages: Iterator[dict], depth: int = 2) -> Iterator[dict]:
-    """Yield `pages`, fetched one or two ahead by a thread: the next page's HTTP round trip
-    overlaps this page's normalizing and insert. A page fetched ahead and not consumed (stop,
+def _prefetched(pages: Iterator[dict], depth: int = PREFETCH_PAGES) -> Iterator[dict]:
+    """Yield `pages`, fetched ahead by a thread: HTTP round trips overlap normalizing and,
+    above all, the flush's database time. A page fetched ahead and not consumed (stop,
     budget, failure) was never flushed, so it simply gets read again next time."""
     handoff: queue.Queue = queue.Queue(maxsize=depth)
     closed = threading.Event()
