@@ -4,7 +4,7 @@ End to end: the OpenAI sandbox (its own process, so it does not share our GIL) s
 backlog of audit events (70 % `claresia-*`); `poll_telemetry --once` drains it over HTTP:
 pages fetched, JSON decoded, events normalized, rows inserted, progress committed.
 Baseline: the same rows, already normalized, inserted with psycopg alone the fastest
-idempotent way we know (COPY into a temporary table, then `INSERT … SELECT … ON CONFLICT DO
+idempotent way we know (binary COPY into a temporary table, then `INSERT … SELECT … ON CONFLICT DO
 NOTHING`), one transaction per FLUSH_ROWS rows as the poller commits. The ratio is events/s end
 to end over rows/s of the baseline.
 Memory: the process's peak RSS after a 20,000-event backlog and after a 100,000-event one;
@@ -29,6 +29,7 @@ from django.db import connection
 from claresia.models import Tenant
 from connectors.sandbox.state import generate_events
 from connectors.services import connector_connect
+from telemetry.ingest import storage
 from telemetry.ingest.normalizer import COLUMNS, TelemetryRow, normalize_audit_event
 from telemetry.ingest.poller import FLUSH_ROWS
 from telemetry.models import TelemetryEvent
@@ -108,17 +109,19 @@ def _baseline(slug: str, rows: list[TelemetryRow]) -> float:
     ) as conn:
         conn.execute(
             f"CREATE TEMP TABLE load ON COMMIT DELETE ROWS AS "  # noqa: S608
-            f"SELECT {columns} FROM fn_telemetry_event WITH NO DATA"
+            f"SELECT {storage._LOAD_COLUMNS} FROM fn_telemetry_event WITH NO DATA"
         )
         conn.commit()
         started = time.perf_counter()
         for transaction_rows in batched(rows, FLUSH_ROWS):
             with conn.transaction(), conn.cursor() as cursor:
-                with cursor.copy(f"COPY load ({columns}) FROM STDIN") as copy:
+                with cursor.copy(f"COPY load ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(storage._LOAD_TYPES)
                     for row in transaction_rows:
                         copy.write_row((tenant_id, *row))
                 cursor.execute(
-                    f"INSERT INTO fn_telemetry_event ({columns}) SELECT {columns} FROM load "  # noqa: S608
+                    f"INSERT INTO fn_telemetry_event ({columns}) "  # noqa: S608
+                    f"SELECT {storage._INSERT_COLUMNS} FROM load "
                     "ON CONFLICT (tenant_id, source, source_event_id) DO NOTHING"
                 )
         elapsed = time.perf_counter() - started

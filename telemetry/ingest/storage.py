@@ -1,6 +1,6 @@
 """Batched, idempotent inserts into `fn_telemetry_event`, and the one-poller-per-tenant lock.
 
-On PostgreSQL rows are COPYed into a temporary table, then moved with one
+On PostgreSQL rows are COPYed (binary) into a temporary table, then moved with one
 `INSERT … SELECT … ON CONFLICT DO NOTHING`; on SQLite (the demo run) they go in as multi-row
 `INSERT … ON CONFLICT DO NOTHING`. Either way the unique (tenant, source, source event id)
 makes a re-read event a no-op, and the statement's row count is the number actually stored.
@@ -37,6 +37,23 @@ def _insert_sql(count: int) -> str:
 
 _LOAD_TABLE = "fn_telemetry_event_load"
 _COLUMN_LIST = ", ".join(COLUMNS)
+# Binary COPY needs each column's type; `raw` is loaded as text and cast to jsonb on insert
+# (binary jsonb would want a Python object, and we hold the JSON text already).
+_COPY_TYPES = {
+    "tenant_id": "int8",
+    "skill_id": "int8",
+    "skill_unknown": "bool",
+    "occurred_at": "timestamptz",
+    "input_tokens": "int4",
+    "output_tokens": "int4",
+    "cost_usd": "numeric",
+    "latency_ms": "int4",
+}
+_LOAD_TYPES = [_COPY_TYPES.get(column, "text") for column in COLUMNS]
+_LOAD_COLUMNS = ", ".join(
+    f"{column}::text AS {column}" if column == "raw" else column for column in COLUMNS
+)
+_INSERT_COLUMNS = ", ".join(f"{c}::jsonb" if c == "raw" else c for c in COLUMNS)
 
 
 def _copy_insert(tenant_id: int, rows: Sequence[TelemetryRow]) -> int:
@@ -45,14 +62,15 @@ def _copy_insert(tenant_id: int, rows: Sequence[TelemetryRow]) -> int:
         # Per session, emptied at each commit; only our own names go into this SQL.
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {_LOAD_TABLE} ON COMMIT DELETE ROWS AS "  # noqa: S608
-            f"SELECT {_COLUMN_LIST} FROM fn_telemetry_event WITH NO DATA"
+            f"SELECT {_LOAD_COLUMNS} FROM fn_telemetry_event WITH NO DATA"
         )
-        with cursor.copy(f"COPY {_LOAD_TABLE} ({_COLUMN_LIST}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY {_LOAD_TABLE} ({_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(_LOAD_TYPES)
             for row in rows:
                 copy.write_row((tenant_id, *row))
         cursor.execute(
             f"INSERT INTO fn_telemetry_event ({_COLUMN_LIST}) "  # noqa: S608
-            f"SELECT {_COLUMN_LIST} FROM {_LOAD_TABLE} "
+            f"SELECT {_INSERT_COLUMNS} FROM {_LOAD_TABLE} "
             "ON CONFLICT (tenant_id, source, source_event_id) DO NOTHING"
         )
         stored = max(cursor.rowcount, 0)

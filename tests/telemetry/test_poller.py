@@ -322,3 +322,17 @@ def test_a_resume_id_openai_no_longer_knows_restarts_the_window(sandbox, connect
     assert outcome.status == "ok"
     assert audit_log_calls(sandbox)[0] == 400
     assert Counter(stored_ids(tenant)) == Counter(expected)
+
+
+def test_the_raw_audit_event_is_stored_as_json(sandbox, connector, tenant):
+    # given
+    audit_event = event("audit_log-raw", int(time.time()) - 30)
+    sandbox.state.add_events(ORG, [dict(audit_event)])
+
+    # when
+    telemetry_poll(tenant=tenant)
+
+    # then
+    stored = TelemetryEvent.objects.get()
+    assert stored.raw == audit_event
+    assert TelemetryEvent.objects.filter(raw__type="gpt.invoked").count() == 1
