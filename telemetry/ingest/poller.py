@@ -49,6 +49,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import islice
 
 from django.conf import settings
 from django.db import transaction
@@ -248,7 +249,12 @@ def _read_window(state, window, tenant, client, skills, prices, outcome, max_pag
             "after": window.resume_after,
         }
         try:
-            with closing(_prefetched(endpoints.audit_logs_pages(client, **query))) as pages:
+            fetched = endpoints.audit_logs_pages(client, **query)
+            if max_pages is not None:
+                # Never fetch ahead past the page budget: each call counts against the org's
+                # rate limit.
+                fetched = islice(fetched, max(max_pages - outcome.pages, 0))
+            with closing(_prefetched(fetched)) as pages:
                 _consume(
                     pages, state, window, tenant, skills, prices, outcome, max_pages, should_stop
                 )

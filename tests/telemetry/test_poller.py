@@ -194,8 +194,9 @@ def test_a_window_too_large_for_one_poll_is_resumed_not_restarted(sandbox, conne
     # when
     outcomes = [telemetry_poll(tenant=tenant, max_pages=4) for _ in range(3)]
 
-    # then: 4 + 4 + 2 pages, each read once
+    # then: 4 + 4 + 2 pages, each fetched once (nothing fetched ahead past a budget)
     assert [(o.status, o.pages) for o in outcomes] == [("partial", 4), ("partial", 4), ("ok", 2)]
+    assert len(audit_log_calls(sandbox)) == 10
     assert Counter(stored_ids(tenant)) == Counter(expected)
 
 
