@@ -1,6 +1,6 @@
 # Claresia — the two set-up commands are `make run` (demo) and `make test` (the suite).
 SHELL := /bin/bash
-PYTHON ?= $(shell pyenv which python 2>/dev/null || command -v python3.13 || command -v python3)
+PYTHON ?= $(firstword $(shell pyenv which python 2>/dev/null) $(shell command -v python3.13) $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3))
 VENV := .venv
 PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/claresia
@@ -10,7 +10,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/15
 TEST_ENV := DATABASE_URL=$(PG_URL) CACHE_URL=$(REDIS_URL) TEST_REDIS_URL=$(REDIS_URL) \
 	DEBUG=true CELERY_BROKER_URL= OPENAI_API_BASE=http://127.0.0.1:9/v1
 
-.PHONY: run test bench lint format clean
+.PHONY: run test bench lint format clean chromium
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,15 @@ $(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# Browser tests use Debian's Chromium (Playwright's own browser download cannot work offline).
+chromium:
+	@command -v chromium > /dev/null || { echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null; }
+
 run: $(VENV)/.installed
 	@scripts/demo.sh
 
-test: $(VENV)/.test-installed
+test: $(VENV)/.test-installed chromium
 	$(VENV)/bin/ruff check .
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 

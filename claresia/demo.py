@@ -12,6 +12,7 @@ from django.db import transaction
 from claresia.models import ArchetypeGroup, Tenant, TenantMembership
 from connectors.models import Connector
 from connectors.services import connector_connect, connector_test_connection
+from skills.demo import demo_skills_import
 
 DEMO_TENANT = "dainese"
 DEMO_ORG_ID = "org-dainese-demo"
@@ -65,6 +66,7 @@ def demo_load(*, password: str | None = None) -> tuple[Tenant, DemoLogins]:
     )
     admin.set_password(password)
     admin.save()
+    demo_skills_import(tenant)
     return tenant, DemoLogins(DEMO_STAFF, DEMO_SUPERUSER, password)
 
 

@@ -4,6 +4,7 @@ Nothing in Claresia logs a key on purpose; this filter masks anything shaped lik
 key or a bearer token that a third-party library might still put in a message.
 """
 
+import json
 import logging
 import re
 
@@ -21,3 +22,18 @@ class RedactSecretsFilter(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line (production logs), already passed through RedactSecretsFilter."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)

@@ -8,7 +8,9 @@ to start on the development ones.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from cryptography.fernet import Fernet
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -30,6 +32,10 @@ CLARESIA_HUB_BASE_URL = env.str("CLARESIA_HUB_BASE_URL", default="https://api.cl
 TELEMETRY_POLL_INTERVAL = env.int("TELEMETRY_POLL_INTERVAL", default=60)
 TELEMETRY_INITIAL_LOOKBACK = env.int("TELEMETRY_INITIAL_LOOKBACK", default=86400)
 TELEMETRY_OVERLAP = env.int("TELEMETRY_OVERLAP", default=600)
+# Skill import bounds (a ZIP bomb is refused, not unpacked) and publish concurrency per run.
+SKILLS_IMPORT_MAX_BYTES = env.int("SKILLS_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+SKILLS_IMPORT_MAX_FILES = env.int("SKILLS_IMPORT_MAX_FILES", default=2000)
+SKILLS_PUBLISH_CONCURRENCY = env.int("SKILLS_PUBLISH_CONCURRENCY", default=8)
 
 
 def _refuse_to_start(reason: str) -> None:
@@ -76,6 +82,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -126,6 +134,44 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Static files are served by the app itself (WhiteNoise): no CDN, no second server to run.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+if DEBUG:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # collectstatic's place, made in production
+
+# Security headers; with DEBUG off, `manage.py check --deploy --fail-level WARNING` is clean.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+if not DEBUG:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
 
 LOGIN_URL = "/admin/login/"
 
@@ -137,8 +183,14 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-# Telemetry (issue 5): every connected tenant's audit log polled each TELEMETRY_POLL_INTERVAL s.
+# Periodic tasks (celery beat). Each entry's task takes no argument and fans out per tenant.
 CELERY_BEAT_SCHEDULE = {
+    # Drift: published GPTs read back daily and compared with their last publication (issue 7).
+    "skills-drift-check-daily": {
+        "task": "skills.tasks.drift_check_all_task",
+        "schedule": crontab(hour=4, minute=30),
+    },
+    # Telemetry (issue 5): every connected tenant's audit log, each TELEMETRY_POLL_INTERVAL s.
     "telemetry-poll-tenants": {
         "task": "telemetry.poll_tenants",
         "schedule": float(TELEMETRY_POLL_INTERVAL),
@@ -151,11 +203,13 @@ LOGGING = {
     "filters": {"redact_secrets": {"()": "claresia.logging.RedactSecretsFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "claresia.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            # Structured (JSON lines) in production, readable in development.
+            "formatter": env.str("LOG_FORMAT", default="plain" if DEBUG else "json"),
             "filters": ["redact_secrets"],
         },
     },

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from claresia.views import healthz
@@ -7,5 +7,6 @@ from claresia.views import healthz
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("command-center/", include("skills.urls")),
     path("healthz", healthz, name="healthz"),
 ]

@@ -50,7 +50,7 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     actions = ["test_connection_selected", "reencrypt_selected"]
     change_form_template = "admin/connectors/connector/change_form.html"
 
-    @admin.display(description="Compliance API key")
+    @admin.display(description="Stored key")
     def key(self, obj: Connector) -> str:
         return obj.api_key_masked
 
@@ -86,6 +86,12 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                 },
             ),
         ]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is not None:
+            form.base_fields["api_key"].label = "Replace the key"
+        return form
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DEBUG=true
-export OPENAI_API_BASE="http://127.0.0.1:${SANDBOX_PORT:-8765}/v1"
+SANDBOX="http://127.0.0.1:${SANDBOX_PORT:-8765}"
+export OPENAI_API_BASE="$SANDBOX/v1"
 export CLARESIA_HUB_BASE_URL="http://127.0.0.1:8000"
 PY=.venv/bin/python
 
@@ -16,7 +17,7 @@ $PY manage.py openai_sandbox --port "${SANDBOX_PORT:-8765}" > var/sandbox.log 2>
 sandbox=$!
 trap 'kill $sandbox 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
-  if $PY -c "import httpx,sys; httpx.get('$OPENAI_API_BASE/../_sandbox/requests', timeout=0.5)" 2>/dev/null; then
+  if $PY -c "import httpx; httpx.get('$SANDBOX/_sandbox/requests', timeout=0.5).raise_for_status()" 2>/dev/null; then
     break
   fi
   sleep 0.2

@@ -1,13 +1,436 @@
-from django.contrib import admin
+"""Skills in the admin: status per target, import (upload), publish with a confirmation page
+showing the plan, dry run, export (GPT bundles or the plugin), the bundle viewable before
+publishing, and drift (check, shown per skill, republish). Every action parses input, calls one
+service and reports."""
 
-from claresia.scoping import TenantScopedAdminMixin
-from skills.models import Skill
+import json
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import ngettext
+
+from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
+from skills.forms import SkillImportForm
+from skills.ir.importers import SkillSourceError, sources_from_upload
+from skills.models import KnowledgeFile, Publication, PublishRun, Skill, SkillVersion
+from skills.services.bundles import skill_bundle_build
+from skills.services.drift import DriftError, skills_drift_check
+from skills.services.export import skills_export
+from skills.services.imports import skills_import
+from skills.services.plugin_export import skills_plugin_export
+from skills.services.publish import PublishError, publish_run_start, skills_publish_plan
+from skills.transpiler import BundleError
+
+
+class PublicationStatusFilter(admin.SimpleListFilter):
+    title = "ChatGPT status"
+    parameter_name = "gpt_status"
+
+    def lookups(self, request, model_admin):
+        return [*Publication.Status.choices, ("never", "Never published")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "never":
+            return queryset.exclude(publications__target=Publication.Target.OPENAI_GPT)
+        if self.value():
+            return queryset.filter(
+                publications__target=Publication.Target.OPENAI_GPT,
+                publications__status=self.value(),
+            )
+        return queryset
+
+
+class KnowledgeFileInline(admin.TabularInline):
+    model = KnowledgeFile
+    fields = ["path", "media_type", "size", "sha256"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def drift_text(publication: Publication | None) -> str:
+    """What the last drift check found, in one line."""
+    if publication is None or not publication.published_sha256:
+        return ""
+    text = publication.get_drift_status_display()
+    details = [f"{d['field']}: {d['detail']}" for d in publication.drift]
+    if publication.drift_error:
+        details.append(publication.drift_error)
+    return text + (f" ({'; '.join(details)})" if details else "")
+
+
+class PublicationInline(admin.TabularInline):
+    model = Publication
+    fields = [
+        "target",
+        "status",
+        "gpt_id",
+        "published_sha256",
+        "published_at",
+        "error",
+        "drift_summary",
+        "drift_checked_at",
+    ]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Drift")
+    def drift_summary(self, obj: Publication) -> str:
+        return drift_text(obj) or "—"
+
+
+class SkillVersionInline(admin.TabularInline):
+    model = SkillVersion
+    fields = ["version", "imported_at", "published_bundle_sha256", "published_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "version history"
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Skill)
 class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["skill_id", "name", "version", "tenant", "updated_at"]
-    list_filter = ["tenant"]
+    list_display = [
+        "skill_id",
+        "name",
+        "version",
+        "tenant",
+        "gpt_status",
+        "published_at",
+        "drift",
+    ]
+    list_filter = ["tenant", PublicationStatusFilter]
     search_fields = ["skill_id", "name", "description"]
     list_select_related = ["tenant"]
-    readonly_fields = ["ir", "created_at", "updated_at"]
+    readonly_fields = [
+        "tenant",
+        "skill_id",
+        "version",
+        "ir_pretty",
+        "bundle_link",
+        "updated_at",
+        "drift_detail",
+    ]
+    fields = [
+        "tenant",
+        "skill_id",
+        "name",
+        "version",
+        "description",
+        "drift_detail",
+        "bundle_link",
+        "ir_pretty",
+    ]
+    inlines = [PublicationInline, KnowledgeFileInline, SkillVersionInline]
+    actions = [
+        "publish_selected",
+        "dry_run_selected",
+        "export_selected",
+        "export_plugin_selected",
+        "check_drift_selected",
+        "republish_selected",
+    ]
+    change_list_template = "admin/skills/skill/change_list.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("publications")
+
+    def _publication(self, obj: Skill) -> Publication | None:
+        return next(
+            (p for p in obj.publications.all() if p.target == Publication.Target.OPENAI_GPT), None
+        )
+
+    @admin.display(description="ChatGPT")
+    def gpt_status(self, obj: Skill) -> str:
+        publication = self._publication(obj)
+        if publication is None:
+            return format_html('<span style="color:#6e7781">{}</span>', "never published")
+        colour = {"published": "#1a7f37", "failed": "#cf222e"}.get(publication.status, "#9a6700")
+        return format_html(
+            '<strong style="color:{}" title="{}">{}</strong>',
+            colour,
+            publication.error,
+            publication.get_status_display(),
+        )
+
+    @admin.display(description="Drift")
+    def drift(self, obj: Skill) -> str:
+        publication = self._publication(obj)
+        text = drift_text(publication)
+        if not text:
+            return format_html('<span style="color:#6e7781">{}</span>', "—")
+        colour = "#cf222e" if publication.has_drifted else "#1a7f37"
+        if publication.drift_status in ("", "error"):
+            colour = "#9a6700"
+        return format_html(
+            '<span style="color:{}" title="{}">{}</span>',
+            colour,
+            text,
+            publication.get_drift_status_display(),
+        )
+
+    @admin.display(description="Drift in ChatGPT")
+    def drift_detail(self, obj: Skill) -> str:
+        publication = self._publication(obj)
+        if publication is None or not publication.published_sha256:
+            return "not published"
+        checked = publication.drift_checked_at
+        when = f", checked {checked:%Y-%m-%d %H:%M} UTC" if checked else ""
+        return drift_text(publication) + when
+
+    @admin.display(description="Published")
+    def published_at(self, obj: Skill):
+        publication = self._publication(obj)
+        return publication.published_at if publication else None
+
+    @admin.display(description="IR")
+    def ir_pretty(self, obj: Skill) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.ir, indent=2, ensure_ascii=False))
+
+    @admin.display(description="Bundle")
+    def bundle_link(self, obj: Skill) -> str:
+        url = reverse("admin:skills_skill_bundle", args=[obj.pk])
+        return format_html('<a href="{}">View the Custom GPT bundle (read only)</a>', url)
+
+    # ---- custom views ---------------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="skills_skill_import",
+            ),
+            path(
+                "<int:pk>/bundle/",
+                self.admin_site.admin_view(self.bundle_view),
+                name="skills_skill_bundle",
+            ),
+            *super().get_urls(),
+        ]
+
+    def bundle_view(self, request, pk: int):
+        skill = get_object_or_404(self.get_queryset(request), pk=pk)
+        try:
+            bundle = skill_bundle_build(skill=skill)
+            problems, text = [], json.dumps(bundle.config, indent=2, ensure_ascii=False)
+        except BundleError as exc:
+            bundle, problems, text = None, exc.problems, ""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Bundle of {skill.gpt_name}",
+            "opts": self.model._meta,
+            "skill": skill,
+            "bundle": bundle,
+            "problems": problems,
+            "config_json": text,
+        }
+        return TemplateResponse(request, "admin/skills/skill/bundle.html", context)
+
+    def import_view(self, request):
+        tenants = tenants_editable_by(request.user)
+        if not (request.user.is_staff and tenants.exists()):
+            raise PermissionDenied
+        form = SkillImportForm(request.POST or None, request.FILES or None, tenants=tenants)
+        report, source_error = None, ""
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                sources = sources_from_upload(upload.name, upload.read())
+            except SkillSourceError as exc:
+                source_error = str(exc)
+            else:
+                report = skills_import(tenant=form.cleaned_data["tenant"], sources=sources)
+                if report.imported:
+                    self.message_user(
+                        request,
+                        ngettext("%d skill imported.", "%d skills imported.", len(report.imported))
+                        % len(report.imported),
+                        messages.SUCCESS,
+                    )
+                if report.ok:
+                    return HttpResponseRedirect(reverse("admin:skills_skill_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import skills",
+            "opts": self.model._meta,
+            "form": form,
+            "report": report,
+            "source_error": source_error,
+        }
+        return TemplateResponse(request, "admin/skills/skill/import.html", context)
+
+    # ---- actions --------------------------------------------------------------------------
+
+    def _one_tenant(self, request, queryset, *, edit: bool):
+        tenants = {skill.tenant for skill in queryset}
+        if len(tenants) != 1:
+            self.message_user(request, "Select skills of one tenant at a time.", messages.ERROR)
+            return None
+        (tenant,) = tenants
+        if edit and not tenants_editable_by(request.user).filter(pk=tenant.pk).exists():
+            self.message_user(request, "Your role on this tenant is read only.", messages.ERROR)
+            return None
+        return tenant
+
+    def _plan_page(self, request, queryset, *, tenant, action: str, confirm: bool):
+        skill_ids = sorted(skill.skill_id for skill in queryset)
+        try:
+            plan = skills_publish_plan(tenant=tenant, skill_ids=skill_ids)
+        except PublishError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Publish to ChatGPT Enterprise" if confirm else "Publish plan (dry run)",
+            "opts": self.model._meta,
+            "tenant": tenant,
+            "plan": plan,
+            "confirm": confirm,
+            "action": action,
+            "queryset": queryset,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "writes": sum(item.action in ("create", "update") for item in plan),
+        }
+        return TemplateResponse(request, "admin/skills/skill/publish_plan.html", context)
+
+    @admin.action(description="Publish selected skills to ChatGPT…", permissions=["change"])
+    def publish_selected(self, request, queryset):
+        tenant = self._one_tenant(request, queryset, edit=True)
+        if tenant is None:
+            return None
+        if request.POST.get("confirm") != "yes":
+            return self._plan_page(
+                request, queryset, tenant=tenant, action="publish_selected", confirm=True
+            )
+        skill_ids = sorted(skill.skill_id for skill in queryset)
+        try:
+            run = publish_run_start(tenant=tenant, skill_ids=skill_ids, user=request.user)
+        except PublishError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        return HttpResponseRedirect(reverse("command_center:publish_run", args=[run.pk]))
+
+    @admin.action(description="Dry run: show the publish plan")
+    def dry_run_selected(self, request, queryset):
+        tenant = self._one_tenant(request, queryset, edit=False)
+        if tenant is None:
+            return None
+        return self._plan_page(
+            request, queryset, tenant=tenant, action="dry_run_selected", confirm=False
+        )
+
+    @admin.action(description="Export selected skills (ZIP + manifest.csv)")
+    def export_selected(self, request, queryset):
+        tenant = self._one_tenant(request, queryset, edit=False)
+        if tenant is None:
+            return None
+        result = skills_export(tenant=tenant, skill_ids=[s.skill_id for s in queryset])
+        for skill_id, problems in result.blocked:
+            self.message_user(
+                request, f"{skill_id} not exported: {'; '.join(problems)}", messages.WARNING
+            )
+        if not result.bundles:
+            return None
+        response = HttpResponse(result.archive(), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{result.archive_name}"'
+        return response
+
+    @admin.action(description="Export selected skills as a ChatGPT plugin (SKILL.md)")
+    def export_plugin_selected(self, request, queryset):
+        tenant = self._one_tenant(request, queryset, edit=False)
+        if tenant is None:
+            return None
+        result = skills_plugin_export(tenant=tenant, skill_ids=[s.skill_id for s in queryset])
+        for skill_id, problems in result.blocked:
+            self.message_user(
+                request, f"{skill_id} not exported: {'; '.join(problems)}", messages.WARNING
+            )
+        if not result.skill_zips:
+            return None
+        response = HttpResponse(result.archive(), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{result.archive_name}"'
+        return response
+
+    @admin.action(description="Check drift: compare the live GPTs with their last publish")
+    def check_drift_selected(self, request, queryset):
+        tenant = self._one_tenant(request, queryset, edit=False)
+        if tenant is None:
+            return None
+        try:
+            report = skills_drift_check(
+                tenant=tenant, skill_ids=sorted(s.skill_id for s in queryset)
+            )
+        except DriftError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        if not report.outcomes:
+            self.message_user(request, "None of these skills is published.", messages.WARNING)
+        for outcome in report.outcomes:
+            level = messages.WARNING if outcome.status != "in_sync" else messages.SUCCESS
+            self.message_user(request, outcome.line(), level)
+        return None
+
+    @admin.action(
+        description="Republish selected skills over changes made in ChatGPT", permissions=["change"]
+    )
+    def republish_selected(self, request, queryset):
+        tenant = self._one_tenant(request, queryset, edit=True)
+        if tenant is None:
+            return None
+        skill_ids = sorted(skill.skill_id for skill in queryset)
+        try:
+            run = publish_run_start(
+                tenant=tenant, skill_ids=skill_ids, user=request.user, force=True
+            )
+        except PublishError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
+        return HttpResponseRedirect(reverse("command_center:publish_run", args=[run.pk]))
+
+
+@admin.register(PublishRun)
+class PublishRunAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["pk", "tenant", "status", "total", "done", "failed", "remaining", "created_at"]
+    list_filter = ["status", "tenant"]
+    list_select_related = ["tenant", "started_by"]
+    readonly_fields = [
+        "tenant",
+        "started_by",
+        "status",
+        "skill_ids",
+        "total",
+        "done",
+        "failed",
+        "results",
+        "error",
+        "created_at",
+        "finished_at",
+        "progress_link",
+    ]
+
+    @admin.display(description="Progress page")
+    def progress_link(self, obj: PublishRun) -> str:
+        url = reverse("command_center:publish_run", args=[obj.pk])
+        return format_html('<a href="{}">Open the progress page</a>', url)
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

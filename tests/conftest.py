@@ -54,7 +54,7 @@ def connector(tenant) -> Connector:
 
 def make_user(username: str, *, superuser: bool = False, tenants=(), role="admin"):
     user = get_user_model().objects.create_user(
-        username=username, password="pw-for-tests-only", is_staff=True, is_superuser=superuser
+        username=username, is_staff=True, is_superuser=superuser
     )
     for tenant in tenants:
         TenantMembership.objects.create(user=user, tenant=tenant, role=role)

@@ -85,3 +85,9 @@ def gpt_share(client: OpenAIClient, gpt_id: str, group_ids: list[str]) -> dict:
         f"{GPTS}/{gpt_id}/sharing",
         json_body={"visibility": "groups", "group_ids": list(group_ids)},
     )
+
+
+def gpt_unshare(client: OpenAIClient, gpt_id: str) -> dict:
+    return client.request(
+        "PUT", f"{GPTS}/{gpt_id}/sharing", json_body={"visibility": "private", "group_ids": []}
+    )

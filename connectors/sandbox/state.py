@@ -11,6 +11,13 @@ stores (`README.md` → The OpenAI sandbox):
 | key not starting `sk-`, or containing `revoked` / `invalid` | 401 `invalid_api_key` |
 | org id containing `team` or `plus` | below Enterprise: 403 `compliance_api_disabled` |
 | org id containing `nopublish` | 403 `gpt_publish_disabled` on GPT and file calls |
+
+GPT objects carry `sharing` (`{"visibility": "private" | "groups", "group_ids": [...]}`) beside
+the modelled GPTConfig fields: `openai-enterprise-api.md` models sharing only as a `PUT`, and
+the sandbox exposes it on the GPT object so that drift detection (skills/services/drift.py) can
+compare it; when a real GPT object lacks it, drift says sharing was not compared. Tests change a
+GPT behind Claresia's back with `PATCH /_sandbox/gpts/<org>/<gpt_id>` (any keys, including
+`instructions`, `file_ids` and `sharing`) or delete it with `DELETE` (server.py).
 """
 
 import bisect

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from claresia.demo import demo_load, demo_test_connection
+from skills.demo import demo_skills_publish
 
 
 class Command(BaseCommand):
@@ -15,10 +16,15 @@ class Command(BaseCommand):
         state = connector.get_status_display().lower()
         if connector.last_error:
             state += f" ({connector.last_error})"
+        published = ""
+        if connector.status == connector.Status.CONNECTED:
+            report = demo_skills_publish(tenant)
+            published = "Demo skills: " + ", ".join(o.line() for o in report.outcomes) + "."
         self.stdout.write(
             "\n".join(
                 [
                     f"Demo tenant '{tenant.slug}' loaded; OpenAI sandbox connection: {state}.",
+                    *([published] if published else []),
                     "",
                     "  Claresia is at http://127.0.0.1:8000/admin/",
                     f"  tenant staff:    {logins.staff_username} / {logins.password}",

@@ -1,0 +1,38 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from skills.ir.importers import SkillSourceError, sources_from_path
+from skills.management.commands._common import tenant_by_slug
+from skills.services.imports import skills_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Import Skill IR files (.yaml/.yml/.json), skill folders (skill.yaml or SKILL.md) or .zip "
+        "of either; all-or-nothing per skill, every problem listed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--tenant", required=True, help="tenant slug")
+        parser.add_argument("paths", nargs="+", type=Path)
+
+    def handle(self, *args, tenant, paths, **options):
+        tenant = tenant_by_slug(tenant)
+        sources = []
+        try:
+            for path in paths:
+                sources += sources_from_path(path)
+        except SkillSourceError as exc:
+            raise CommandError(str(exc)) from None
+        report = skills_import(tenant=tenant, sources=sources)
+        for skill in report.imported:
+            since = f" (was {skill.previous_version})" if skill.outcome == "updated" else ""
+            self.stdout.write(f"{skill.skill_id}: {skill.outcome} {skill.version}{since}")
+        for origin, problems in report.refused:
+            for problem in problems:
+                self.stderr.write(f"{origin}: {problem}")
+        if not report.ok:
+            raise CommandError(
+                f"{len(report.refused)} skill(s) refused, {len(report.imported)} imported"
+            )

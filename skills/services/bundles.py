@@ -1,0 +1,34 @@
+"""Building a skill's bundle from the database: the tenant's context and knowledge file hashes
+are read here, then the pure transpiler does the rest."""
+
+from claresia.models import ArchetypeGroup, Tenant
+from skills.models import KnowledgeFile, Skill
+from skills.transpiler import Bundle, KnowledgeRef, TenantContext, skill_bundle
+
+
+def tenant_context(tenant: Tenant) -> TenantContext:
+    archetypes = dict(
+        ArchetypeGroup.objects.filter(tenant=tenant).values_list("slug", "workspace_group_id")
+    )
+    return TenantContext(slug=tenant.slug, hub_base=tenant.hub_base, archetypes=archetypes)
+
+
+def knowledge_refs(skills: list[Skill]) -> dict[int, list[KnowledgeRef]]:
+    """The knowledge files of many skills in one query, content left in the database."""
+    refs: dict[int, list[KnowledgeRef]] = {skill.pk: [] for skill in skills}
+    rows = KnowledgeFile.objects.filter(skill__in=skills).values_list(
+        "skill_id", "path", "sha256", "size", "media_type"
+    )
+    for skill_pk, path, sha256, size, media_type in rows:
+        refs[skill_pk].append(KnowledgeRef(path, sha256, size, media_type))
+    return refs
+
+
+def skill_bundle_build(
+    *, skill: Skill, context: TenantContext | None = None, refs: list[KnowledgeRef] | None = None
+) -> Bundle:
+    """The skill's bundle; raises BundleError naming what blocks it."""
+    context = context or tenant_context(skill.tenant)
+    if refs is None:
+        refs = knowledge_refs([skill])[skill.pk]
+    return skill_bundle(skill.ir, tenant=context, knowledge=refs)

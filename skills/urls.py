@@ -1,0 +1,23 @@
+from django.urls import path
+from django.views.generic import RedirectView
+
+from skills import views
+
+app_name = "command_center"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("distribution/", views.distribution, name="distribution"),
+    path(
+        "distribution/openai/",
+        RedirectView.as_view(pattern_name="command_center:export", query_string=True),
+    ),
+    path("distribution/openai/export/", views.export, name="export"),
+    path("distribution/openai/export/download", views.export_download, name="export_download"),
+    path("distribution/openai/publish/", views.publish_start, name="publish_start"),
+    path("distribution/openai/publish/<int:run_id>/", views.publish_run, name="publish_run"),
+    path("distribution/openai/republish/", views.republish, name="republish"),
+    path("distribution/openai/drift/", views.drift_check, name="drift_check"),
+    path("distribution/plugin/download", views.plugin_download, name="plugin_download"),
+    path("skill-ir.schema.json", views.skill_ir_schema, name="skill_ir_schema"),
+]

@@ -1,0 +1,225 @@
+"""Command Center pages for tenant staff: overview, Distribution (with drift and republish),
+OpenAI → Export, the plugin download, publish progress. Views parse input, call one service and
+render; tenants come from claresia.scoping."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from claresia.models import Tenant
+from claresia.scoping import scope_to_user, tenants_editable_by, tenants_visible_to
+from connectors.models import Connector
+from skills.ir.validation import ir_schema
+from skills.models import Publication, PublishRun, Skill
+from skills.services.drift import drift_check_start
+from skills.services.export import skills_export
+from skills.services.plugin_export import skills_plugin_export
+from skills.services.publish import PublishError, publish_run_start, skills_publish_plan
+
+
+def _tenant(request) -> tuple[Tenant, list[Tenant]]:
+    """The tenant the page is about (`?tenant=slug`, else the first the user may see)."""
+    visible = list(tenants_visible_to(request.user).order_by("slug"))
+    if not visible:
+        raise PermissionDenied("You are not a member of any tenant.")
+    slug = request.GET.get("tenant") or request.POST.get("tenant")
+    if not slug:
+        return visible[0], visible
+    for tenant in visible:
+        if tenant.slug == slug:
+            return tenant, visible
+    raise Http404("No such tenant.")
+
+
+def _skill_rows(tenant: Tenant) -> list[dict]:
+    skills = list(Skill.objects.filter(tenant=tenant).order_by("skill_id"))
+    publications = {
+        p.skill_id: p
+        for p in Publication.objects.filter(skill__in=skills, target=Publication.Target.OPENAI_GPT)
+    }
+    return [{"skill": skill, "publication": publications.get(skill.pk)} for skill in skills]
+
+
+@login_required
+@require_GET
+def overview(request):
+    tenant, tenants = _tenant(request)
+    rows = _skill_rows(tenant)
+    counts = {status: 0 for status in ("published", "failed", "blocked", "never")}
+    for row in rows:
+        counts[row["publication"].status if row["publication"] else "never"] += 1
+    return render(
+        request,
+        "command_center/overview.html",
+        {
+            "tenant": tenant,
+            "tenants": tenants,
+            "section": "overview",
+            "skill_count": len(rows),
+            "counts": counts,
+            "connector": Connector.objects.filter(tenant=tenant).first(),
+            "runs": PublishRun.objects.filter(tenant=tenant)[:5],
+        },
+    )
+
+
+@login_required
+@require_GET
+def distribution(request):
+    tenant, tenants = _tenant(request)
+    return render(
+        request,
+        "command_center/distribution.html",
+        {
+            "tenant": tenant,
+            "tenants": tenants,
+            "section": "distribution",
+            "rows": _skill_rows(tenant),
+            "connector": Connector.objects.filter(tenant=tenant).first(),
+            "runs": PublishRun.objects.filter(tenant=tenant)[:10],
+            "can_publish": tenants_editable_by(request.user).filter(pk=tenant.pk).exists(),
+        },
+    )
+
+
+@login_required
+@require_GET
+def export(request):
+    tenant, tenants = _tenant(request)
+    plan = {item.skill.pk: item for item in skills_publish_plan(tenant=tenant)}
+    rows = _skill_rows(tenant)
+    for row in rows:
+        item = plan[row["skill"].pk]
+        row["bundle"] = item.bundle
+        # Manual export needs a bundle only: the "blocked" of a manual-export tenant is not a block.
+        row["problem"] = item.reason if item.bundle is None else ""
+    return render(
+        request,
+        "command_center/export.html",
+        {
+            "tenant": tenant,
+            "tenants": tenants,
+            "section": "distribution",
+            "rows": rows,
+            "connector": Connector.objects.filter(tenant=tenant).first(),
+        },
+    )
+
+
+@login_required
+@require_GET
+def export_download(request):
+    tenant, _ = _tenant(request)
+    wanted = request.GET.getlist("skill")
+    result = skills_export(tenant=tenant, skill_ids=wanted or None)
+    if not result.bundles:
+        raise Http404("No skill of this tenant can be exported (see the Export page).")
+    response = HttpResponse(result.archive(), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{result.archive_name}"'
+    return response
+
+
+@login_required
+@require_GET
+def plugin_download(request):
+    """The plugin target: Agent Skills ZIPs, the plugin ZIP and manifest.json, in one ZIP."""
+    tenant, _ = _tenant(request)
+    wanted = request.GET.getlist("skill")
+    result = skills_plugin_export(tenant=tenant, skill_ids=wanted or None)
+    if not result.skill_zips:
+        raise Http404("No skill of this tenant can be exported as a plugin.")
+    response = HttpResponse(result.archive(), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{result.archive_name}"'
+    return response
+
+
+def _editable_tenant(request) -> Tenant:
+    tenant, _ = _tenant(request)
+    if not tenants_editable_by(request.user).filter(pk=tenant.pk).exists():
+        raise PermissionDenied("Your role on this tenant is read only.")
+    return tenant
+
+
+def _distribution_url(tenant: Tenant) -> str:
+    return f"{reverse('command_center:distribution')}?tenant={tenant.slug}"
+
+
+@login_required
+@require_POST
+def drift_check(request):
+    """Check the tenant's published GPTs for drift now (the daily task does it unasked)."""
+    tenant = _editable_tenant(request)
+    drift_check_start(tenant=tenant)
+    return HttpResponseRedirect(_distribution_url(tenant))
+
+
+@login_required
+@require_POST
+def republish(request):
+    """One click: publish this skill again over whatever was changed in ChatGPT."""
+    tenant = _editable_tenant(request)
+    skill = get_object_or_404(Skill, tenant=tenant, skill_id=request.POST.get("skill", ""))
+    run = publish_run_start(
+        tenant=tenant, skill_ids=[skill.skill_id], user=request.user, force=True
+    )
+    return HttpResponseRedirect(reverse("command_center:publish_run", args=[run.pk]))
+
+
+@login_required
+@require_POST
+def publish_start(request):
+    tenant = _editable_tenant(request)
+    skill_ids = request.POST.getlist("skill") or list(
+        Skill.objects.filter(tenant=tenant).values_list("skill_id", flat=True)
+    )
+    try:
+        run = publish_run_start(tenant=tenant, skill_ids=skill_ids, user=request.user)
+    except PublishError as exc:
+        return render(
+            request,
+            "command_center/message.html",
+            {"tenant": tenant, "section": "distribution", "message": str(exc)},
+            status=400,
+        )
+    return HttpResponseRedirect(reverse("command_center:publish_run", args=[run.pk]))
+
+
+@login_required
+@require_GET
+def publish_run(request, run_id: int):
+    run = get_object_or_404(
+        scope_to_user(PublishRun.objects.select_related("tenant"), request.user), pk=run_id
+    )
+    if request.GET.get("format") == "json":
+        return JsonResponse(
+            {
+                "status": run.status,
+                "total": run.total,
+                "done": run.done,
+                "failed": run.failed,
+                "remaining": run.remaining,
+                "error": run.error,
+            }
+        )
+    percent = round(100 * (run.done + run.failed) / run.total) if run.total else 100
+    return render(
+        request,
+        "command_center/publish_run.html",
+        {
+            "tenant": run.tenant,
+            "section": "distribution",
+            "run": run,
+            "percent": percent,
+            "failures": [r for r in run.results if r["outcome"] in ("failed", "blocked")],
+        },
+    )
+
+
+@login_required
+@require_GET
+def skill_ir_schema(request):
+    """The Skill IR JSON Schema that every import is validated against."""
+    return JsonResponse(ir_schema(), json_dumps_params={"indent": 2})

@@ -1,0 +1,218 @@
+"""The admin's Connect LLM form, Test connection button and action, and key masking."""
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.urls import reverse
+
+from connectors.models import Connector
+from tests.conftest import COMPLIANCE_KEY
+
+ADD = reverse("admin:connectors_connector_add")
+
+
+def change_url(connector):
+    return reverse("admin:connectors_connector_change", args=[connector.pk])
+
+
+def test_connect_llm_shows_the_seeds_guidance(client, staff):
+    # given
+    client.force_login(staff)
+
+    # when
+    page = client.get(ADD).content.decode()
+
+    # then
+    assert "Connect LLM" in page
+    assert "OpenAI ChatGPT Enterprise" in page
+    assert "Compliance scope" in page
+    assert "claresia-{tenant_slug}" in page
+    assert "platform.openai.com/settings/organization/general" in page
+
+
+def test_connect_llm_stores_the_key_encrypted_and_shows_it_masked(client, staff, tenant):
+    # given
+    client.force_login(staff)
+
+    # when
+    response = client.post(
+        ADD,
+        {
+            "tenant": tenant.pk,
+            "provider": "openai-chatgpt-enterprise",
+            "organization_id": "org-dainese",
+            "api_key": COMPLIANCE_KEY,
+            "publish_mode": "automated",
+        },
+    )
+
+    # then
+    connector = Connector.objects.get(tenant=tenant)
+    assert response.status_code == 302
+    assert connector.api_key == COMPLIANCE_KEY
+    page = client.get(change_url(connector)).content.decode()
+    assert "…7f3a" in page
+    assert COMPLIANCE_KEY not in page
+
+
+@pytest.mark.parametrize(
+    ("org_id", "api_key", "field", "message"),
+    [
+        ("acme", COMPLIANCE_KEY, "organization_id", "starts with &#x27;org-&#x27;"),
+        ("org-dainese", "", "api_key", "it is empty"),
+        ("org-dainese", "sk-two words", "api_key", "no spaces"),
+    ],
+)
+def test_bad_input_is_a_field_error_and_saves_nothing(
+    client, staff, tenant, org_id, api_key, field, message
+):
+    # given
+    client.force_login(staff)
+
+    # when
+    response = client.post(
+        ADD,
+        {
+            "tenant": tenant.pk,
+            "provider": "openai-chatgpt-enterprise",
+            "organization_id": org_id,
+            "api_key": api_key,
+            "publish_mode": "automated",
+        },
+    )
+
+    # then
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert field in response.context["adminform"].form.errors
+    assert not Connector.objects.exists()
+
+
+def test_leaving_the_key_blank_on_change_keeps_it(client, staff, connector):
+    # given
+    client.force_login(staff)
+
+    # when
+    client.post(
+        change_url(connector),
+        {
+            "provider": "openai-chatgpt-enterprise",
+            "organization_id": "org-dainese-2",
+            "api_key": "",
+            "publish_mode": "manual_export",
+        },
+    )
+
+    # then
+    connector.refresh_from_db()
+    assert connector.organization_id == "org-dainese-2"
+    assert connector.publish_mode == "manual_export"
+    assert connector.api_key == COMPLIANCE_KEY
+
+
+def test_the_admin_history_never_holds_the_key(client, staff, connector):
+    # given
+    client.force_login(staff)
+
+    # when
+    client.post(
+        change_url(connector),
+        {
+            "provider": "openai-chatgpt-enterprise",
+            "organization_id": "org-dainese",
+            "api_key": "sk-compliance-rotated-9999",
+            "publish_mode": "automated",
+        },
+    )
+
+    # then
+    history = " ".join(str(e.change_message) + e.object_repr for e in LogEntry.objects.all())
+    assert "sk-compliance-rotated-9999" not in history
+    assert "9999" not in history
+
+
+@pytest.mark.integration
+def test_the_test_connection_button_records_success(client, staff, connector, sandbox):
+    # given
+    client.force_login(staff)
+    url = reverse("admin:connectors_connector_test_connection", args=[connector.pk])
+
+    # when
+    response = client.post(url, follow=True)
+
+    # then
+    connector.refresh_from_db()
+    assert connector.status == Connector.Status.CONNECTED
+    assert "connected to org-dainese" in response.content.decode()
+
+
+@pytest.mark.integration
+def test_the_test_connection_button_shows_a_scope_failure(client, staff, tenant, sandbox):
+    # given
+    from connectors.services import connector_connect
+
+    connector = connector_connect(
+        tenant=tenant, organization_id="org-dainese", api_key="sk-admin-regular-key"
+    )
+    client.force_login(staff)
+    url = reverse("admin:connectors_connector_test_connection", args=[connector.pk])
+
+    # when
+    response = client.post(url, follow=True)
+
+    # then
+    assert response.status_code == 200
+    assert "Admin key is not Compliance scope" in response.content.decode()
+
+
+def test_the_test_connection_url_refuses_get(client, staff, connector):
+    # given
+    client.force_login(staff)
+    url = reverse("admin:connectors_connector_test_connection", args=[connector.pk])
+
+    # when
+    response = client.get(url)
+
+    # then
+    assert response.status_code == 405
+    connector.refresh_from_db()
+    assert connector.status == Connector.Status.NEVER_TESTED
+
+
+@pytest.mark.integration
+def test_the_test_connection_action_tests_each_selected_connector(
+    client, superuser, connector, sandbox
+):
+    # given
+    client.force_login(superuser)
+
+    # when
+    response = client.post(
+        reverse("admin:connectors_connector_changelist"),
+        {
+            "action": "test_connection_selected",
+            "_selected_action": [connector.pk],
+        },
+        follow=True,
+    )
+
+    # then
+    connector.refresh_from_db()
+    assert connector.status == Connector.Status.CONNECTED
+    assert "connected to org-dainese" in response.content.decode()
+
+
+def test_a_wrong_api_base_shows_openai_unavailable_and_the_app_keeps_serving(
+    client, staff, connector, settings
+):
+    # given
+    settings.OPENAI_API_BASE = "http://127.0.0.1:9/v1"
+    client.force_login(staff)
+    url = reverse("admin:connectors_connector_test_connection", args=[connector.pk])
+
+    # when
+    response = client.post(url, follow=True)
+
+    # then
+    assert response.status_code == 200
+    assert "OpenAI unavailable: connection refused" in response.content.decode()
+    assert client.get("/healthz").status_code == 200
