@@ -70,12 +70,18 @@ def celery_worker_process(transactional_db, broker_url, sandbox):
         text=True,
     )
     conf = celery_app.conf
-    saved = (conf.task_always_eager, conf.broker_url)
+    amqp = celery_app.amqp
+    saved = (conf.task_always_eager, conf.broker_url, celery_app._pool, amqp._producer_pool)
     conf.task_always_eager, conf.broker_url = False, broker_url
+    # Even an eager .delay() opens the app's connection and producer pools on the broker
+    # configured then; without fresh ones, tasks sent here would go there, not to this broker.
+    celery_app._pool = amqp._producer_pool = None
     try:
         yield worker
     finally:
-        conf.task_always_eager, conf.broker_url = saved
+        if celery_app._pool is not None:
+            celery_app._pool.force_close_all()
+        (conf.task_always_eager, conf.broker_url, celery_app._pool, amqp._producer_pool) = saved
         worker.terminate()
         try:
             worker.communicate(timeout=20)
