@@ -209,6 +209,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "skills.tasks.drift_check_all_task",
         "schedule": crontab(hour=4, minute=30),
     },
+    # Telemetry (issue 5): every connected tenant's audit log, each TELEMETRY_POLL_INTERVAL s.
+    "telemetry-poll-tenants": {
+        "task": "telemetry.poll_tenants",
+        "schedule": float(TELEMETRY_POLL_INTERVAL),
+    },
 }
 
 LOGGING = {

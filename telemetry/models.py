@@ -1,5 +1,110 @@
-"""Telemetry models. Each part keeps its models in its own module; Django finds them here."""
+"""Telemetry tables.
 
+Section *ingest* (issue 5): `fn_telemetry_event`, one row per normalized audit event, and
+`PollCursor`, each tenant's poll cursor and poll health. The hub's models live in
+`telemetry/hub/models.py` (issue 4) and are re-exported here, where Django looks for them.
+"""
+
+from django.db import models
+from django.db.models.functions import Now
+
+from claresia.models import Tenant
+from skills.models import Skill
 from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, ModelPrice
 
-__all__ = ["GovernanceEvent", "HubRecord", "HubToken", "ModelPrice"]
+__all__ = [
+    "GovernanceEvent", "HubRecord", "HubToken", "ModelPrice", "PollCursor", "TelemetryEvent",
+]
+
+# ---- ingest (issue 5) -----------------------------------------------------------------------
+
+
+class TelemetryEvent(models.Model):
+    """One audit event of a `claresia-*` GPT (operations.md → Tables that other tools read)."""
+
+    class Source(models.TextChoices):
+        COMPLIANCE_API = "compliance_api", "Compliance API"
+        AUDIT_EXPORT = "audit_export", "Per-user audit export"
+
+    class EventType(models.TextChoices):
+        INVOKED = "invoked", "Invoked"
+        FAILED = "failed", "Failed"
+
+    # No index of its own: the (tenant, …) indexes below serve tenant lookups, and every index
+    # less is faster ingest.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="telemetry_events", db_index=False
+    )
+    # Empty when the GPT name carries a skill id the tenant does not have: kept and flagged.
+    skill = models.ForeignKey(
+        Skill, on_delete=models.SET_NULL, null=True, blank=True, related_name="telemetry_events"
+    )
+    skill_ref = models.CharField("skill id in the GPT name", max_length=64)
+    skill_unknown = models.BooleanField(default=False)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    source_event_id = models.CharField(max_length=128)
+    event_type = models.CharField(max_length=8, choices=EventType.choices)
+    occurred_at = models.DateTimeField()
+    actor_user_id = models.CharField(max_length=128, blank=True)
+    actor_email = models.CharField(max_length=254, blank=True)
+    gpt_id = models.CharField("GPT id", max_length=128, blank=True)
+    gpt_name = models.CharField("GPT name", max_length=128)
+    conversation_id = models.CharField(max_length=128, blank=True)
+    model = models.CharField(max_length=64, blank=True)
+    input_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    raw = models.JSONField("raw audit event")
+    ingested_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "fn_telemetry_event"
+        ordering = ["-occurred_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "source", "source_event_id"], name="uniq_telemetry_source_event"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "occurred_at"], name="telemetry_tenant_time"),
+            models.Index(
+                fields=["tenant", "skill", "occurred_at"], name="telemetry_tenant_skill_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gpt_name} {self.event_type} {self.source_event_id}"
+
+
+class PollCursor(models.Model):
+    """A tenant's Compliance API poll: the cursor, the window in progress, and poll health.
+
+    The algorithm these fields serve is described in `telemetry/ingest/poller.py`.
+    """
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="poll_cursor")
+    # Event time (never our clock) up to which every event has been read.
+    cursor_at = models.DateTimeField(null=True, blank=True)
+    # The frozen window in progress (empty when none), and how far down it has been read.
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    window_newest_at = models.DateTimeField(null=True, blank=True)
+    window_resume_after = models.CharField(max_length=128, blank=True)
+    # Poll health, shown in the admin.
+    last_poll_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_stored = models.PositiveIntegerField(default=0)
+    last_skipped = models.PositiveIntegerField(default=0)
+    newest_event_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "telemetry poll"
+        verbose_name_plural = "telemetry polls"
+
+    def __str__(self) -> str:
+        return f"telemetry poll — {self.tenant.slug}"

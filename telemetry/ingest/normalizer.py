@@ -1,0 +1,177 @@
+"""Audit event → telemetry row, as a pure function (ARCHITECTURE.md → Pure core, thin edges).
+
+No database, no HTTP, no clock: the caller hands in the tenant's slug, its skills and its price
+table. The shapes are `shared/contracts/openai-enterprise-api.md` → Audit logs. Any optional key
+may be missing or null in a real feed; only the event id, its type, its time and the GPT name
+are needed to make a row.
+"""
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+import orjson
+
+GPT_PREFIX = "claresia-"
+EVENT_TYPES = {"gpt.invoked": "invoked", "gpt.failed": "failed"}
+SOURCE_COMPLIANCE_API = "compliance_api"
+SOURCE_AUDIT_EXPORT = "audit_export"
+_MILLION = Decimal(1_000_000)
+
+# Model → (input $ per million tokens, output $ per million tokens). A stand-in until each
+# tenant's own price table (the hub's) is handed in instead.
+DEFAULT_PRICES: Mapping[str, tuple[Decimal, Decimal]] = {
+    "gpt-4o": (Decimal("2.50"), Decimal("10.00")),
+    "gpt-4o-mini": (Decimal("0.15"), Decimal("0.60")),
+    "gpt-4.1": (Decimal("2.00"), Decimal("8.00")),
+    "o3": (Decimal("2.00"), Decimal("8.00")),
+}
+
+
+class Skipped(StrEnum):
+    """Why an audit event makes no row; counted, never an error."""
+
+    NOT_CLARESIA = "not a claresia-* GPT"
+    OTHER_TENANT = "another tenant's GPT"
+    OTHER_EVENT_TYPE = "not a gpt.invoked / gpt.failed event"
+
+
+class MalformedEvent(ValueError):
+    """The event lacks what a row needs (id, time, GPT name); the message says which."""
+
+
+class TelemetryRow(NamedTuple):
+    """The columns of `fn_telemetry_event` except the tenant, in insert order."""
+
+    skill_id: int | None
+    skill_ref: str
+    skill_unknown: bool
+    source: str
+    source_event_id: str
+    event_type: str
+    occurred_at: datetime
+    actor_user_id: str
+    actor_email: str
+    gpt_id: str
+    gpt_name: str
+    conversation_id: str
+    model: str
+    input_tokens: int | None
+    output_tokens: int | None
+    cost_usd: Decimal | None
+    latency_ms: int | None
+    error_code: str
+    error_message: str
+    raw: str  # the audit event as JSON text
+
+
+COLUMNS = ("tenant_id", *TelemetryRow._fields)
+
+
+def _text(value: Any, limit: int = 128) -> str:
+    if type(value) is str:  # the common case first: this runs for every field of every event
+        return value[:limit]
+    return "" if value is None else str(value)[:limit]
+
+
+def _count(value: Any) -> int | None:
+    if type(value) is int:
+        return value if value >= 0 else None
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _json_text(event: dict) -> str:
+    try:
+        return orjson.dumps(event).decode()
+    except TypeError:  # an integer beyond 64 bits: the json module writes any size
+        return json.dumps(event, separators=(",", ":"))
+
+
+def event_cost(
+    model: str,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    prices: Mapping[str, tuple[Decimal, Decimal]],
+) -> Decimal | None:
+    """Dollars for one call at the tenant's prices; None when the model or usage is unknown."""
+    price = prices.get(model)
+    if price is None or input_tokens is None or output_tokens is None:
+        return None
+    cost = (input_tokens * price[0] + output_tokens * price[1]) / _MILLION
+    return cost.quantize(Decimal("0.000001"))
+
+
+def normalize_audit_event(
+    event: Any,
+    *,
+    tenant_slug: str,
+    skills: Mapping[str, int],
+    prices: Mapping[str, tuple[Decimal, Decimal]] = DEFAULT_PRICES,
+    source: str = SOURCE_COMPLIANCE_API,
+) -> TelemetryRow | Skipped:
+    """One AuditLog → a TelemetryRow, or the reason it is skipped.
+
+    `skills` maps the tenant's skill ids to Skill primary keys. Raises MalformedEvent when the
+    event cannot be a row (no id, no time, not an object).
+    """
+    if not isinstance(event, dict):
+        raise MalformedEvent("the audit event is not a JSON object")
+    event_type = EVENT_TYPES.get(event.get("type"))  # type: ignore[arg-type]
+    if event_type is None:
+        return Skipped.OTHER_EVENT_TYPE
+    payload = _dict(event.get(event["type"]))
+    gpt_name = payload.get("gpt_name")
+    if not isinstance(gpt_name, str) or not gpt_name.startswith(GPT_PREFIX):
+        return Skipped.NOT_CLARESIA
+    tenant_prefix = f"{GPT_PREFIX}{tenant_slug}-"
+    if not gpt_name.startswith(tenant_prefix):
+        return Skipped.OTHER_TENANT
+    event_id = event.get("id")
+    if not isinstance(event_id, str) or not event_id:
+        raise MalformedEvent("the audit event has no id")
+    effective_at = event.get("effective_at")
+    if isinstance(effective_at, bool) or not isinstance(effective_at, int | float):
+        raise MalformedEvent(f"audit event {event_id} has no effective_at (unix seconds)")
+    skill_ref = gpt_name[len(tenant_prefix) :]
+    skill_pk = skills.get(skill_ref)
+    user = _dict(_dict(_dict(event.get("actor")).get("session")).get("user"))
+    usage = _dict(payload.get("usage"))
+    model = _text(payload.get("model"), 64)
+    input_tokens = _count(usage.get("input_tokens"))
+    output_tokens = _count(usage.get("output_tokens"))
+    error = _dict(payload.get("error"))
+    return TelemetryRow(
+        skill_id=skill_pk,
+        skill_ref=skill_ref[:64],
+        skill_unknown=skill_pk is None,
+        source=source,
+        source_event_id=event_id[:128],
+        event_type=event_type,
+        occurred_at=datetime.fromtimestamp(int(effective_at), UTC),
+        actor_user_id=_text(user.get("id")),
+        actor_email=_text(user.get("email"), 254),
+        gpt_id=_text(payload.get("gpt_id")),
+        gpt_name=gpt_name[:128],
+        conversation_id=_text(payload.get("conversation_id")),
+        model=model,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cost_usd=event_cost(model, input_tokens, output_tokens, prices),
+        latency_ms=_count(payload.get("latency_ms")),
+        error_code=_text(error.get("code"), 64),
+        error_message=_text(error.get("message"), 2000),
+        raw=_json_text(event),
+    )

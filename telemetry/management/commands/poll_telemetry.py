@@ -1,0 +1,64 @@
+import signal
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from claresia.services import TenantNotFound, tenant_get
+from telemetry.ingest.services import telemetry_poll_tenants, tenants_to_poll
+
+
+class Command(BaseCommand):
+    help = (
+        "Poll the Compliance API audit log of every connected tenant (Part 4) into "
+        "fn_telemetry_event; loops until SIGTERM/SIGINT unless --once."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--tenant", help="poll only this tenant (slug)")
+        parser.add_argument("--once", action="store_true", help="one pass, then exit")
+        parser.add_argument(
+            "--interval",
+            type=int,
+            default=None,
+            help="seconds between passes (default TELEMETRY_POLL_INTERVAL)",
+        )
+
+    def handle(self, *args, tenant, once, interval, **options):
+        interval = settings.TELEMETRY_POLL_INTERVAL if interval is None else interval
+        if interval < 1:
+            raise CommandError("--interval must be at least 1 second")
+        if tenant is not None:
+            try:
+                tenant_get(slug=tenant)
+            except TenantNotFound as exc:
+                raise CommandError(str(exc)) from None
+            if not tenants_to_poll(slug=tenant).exists():
+                raise CommandError(
+                    f"tenant {tenant} has no OpenAI connector: run connect_openai first"
+                )
+        stop = threading.Event()
+
+        def request_stop(signum, frame):
+            # Honoured between pages: the page in hand is stored with its progress first.
+            stop.set()
+
+        previous = {
+            sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            while True:
+                outcomes = telemetry_poll_tenants(slug=tenant, should_stop=stop.is_set)
+                for outcome in outcomes:
+                    self.stdout.write(str(outcome))
+                self.stdout.flush()
+                if once or stop.wait(interval):
+                    break
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if stop.is_set():
+            self.stdout.write("stopped")
+        failed = [o for o in outcomes if o.status == "failed"]
+        if once and failed:
+            raise CommandError("; ".join(f"{o.tenant}: {o.error}" for o in failed))

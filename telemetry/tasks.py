@@ -1,0 +1,27 @@
+"""Celery tasks: ids in, one service call each, safe to run twice (the poll lock and the
+idempotent inserts see to that)."""
+
+from celery import shared_task
+
+from claresia.models import Tenant
+from telemetry.ingest.services import telemetry_poll, tenants_to_poll
+
+# Pages one scheduled poll may read (10,000 events); a larger window resumes next time.
+POLL_PAGE_BUDGET = 100
+
+
+@shared_task(name="telemetry.poll_tenants")
+def telemetry_poll_tenants_task() -> int:
+    """Beat's entry point: fan out one poll task per connected tenant."""
+    tenant_ids = list(tenants_to_poll().values_list("pk", flat=True))
+    for tenant_id in tenant_ids:
+        telemetry_poll_tenant_task.delay(tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(name="telemetry.poll_tenant")
+def telemetry_poll_tenant_task(tenant_id: int) -> str:
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return "tenant gone"
+    return str(telemetry_poll(tenant=tenant, max_pages=POLL_PAGE_BUDGET))
