@@ -37,7 +37,7 @@ test: $(VENV)/.test-installed chromium
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.test-installed
-	$(TEST_ENV) $(PY) -m bench $(BENCH)
+	LOG_LEVEL=WARNING $(TEST_ENV) $(PY) -m bench $(BENCH)
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
