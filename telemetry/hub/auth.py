@@ -1,5 +1,6 @@
 """Bearer authentication and the per-token throttle of the hub API."""
 
+import functools
 import time
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
@@ -56,7 +57,14 @@ def _redis_client(key: str):
     backend = caches[DEFAULT_CACHE_ALIAS]  # `cache` is a proxy: ask for the backend itself
     if not isinstance(backend, RedisCache):
         return None
-    return backend._cache.get_client(key, write=True)
+    return _client_of(backend)
+
+
+@functools.lru_cache(maxsize=256)
+def _client_of(backend: RedisCache):
+    # Django builds a new client object on every call; one per backend (per thread) shares the
+    # same connection pool and saves that work on every request.
+    return backend._cache.get_client(None, write=True)
 
 
 def _count_in_one_round_trip(redis, key: str, *, timeout: int) -> int:
