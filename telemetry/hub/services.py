@@ -1,6 +1,7 @@
 """Hub services: tokens (mint, authenticate, revoke), records (emit, correct) and governance
 events. The DRF views, the admin and `issue_hub_token` only call these."""
 
+import functools
 import hashlib
 import hmac
 import re
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from claresia.models import Tenant
 from skills.models import Skill
-from telemetry.hub import pricing
+from telemetry.hub import hotcache, pricing
 from telemetry.hub.footer import footer_text
 from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, is_record_id
 
@@ -58,17 +59,15 @@ def hub_token_authenticate(*, plaintext: str) -> HubToken | None:
     parts = plaintext.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not _KEY_ID.fullmatch(parts[1]):
         return None
-    try:
-        # get(), not first(): no ORDER BY to build on the hot path (the key id is unique).
-        token = HubToken.objects.select_related("tenant").get(
-            key_id=parts[1], revoked_at__isnull=True
-        )
-    except HubToken.DoesNotExist:
-        token = None
-    # Compare even when no row matched, so timing does not tell a known key id from an unknown.
-    expected = token.digest if token else "0" * 64
-    if not hmac.compare_digest(expected, _digest(plaintext)) or token is None:
-        return None
+    digest = _digest(plaintext)
+    # Keyed by the peppered digest (never the plaintext): a hit is a token this process saw
+    # valid less than hotcache.HOT_CACHE_SECONDS ago; a miss always asks the database.
+    token = hotcache.tokens.get(digest)
+    if token is None:
+        token = _active_token(key_id=parts[1], digest=digest)
+        if token is None:
+            return None
+        hotcache.tokens.put(digest, token)
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         HubToken.objects.filter(pk=token.pk).update(last_used_at=now)
@@ -76,9 +75,29 @@ def hub_token_authenticate(*, plaintext: str) -> HubToken | None:
     return token
 
 
+def _active_token(*, key_id: str, digest: str) -> HubToken | None:
+    try:
+        # get(), not first(): no ORDER BY to build (the key id is unique).
+        token = HubToken.objects.select_related("tenant").get(
+            key_id=key_id, revoked_at__isnull=True
+        )
+    except HubToken.DoesNotExist:
+        token = None
+    # Compare even when no row matched, so timing does not tell a known key id from an unknown.
+    expected = token.digest if token else "0" * 64
+    if not hmac.compare_digest(expected, digest) or token is None:
+        return None
+    return token
+
+
 def hub_tokens_revoke(*, tokens) -> int:
-    """Revoke the given tokens (a queryset); returns how many were active."""
-    return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    """Revoke the given tokens (a queryset); returns how many were active.
+
+    This process stops accepting them at once; every other process within
+    hotcache.HOT_CACHE_SECONDS (its remembered copy expires)."""
+    revoked = tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    hotcache.forget_all()
+    return revoked
 
 
 # ---- records ---------------------------------------------------------------------------------
@@ -143,16 +162,7 @@ def hub_record_emit(
     conversation + skill + output) returns the first record, also under concurrent repeats.
     Raises SkillNotFound when the token's tenant has no such skill."""
     tenant = token.tenant
-    try:
-        # The IR is read only when an estimate needs the instructions (deferred until then).
-        skill = (
-            Skill.objects.defer("ir", "description")
-            .annotate(**pricing.tenant_price_subqueries(model=model))
-            .get(tenant=tenant, skill_id=skill_id)
-        )
-    except Skill.DoesNotExist:
-        raise SkillNotFound(skill_id) from None
-    price = pricing.price_from(model=model, row=(skill.price_input, skill.price_output))
+    skill, price = _skill_and_price(tenant_id=tenant.pk, skill_id=skill_id, model=model)
     inputs = inputs or {}
     content_hash = _content_hash(conversation_id=context.conversation_id, output=output)
     refused = status == HubRecord.Status.REFUSED
@@ -192,12 +202,12 @@ def hub_record_emit(
             # Two writes, or inside a caller's transaction: a savepoint keeps a repeat's
             # IntegrityError from breaking it.
             with transaction.atomic():
-                record.save(force_insert=True)
+                _insert_record(record)
                 if refused:
                     _refusal_event(record)
         else:
             # One INSERT in autocommit is atomic by itself (and saves BEGIN/COMMIT round trips).
-            record.save(force_insert=True)
+            _insert_record(record)
     except IntegrityError:
         existing = _find_existing(
             tenant=tenant, skill=skill, record_key=record_key, content_hash=content_hash
@@ -206,6 +216,52 @@ def hub_record_emit(
             raise
         return EmitResult(existing, created=False)
     return EmitResult(record, created=True)
+
+
+@functools.cache
+def _insert_sql() -> tuple[str, tuple]:
+    fields = tuple(HubRecord._meta.local_concrete_fields)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    return (
+        # Names from the model, quoted; values go as parameters.
+        f"INSERT INTO {quote(HubRecord._meta.db_table)} ({columns}) VALUES ({placeholders})",  # noqa: S608
+        fields,
+    )
+
+
+def _insert_record(record: HubRecord) -> None:
+    """`record.save(force_insert=True)` without building the INSERT anew each time (the ORM's
+    compiler cost about as much as the round trip; bench_hub). HubRecord has no save() override
+    and no signal receivers, so the values are exactly what save() would send."""
+    sql, fields = _insert_sql()
+    params = [field.get_db_prep_save(field.pre_save(record, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    record._state.adding = False
+    record._state.db = connection.alias
+
+
+def _skill_and_price(*, tenant_id: int, skill_id: str, model: str) -> tuple[Skill, pricing.Price]:
+    """The tenant's skill and its price for `model`, from memory when read in the last
+    hotcache.HOT_CACHE_SECONDS, else in one query. Raises SkillNotFound (never remembered)."""
+    key = (tenant_id, skill_id, model)
+    found = hotcache.skills.get(key)
+    if found is not None:
+        return found
+    try:
+        # The IR is read only when an estimate needs the instructions (deferred until then).
+        skill = (
+            Skill.objects.defer("ir", "description")
+            .annotate(**pricing.tenant_price_subqueries(model=model))
+            .get(tenant_id=tenant_id, skill_id=skill_id)
+        )
+    except Skill.DoesNotExist:
+        raise SkillNotFound(skill_id) from None
+    price = pricing.price_from(model=model, row=(skill.price_input, skill.price_output))
+    hotcache.skills.put(key, (skill, price))
+    return skill, price
 
 
 def _find_existing(

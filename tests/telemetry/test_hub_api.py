@@ -282,6 +282,37 @@ def test_a_revoked_token_is_a_401(hub, skill, issued):
     assert response["WWW-Authenticate"] == "Bearer"
 
 
+def test_a_token_revoked_after_use_is_a_401_at_once(hub, skill, issued):
+    # given: the token worked, so this process remembers it (telemetry/hub/hotcache.py)
+    assert post(hub, BODY).status_code == 201
+
+    # when
+    hub_tokens_revoke(tokens=type(issued.token).objects.filter(pk=issued.token.pk))
+    response = post(hub, {**BODY, "record_key": "another"})
+
+    # then
+    assert response.status_code == 401
+    assert HubRecord.objects.count() == 1
+
+
+def test_the_throttle_counts_in_one_window_across_calls(hub, skill, settings):
+    # given: three calls allowed a minute, two spent
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"hub_token": "3/min"},
+    }
+    post(hub, BODY)
+    post(hub, {**BODY, "record_key": "second"})
+
+    # when
+    third = post(hub, {**BODY, "record_key": "third"})
+    fourth = post(hub, {**BODY, "record_key": "fourth"})
+
+    # then
+    assert third.status_code == 201
+    assert fourth.status_code == 429
+
+
 def test_a_throttled_token_gets_429_with_retry_after(hub, skill, settings):
     # given
     settings.REST_FRAMEWORK = {

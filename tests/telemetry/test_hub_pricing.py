@@ -55,6 +55,27 @@ def test_a_tenant_price_overrides_the_default(hub, skill, tenant):
     assert HubRecord.objects.get().cost_usd == Decimal("0.05")
 
 
+def test_a_price_edited_after_a_call_applies_to_the_next_call(hub, skill, tenant):
+    # given: a call priced at the default, which this process now remembers
+    body = {
+        "skill_id": skill.skill_id,
+        "output": "done",
+        "model": "gpt-4o",
+        "usage": {"input_tokens": 1000, "output_tokens": 1000},
+        "latency_ms": 1000,
+    }
+    post(hub, {**body, "record_key": "first"})
+
+    # when
+    ModelPrice.objects.create(
+        tenant=tenant, model="gpt-4o", input_usd_per_million=10, output_usd_per_million=40
+    )
+    answer = post(hub, {**body, "record_key": "second"}).json()
+
+    # then: 1000 × $10/M + 1000 × $40/M
+    assert answer["cost_usd"] == "0.05"
+
+
 def test_another_tenants_prices_do_not_apply(hub, skill, other_tenant):
     # given
     ModelPrice.objects.create(
