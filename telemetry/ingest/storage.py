@@ -1,14 +1,9 @@
 """Batched, idempotent inserts into `fn_telemetry_event`, and the one-poller-per-tenant lock.
 
-On PostgreSQL the batch's ids already stored are looked up with one indexed query, and only the
-new rows are COPYed (binary) straight into the table: no temporary table, no second pass over
-the rows. The unique (tenant, source, source event id) still guards exactly-once: if a
-concurrent writer (a second process without the poll lock, an audit-export import of the same
-file) stores one of those ids between the look-up and the COPY, the COPY fails on the
-constraint, is rolled back to its savepoint and the batch goes in the slower way that tolerates
-it — COPY into a temporary table, then `INSERT … SELECT … ON CONFLICT DO NOTHING`. On SQLite
-(the demo run) rows go in as multi-row `INSERT … ON CONFLICT DO NOTHING`. Every way, the count
-returned is the number of rows actually stored.
+On PostgreSQL rows are COPYed (binary) into a temporary table, then moved with one
+`INSERT … SELECT … ON CONFLICT DO NOTHING`; on SQLite (the demo run) they go in as multi-row
+`INSERT … ON CONFLICT DO NOTHING`. Either way the unique (tenant, source, source event id)
+makes a re-read event a no-op, and the statement's row count is the number actually stored.
 No ORM object per row: the hot path of the poller is one tuple per event
 (bench/bench_telemetry.py; psycopg's client-side parsing of a 21,000-parameter INSERT costs
 more than the rows themselves).
@@ -19,9 +14,7 @@ from contextlib import contextmanager
 from functools import cache
 from itertools import batched
 
-import psycopg
-from django.db import connection, transaction
-from psycopg.types.json import Jsonb
+from django.db import connection
 
 from telemetry.ingest.normalizer import COLUMNS, TelemetryRow
 
@@ -63,54 +56,6 @@ _LOAD_COLUMNS = ", ".join(
 _INSERT_COLUMNS = ", ".join(f"{c}::jsonb" if c == "raw" else c for c in COLUMNS)
 
 
-# The ids of the batch already stored, per source; `prepare=False` below keeps PostgreSQL on a
-# plan for these values (a cached generic plan for `= ANY($3)` turned into a sequential scan
-# after a few batches: seconds per batch on a million rows, bench_telemetry).
-_STORED_IDS = (
-    "SELECT source_event_id FROM fn_telemetry_event "
-    "WHERE tenant_id = %s AND source = %s AND source_event_id = ANY(%s)"
-)
-_DIRECT_TYPES = [*_LOAD_TYPES[:-1], "jsonb"]
-
-
-def _same_text(text: str) -> str:
-    return text
-
-
-def _new_rows(cursor, tenant_id: int, rows: Sequence[TelemetryRow]) -> list[TelemetryRow]:
-    """The rows whose (source, id) is neither stored yet nor earlier in the batch."""
-    ids_by_source: dict[str, list[str]] = {}
-    for row in rows:
-        ids_by_source.setdefault(row.source, []).append(row.source_event_id)
-    seen: set[tuple[str, str]] = set()
-    for source, ids in ids_by_source.items():
-        cursor.execute(_STORED_IDS, [tenant_id, source, ids], prepare=False)
-        seen.update((source, stored_id) for (stored_id,) in cursor.fetchall())
-    new = []
-    for row in rows:
-        key = (row.source, row.source_event_id)
-        if key not in seen:
-            seen.add(key)
-            new.append(row)
-    return new
-
-
-def _copy_new(tenant_id: int, rows: Sequence[TelemetryRow]) -> int:
-    with connection.cursor() as wrapper:
-        cursor = wrapper.cursor
-        new = _new_rows(cursor, tenant_id, rows)
-        if not new:
-            return 0
-        with cursor.copy(
-            f"COPY fn_telemetry_event ({_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(_DIRECT_TYPES)
-            for row in new:
-                # `raw` is already JSON text: handed to the jsonb dumper as is, not re-encoded.
-                copy.write_row((tenant_id, *row[:-1], Jsonb(row.raw, dumps=_same_text)))
-    return len(new)
-
-
 def _copy_insert(tenant_id: int, rows: Sequence[TelemetryRow]) -> int:
     with connection.cursor() as wrapper:
         cursor = wrapper.cursor
@@ -138,12 +83,7 @@ def telemetry_rows_insert(*, tenant_id: int, rows: Sequence[TelemetryRow]) -> in
     if not rows:
         return 0
     if connection.vendor == "postgresql":
-        try:
-            with transaction.atomic():  # a savepoint: a failed COPY leaves the batch untouched
-                return _copy_new(tenant_id, rows)
-        except psycopg.errors.UniqueViolation:
-            # A concurrent writer stored one of these ids after the look-up (module docstring).
-            return _copy_insert(tenant_id, rows)
+        return _copy_insert(tenant_id, rows)
     adapt = connection.ops.adapt_datetimefield_value
     occurred = COLUMNS.index("occurred_at")
     stored = 0
