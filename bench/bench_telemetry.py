@@ -171,5 +171,7 @@ def main() -> None:
     print(f"   baseline, raw psycopg insert:  {baseline:8.0f} rows/s    ({len(rows):,} rows)")
     print(f"   (best of {ROUNDS} alternating rounds each)")
     print(f"   ratio end to end / baseline:   {rate / baseline:8.2f}        (target ≥ 0.5)")
+    # A shared machine: the figures mean little without how busy it was.
+    print(f"   load average: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
     print(f"   peak RSS after {SMALL:,} events: {small_rss:6.1f} MB")
     print(f"   peak RSS after {LARGE:,} events: {large_rss:6.1f} MB   (flat = streamed)")
