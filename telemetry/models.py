@@ -73,6 +73,13 @@ class TelemetryEvent(models.Model):
             models.Index(
                 fields=["tenant", "skill", "occurred_at"], name="telemetry_tenant_skill_time"
             ),
+            # The View record page lists a record's events by conversation (issue 6); partial,
+            # so events without a conversation id cost ingest nothing here.
+            models.Index(
+                fields=["tenant", "conversation_id"],
+                condition=~models.Q(conversation_id=""),
+                name="telemetry_tenant_conversation",
+            ),
         ]
 
     def __str__(self) -> str:
