@@ -103,7 +103,7 @@ class PercentileCont(Aggregate):
     """PostgreSQL's `percentile_cont(f) WITHIN GROUP (ORDER BY expr)`: continuous percentile."""
 
     function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s"
     output_field = FloatField()
 
     def __init__(self, expression, fraction: float, **extra):
@@ -127,8 +127,9 @@ def telemetry_volume(*, tenant: Tenant, period: Period) -> list[VolumePoint]:
         .annotate(bucket=trunc("occurred_at", tzinfo=UTC))
         .values("bucket")
         .annotate(
-            invocations=Count("id"),
-            failures=Count("id", filter=Q(event_type=TelemetryEvent.EventType.FAILED)),
+            invocations=Count("*"),
+            # A column of the covering index (never null), not "id": keeps the scan index-only.
+            failures=Count("event_type", filter=Q(event_type=TelemetryEvent.EventType.FAILED)),
         )
     )
     counted = {row["bucket"]: row for row in rows}
@@ -154,7 +155,7 @@ def telemetry_cost_by_skill(*, tenant: Tenant, period: Period) -> list[SkillCost
     rows = (
         _events(tenant, period)
         .values("skill_ref")
-        .annotate(invocations=Count("id"), cost=Sum("cost_usd"))
+        .annotate(invocations=Count("*"), cost=Sum("cost_usd"))
         .order_by("-cost", "skill_ref")
     )
     return [
@@ -176,22 +177,29 @@ class SkillLatency:
 
 
 def telemetry_latency_by_skill(*, tenant: Tenant, period: Period) -> list[SkillLatency]:
-    """p50 / p95 latency per skill, over the events that report a latency."""
+    """p50 / p95 latency per skill, over the events that report a latency.
+
+    One aggregate per skill with FILTER, not GROUP BY skill_ref: grouping an ordered-set
+    aggregate sorts every row of the period by the skill's text first (2.4 s on a million rows,
+    bench_dashboard); filtered aggregates each sort only their skill's integers.
+    """
     events = _events(tenant, period).filter(latency_ms__isnull=False)
-    if connection.vendor == "postgresql":
-        rows = (
-            events.values("skill_ref")
-            .annotate(
-                samples=Count("id"),
-                p50=PercentileCont("latency_ms", 0.5),
-                p95=PercentileCont("latency_ms", 0.95),
-            )
-            .order_by("skill_ref")
-        )
-        return [
-            SkillLatency(row["skill_ref"], row["samples"], row["p50"], row["p95"]) for row in rows
-        ]
-    return _latency_in_python(events)
+    if connection.vendor != "postgresql":
+        return _latency_in_python(events)
+    skills = sorted(events.values_list("skill_ref", flat=True).distinct())
+    if not skills:
+        return []
+    aggregates = {}
+    for n, skill in enumerate(skills):
+        only = Q(skill_ref=skill)
+        aggregates[f"samples_{n}"] = Count("latency_ms", filter=only)
+        aggregates[f"p50_{n}"] = PercentileCont("latency_ms", 0.5, filter=only)
+        aggregates[f"p95_{n}"] = PercentileCont("latency_ms", 0.95, filter=only)
+    row = events.aggregate(**aggregates)
+    return [
+        SkillLatency(skill, row[f"samples_{n}"], row[f"p50_{n}"], row[f"p95_{n}"])
+        for n, skill in enumerate(skills)
+    ]
 
 
 def _latency_in_python(events: QuerySet[TelemetryEvent]) -> list[SkillLatency]:
@@ -234,7 +242,7 @@ def telemetry_failure_reasons(
         _events(tenant, period)
         .filter(event_type=TelemetryEvent.EventType.FAILED)
         .values("error_code")
-        .annotate(failures=Count("id"))
+        .annotate(failures=Count("*"))
         .order_by("-failures", "error_code")[:limit]
     )
     return [FailureReason(row["error_code"] or "unknown", row["failures"]) for row in rows]
