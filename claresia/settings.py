@@ -32,6 +32,8 @@ CLARESIA_HUB_BASE_URL = env.str("CLARESIA_HUB_BASE_URL", default="https://api.cl
 TELEMETRY_POLL_INTERVAL = env.int("TELEMETRY_POLL_INTERVAL", default=60)
 TELEMETRY_INITIAL_LOOKBACK = env.int("TELEMETRY_INITIAL_LOOKBACK", default=86400)
 TELEMETRY_OVERLAP = env.int("TELEMETRY_OVERLAP", default=600)
+# Seconds an invocation may wait for its hub record before it is a governance event.
+TELEMETRY_RECONCILE_GRACE = env.int("TELEMETRY_RECONCILE_GRACE", default=900)
 # Skill import bounds (a ZIP bomb is refused, not unpacked) and publish concurrency per run.
 SKILLS_IMPORT_MAX_BYTES = env.int("SKILLS_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
 SKILLS_IMPORT_MAX_FILES = env.int("SKILLS_IMPORT_MAX_FILES", default=2000)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: migrate the local SQLite database, start the OpenAI sandbox, load the demo tenant
-# and serve Claresia on http://127.0.0.1:8000. Ctrl-C stops everything.
+# `make run`: the whole demo on one machine with nothing else installed — SQLite under var/, the
+# OpenAI sandbox, the demo tenant with its skills published, simulated GPT traffic, the
+# telemetry poller every 60 s, and Claresia on http://127.0.0.1:8000. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,18 +11,46 @@ export OPENAI_API_BASE="$SANDBOX/v1"
 export CLARESIA_HUB_BASE_URL="http://127.0.0.1:8000"
 PY=.venv/bin/python
 
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+wait_for() {  # URL
+  for _ in $(seq 100); do
+    $PY -c "import httpx; httpx.get('$1', timeout=0.5).raise_for_status()" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "demo: $1 did not answer; see var/*.log" >&2
+  return 1
+}
+
 mkdir -p var
 $PY manage.py migrate --noinput -v 0
 
 $PY manage.py openai_sandbox --port "${SANDBOX_PORT:-8765}" > var/sandbox.log 2>&1 &
-sandbox=$!
-trap 'kill $sandbox 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-  if $PY -c "import httpx; httpx.get('$SANDBOX/_sandbox/requests', timeout=0.5).raise_for_status()" 2>/dev/null; then
-    break
-  fi
-  sleep 0.2
-done
+pids+=($!)
+wait_for "$SANDBOX/_sandbox/requests"
 
-$PY manage.py load_demo
-$PY manage.py runserver 127.0.0.1:8000 --noreload
+$PY manage.py load_demo | tee var/logins.txt
+
+$PY manage.py runserver 127.0.0.1:8000 --noreload > var/web.log 2>&1 &
+web=$!
+pids+=($web)
+wait_for "http://127.0.0.1:8000/healthz"
+
+echo "Simulating a day of GPT use (audit events and hub records)…"
+$PY manage.py demo_traffic --once --backfill-hours 24 --per-tick 0 | tail -n 1
+$PY manage.py demo_traffic --backfill-hours 0 > var/traffic.log 2>&1 &
+pids+=($!)
+$PY manage.py poll_telemetry > var/poller.log 2>&1 &
+pids+=($!)
+
+cat <<TXT
+
+Claresia is running on http://127.0.0.1:8000 — Ctrl-C stops it.
+  Command Center:  http://127.0.0.1:8000/command-center/
+  Admin:           http://127.0.0.1:8000/admin/
+$(grep -E "tenant staff|Claresia staff" var/logins.txt)
+Logs: var/web.log, var/sandbox.log, var/poller.log (every 60 s), var/traffic.log (every 20 s).
+TXT
+wait "$web"

@@ -12,7 +12,11 @@ from django.utils.translation import ngettext
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.forms import AuditExportUploadForm
 from telemetry.hub import admin as hub_admin  # noqa: F401 - registers the hub's ModelAdmins
-from telemetry.ingest.services import AuditExportError, audit_export_import, telemetry_poll
+from telemetry.ingest.services import (
+    AuditExportError,
+    telemetry_import_audit_export,
+    telemetry_poll_tenant,
+)
 from telemetry.models import PollCursor, TelemetryEvent
 
 # ---- ingest (issue 5) -----------------------------------------------------------------------
@@ -81,7 +85,7 @@ class PollCursorAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
     def poll_now(self, request, queryset):
         editable = tenants_editable_by(request.user)
         for cursor in queryset.select_related("tenant").filter(tenant__in=editable):
-            outcome = telemetry_poll(tenant=cursor.tenant)
+            outcome = telemetry_poll_tenant(tenant=cursor.tenant)
             level = messages.ERROR if outcome.status == "failed" else messages.SUCCESS
             self.message_user(request, str(outcome), level)
 
@@ -128,7 +132,7 @@ class TelemetryEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mode
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                report = audit_export_import(
+                report = telemetry_import_audit_export(
                     tenant=form.cleaned_data["tenant"], stream=upload, filename=upload.name
                 )
             except AuditExportError as exc:

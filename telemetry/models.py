@@ -13,7 +13,12 @@ from skills.models import Skill
 from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, ModelPrice
 
 __all__ = [
-    "GovernanceEvent", "HubRecord", "HubToken", "ModelPrice", "PollCursor", "TelemetryEvent",
+    "GovernanceEvent",
+    "HubRecord",
+    "HubToken",
+    "ModelPrice",
+    "PollCursor",
+    "TelemetryEvent",
 ]
 
 # ---- ingest (issue 5) -----------------------------------------------------------------------
@@ -114,6 +119,8 @@ class PollCursor(models.Model):
     last_stored = models.PositiveIntegerField(default=0)
     last_skipped = models.PositiveIntegerField(default=0)
     newest_event_at = models.DateTimeField(null=True, blank=True)
+    # Event time up to which invocations were checked for a hub record (reconciliation).
+    reconciled_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "telemetry poll"

@@ -4,7 +4,7 @@ idempotent inserts see to that)."""
 from celery import shared_task
 
 from claresia.models import Tenant
-from telemetry.ingest.services import telemetry_poll, tenants_to_poll
+from telemetry.ingest.services import telemetry_poll_tenant, tenants_to_poll
 
 # Pages one scheduled poll may read (10,000 events); a larger window resumes next time.
 POLL_PAGE_BUDGET = 100
@@ -24,4 +24,4 @@ def telemetry_poll_tenant_task(tenant_id: int) -> str:
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:
         return "tenant gone"
-    return str(telemetry_poll(tenant=tenant, max_pages=POLL_PAGE_BUDGET))
+    return str(telemetry_poll_tenant(tenant=tenant, max_pages=POLL_PAGE_BUDGET))

@@ -106,3 +106,17 @@ def cost_usd(*, usage: Usage, price: Price) -> Decimal:
         + usage.output_tokens * price.output_per_million
     ) / MILLION
     return total.quantize(Decimal("0.000001"))
+
+
+def tenant_price_table(*, tenant: Tenant) -> dict[str, tuple[Decimal, Decimal]]:
+    """Every model's (input, output) USD per million for `tenant`: defaults, then its overrides.
+
+    Handed to the pure telemetry normalizer so telemetry and hub records price alike."""
+    from telemetry.hub.models import ModelPrice
+
+    table = dict(DEFAULT_PRICES)
+    rows = ModelPrice.objects.filter(tenant=tenant).values_list(
+        "model", "input_usd_per_million", "output_usd_per_million"
+    )
+    table.update((model, (input_price, output_price)) for model, input_price, output_price in rows)
+    return table

@@ -15,20 +15,17 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from telemetry.hub.pricing import DEFAULT_PRICES as LIST_PRICES
+
 GPT_PREFIX = "claresia-"
 EVENT_TYPES = {"gpt.invoked": "invoked", "gpt.failed": "failed"}
 SOURCE_COMPLIANCE_API = "compliance_api"
 SOURCE_AUDIT_EXPORT = "audit_export"
 _MILLION = Decimal(1_000_000)
 
-# Model → (input $ per million tokens, output $ per million tokens). A stand-in until each
-# tenant's own price table (the hub's) is handed in instead.
-DEFAULT_PRICES: Mapping[str, tuple[Decimal, Decimal]] = {
-    "gpt-4o": (Decimal("2.50"), Decimal("10.00")),
-    "gpt-4o-mini": (Decimal("0.15"), Decimal("0.60")),
-    "gpt-4.1": (Decimal("2.00"), Decimal("8.00")),
-    "o3": (Decimal("2.00"), Decimal("8.00")),
-}
+# Model → (input $, output $) per million tokens: the hub's list prices. Callers hand in the
+# tenant's own table (`telemetry.hub.pricing.tenant_price_table`).
+DEFAULT_PRICES: Mapping[str, tuple[Decimal, Decimal]] = LIST_PRICES
 
 
 class Skipped(StrEnum):

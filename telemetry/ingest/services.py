@@ -1,26 +1,60 @@
 """The telemetry ingest services that commands, Celery tasks and the admin call."""
 
 from collections.abc import Callable
+from typing import IO
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from claresia.models import Tenant
+from telemetry.hub.pricing import tenant_price_table
 from telemetry.ingest.audit_export import (
     AuditExportError,
     AuditExportReport,
     audit_export_import,
 )
 from telemetry.ingest.poller import PollOutcome, telemetry_poll
+from telemetry.ingest.reconcile import HORIZON, ReconcileOutcome, telemetry_reconcile
 
 __all__ = [
     "AuditExportError",
     "AuditExportReport",
     "PollOutcome",
-    "audit_export_import",
-    "telemetry_poll",
+    "ReconcileOutcome",
+    "telemetry_import_audit_export",
+    "telemetry_poll_tenant",
     "telemetry_poll_tenants",
     "tenants_to_poll",
 ]
+
+
+def telemetry_poll_tenant(
+    *,
+    tenant: Tenant,
+    max_pages: int | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> PollOutcome:
+    """Poll one tenant's audit log (priced with its own table), then reconcile with the hub."""
+    outcome = telemetry_poll(
+        tenant=tenant,
+        max_pages=max_pages,
+        should_stop=should_stop,
+        prices=tenant_price_table(tenant=tenant),
+    )
+    telemetry_reconcile(tenant=tenant, now=timezone.now())
+    return outcome
+
+
+def telemetry_import_audit_export(
+    *, tenant: Tenant, stream: IO[bytes], filename: str = ""
+) -> AuditExportReport:
+    """The per-user audit export fallback, priced and reconciled like polled events."""
+    report = audit_export_import(
+        tenant=tenant, stream=stream, filename=filename, prices=tenant_price_table(tenant=tenant)
+    )
+    now = timezone.now()
+    telemetry_reconcile(tenant=tenant, now=now, since=now - HORIZON)
+    return report
 
 
 def tenants_to_poll(*, slug: str | None = None) -> QuerySet[Tenant]:
@@ -43,5 +77,7 @@ def telemetry_poll_tenants(
     for tenant in tenants_to_poll(slug=slug):
         if should_stop():
             break
-        outcomes.append(telemetry_poll(tenant=tenant, max_pages=max_pages, should_stop=should_stop))
+        outcomes.append(
+            telemetry_poll_tenant(tenant=tenant, max_pages=max_pages, should_stop=should_stop)
+        )
     return outcomes

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import kombu.pools
 import pytest
 import redis
 from django.db import connection
@@ -30,6 +31,7 @@ def _database_url() -> str:
 
 def _drop_connection_pools() -> None:
     """Forget connections made for an earlier broker URL (Celery caches them on the app)."""
+    kombu.pools.reset()  # kombu's registry of producer pools, keyed by broker connection
     if celery_app._pool is not None:
         celery_app._pool.force_close_all()
         celery_app._pool = None

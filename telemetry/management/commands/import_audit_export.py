@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from claresia.services import TenantNotFound, tenant_get
-from telemetry.ingest.services import AuditExportError, audit_export_import
+from telemetry.ingest.services import AuditExportError, telemetry_import_audit_export
 
 
 class Command(BaseCommand):
@@ -24,7 +24,9 @@ class Command(BaseCommand):
         path = Path(file)
         try:
             with path.open("rb") as stream:
-                report = audit_export_import(tenant=tenant_obj, stream=stream, filename=path.name)
+                report = telemetry_import_audit_export(
+                    tenant=tenant_obj, stream=stream, filename=path.name
+                )
         except OSError as exc:
             raise CommandError(f"cannot read {file}: {exc.strerror}") from None
         except AuditExportError as exc:

@@ -1,0 +1,186 @@
+"""Telemetry ↔ hub reconciliation (issue 5; seed: "Hub records missing").
+
+Two checks, both idempotent:
+- An invocation (`gpt.invoked`) whose conversation has no hub record for that skill once the
+  grace period (`TELEMETRY_RECONCILE_GRACE`, 15 min) has passed becomes one governance event
+  "hub record missing" per skill and conversation (whatever source reported it, however often).
+- A hub record whose cost or latency the hub estimated is corrected from its telemetry event.
+
+Each poll checks the event-time range from the tenant's `reconciled_until` (less the poll
+overlap, for late events) up to the older of `now − grace` and the poll cursor, so an
+invocation is judged only once every event up to it has been read; the range then advances.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+
+from claresia.models import Tenant
+from telemetry.hub.models import GovernanceEvent, HubRecord
+from telemetry.hub.services import hub_record_correct_from_telemetry
+from telemetry.models import PollCursor, TelemetryEvent
+
+MISSING_MESSAGE = (
+    "Hub record missing: {skill} ran in ChatGPT but emit_hub_record was not called "
+    "(refused or disabled by the user)"
+)
+# How far back a first reconciliation (or an audit-export import) looks.
+HORIZON = timedelta(days=7)
+CORRECTION_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class ReconcileOutcome:
+    missing_records: int
+    corrected_records: int
+
+
+def telemetry_reconcile(
+    *, tenant: Tenant, now: datetime, since: datetime | None = None
+) -> ReconcileOutcome:
+    """Write "hub record missing" governance events and correct estimated hub records.
+
+    Without `since`, the range follows the tenant's poll (module docstring) and advances it;
+    with `since` (an audit-export import), that range is checked and nothing advances."""
+    grace = timedelta(seconds=settings.TELEMETRY_RECONCILE_GRACE)
+    overlap = timedelta(seconds=settings.TELEMETRY_OVERLAP)
+    with transaction.atomic():
+        cursor = PollCursor.objects.select_for_update().filter(tenant=tenant).first()
+        until = now - grace
+        if since is None and cursor is not None and cursor.cursor_at is not None:
+            until = min(until, cursor.cursor_at)
+        start = since
+        if start is None:
+            start = (
+                (cursor.reconciled_until - overlap)
+                if cursor and cursor.reconciled_until
+                else (now - HORIZON)
+            )
+        missing = _flag_missing_records(tenant=tenant, start=start, until=until)
+        if since is None and cursor is not None and until > (cursor.reconciled_until or start):
+            cursor.reconciled_until = until
+            cursor.save(update_fields=["reconciled_until"])
+    corrected = _correct_estimates(tenant=tenant, now=now)
+    return ReconcileOutcome(missing_records=missing, corrected_records=corrected)
+
+
+def _flag_missing_records(*, tenant: Tenant, start: datetime, until: datetime) -> int:
+    if start >= until:
+        return 0
+    has_record = HubRecord.objects.filter(
+        tenant=tenant, skill=OuterRef("skill"), openai_conversation_id=OuterRef("conversation_id")
+    )
+    invocations = (
+        TelemetryEvent.objects.filter(
+            tenant=tenant,
+            event_type=TelemetryEvent.EventType.INVOKED,
+            skill__isnull=False,
+            occurred_at__gte=start,
+            occurred_at__lte=until,
+        )
+        .exclude(conversation_id="")
+        .filter(~Exists(has_record))
+        .order_by("occurred_at")
+        .values_list(
+            "skill_id",
+            "skill__skill_id",
+            "skill__name",
+            "conversation_id",
+            "occurred_at",
+            "actor_email",
+            "gpt_id",
+            "source",
+            "source_event_id",
+        )
+    )
+    events: dict[str, GovernanceEvent] = {}
+    for (
+        skill_pk,
+        skill_id,
+        skill_name,
+        conversation,
+        at,
+        email,
+        gpt_id,
+        source,
+        event_id,
+    ) in invocations.iterator(chunk_size=2000):
+        key = f"{skill_id}:{conversation}"
+        if key in events:
+            continue
+        events[key] = GovernanceEvent(
+            tenant=tenant,
+            skill_id=skill_pk,
+            kind=GovernanceEvent.Kind.HUB_RECORD_MISSING,
+            dedupe_key=key,
+            message=MISSING_MESSAGE.format(skill=skill_name),
+            openai_conversation_id=conversation,
+            occurred_at=at,
+            details={
+                "actor_email": email,
+                "gpt_id": gpt_id,
+                "source": source,
+                "source_event_id": event_id,
+            },
+        )
+    if not events:
+        return 0
+    known = set(
+        GovernanceEvent.objects.filter(
+            tenant=tenant, kind=GovernanceEvent.Kind.HUB_RECORD_MISSING, dedupe_key__in=events
+        ).values_list("dedupe_key", flat=True)
+    )
+    new = [event for key, event in events.items() if key not in known]
+    GovernanceEvent.objects.bulk_create(new, ignore_conflicts=True, batch_size=1000)
+    return len(new)
+
+
+def _correct_estimates(*, tenant: Tenant, now: datetime) -> int:
+    records = list(
+        HubRecord.objects.filter(
+            tenant=tenant, corrected_at__isnull=True, created_at__gte=now - HORIZON
+        )
+        .filter(Q(cost_estimated=True) | Q(latency_estimated=True))
+        .exclude(openai_conversation_id="")
+        .select_related("tenant")[:CORRECTION_BATCH]
+    )
+    if not records:
+        return 0
+    matches: dict[tuple[int, str], dict] = {}
+    for event in (
+        TelemetryEvent.objects.filter(
+            tenant=tenant,
+            event_type=TelemetryEvent.EventType.INVOKED,
+            occurred_at__gte=min(r.created_at for r in records) - HORIZON,
+            conversation_id__in={r.openai_conversation_id for r in records},
+        )
+        .order_by("occurred_at")
+        .values(
+            "skill_id",
+            "conversation_id",
+            "input_tokens",
+            "output_tokens",
+            "model",
+            "latency_ms",
+            "actor_email",
+        )
+    ):
+        matches.setdefault((event["skill_id"], event["conversation_id"]), event)
+    corrected = 0
+    for record in records:
+        event = matches.get((record.skill_id, record.openai_conversation_id))
+        if event is None:
+            continue
+        hub_record_correct_from_telemetry(
+            record=record,
+            input_tokens=event["input_tokens"],
+            output_tokens=event["output_tokens"],
+            model=event["model"] or None,
+            latency_ms=event["latency_ms"],
+            user_email=event["actor_email"] or None,
+        )
+        corrected += 1
+    return corrected
