@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('claresia', '0001_initial'),
         ('skills', '0003_publication_drift'),
-        ('telemetry', '0002_telemetry_events'),
+        ('telemetry', '0003_poll_reconciled_until'),
     ]
 
     operations = [
