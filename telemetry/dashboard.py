@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Aggregate, Count, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
@@ -28,6 +28,7 @@ HOURLY_UP_TO = timedelta(days=2)
 MAX_PERIOD = timedelta(days=366)
 TOP_FAILURE_REASONS = 10
 SQLITE_PERCENTILE_ROWS = 100_000
+PERCENTILE_WORK_MEM = "32MB"
 
 
 class PeriodError(ValueError):
@@ -195,7 +196,11 @@ def telemetry_latency_by_skill(*, tenant: Tenant, period: Period) -> list[SkillL
         aggregates[f"samples_{n}"] = Count("latency_ms", filter=only)
         aggregates[f"p50_{n}"] = PercentileCont("latency_ms", 0.5, filter=only)
         aggregates[f"p95_{n}"] = PercentileCont("latency_ms", 0.95, filter=only)
-    row = events.aggregate(**aggregates)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Each skill's sort stays in memory instead of spilling to disk at the default 4 MB;
+        # together they hold at most the period's latencies (~40 MB for a million rows).
+        cursor.execute(f"SET LOCAL work_mem = '{PERCENTILE_WORK_MEM}'")
+        row = events.aggregate(**aggregates)
     return [
         SkillLatency(skill, row[f"samples_{n}"], row[f"p50_{n}"], row[f"p95_{n}"])
         for n, skill in enumerate(skills)
