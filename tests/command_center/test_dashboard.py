@@ -14,6 +14,7 @@ from telemetry.dashboard import (
     dashboard_period,
     percentile,
     telemetry_cost_by_skill,
+    telemetry_dashboard,
     telemetry_failure_reasons,
     telemetry_latency_by_skill,
     telemetry_volume,
@@ -236,3 +237,16 @@ def test_the_sqlite_fallback_gives_the_same_percentiles_as_postgres(tenant):
     assert [(r.skill, r.samples, r.p50_ms, r.p95_ms) for r in in_python] == [
         (r.skill, r.samples, pytest.approx(r.p50_ms), pytest.approx(r.p95_ms)) for r in in_database
     ]
+
+
+def test_a_skill_without_latency_is_left_out_of_the_latency_chart(tenant):
+    # given
+    add_event(tenant, skill="prd-review", latency_ms=700)
+    add_event(tenant, skill="pipeline-hygiene", latency_ms=None)
+
+    # when
+    dashboard = telemetry_dashboard(tenant=tenant, period=period())
+
+    # then
+    assert [row.skill for row in dashboard.cost] == ["pipeline-hygiene", "prd-review"]
+    assert [(row.skill, row.p50_ms) for row in dashboard.latency] == [("prd-review", 700.0)]
