@@ -16,7 +16,7 @@ import statistics
 import time
 from functools import partial
 
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -107,15 +107,27 @@ def _median_ms(call) -> float:
 
 
 def _sql_of(call) -> list[str]:
+    """The statements `call` runs (a selector may wrap its query in BEGIN / SET LOCAL)."""
     with CaptureQueriesContext(connection) as captured:
         call()
-    return [query["sql"] for query in captured.captured_queries]
+    return [
+        query["sql"]
+        for query in captured.captured_queries
+        if query["sql"].startswith(("SELECT", "SET"))
+    ]
 
 
-def _explain(sql: str) -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql)
-        return "\n".join("      " + row[0] for row in cursor.fetchall())
+def _explain(statements: list[str]) -> list[str]:
+    """EXPLAIN ANALYZE each SELECT, after the SET LOCALs it ran under (same transaction)."""
+    plans = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql in statements:
+            if sql.startswith("SET"):
+                cursor.execute(sql)
+                continue
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql)
+            plans.append("\n".join("      " + row[0] for row in cursor.fetchall()))
+    return plans
 
 
 def main() -> None:
@@ -167,7 +179,7 @@ def main() -> None:
     plans["record page events"] = _sql_of(lambda: list(telemetry_events_for_record(record=record)))
     print(f"   (median of {ROUNDS} runs after one warm-up; ratio = query / baseline)")
     print("   EXPLAIN (ANALYZE, BUFFERS):")
-    for name, queries in plans.items():
-        for sql in queries:
+    for name, statements in plans.items():
+        for plan in _explain(statements):
             print(f"   [{name}]")
-            print(_explain(sql))
+            print(plan)
