@@ -2,11 +2,16 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from skills import views
+from telemetry import command_center as telemetry_views
 
 app_name = "command_center"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("connector/test", views.connector_test, name="connector_test"),
+    path("telemetry/", telemetry_views.telemetry_page, name="telemetry"),
+    path("telemetry/<str:chart>.csv", telemetry_views.telemetry_csv, name="telemetry_csv"),
+    path("records/", telemetry_views.records_page, name="records"),
     path("distribution/", views.distribution, name="distribution"),
     path(
         "distribution/openai/",

@@ -1,37 +1,27 @@
-"""Command Center pages for tenant staff: overview, Distribution (with drift and republish),
-OpenAI → Export, the plugin download, publish progress. Views parse input, call one service and
+"""Command Center pages for tenant staff: overview (with Test connection), Distribution (with
+drift and republish), OpenAI → Export, the plugin download, publish progress. Telemetry and
+Records are in telemetry/command_center.py. Views parse input, call one service and
 render; tenants come from claresia.scoping."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from claresia.models import Tenant
-from claresia.scoping import scope_to_user, tenants_editable_by, tenants_visible_to
+from claresia.pages import can_edit, editable_page_tenant, page_tenant
+from claresia.scoping import scope_to_user
 from connectors.models import Connector
+from connectors.services import connector_test_connection
 from skills.ir.validation import ir_schema
 from skills.models import Publication, PublishRun, Skill
 from skills.services.drift import drift_check_start
 from skills.services.export import skills_export
 from skills.services.plugin_export import skills_plugin_export
 from skills.services.publish import PublishError, publish_run_start, skills_publish_plan
-
-
-def _tenant(request) -> tuple[Tenant, list[Tenant]]:
-    """The tenant the page is about (`?tenant=slug`, else the first the user may see)."""
-    visible = list(tenants_visible_to(request.user).order_by("slug"))
-    if not visible:
-        raise PermissionDenied("You are not a member of any tenant.")
-    slug = request.GET.get("tenant") or request.POST.get("tenant")
-    if not slug:
-        return visible[0], visible
-    for tenant in visible:
-        if tenant.slug == slug:
-            return tenant, visible
-    raise Http404("No such tenant.")
+from telemetry.overview import governance_summary, poll_health
 
 
 def _skill_rows(tenant: Tenant) -> list[dict]:
@@ -46,7 +36,7 @@ def _skill_rows(tenant: Tenant) -> list[dict]:
 @login_required
 @require_GET
 def overview(request):
-    tenant, tenants = _tenant(request)
+    tenant, tenants = page_tenant(request)
     rows = _skill_rows(tenant)
     counts = {status: 0 for status in ("published", "failed", "blocked", "never")}
     for row in rows:
@@ -58,18 +48,32 @@ def overview(request):
             "tenant": tenant,
             "tenants": tenants,
             "section": "overview",
+            "rows": rows,
             "skill_count": len(rows),
             "counts": counts,
             "connector": Connector.objects.filter(tenant=tenant).first(),
+            "can_edit": can_edit(request.user, tenant),
+            "poll": poll_health(tenant=tenant, now=timezone.now()),
+            "governance": governance_summary(tenant=tenant),
             "runs": PublishRun.objects.filter(tenant=tenant)[:5],
         },
     )
 
 
 @login_required
+@require_POST
+def connector_test(request):
+    """The overview's *Test connection* button: the same service as the admin's."""
+    tenant = editable_page_tenant(request)
+    connector = get_object_or_404(Connector, tenant=tenant)
+    connector_test_connection(connector=connector)
+    return HttpResponseRedirect(f"{reverse('command_center:overview')}?tenant={tenant.slug}")
+
+
+@login_required
 @require_GET
 def distribution(request):
-    tenant, tenants = _tenant(request)
+    tenant, tenants = page_tenant(request)
     return render(
         request,
         "command_center/distribution.html",
@@ -80,7 +84,7 @@ def distribution(request):
             "rows": _skill_rows(tenant),
             "connector": Connector.objects.filter(tenant=tenant).first(),
             "runs": PublishRun.objects.filter(tenant=tenant)[:10],
-            "can_publish": tenants_editable_by(request.user).filter(pk=tenant.pk).exists(),
+            "can_publish": can_edit(request.user, tenant),
         },
     )
 
@@ -88,7 +92,7 @@ def distribution(request):
 @login_required
 @require_GET
 def export(request):
-    tenant, tenants = _tenant(request)
+    tenant, tenants = page_tenant(request)
     plan = {item.skill.pk: item for item in skills_publish_plan(tenant=tenant)}
     rows = _skill_rows(tenant)
     for row in rows:
@@ -112,7 +116,7 @@ def export(request):
 @login_required
 @require_GET
 def export_download(request):
-    tenant, _ = _tenant(request)
+    tenant, _ = page_tenant(request)
     wanted = request.GET.getlist("skill")
     result = skills_export(tenant=tenant, skill_ids=wanted or None)
     if not result.bundles:
@@ -126,7 +130,7 @@ def export_download(request):
 @require_GET
 def plugin_download(request):
     """The plugin target: Agent Skills ZIPs, the plugin ZIP and manifest.json, in one ZIP."""
-    tenant, _ = _tenant(request)
+    tenant, _ = page_tenant(request)
     wanted = request.GET.getlist("skill")
     result = skills_plugin_export(tenant=tenant, skill_ids=wanted or None)
     if not result.skill_zips:
@@ -134,13 +138,6 @@ def plugin_download(request):
     response = HttpResponse(result.archive(), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{result.archive_name}"'
     return response
-
-
-def _editable_tenant(request) -> Tenant:
-    tenant, _ = _tenant(request)
-    if not tenants_editable_by(request.user).filter(pk=tenant.pk).exists():
-        raise PermissionDenied("Your role on this tenant is read only.")
-    return tenant
 
 
 def _distribution_url(tenant: Tenant) -> str:
@@ -151,7 +148,7 @@ def _distribution_url(tenant: Tenant) -> str:
 @require_POST
 def drift_check(request):
     """Check the tenant's published GPTs for drift now (the daily task does it unasked)."""
-    tenant = _editable_tenant(request)
+    tenant = editable_page_tenant(request)
     drift_check_start(tenant=tenant)
     return HttpResponseRedirect(_distribution_url(tenant))
 
@@ -160,7 +157,7 @@ def drift_check(request):
 @require_POST
 def republish(request):
     """One click: publish this skill again over whatever was changed in ChatGPT."""
-    tenant = _editable_tenant(request)
+    tenant = editable_page_tenant(request)
     skill = get_object_or_404(Skill, tenant=tenant, skill_id=request.POST.get("skill", ""))
     run = publish_run_start(
         tenant=tenant, skill_ids=[skill.skill_id], user=request.user, force=True
@@ -171,7 +168,7 @@ def republish(request):
 @login_required
 @require_POST
 def publish_start(request):
-    tenant = _editable_tenant(request)
+    tenant = editable_page_tenant(request)
     skill_ids = request.POST.getlist("skill") or list(
         Skill.objects.filter(tenant=tenant).values_list("skill_id", flat=True)
     )

@@ -74,9 +74,22 @@ class TelemetryEvent(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["tenant", "occurred_at"], name="telemetry_tenant_time"),
+            # Covering (issue 6): the dashboard's aggregates over a period read only these
+            # columns, so they run as index-only scans and never touch the wide `raw` rows.
+            models.Index(
+                fields=["tenant", "occurred_at"],
+                include=["event_type", "skill_ref", "cost_usd", "latency_ms", "error_code"],
+                name="telemetry_tenant_time_cover",
+            ),
             models.Index(
                 fields=["tenant", "skill", "occurred_at"], name="telemetry_tenant_skill_time"
+            ),
+            # The View record page lists a record's events by conversation (issue 6); partial,
+            # so events without a conversation id cost ingest nothing here.
+            models.Index(
+                fields=["tenant", "conversation_id"],
+                condition=~models.Q(conversation_id=""),
+                name="telemetry_tenant_conversation",
             ),
         ]
 

@@ -10,7 +10,10 @@ from django.views.decorators.http import require_GET
 
 from telemetry.hub.footer import cost_display, seconds_display
 from telemetry.hub.markdown import render_markdown
-from telemetry.hub.selectors import hub_record_for_user
+from telemetry.hub.selectors import hub_record_for_user, telemetry_events_for_record
+
+# A conversation holds a handful of runs; the cap only bounds a pathological one.
+TELEMETRY_EVENTS_SHOWN = 50
 
 
 @require_GET
@@ -30,5 +33,6 @@ def record_page(request, record_id: str):
             "cost": cost_display(record.cost_usd),
             "seconds": seconds_display(record.latency_ms),
             "governance_events": record.governance_events.order_by("occurred_at"),
+            "telemetry_events": telemetry_events_for_record(record=record)[:TELEMETRY_EVENTS_SHOWN],
         },
     )

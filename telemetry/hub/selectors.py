@@ -4,6 +4,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 
 from claresia.scoping import scope_to_user
 from telemetry.hub.models import HubRecord, is_record_id
+from telemetry.models import TelemetryEvent
 
 
 def hub_record_for_user(*, user: AbstractBaseUser, record_id: str) -> HubRecord | None:
@@ -19,3 +20,12 @@ def hub_records_for_conversation(*, tenant_id: int, conversation_id: str):
     return HubRecord.objects.filter(
         tenant_id=tenant_id, openai_conversation_id=conversation_id
     ).order_by("created_at")
+
+
+def telemetry_events_for_record(*, record: HubRecord):
+    """The audit events of the record's conversation, same tenant only, oldest first."""
+    if not record.openai_conversation_id:
+        return TelemetryEvent.objects.none()
+    return TelemetryEvent.objects.filter(
+        tenant_id=record.tenant_id, conversation_id=record.openai_conversation_id
+    ).order_by("occurred_at", "id")

@@ -1,0 +1,132 @@
+"""Command Center → Telemetry (the dashboard and its CSVs) and → Records. Views parse the
+period and filters, call the selectors of telemetry/dashboard.py, and render; the tenant comes
+from claresia.pages (claresia.scoping underneath)."""
+
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from claresia.pages import page_tenant
+from skills.models import Skill
+from telemetry.dashboard import (
+    CSV_CHARTS,
+    DEFAULT_PRESET,
+    PRESETS,
+    PeriodError,
+    dashboard_csv,
+    dashboard_period,
+    telemetry_dashboard,
+)
+from telemetry.models import HubRecord
+
+RECORDS_PER_PAGE = 25
+
+
+def _period(request):
+    return dashboard_period(
+        now=timezone.now(),
+        preset=request.GET.get("period", ""),
+        start=request.GET.get("from", "").strip(),
+        end=request.GET.get("to", "").strip(),
+    )
+
+
+@login_required
+@require_GET
+def telemetry_page(request):
+    tenant, tenants = page_tenant(request)
+    error, status = "", 200
+    try:
+        period = _period(request)
+    except PeriodError as exc:
+        # Bad input: say so and show the default period rather than guess what was meant.
+        error, status = exc.user_message, 400
+        period = dashboard_period(now=timezone.now(), preset=DEFAULT_PRESET)
+    dashboard = telemetry_dashboard(tenant=tenant, period=period)
+    return render(
+        request,
+        "command_center/telemetry.html",
+        {
+            "tenant": tenant,
+            "tenants": tenants,
+            "section": "telemetry",
+            "dashboard": dashboard,
+            "chart_data": dashboard.chart_data(),
+            "presets": list(PRESETS),
+            "error": error,
+            "period_query": _period_query(request, period),
+            "from_value": request.GET.get("from", "") if period.preset == "custom" else "",
+            "to_value": request.GET.get("to", "") if period.preset == "custom" else "",
+        },
+        status=status,
+    )
+
+
+def _period_query(request, period) -> str:
+    if period.preset != "custom":
+        return f"period={period.preset}"
+    return f"from={request.GET.get('from', '')}&to={request.GET.get('to', '')}"
+
+
+@login_required
+@require_GET
+def telemetry_csv(request, chart: str):
+    tenant, _ = page_tenant(request)
+    if chart not in CSV_CHARTS:
+        raise Http404("No such chart.")
+    try:
+        period = _period(request)
+    except PeriodError as exc:
+        return HttpResponse(exc.user_message, status=400, content_type="text/plain")
+    body = dashboard_csv(tenant=tenant, period=period, chart=chart)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    stamp = f"{period.start:%Y%m%dT%H%M}-{period.end:%Y%m%dT%H%M}"
+    response["Content-Disposition"] = (
+        f'attachment; filename="claresia-{tenant.slug}-{chart}-{stamp}.csv"'
+    )
+    return response
+
+
+@login_required
+@require_GET
+def records_page(request):
+    tenant, tenants = page_tenant(request)
+    records = HubRecord.objects.filter(tenant=tenant).select_related("skill")
+    skills = list(Skill.objects.filter(tenant=tenant).order_by("skill_id"))
+    skill = request.GET.get("skill", "")
+    status = request.GET.get("status", "")
+    estimated = request.GET.get("estimated", "")
+    # Filters only ever narrow the tenant's own records: a skill id of another tenant matches none.
+    if skill:
+        records = records.filter(skill__skill_id=skill)
+    if status in HubRecord.Status.values:
+        records = records.filter(status=status)
+    if estimated == "yes":
+        records = records.filter(Q(cost_estimated=True) | Q(latency_estimated=True))
+    elif estimated == "no":
+        records = records.filter(cost_estimated=False, latency_estimated=False)
+    page = Paginator(records.order_by("-created_at", "-id"), RECORDS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    filters = {"skill": skill, "status": status, "estimated": estimated}
+    query = urlencode({"tenant": tenant.slug} | {k: v for k, v in filters.items() if v})
+    return render(
+        request,
+        "command_center/records.html",
+        {
+            "tenant": tenant,
+            "tenants": tenants,
+            "section": "records",
+            "page": page,
+            "skills": skills,
+            "statuses": HubRecord.Status.choices,
+            "filters": filters,
+            "filter_query": query,
+        },
+    )

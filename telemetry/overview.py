@@ -1,0 +1,53 @@
+"""What the Command Center overview shows of one tenant: poll health and governance events.
+
+Selectors only: the caller picked the tenant through claresia.scoping.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Max
+
+from claresia.models import Tenant
+from telemetry.models import GovernanceEvent, PollCursor, TelemetryEvent
+
+
+@dataclass(frozen=True)
+class PollHealth:
+    cursor: PollCursor | None
+    newest_event_at: datetime | None
+    # now − the newest stored event time: how far behind OpenAI's audit log the dashboard is.
+    lag: timedelta | None
+
+    @property
+    def failing(self) -> bool:
+        cursor = self.cursor
+        return bool(
+            cursor
+            and cursor.last_error
+            and (cursor.last_success_at is None or cursor.last_error_at > cursor.last_success_at)
+        )
+
+
+def poll_health(*, tenant: Tenant, now: datetime) -> PollHealth:
+    cursor = PollCursor.objects.filter(tenant=tenant).first()
+    # Served by the (tenant, occurred_at) index: one index probe, not a scan.
+    newest = TelemetryEvent.objects.filter(tenant=tenant).aggregate(newest=Max("occurred_at"))[
+        "newest"
+    ]
+    return PollHealth(
+        cursor=cursor, newest_event_at=newest, lag=(now - newest) if newest else None
+    )
+
+
+@dataclass(frozen=True)
+class GovernanceSummary:
+    count: int
+    latest: list[GovernanceEvent]
+
+
+def governance_summary(*, tenant: Tenant, latest: int = 5) -> GovernanceSummary:
+    """Governance events have no resolved state (hub-records-api.md): every one is open."""
+    events = GovernanceEvent.objects.filter(tenant=tenant).select_related("skill", "hub_record")
+    newest = list(events.order_by("-occurred_at")[:latest])
+    return GovernanceSummary(count=events.count(), latest=newest)
