@@ -141,6 +141,12 @@ def test_from_connecting_to_reading_a_record(
 
     telemetry_poll_tenant(tenant=tenant)
 
+    # then: the dashboard shows the polled invocation, drawn as a chart
+    page.goto("/command-center/telemetry/?tenant=dainese&period=24h")
+    invocations = page.locator(".stat", has_text="invocations").locator("b")
+    assert invocations.inner_text() == "1"
+    page.wait_for_function("window.Chart && Object.keys(window.Chart.instances).length > 0")
+
     # then: the footer links to the record page, which shows the output
     assert answer["footer"].startswith("Claresia · PRD Review · $0.01 · 2.3s · [View record](")
     page.goto(answer["url"].removeprefix(answer["url"].split("/hub/")[0]))
