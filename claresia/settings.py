@@ -117,6 +117,16 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'claresia.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo's web server, poller and traffic simulator write at once: WAL lets readers run
+    # beside a writer, IMMEDIATE transactions queue writers instead of failing mid-way.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # SQLite (the demo's fallback) ignores the INCLUDE columns of fn_telemetry_event's covering index;
 # it is still a plain (tenant, occurred_at) index there, and PostgreSQL uses it whole.

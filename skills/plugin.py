@@ -113,8 +113,17 @@ def skill_md(ir: dict) -> bytes:
         "description": front_matter_description(ir["description"]),
         "metadata": _metadata(ir),
     }
+    return f"---\n{_yaml_front(front)}---\n{skill_body(ir)}".encode()
+
+
+def _yaml_front(front: dict) -> str:
+    """Readable YAML (accents kept as they are), unless PyYAML would not read it back the same:
+    it writes some characters (e.g. U+0085, NEL) raw inside quotes and reads them back as line
+    breaks. Then every non-ASCII character is escaped instead."""
     header = yaml.safe_dump(front, sort_keys=True, allow_unicode=True, width=float("inf"))
-    return f"---\n{header}---\n{skill_body(ir)}".encode()
+    if yaml.safe_load(header) == front:
+        return header
+    return yaml.safe_dump(front, sort_keys=True, allow_unicode=False, width=float("inf"))
 
 
 def not_carried(ir: dict) -> tuple[dict, ...]:

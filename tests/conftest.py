@@ -1,7 +1,10 @@
 """Shared fixtures: tenants, users, and the OpenAI sandbox served over real HTTP on loopback."""
 
+import os
+
 import pytest
 from django.contrib.auth import get_user_model
+from hypothesis import settings as hypothesis_settings
 
 from claresia.models import Tenant, TenantMembership
 from connectors.models import Connector
@@ -10,6 +13,12 @@ from connectors.sandbox.server import start_sandbox
 from connectors.services import connector_connect
 
 COMPLIANCE_KEY = "sk-compliance-test-key-7f3a"
+
+# CI runs the property tests on a fixed seed, so that a landing never hangs on a new random
+# example; locally they explore (and a failure prints the example to pin).
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)

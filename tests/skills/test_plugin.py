@@ -281,6 +281,18 @@ def test_generated_irs_round_trip_through_skill_md(generated):
     assert dropped <= listed
 
 
+def test_characters_yaml_reads_as_line_breaks_survive_the_round_trip():
+    # given: a description with NEL (U+0085), which PyYAML writes raw and reads as a line break
+    ir = ir_normalized({**minimal_ir(), "description": "0\x85", "name": "Café \u2028 Skill"})
+
+    # when
+    document, _ = _reimported(ir, {})
+
+    # then
+    assert document["description"] == "0\x85"
+    assert document["name"] == "Café \u2028 Skill"
+
+
 # ---- export service and command -----------------------------------------------------------
 
 

@@ -3,6 +3,7 @@ import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from claresia.services import TenantNotFound, tenant_get
 from telemetry.ingest.services import telemetry_poll_tenants, tenants_to_poll
@@ -48,7 +49,15 @@ class Command(BaseCommand):
         }
         try:
             while True:
-                outcomes = telemetry_poll_tenants(slug=tenant, should_stop=stop.is_set)
+                try:
+                    outcomes = telemetry_poll_tenants(slug=tenant, should_stop=stop.is_set)
+                except DatabaseError as exc:
+                    # A busy or restarting database: nothing is lost (the cursor only moves
+                    # with its rows), so the loop says so and tries again next pass.
+                    if once:
+                        raise CommandError(f"database unavailable: {exc}") from None
+                    self.stderr.write(f"poll pass failed, database unavailable: {exc}")
+                    outcomes = []
                 for outcome in outcomes:
                     self.stdout.write(str(outcome))
                 self.stdout.flush()
