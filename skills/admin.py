@@ -7,7 +7,7 @@ import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
+from skills.downloads import zip_attachment
 from skills.forms import SkillImportForm
 from skills.ir.importers import SkillSourceError, sources_from_upload
 from skills.models import KnowledgeFile, Publication, PublishRun, Skill, SkillVersion
@@ -347,9 +348,7 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             )
         if not result.bundles:
             return None
-        response = HttpResponse(result.archive(), content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="{result.archive_name}"'
-        return response
+        return zip_attachment(result)
 
     @admin.action(description="Export selected skills as a ChatGPT plugin (SKILL.md)")
     def export_plugin_selected(self, request, queryset):
@@ -363,9 +362,7 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             )
         if not result.skill_zips:
             return None
-        response = HttpResponse(result.archive(), content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="{result.archive_name}"'
-        return response
+        return zip_attachment(result)
 
     @admin.action(description="Check drift: compare the live GPTs with their last publish")
     def check_drift_selected(self, request, queryset):

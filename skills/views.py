@@ -4,7 +4,7 @@ Records are in telemetry/command_center.py. Views parse input, call one service 
 render; tenants come from claresia.scoping."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +15,7 @@ from claresia.pages import can_edit, editable_page_tenant, page_tenant
 from claresia.scoping import scope_to_user
 from connectors.models import Connector
 from connectors.services import connector_test_connection
+from skills.downloads import zip_attachment
 from skills.ir.validation import ir_schema
 from skills.models import Publication, PublishRun, Skill
 from skills.services.drift import drift_check_start
@@ -121,9 +122,7 @@ def export_download(request):
     result = skills_export(tenant=tenant, skill_ids=wanted or None)
     if not result.bundles:
         raise Http404("No skill of this tenant can be exported (see the Export page).")
-    response = HttpResponse(result.archive(), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{result.archive_name}"'
-    return response
+    return zip_attachment(result)
 
 
 @login_required
@@ -135,9 +134,7 @@ def plugin_download(request):
     result = skills_plugin_export(tenant=tenant, skill_ids=wanted or None)
     if not result.skill_zips:
         raise Http404("No skill of this tenant can be exported as a plugin.")
-    response = HttpResponse(result.archive(), content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{result.archive_name}"'
-    return response
+    return zip_attachment(result)
 
 
 def _distribution_url(tenant: Tenant) -> str:
