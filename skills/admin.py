@@ -336,33 +336,25 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             request, queryset, tenant=tenant, action="dry_run_selected", confirm=False
         )
 
-    @admin.action(description="Export selected skills (ZIP + manifest.csv)")
-    def export_selected(self, request, queryset):
+    def _export_download(self, request, queryset, export):
+        """Run `export` for the selected skills; warn about blocked ones; the ZIP, if any."""
         tenant = self._one_tenant(request, queryset, edit=False)
         if tenant is None:
             return None
-        result = skills_export(tenant=tenant, skill_ids=[s.skill_id for s in queryset])
+        result = export(tenant=tenant, skill_ids=[s.skill_id for s in queryset])
         for skill_id, problems in result.blocked:
             self.message_user(
                 request, f"{skill_id} not exported: {'; '.join(problems)}", messages.WARNING
             )
-        if not result.bundles:
-            return None
-        return zip_attachment(result)
+        return zip_attachment(result) if result.exported else None
+
+    @admin.action(description="Export selected skills (ZIP + manifest.csv)")
+    def export_selected(self, request, queryset):
+        return self._export_download(request, queryset, skills_export)
 
     @admin.action(description="Export selected skills as a ChatGPT plugin (SKILL.md)")
     def export_plugin_selected(self, request, queryset):
-        tenant = self._one_tenant(request, queryset, edit=False)
-        if tenant is None:
-            return None
-        result = skills_plugin_export(tenant=tenant, skill_ids=[s.skill_id for s in queryset])
-        for skill_id, problems in result.blocked:
-            self.message_user(
-                request, f"{skill_id} not exported: {'; '.join(problems)}", messages.WARNING
-            )
-        if not result.skill_zips:
-            return None
-        return zip_attachment(result)
+        return self._export_download(request, queryset, skills_plugin_export)
 
     @admin.action(description="Check drift: compare the live GPTs with their last publish")
     def check_drift_selected(self, request, queryset):

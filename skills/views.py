@@ -120,7 +120,7 @@ def export_download(request):
     tenant, _ = page_tenant(request)
     wanted = request.GET.getlist("skill")
     result = skills_export(tenant=tenant, skill_ids=wanted or None)
-    if not result.bundles:
+    if not result.exported:
         raise Http404("No skill of this tenant can be exported (see the Export page).")
     return zip_attachment(result)
 
@@ -132,7 +132,7 @@ def plugin_download(request):
     tenant, _ = page_tenant(request)
     wanted = request.GET.getlist("skill")
     result = skills_plugin_export(tenant=tenant, skill_ids=wanted or None)
-    if not result.skill_zips:
+    if not result.exported:
         raise Http404("No skill of this tenant can be exported as a plugin.")
     return zip_attachment(result)
 

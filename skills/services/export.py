@@ -73,6 +73,11 @@ class ExportResult:
     blocked: list[tuple[str, list[str]]] = field(default_factory=list)
 
     @property
+    def exported(self) -> bool:
+        """Whether at least one skill made it into the archive."""
+        return bool(self.bundles)
+
+    @property
     def archive_name(self) -> str:
         return f"claresia-{self.tenant_slug}-gpt-export.zip"
 

@@ -26,6 +26,11 @@ class PluginExportResult:
     blocked: list[tuple[str, list[str]]] = field(default_factory=list)
 
     @property
+    def exported(self) -> bool:
+        """Whether at least one skill made it into the archive."""
+        return bool(self.skill_zips)
+
+    @property
     def archive_name(self) -> str:
         return f"claresia-{self.tenant_slug}-plugin-export.zip"
 
