@@ -163,26 +163,10 @@ def demo_traffic_tick(
             conversation = f"conv-{uuid.uuid4().hex[:16]}"
             tick.invocations += 1
             draw = rng.random()
-            if draw < 0.08:
-                tick.failures += 1
-                events.append(
-                    _audit_event(
-                        "gpt.failed",
-                        at,
-                        skill.gpt_name,
-                        publication.gpt_id,
-                        conversation,
-                        user,
-                        model,
-                        usage,
-                        latency,
-                        rng.choice(FAILURES),
-                    )
-                )
-                continue
+            failed = draw < 0.08
             events.append(
                 _audit_event(
-                    "gpt.invoked",
+                    "gpt.failed" if failed else "gpt.invoked",
                     at,
                     skill.gpt_name,
                     publication.gpt_id,
@@ -191,8 +175,12 @@ def demo_traffic_tick(
                     model,
                     usage,
                     latency,
+                    rng.choice(FAILURES) if failed else None,
                 )
             )
+            if failed:
+                tick.failures += 1
+                continue
             if draw < 0.14:
                 tick.without_record += 1  # the user declined the action: no hub record
                 continue
