@@ -2,6 +2,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.redis import RedisCache
 
 from telemetry.hub.models import GovernanceEvent, HubRecord, is_record_id
 from telemetry.hub.services import hub_tokens_revoke
@@ -222,6 +224,18 @@ def test_json_nested_too_deeply_is_a_400_not_a_crash(hub, skill):
     assert response.status_code == 400
 
 
+def test_integers_beyond_64_bits_keep_every_digit(hub, skill):
+    # given
+    big = 123456789012345678901234567890
+
+    # when
+    response = post(hub, {**BODY, "inputs": {"ticket": big, "small": 7}})
+
+    # then
+    assert response.status_code == 201
+    assert HubRecord.objects.get().inputs == {"ticket": big, "small": 7}
+
+
 def test_a_body_that_is_not_json_is_a_415(hub, skill):
     # when
     response = hub.post(URL, data="skill_id=x&output=y", content_type="text/plain")
@@ -343,6 +357,24 @@ def test_the_throttle_counts_each_token_apart(hub, other_hub, skill, other_skill
 
     # then
     assert response.status_code == 201
+
+
+def test_the_throttle_window_counts_in_redis_with_an_expiry(hub, skill, issued):
+    # given
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if not isinstance(backend, RedisCache):
+        pytest.skip("the suite runs on Redis (make test); this run has another cache")
+    redis = backend._cache.get_client(None)
+
+    # when
+    post(hub, BODY)
+    post(hub, {**BODY, "record_key": "second"})
+
+    # then: one counter for the token's window, at 2, expiring with the window
+    keys = redis.keys(f"*throttle:hub_token:{issued.token.pk}:*")
+    assert len(keys) == 1
+    assert int(redis.get(keys[0])) == 2
+    assert 0 < redis.ttl(keys[0]) <= 61
 
 
 def test_get_returns_the_tenants_record(hub, skill):
