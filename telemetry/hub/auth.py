@@ -52,28 +52,35 @@ class HubTokenAuthenticationScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer"}
 
 
-def _redis_client(key: str):
-    """The Redis client behind Django's cache, or None for another backend (local runs)."""
+def _redis_counter():
+    """The counting script on the Redis behind Django's cache, or None for another backend
+    (local runs)."""
     backend = caches[DEFAULT_CACHE_ALIAS]  # `cache` is a proxy: ask for the backend itself
     if not isinstance(backend, RedisCache):
         return None
     return _client_of(backend)
 
 
+# INCR counts; the window's first request gives the key its expiry. A script runs atomically in
+# Redis, so a key never lives without expiry, and a request costs one command and one reply.
+_COUNT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
 @functools.lru_cache(maxsize=256)
 def _client_of(backend: RedisCache):
     # Django builds a new client object on every call; one per backend (per thread) shares the
-    # same connection pool and saves that work on every request.
-    return backend._cache.get_client(None, write=True)
+    # same connection pool and saves that work on every request. The script is sent by its
+    # SHA1 (EVALSHA), and loaded again by redis-py if the server lost it.
+    client = backend._cache.get_client(None, write=True)
+    return client.register_script(_COUNT_SCRIPT)
 
 
-def _count_in_one_round_trip(redis, key: str, *, timeout: int) -> int:
-    # SET NX starts the window's counter with its expiry, INCR counts: both atomic, sent as one
-    # pipeline, so a request costs one Redis round trip instead of two or three.
-    pipe = redis.pipeline(transaction=False)
-    pipe.set(key, 0, ex=timeout, nx=True)
-    pipe.incr(key)
-    return pipe.execute()[1]
+def _count_in_one_round_trip(counter, key: str, *, timeout: int) -> int:
+    return int(counter(keys=[key], args=[timeout]))
 
 
 def _count_with_cache_api(key: str, *, timeout: float) -> int:
@@ -116,10 +123,10 @@ class HubTokenThrottle(throttling.SimpleRateThrottle):
         window = int(now // self.duration)
         self.window_end = (window + 1) * self.duration
         window_key = f"{key}:{window}"
-        redis = _redis_client(window_key)
-        if redis is not None:
+        counter = _redis_counter()
+        if counter is not None:
             count = _count_in_one_round_trip(
-                redis, cache.make_and_validate_key(window_key), timeout=int(self.duration) + 1
+                counter, cache.make_and_validate_key(window_key), timeout=int(self.duration) + 1
             )
         else:
             count = _count_with_cache_api(window_key, timeout=self.duration + 1)
