@@ -1,16 +1,21 @@
 """Bearer authentication and the per-token throttle of the hub API."""
 
 import functools
+import logging
 import time
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from redis.exceptions import RedisError
 from rest_framework import authentication, exceptions, throttling
 from rest_framework.settings import api_settings
 
 from telemetry.hub.models import HubToken
 from telemetry.hub.services import hub_token_authenticate
+from telemetry.hub.window_counter import RedisWindowCounter
+
+logger = logging.getLogger(__name__)
 
 
 class HubClient:
@@ -52,35 +57,19 @@ class HubTokenAuthenticationScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer"}
 
 
-def _redis_counter():
-    """The counting script on the Redis behind Django's cache, or None for another backend
+def _redis_counter() -> RedisWindowCounter | None:
+    """The window counter on the Redis behind Django's cache, or None for another backend
     (local runs)."""
     backend = caches[DEFAULT_CACHE_ALIAS]  # `cache` is a proxy: ask for the backend itself
     if not isinstance(backend, RedisCache):
         return None
-    return _client_of(backend)
-
-
-# INCR counts; the window's first request gives the key its expiry. A script runs atomically in
-# Redis, so a key never lives without expiry, and a request costs one command and one reply.
-_COUNT_SCRIPT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
-"""
+    return _counter_of(backend)
 
 
 @functools.lru_cache(maxsize=256)
-def _client_of(backend: RedisCache):
-    # Django builds a new client object on every call; one per backend (per thread) shares the
-    # same connection pool and saves that work on every request. The script is sent by its
-    # SHA1 (EVALSHA), and loaded again by redis-py if the server lost it.
-    client = backend._cache.get_client(None, write=True)
-    return client.register_script(_COUNT_SCRIPT)
-
-
-def _count_in_one_round_trip(counter, key: str, *, timeout: int) -> int:
-    return int(counter(keys=[key], args=[timeout]))
+def _counter_of(backend: RedisCache) -> RedisWindowCounter:
+    # Django builds a new client object on every call: one counter per backend (per thread).
+    return RedisWindowCounter(backend._cache.get_client(None, write=True).connection_pool)
 
 
 def _count_with_cache_api(key: str, *, timeout: float) -> int:
@@ -123,13 +112,19 @@ class HubTokenThrottle(throttling.SimpleRateThrottle):
         window = int(now // self.duration)
         self.window_end = (window + 1) * self.duration
         window_key = f"{key}:{window}"
-        counter = _redis_counter()
-        if counter is not None:
-            count = _count_in_one_round_trip(
-                counter, cache.make_and_validate_key(window_key), timeout=int(self.duration) + 1
+        try:
+            counter = _redis_counter()
+            if counter is not None:
+                # make_key, not make_and_validate_key: the key is ours, short and ASCII.
+                count = counter.count(cache.make_key(window_key), timeout=int(self.duration) + 1)
+            else:
+                count = _count_with_cache_api(window_key, timeout=self.duration + 1)
+        except RedisError as error:
+            # Fail open: a GPT's record matters more than the throttle while Redis is away.
+            logger.warning(
+                "hub throttle skipped: the cache is unreachable (%s)", type(error).__name__
             )
-        else:
-            count = _count_with_cache_api(window_key, timeout=self.duration + 1)
+            return True
         return count <= self.num_requests
 
     def wait(self):

@@ -1,0 +1,76 @@
+"""The hub throttle's counter in Redis: it survives what Redis does, and a Redis that is away
+never costs a GPT its record."""
+
+import json
+
+import pytest
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.redis import RedisCache
+
+from telemetry.hub.models import HubRecord
+
+pytestmark = pytest.mark.django_db
+
+URL = "/hub/v1/records"
+BODY = {"skill_id": "incident-postmortem", "output": "## Summary\nThe database failed over."}
+
+
+def post(client, body):
+    return client.post(URL, data=json.dumps(body), content_type="application/json")
+
+
+@pytest.fixture
+def redis():
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if not isinstance(backend, RedisCache):
+        pytest.skip("the suite runs on Redis (make test); this run has another cache")
+    return backend._cache.get_client(None, write=True)
+
+
+def window_count(redis, token) -> int:
+    keys = redis.keys(f"*throttle:hub_token:{token.pk}:*")
+    return sum(int(redis.get(key)) for key in keys)
+
+
+def test_the_count_goes_on_after_redis_forgets_its_scripts(hub, skill, issued, redis):
+    # given
+    post(hub, {**BODY, "record_key": "one"})
+    redis.script_flush()
+
+    # when
+    response = post(hub, {**BODY, "record_key": "two"})
+
+    # then
+    assert response.status_code == 201
+    assert window_count(redis, issued.token) == 2
+
+
+def test_the_count_goes_on_after_redis_drops_the_connection(hub, skill, issued, redis):
+    # given: the server closes every other client's connection, the throttle's included
+    post(hub, {**BODY, "record_key": "one"})
+    redis.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+
+    # when
+    response = post(hub, {**BODY, "record_key": "two"})
+
+    # then
+    assert response.status_code == 201
+    assert window_count(redis, issued.token) == 2
+
+
+def test_an_unreachable_redis_lets_the_record_through_and_says_so(hub, skill, settings, caplog):
+    # given: the cache points at a port where nothing listens
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/15",
+        }
+    }
+
+    # when
+    response = post(hub, BODY)
+
+    # then
+    assert response.status_code == 201
+    assert HubRecord.objects.count() == 1
+    assert "hub throttle skipped: the cache is unreachable" in caplog.text
