@@ -238,25 +238,10 @@ def _insert_record(record: HubRecord) -> None:
     sql, fields = _insert_sql()
     db = connections[DEFAULT_DB_ALIAS]  # the proxy `connection` costs a lookup per use
     params = [field.get_db_prep_save(field.pre_save(record, True), db) for field in fields]
-    with _bound_cursor(db) as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
     record._state.adding = False
     record._state.db = db.alias
-
-
-def _bound_cursor(db):
-    """A cursor that sends the values apart from the SQL (PostgreSQL's extended protocol).
-
-    Django binds values into the SQL text on the client by default, which for the 19 values of a
-    record costs more than the rest of the INSERT's client work. Nothing is prepared on the
-    server (Django leaves prepared statements off for connection poolers), and the cursor is
-    wrapped as Django wraps its own, so query logging and execute wrappers still see it."""
-    if db.vendor != "postgresql":
-        return db.cursor()
-    import psycopg
-
-    db.ensure_connection()
-    return db._prepare_cursor(psycopg.Cursor(db.connection))
 
 
 def _skill_and_price(*, tenant_id: int, skill_id: str, model: str) -> tuple[Skill, pricing.Price]:
