@@ -65,7 +65,10 @@ class HubRecord(models.Model):
         REFUSED = "refused", "Refused (output not shared)"
 
     id = models.CharField(primary_key=True, max_length=30, default=new_record_id, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="hub_records")
+    # Indexed by (tenant, conversation) below, which also serves lookups by tenant alone.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="hub_records", db_index=False
+    )
     skill = models.ForeignKey(Skill, on_delete=models.PROTECT, related_name="hub_records")
     token = models.ForeignKey(
         HubToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="records"
@@ -83,7 +86,7 @@ class HubRecord(models.Model):
     latency_ms = models.PositiveIntegerField(default=0)
     cost_estimated = models.BooleanField(default=False)
     latency_estimated = models.BooleanField(default=False)
-    openai_conversation_id = models.CharField(max_length=200, blank=True, db_index=True)
+    openai_conversation_id = models.CharField(max_length=200, blank=True)
     openai_ephemeral_user_id = models.CharField(max_length=200, blank=True)
     openai_gpt_id = models.CharField(max_length=200, blank=True)
     user_email = models.EmailField(blank=True, help_text="From telemetry, when it supplies one.")
@@ -94,6 +97,13 @@ class HubRecord(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # Reconciliation and the record page find a tenant's records of a conversation.
+            # A plain btree: no varchar_pattern_ops twin, which only LIKE 'x%' would use.
+            models.Index(
+                fields=["tenant", "openai_conversation_id"], name="hub_record_conversation"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "record_key"],
