@@ -1,7 +1,11 @@
 """POST /hub/v1/records under gunicorn on PostgreSQL, next to a bare Django view doing one INSERT.
 
-Both are served by the same gunicorn (gthread workers, persistent database connections) and
-loaded in the same run, for the same time, by a separate process on loopback (bench/loadgen.py).
+Both are served by the same gunicorn, configured as gunicorn.conf.py configures production
+(sync workers, 2 × cores + 1 of them) plus persistent database connections, and loaded in the
+same run, for the same time, by a separate process on loopback (bench/loadgen.py). Sync workers
+take each request from the shared listen queue, so the load spreads evenly; gthread workers keep
+a keep-alive connection for its whole life, and how the connections happened to spread moved a
+round's figures by a third (BENCH_HUB_WORKER_CLASS=gthread to compare).
 The ratio shows what authentication, throttling, validation, pricing, idempotency and the footer
 cost per record. Afterwards the rows are counted: every 201 must be a row (no lost records).
 Targets (issue 4): ≥ 1,000 req/s at p99 < 50 ms, ratio ≥ 0.6, zero lost records."""
@@ -19,8 +23,9 @@ from cryptography.fernet import Fernet
 
 SECONDS = float(os.environ.get("BENCH_HUB_SECONDS", "8"))
 WARMUP_SECONDS = 2.0
-WORKERS = int(os.environ.get("BENCH_HUB_WORKERS", "3"))
-THREADS = int(os.environ.get("BENCH_HUB_THREADS", "2"))
+WORKERS = int(os.environ.get("BENCH_HUB_WORKERS", 2 * (os.cpu_count() or 1) + 1))
+WORKER_CLASS = os.environ.get("BENCH_HUB_WORKER_CLASS", "sync")
+THREADS = int(os.environ.get("BENCH_HUB_THREADS", "2"))  # gthread only
 LOAD_PROCESSES = int(os.environ.get("BENCH_HUB_LOAD_PROCESSES", "1"))
 CONNECTIONS = int(os.environ.get("BENCH_HUB_CONNECTIONS", "8"))
 ROUNDS = int(os.environ.get("BENCH_HUB_ROUNDS", "3"))
@@ -85,9 +90,11 @@ def _start_gunicorn(pepper: str) -> tuple[subprocess.Popen, socket.socket, int]:
     }
     command = [sys.executable, "-m", "gunicorn", "claresia.wsgi:application"]
     command += ["--bind", f"fd://{listener.fileno()}", "--workers", str(WORKERS)]
-    command += ["--worker-class", "gthread", "--threads", str(THREADS)]
+    command += ["--worker-class", WORKER_CLASS]
+    if WORKER_CLASS == "gthread":
+        command += ["--threads", str(THREADS)]
     command += ["--config", str(Path(__file__).with_name("gunicorn_bench.conf.py"))]
-    command += ["--keep-alive", "30"]
+    command += ["--keep-alive", "30"]  # gthread only: sync workers close after each answer
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         command,
         env=env,
@@ -136,9 +143,12 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
         listener.close()
+    workers = f"{WORKERS} {WORKER_CLASS} workers"
+    if WORKER_CLASS == "gthread":
+        workers += f" × {THREADS} threads"
     print(
-        f"   gunicorn {WORKERS} workers × {THREADS} threads; load: {LOAD_PROCESSES} process(es) × "
-        f"{CONNECTIONS} keep-alive connections, {SECONDS:.0f} s each, {ROUNDS} alternating rounds"
+        f"   gunicorn {workers}; load: {LOAD_PROCESSES} process(es) × {CONNECTIONS} "
+        f"connections, {SECONDS:.0f} s each, {ROUNDS} alternating rounds"
     )
     for index, (hub, bare, load_average) in enumerate(rounds, 1):
         print(f"   round {index} (load average {load_average:.2f}):")

@@ -1,5 +1,6 @@
-"""A small closed-loop HTTP/1.1 load generator (keep-alive, raw sockets), run in processes of
-its own so the load never shares the server's interpreter. `wrk` is not assumed installed."""
+"""A small closed-loop HTTP/1.1 load generator (raw sockets; connections kept alive unless the
+server closes them), run in processes of its own so the load never shares the server's
+interpreter. `wrk` is not assumed installed."""
 
 import json
 import secrets
