@@ -1,7 +1,8 @@
 """The hub API (hub-records-api.md): POST/GET /hub/v1/records. Views parse, call one service,
 present; errors are `{"errors": {field: [...]}}` (400) or `{"detail": "..."}` (other 4xx)."""
 
-import io
+import json
+import math
 import re
 import threading
 
@@ -172,8 +173,21 @@ def hub_exception_handler(exc, context):
 _LONG_NUMBER = re.compile(rb"[0-9]{19}")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        # 1e400 reads as infinity, which no JSON column can store.
+        raise ValueError("numbers must be finite")
+    return value
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
 class HubJSONParser(parsers.JSONParser):
-    """JSON only (anything else is a 415); a body nested too deep is a 400, not a crash.
+    """JSON only (anything else is a 415); a body nested too deep, a number too large for a
+    float, NaN or Infinity are 400s, not crashes.
 
     UTF-8 bodies are read with orjson (a tenth of the standard parser's time). Whatever orjson
     refuses goes to the standard parser, which words the error, or takes what orjson does not:
@@ -190,9 +204,12 @@ class HubJSONParser(parsers.JSONParser):
             except orjson.JSONDecodeError:
                 pass
         try:
-            return super().parse(io.BytesIO(raw), media_type, parser_context)
+            text = raw.decode(encoding)
+            return json.loads(text, parse_float=_finite, parse_constant=_refuse_constant)
         except RecursionError:
             raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
+        except (LookupError, ValueError) as error:  # UnicodeDecodeError and JSONDecodeError too
+            raise exceptions.ParseError(f"JSON parse error - {error}") from None
 
 
 class PayloadTooLarge(exceptions.APIException):

@@ -216,6 +216,20 @@ def test_malformed_json_is_a_400(hub, skill):
     assert "JSON parse error" in response.json()["errors"]["body"][0]
 
 
+@pytest.mark.parametrize("number", ["1e400", "-1e999", "NaN", "Infinity"])
+def test_numbers_no_json_column_can_store_are_a_400_not_a_crash(hub, skill, number):
+    # given: inputs with a number that reads as infinity, or is not JSON at all
+    raw = json.dumps({**BODY, "inputs": {"x": 0}}).replace('{"x": 0}', f'{{"x": {number}}}')
+
+    # when
+    response = hub.post(URL, data=raw, content_type="application/json")
+
+    # then
+    assert response.status_code == 400
+    assert "JSON parse error" in response.json()["errors"]["body"][0]
+    assert HubRecord.objects.count() == 0
+
+
 def test_json_nested_too_deeply_is_a_400_not_a_crash(hub, skill):
     # when
     response = hub.post(URL, data="[" * 50_000 + "]" * 50_000, content_type="application/json")
