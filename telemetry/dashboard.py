@@ -73,9 +73,7 @@ def _parse_day(value: str, field: str) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def dashboard_period(
-    *, now: datetime, preset: str = "", start: str = "", end: str = ""
-) -> Period:
+def dashboard_period(*, now: datetime, preset: str = "", start: str = "", end: str = "") -> Period:
     """The period a request asks for: a preset, or from/to dates (UTC, `to` inclusive)."""
     if start or end:
         if not (start and end):

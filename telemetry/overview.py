@@ -35,9 +35,7 @@ def poll_health(*, tenant: Tenant, now: datetime) -> PollHealth:
     newest = TelemetryEvent.objects.filter(tenant=tenant).aggregate(newest=Max("occurred_at"))[
         "newest"
     ]
-    return PollHealth(
-        cursor=cursor, newest_event_at=newest, lag=(now - newest) if newest else None
-    )
+    return PollHealth(cursor=cursor, newest_event_at=newest, lag=(now - newest) if newest else None)
 
 
 @dataclass(frozen=True)

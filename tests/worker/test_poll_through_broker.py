@@ -10,8 +10,9 @@ from tests.worker.conftest import wait_for
 pytestmark = [pytest.mark.integration, pytest.mark.worker]
 
 
-def test_the_poll_fan_out_is_executed_by_the_worker(celery_worker_process, sandbox, connector,
-                                                    tenant):
+def test_the_poll_fan_out_is_executed_by_the_worker(
+    celery_worker_process, sandbox, connector, tenant
+):
     # given
     expected = seed(sandbox, 300)
 
