@@ -122,6 +122,19 @@ def test_a_superuser_switches_between_tenants(client, superuser, skill, other_te
     assert b"othercorp_secret_error" in response.content
 
 
+def test_switching_tenants_keeps_the_chosen_period(client, superuser, skill, other_tenant_data):
+    # given
+    client.force_login(superuser)
+
+    # when
+    response = client.get(TELEMETRY + "?tenant=othercorp&period=30d&page=3")
+
+    # then: the switcher's form sends the period along, not the page
+    body = response.content.decode()
+    assert '<input type="hidden" name="period" value="30d">' in body
+    assert 'name="page"' not in body
+
+
 def test_the_nav_links_telemetry_and_records_for_the_tenant(client, staff):
     client.force_login(staff)
     body = client.get(OVERVIEW).content.decode()
