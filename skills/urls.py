@@ -9,6 +9,11 @@ app_name = "command_center"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("connector/test", views.connector_test, name="connector_test"),
+    path(
+        "governance/<int:event_id>/review",
+        views.governance_review,
+        name="governance_review",
+    ),
     path("telemetry/", telemetry_views.telemetry_page, name="telemetry"),
     path("telemetry/<str:chart>.csv", telemetry_views.telemetry_csv, name="telemetry_csv"),
     path("records/", telemetry_views.records_page, name="records"),

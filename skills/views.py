@@ -22,6 +22,8 @@ from skills.services.drift import drift_check_start
 from skills.services.export import skills_export
 from skills.services.plugin_export import skills_plugin_export
 from skills.services.publish import PublishError, publish_run_start, skills_publish_plan
+from telemetry.hub.models import GovernanceEvent
+from telemetry.hub.services import governance_events_review
 from telemetry.overview import governance_summary, poll_health
 
 
@@ -69,6 +71,20 @@ def connector_test(request):
     connector = get_object_or_404(Connector, tenant=tenant)
     connector_test_connection(connector=connector)
     return HttpResponseRedirect(f"{reverse('command_center:overview')}?tenant={tenant.slug}")
+
+
+@login_required
+@require_POST
+def governance_review(request, event_id: int):
+    """The overview's *Mark reviewed* button on a governance event."""
+    tenant = editable_page_tenant(request)
+    events = GovernanceEvent.objects.filter(tenant=tenant, pk=event_id)
+    if not events.exists():
+        raise Http404("No such governance event for this tenant.")
+    governance_events_review(events=events, user=request.user)
+    return HttpResponseRedirect(
+        f"{reverse('command_center:overview')}?tenant={tenant.slug}#governance"
+    )
 
 
 @login_required

@@ -45,7 +45,9 @@ class GovernanceSummary:
 
 
 def governance_summary(*, tenant: Tenant, latest: int = 5) -> GovernanceSummary:
-    """Governance events have no resolved state (hub-records-api.md): every one is open."""
-    events = GovernanceEvent.objects.filter(tenant=tenant).select_related("skill", "hub_record")
+    """The tenant's open governance events (not yet marked reviewed): how many, the newest."""
+    events = GovernanceEvent.objects.filter(tenant=tenant, reviewed_at__isnull=True).select_related(
+        "skill", "hub_record"
+    )
     newest = list(events.order_by("-occurred_at")[:latest])
     return GovernanceSummary(count=events.count(), latest=newest)

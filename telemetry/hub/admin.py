@@ -8,7 +8,11 @@ from django.utils.translation import ngettext
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, ModelPrice
 from telemetry.hub.pricing import DEFAULT_PRICES
-from telemetry.hub.services import hub_token_issue, hub_tokens_revoke
+from telemetry.hub.services import (
+    governance_events_review,
+    hub_token_issue,
+    hub_tokens_revoke,
+)
 
 
 class ReadOnlyAdminMixin:
@@ -103,10 +107,26 @@ class HubRecordAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmi
         return format_html('<a href="{}">open</a>', reverse("hub-record-page", args=[obj.pk]))
 
 
+class ReviewListFilter(admin.SimpleListFilter):
+    title = "review"
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open"), ("reviewed", "Reviewed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(reviewed_at__isnull=True)
+        if self.value() == "reviewed":
+            return queryset.filter(reviewed_at__isnull=False)
+        return queryset
+
+
 @admin.register(GovernanceEvent)
 class GovernanceEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["occurred_at", "tenant", "kind", "skill", "message", "hub_record"]
+    list_display = ["occurred_at", "tenant", "kind", "skill", "message", "hub_record", "open"]
     list_filter = [
+        ReviewListFilter,
         ("tenant", RelatedOnlyFieldListFilter),
         ("skill", RelatedOnlyFieldListFilter),
         "kind",
@@ -114,6 +134,25 @@ class GovernanceEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mod
     list_select_related = ["tenant", "skill", "hub_record"]
     search_fields = ["message", "openai_conversation_id", "dedupe_key"]
     date_hierarchy = "occurred_at"
+    actions = ["mark_reviewed"]
+
+    @admin.display(description="Open", boolean=True)
+    def open(self, obj: GovernanceEvent) -> bool:
+        return obj.is_open
+
+    def has_review_permission(self, request) -> bool:
+        return tenants_editable_by(request.user).exists()
+
+    @admin.action(description="Mark selected events reviewed", permissions=["review"])
+    def mark_reviewed(self, request, queryset):
+        # Viewers of a tenant see its events but may not mark them.
+        editable = queryset.filter(tenant__in=tenants_editable_by(request.user))
+        count = governance_events_review(events=editable, user=request.user)
+        self.message_user(
+            request,
+            ngettext("Marked %d event reviewed.", "Marked %d events reviewed.", count) % count,
+            messages.SUCCESS,
+        )
 
 
 @admin.register(ModelPrice)

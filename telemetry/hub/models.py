@@ -8,6 +8,7 @@ import re
 import secrets
 import time
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -153,6 +154,15 @@ class GovernanceEvent(models.Model):
     details = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # Open until someone with the admin role on the tenant marks it reviewed.
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-occurred_at"]
@@ -164,6 +174,10 @@ class GovernanceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.tenant.slug})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.reviewed_at is None
 
 
 class ModelPrice(models.Model):

@@ -369,3 +369,11 @@ def governance_event_record(
         },
     )
     return event
+
+
+def governance_events_review(*, events, user) -> int:
+    """Mark the open events among `events` (a queryset) reviewed by `user`; returns how many.
+    An event already reviewed keeps who reviewed it first and when."""
+    return events.filter(reviewed_at__isnull=True).update(
+        reviewed_at=timezone.now(), reviewed_by=user
+    )

@@ -1,0 +1,131 @@
+"""Governance events are open until someone with the admin role on the tenant marks them
+reviewed, from the overview or the admin; the overview counts and lists the open ones."""
+
+import pytest
+from django.utils import timezone
+
+from claresia.models import TenantMembership
+from telemetry.hub.models import GovernanceEvent
+from telemetry.hub.services import governance_events_review
+from tests.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+
+OVERVIEW = "/command-center/"
+
+
+def review_url(event) -> str:
+    return f"/command-center/governance/{event.pk}/review?tenant={event.tenant.slug}"
+
+
+def make_event(
+    tenant, key: str, message: str = "No hub record for this invocation."
+) -> GovernanceEvent:
+    return GovernanceEvent.objects.create(
+        tenant=tenant,
+        kind=GovernanceEvent.Kind.HUB_RECORD_MISSING,
+        message=message,
+        dedupe_key=key,
+        occurred_at=timezone.now(),
+    )
+
+
+def test_reviewing_marks_only_open_events_and_keeps_the_first_reviewer(tenant, staff, superuser):
+    # given: one event already reviewed by staff, one open
+    first, second = make_event(tenant, "e1"), make_event(tenant, "e2")
+    governance_events_review(events=GovernanceEvent.objects.filter(pk=first.pk), user=staff)
+
+    # when
+    count = governance_events_review(events=GovernanceEvent.objects.all(), user=superuser)
+
+    # then
+    assert count == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.reviewed_by == staff
+    assert second.reviewed_by == superuser
+    assert not first.is_open and not second.is_open
+
+
+def test_the_overview_marks_an_event_reviewed_and_stops_counting_it(client, staff, tenant):
+    # given
+    client.force_login(staff)
+    event = make_event(tenant, "e1", message="Incident Postmortem left no hub record")
+    make_event(tenant, "e2")
+    assert "2 open" in client.get(f"{OVERVIEW}?tenant={tenant.slug}").content.decode()
+
+    # when
+    response = client.post(review_url(event))
+
+    # then
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"?tenant={tenant.slug}#governance")
+    page = client.get(f"{OVERVIEW}?tenant={tenant.slug}").content.decode()
+    assert "1 open" in page
+    assert "Incident Postmortem left no hub record" not in page
+    event.refresh_from_db()
+    assert event.reviewed_by == staff
+
+
+def test_a_viewer_sees_no_button_and_cannot_review(client, tenant):
+    # given
+    viewer = make_user("dainese-viewer", tenants=[tenant], role="viewer")
+    client.force_login(viewer)
+    event = make_event(tenant, "e1")
+
+    # when
+    page = client.get(f"{OVERVIEW}?tenant={tenant.slug}").content.decode()
+    response = client.post(review_url(event))
+
+    # then
+    assert "Mark reviewed" not in page
+    assert response.status_code == 403
+    event.refresh_from_db()
+    assert event.is_open
+
+
+def test_another_tenants_event_cannot_be_reviewed(client, staff, tenant, other_tenant):
+    # given: staff of `tenant` tries the other tenant's event under their own tenant
+    client.force_login(staff)
+    theirs = make_event(other_tenant, "o1")
+
+    # when
+    response = client.post(f"/command-center/governance/{theirs.pk}/review?tenant={tenant.slug}")
+
+    # then
+    assert response.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.is_open
+
+
+def test_reviewing_is_post_only(client, staff, tenant):
+    client.force_login(staff)
+    event = make_event(tenant, "e1")
+
+    assert client.get(review_url(event)).status_code == 405
+
+
+def test_the_admin_action_reviews_only_the_tenants_the_user_administers(
+    client, tenant, other_tenant
+):
+    # given: admin of `tenant`, viewer of `other_tenant`
+    user = make_user("mixed", tenants=[tenant])
+    TenantMembership.objects.create(user=user, tenant=other_tenant, role="viewer")
+    client.force_login(user)
+    mine, theirs = make_event(tenant, "e1"), make_event(other_tenant, "o1")
+
+    # when
+    response = client.post(
+        "/admin/telemetry/governanceevent/",
+        {"action": "mark_reviewed", "_selected_action": [mine.pk, theirs.pk]},
+    )
+
+    # then
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert not mine.is_open
+    assert theirs.is_open
+    open_list = client.get("/admin/telemetry/governanceevent/?review=open").content.decode()
+    assert f"/admin/telemetry/governanceevent/{theirs.pk}/change/" in open_list
+    assert f"/admin/telemetry/governanceevent/{mine.pk}/change/" not in open_list
