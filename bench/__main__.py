@@ -1,8 +1,11 @@
-"""Run the benchmarks on a PostgreSQL database of their own (`claresia_bench`, made afresh)."""
+"""Run the benchmarks, each in a process of its own on a PostgreSQL database of its own
+(`claresia_bench`, made afresh before each one): none measures on what another left behind,
+in the database, in Django's state or in the process's peak memory."""
 
 import importlib
 import os
 import pkgutil
+import subprocess
 import sys
 import time
 
@@ -25,13 +28,6 @@ def main(argv: list[str]) -> int:
         "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/claresia_bench"
     )
     os.environ["DATABASE_URL"] = database_url
-    _fresh_database(database_url)
-
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
     wanted = set(argv) or None
     names = sorted(
@@ -43,11 +39,27 @@ def main(argv: list[str]) -> int:
     if not names:
         print("no benchmark matched", ", ".join(sorted(wanted or [])), file=sys.stderr)
         return 2
-    for name in names:
-        started = time.perf_counter()
-        print(f"== {name.removeprefix('bench_')} ==", flush=True)
-        importlib.import_module(f"bench.{name}").main()
-        print(f"   ({time.perf_counter() - started:.1f}s)\n", flush=True)
+    if len(names) > 1:
+        failed = [
+            name
+            for name in names
+            if subprocess.call([sys.executable, "-m", "bench", name.removeprefix("bench_")])  # noqa: S603
+        ]
+        if failed:
+            print("failed:", ", ".join(failed), file=sys.stderr)
+        return 1 if failed else 0
+    (name,) = names
+    _fresh_database(database_url)
+
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    print(f"== {name.removeprefix('bench_')} ==", flush=True)
+    importlib.import_module(f"bench.{name}").main()
+    print(f"   ({time.perf_counter() - started:.1f}s)\n", flush=True)
     return 0
 
 
