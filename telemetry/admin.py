@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.forms import AuditExportUploadForm
-from telemetry.hub import admin as hub_admin  # noqa: F401 - registers the hub's ModelAdmins
+from telemetry.hub.admin import ReadOnlyAdminMixin  # importing it registers the hub's admins
 from telemetry.ingest.services import (
     AuditExportError,
     telemetry_import_audit_export,
@@ -20,19 +20,6 @@ from telemetry.ingest.services import (
 from telemetry.models import PollCursor, TelemetryEvent
 
 # ---- ingest (issue 5) -----------------------------------------------------------------------
-
-
-class ReadOnlyAdminMixin:
-    """Rows written only by the poller and the import: staff look, never edit."""
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PollCursor)

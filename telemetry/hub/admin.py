@@ -16,7 +16,8 @@ from telemetry.hub.services import (
 
 
 class ReadOnlyAdminMixin:
-    """Written by the hub API and the telemetry reconciliation only; staff read them."""
+    """Rows only Claresia writes (the hub API, the poller, the import, the reconciliation):
+    staff read them, never add, edit or delete."""
 
     def has_add_permission(self, request, *args):
         return False
