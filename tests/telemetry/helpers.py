@@ -1,11 +1,20 @@
-"""Seeding the sandbox's audit log and reading back what the poller stored."""
+"""Seeding the sandbox's audit log and reading back what the poller stored; posting to the hub."""
 
+import json
 import time
 
 from connectors.sandbox.state import generate_events
 from telemetry.models import TelemetryEvent
 
 ORG = "org-dainese"
+HUB_RECORDS_URL = "/hub/v1/records"
+
+
+def post_record(client, body, **headers):
+    """POST `body` as JSON to the hub API, as a GPT action does."""
+    return client.post(
+        HUB_RECORDS_URL, data=json.dumps(body), content_type="application/json", **headers
+    )
 
 
 def seed(sandbox, count: int, *, seed: int = 0, start=None, end=None, org: str = ORG) -> set[str]:

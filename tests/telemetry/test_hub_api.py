@@ -7,10 +7,12 @@ from django.core.cache.backends.redis import RedisCache
 
 from telemetry.hub.models import GovernanceEvent, HubRecord, is_record_id
 from telemetry.hub.services import hub_tokens_revoke
+from tests.telemetry.helpers import HUB_RECORDS_URL
+from tests.telemetry.helpers import post_record as post
 
 pytestmark = pytest.mark.django_db
 
-URL = "/hub/v1/records"
+URL = HUB_RECORDS_URL
 BODY = {
     "skill_id": "incident-postmortem",
     "record_key": "conv-1:turn-3",
@@ -25,10 +27,6 @@ OPENAI_HEADERS = {
     "HTTP_OPENAI_EPHEMERAL_USER_ID": "user-eph-1",
     "HTTP_OPENAI_GPT_ID": "g-123",
 }
-
-
-def post(client, body, **headers):
-    return client.post(URL, data=json.dumps(body), content_type="application/json", **headers)
 
 
 def test_emit_answers_201_with_the_contract_footer(hub, skill):

@@ -1,4 +1,3 @@
-import json
 from decimal import Decimal
 
 import pytest
@@ -7,12 +6,9 @@ from telemetry.hub import pricing
 from telemetry.hub.footer import footer_text
 from telemetry.hub.models import HubRecord, ModelPrice
 from telemetry.hub.services import hub_record_correct_from_telemetry, hub_record_footer
+from tests.telemetry.helpers import post_record as post
 
 pytestmark = pytest.mark.django_db
-
-
-def post(client, body):
-    return client.post("/hub/v1/records", data=json.dumps(body), content_type="application/json")
 
 
 @pytest.mark.parametrize(

@@ -1,22 +1,16 @@
 """The hub throttle's counter in Redis: it survives what Redis does, and a Redis that is away
 never costs a GPT its record."""
 
-import json
-
 import pytest
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
 
 from telemetry.hub.models import HubRecord
+from tests.telemetry.helpers import post_record as post
 
 pytestmark = pytest.mark.django_db
 
-URL = "/hub/v1/records"
 BODY = {"skill_id": "incident-postmortem", "output": "## Summary\nThe database failed over."}
-
-
-def post(client, body):
-    return client.post(URL, data=json.dumps(body), content_type="application/json")
 
 
 @pytest.fixture
