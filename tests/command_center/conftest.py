@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from telemetry.models import HubRecord, TelemetryEvent
 from tests.telemetry.conftest import make_skill
@@ -45,6 +46,14 @@ def add_event(
 def add_record(tenant, skill, **fields) -> HubRecord:
     fields.setdefault("content_hash", f"hash-{next(_ids)}")
     return HubRecord.objects.create(tenant=tenant, skill=skill, output="Done.", **fields)
+
+
+@pytest.fixture(autouse=True)
+def frozen_now():
+    """The Command Center's pages ask the clock for "now" (default period, poll lag): stop it at
+    NOW, where these tests put their events, so that the suite passes on any day."""
+    with time_machine.travel(NOW, tick=False):
+        yield NOW
 
 
 @pytest.fixture

@@ -4,12 +4,21 @@ records are corrected from their telemetry event. Both idempotent."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from telemetry.hub.models import GovernanceEvent, HubRecord
 from telemetry.ingest.reconcile import telemetry_reconcile
 from telemetry.models import PollCursor, TelemetryEvent
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen_now():
+    """Hub records stamp `created_at` from the clock; reconciliation is handed NOW: stop the
+    clock there so that both agree on any day."""
+    with time_machine.travel(NOW, tick=False):
+        yield NOW
 
 
 def invocation(
