@@ -31,7 +31,7 @@ from telemetry.dashboard import (
 )
 from telemetry.hub.models import HubRecord
 from telemetry.hub.selectors import telemetry_events_for_record
-from telemetry.overview import poll_health
+from telemetry.selectors import poll_health
 
 ROWS, OTHER_ROWS = 1_000_000, 200_000
 DAYS = 30

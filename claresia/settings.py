@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "connectors",
     "skills",
     "telemetry",
+    "command_center",
+    "demo",
 ]
 
 MIDDLEWARE = [

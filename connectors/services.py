@@ -79,6 +79,11 @@ def connector_connect(
     return connector
 
 
+def connector_of(*, tenant: Tenant) -> Connector | None:
+    """The tenant's connector, or None before it is connected."""
+    return Connector.objects.filter(tenant=tenant).first()
+
+
 def openai_client_for(connector: Connector, **options) -> OpenAIClient:
     """The OpenAI client authenticated as this connector. Raises SecretUnreadable."""
     return OpenAIClient(

@@ -24,7 +24,8 @@ from skills.services.drift import DriftError, skills_drift_check
 from skills.services.export import skills_export
 from skills.services.imports import skills_import
 from skills.services.plugin_export import skills_plugin_export
-from skills.services.publish import PublishError, publish_run_start, skills_publish_plan
+from skills.services.publish import PublishError, skills_publish_plan
+from skills.tasks import publish_run_start
 from skills.transpiler import BundleError
 
 

@@ -1,9 +1,13 @@
-"""Celery tasks: ids in, one service call. In-process when no broker is configured."""
+"""Celery tasks, and the helpers that queue them: ids in, one service call. In-process when no
+broker is configured. The services never import this module: queueing is the caller's choice."""
 
 from celery import shared_task
+from django.db import transaction
 
-from skills.services.drift import drift_check_tenant, drift_checks_enqueue
-from skills.services.publish import publish_run_execute
+from claresia.models import Tenant
+from skills.models import PublishRun
+from skills.services.drift import drift_check_tenant, drift_tenant_ids
+from skills.services.publish import publish_run_create, publish_run_execute
 
 
 @shared_task(acks_late=True)
@@ -17,6 +21,23 @@ def drift_check_tenant_task(tenant_id: int) -> None:
 
 
 @shared_task
-def drift_check_all_task() -> None:
+def drift_check_all_task() -> int:
     """Daily (CELERY_BEAT_SCHEDULE): one drift check per tenant with a published GPT."""
-    drift_checks_enqueue()
+    tenant_ids = drift_tenant_ids()
+    for tenant_id in tenant_ids:
+        drift_check_tenant_task.delay(tenant_id)
+    return len(tenant_ids)
+
+
+def publish_run_start(
+    *, tenant: Tenant, skill_ids: list[str], user=None, force: bool = False
+) -> PublishRun:
+    """Record a publish run and queue its task once the transaction commits."""
+    run = publish_run_create(tenant=tenant, skill_ids=skill_ids, user=user, force=force)
+    transaction.on_commit(lambda: publish_run_task.delay(run.pk))
+    return run
+
+
+def drift_check_start(*, tenant: Tenant) -> None:
+    """Queue the tenant's drift check once the transaction commits (the page's button)."""
+    transaction.on_commit(lambda: drift_check_tenant_task.delay(tenant.pk))

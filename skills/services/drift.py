@@ -13,7 +13,6 @@ when it does not, the check says so in `drift_error` instead of guessing.
 import logging
 from dataclasses import dataclass, field
 
-from django.db import transaction
 from django.utils import timezone
 
 from claresia.models import Tenant
@@ -211,18 +210,9 @@ def skills_drift_check(
     return report
 
 
-def drift_check_start(*, tenant: Tenant) -> None:
-    """Queue the tenant's drift check once the transaction commits (the page's button)."""
-    from skills.tasks import drift_check_tenant_task
-
-    transaction.on_commit(lambda: drift_check_tenant_task.delay(tenant.pk))
-
-
-def drift_checks_enqueue() -> int:
-    """The daily fan-out: one task per tenant that has a published GPT; the number queued."""
-    from skills.tasks import drift_check_tenant_task
-
-    tenant_ids = sorted(
+def drift_tenant_ids() -> list[int]:
+    """The tenants with a published GPT: those the daily drift check reads back."""
+    return sorted(
         set(
             Publication.objects.filter(target=TARGET)
             .exclude(gpt_id="")
@@ -230,9 +220,6 @@ def drift_checks_enqueue() -> int:
             .values_list("skill__tenant_id", flat=True)
         )
     )
-    for tenant_id in tenant_ids:
-        drift_check_tenant_task.delay(tenant_id)
-    return len(tenant_ids)
 
 
 def drift_check_tenant(*, tenant_id: int) -> DriftReport:

@@ -364,22 +364,18 @@ def skills_publish(
     return report
 
 
-def publish_run_start(
+def publish_run_create(
     *, tenant: Tenant, skill_ids: list[str], user=None, force: bool = False
 ) -> PublishRun:
-    """Record a run and queue its task once the transaction commits."""
-    from skills.tasks import publish_run_task
-
+    """Record a publish run for these skills (skills.tasks queues it)."""
     skills = _skills_for(tenant, skill_ids)
-    run = PublishRun.objects.create(
+    return PublishRun.objects.create(
         tenant=tenant,
         started_by=user,
         skill_ids=[s.skill_id for s in skills],
         total=len(skills),
         force=force,
     )
-    transaction.on_commit(lambda: publish_run_task.delay(run.pk))
-    return run
 
 
 def publish_run_execute(*, run_id: int) -> PublishRun:

@@ -15,13 +15,6 @@ def hub_record_for_user(*, user: AbstractBaseUser, record_id: str) -> HubRecord 
     return records.filter(pk=record_id).first()
 
 
-def hub_records_for_conversation(*, tenant_id: int, conversation_id: str):
-    """Records of one ChatGPT conversation, oldest first: what telemetry events match against."""
-    return HubRecord.objects.filter(
-        tenant_id=tenant_id, openai_conversation_id=conversation_id
-    ).order_by("created_at")
-
-
 def telemetry_events_for_record(*, record: HubRecord):
     """The audit events of the record's conversation, same tenant only, oldest first."""
     if not record.openai_conversation_id:

@@ -12,15 +12,15 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from claresia.demo import DEMO_ARCHETYPES
 from claresia.models import ArchetypeGroup, Tenant, TenantMembership
+from demo.loader import DEMO_ARCHETYPES, DEMO_SKILLS_DIR
 from skills.models import Publication, Skill
 from telemetry.hub.services import hub_token_issue
 from tests.browser.conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-DEMO_SKILL = Path(__file__).resolve().parents[2] / "skills" / "demo" / "prd-review"
+DEMO_SKILL = DEMO_SKILLS_DIR / "prd-review"
 PASSWORD = "a-long-test-passphrase"
 
 

@@ -11,12 +11,11 @@ from skills.models import Publication
 from skills.services.drift import (
     SHARING_NOT_REPORTED,
     DriftError,
-    drift_checks_enqueue,
     gpt_differences,
     skills_drift_check,
 )
-from skills.services.publish import publish_run_start, skills_publish, skills_publish_plan
-from skills.tasks import drift_check_all_task
+from skills.services.publish import skills_publish, skills_publish_plan
+from skills.tasks import drift_check_all_task, publish_run_start
 
 pytestmark = pytest.mark.integration
 ORG = "org-dainese"
@@ -189,7 +188,7 @@ def test_the_daily_task_checks_every_tenant_with_a_published_gpt(sandbox, publis
     # then the tenant was checked
     published.refresh_from_db()
     assert published.drift_status == "drifted"
-    assert drift_checks_enqueue() == 1
+    assert drift_check_all_task() == 1
 
 
 def test_the_beat_schedule_runs_the_drift_check_daily(settings):

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skills.demo import DEMO_SKILL_IDS, DEMO_SKILLS_DIR
+from demo.loader import DEMO_SKILL_IDS, DEMO_SKILLS_DIR
 from skills.ir.importers import sources_from_path, sources_from_tree, sources_from_upload
 from skills.ir.validation import ir_normalized, ir_validate
 from skills.plugin import CARRIED_FIELDS, agent_skill, plugin_folder

@@ -11,7 +11,8 @@ from connectors.services import connector_connect
 from skills.ir.importers import sources_from_path
 from skills.models import Publication, PublishRun, SkillVersion
 from skills.services.imports import skills_import
-from skills.services.publish import publish_run_start, skills_publish, skills_publish_plan
+from skills.services.publish import skills_publish, skills_publish_plan
+from skills.tasks import publish_run_start
 from tests.skills.conftest import SKILL_FOLDER, fixture_ir, minimal_ir, write_skill
 
 pytestmark = pytest.mark.integration

@@ -2,9 +2,9 @@
 
 import pytest
 
-from claresia.demo import demo_load
+from demo.loader import demo_load
 from skills.models import Publication, PublishRun
-from skills.services.publish import publish_run_start
+from skills.tasks import publish_run_start
 from tests.worker.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.worker]

@@ -1,19 +1,18 @@
 """Command Center → Telemetry (the dashboard and its CSVs) and → Records. Views parse the
-period and filters, call the selectors of telemetry/dashboard.py, and render; the tenant comes
-from claresia.pages (claresia.scoping underneath)."""
+period and filters, call the selectors of telemetry/dashboard.py and telemetry/selectors.py, and
+render."""
 
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from claresia.pages import page_tenant
-from skills.models import Skill
+from command_center.pages import page_tenant
+from skills.selectors import skills_of
 from telemetry.dashboard import (
     CSV_CHARTS,
     DEFAULT_PRESET,
@@ -24,6 +23,7 @@ from telemetry.dashboard import (
     telemetry_dashboard,
 )
 from telemetry.models import HubRecord
+from telemetry.selectors import hub_records_filtered
 
 RECORDS_PER_PAGE = 25
 
@@ -97,23 +97,14 @@ def telemetry_csv(request, chart: str):
 @require_GET
 def records_page(request):
     tenant, tenants = page_tenant(request)
-    records = HubRecord.objects.filter(tenant=tenant).select_related("skill")
-    skills = list(Skill.objects.filter(tenant=tenant).order_by("skill_id"))
+    skills = skills_of(tenant=tenant)
     skill = request.GET.get("skill", "")
     status = request.GET.get("status", "")
     estimated = request.GET.get("estimated", "")
-    # Filters only ever narrow the tenant's own records: a skill id of another tenant matches none.
-    if skill:
-        records = records.filter(skill__skill_id=skill)
-    if status in HubRecord.Status.values:
-        records = records.filter(status=status)
-    if estimated == "yes":
-        records = records.filter(Q(cost_estimated=True) | Q(latency_estimated=True))
-    elif estimated == "no":
-        records = records.filter(cost_estimated=False, latency_estimated=False)
-    page = Paginator(records.order_by("-created_at", "-id"), RECORDS_PER_PAGE).get_page(
-        request.GET.get("page")
+    records = hub_records_filtered(
+        tenant=tenant, skill_id=skill, status=status, estimated=estimated
     )
+    page = Paginator(records, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
     filters = {"skill": skill, "status": status, "estimated": estimated}
     query = urlencode({"tenant": tenant.slug} | {k: v for k, v in filters.items() if v})
     return render(

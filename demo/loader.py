@@ -1,10 +1,12 @@
-"""The demo tenant that `make run` loads: Dainese, connected to the OpenAI sandbox.
+"""The demo tenant that `make run` loads: Dainese, connected to the OpenAI sandbox, with the three
+demo skills kept as IR folders under demo/skills/.
 
-Safe to run again: it updates what exists. Later parts of the product add their demo data here.
+Safe to run again: it updates what exists.
 """
 
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -12,7 +14,12 @@ from django.db import transaction
 from claresia.models import ArchetypeGroup, Tenant, TenantMembership
 from connectors.models import Connector
 from connectors.services import connector_connect, connector_test_connection
-from skills.demo import demo_skills_import
+from skills.ir.importers import sources_from_path
+from skills.services.imports import ImportReport, skills_import
+from skills.services.publish import PublishReport, skills_publish
+
+DEMO_SKILLS_DIR = Path(__file__).resolve().parent / "skills"
+DEMO_SKILL_IDS = ["incident-postmortem", "pipeline-hygiene", "prd-review"]
 
 DEMO_TENANT = "dainese"
 DEMO_ORG_ID = "org-dainese-demo"
@@ -72,3 +79,18 @@ def demo_load(*, password: str | None = None) -> tuple[Tenant, DemoLogins]:
 
 def demo_test_connection(tenant: Tenant) -> Connector:
     return connector_test_connection(connector=tenant.connector)
+
+
+def demo_skills_import(tenant: Tenant) -> ImportReport:
+    sources = []
+    for skill_id in DEMO_SKILL_IDS:
+        sources += sources_from_path(DEMO_SKILLS_DIR / skill_id)
+    report = skills_import(tenant=tenant, sources=sources)
+    if not report.ok:
+        raise ValueError(f"demo skills refused: {report.refused}")
+    return report
+
+
+def demo_skills_publish(tenant: Tenant) -> PublishReport:
+    """Publish the demo skills to the sandbox; unchanged ones make no call."""
+    return skills_publish(tenant=tenant, skill_ids=DEMO_SKILL_IDS)

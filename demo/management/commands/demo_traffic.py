@@ -5,9 +5,9 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from claresia.demo import DEMO_ORG_ID, DEMO_TENANT
-from claresia.demo_traffic import TrafficTarget, demo_traffic_tick
 from claresia.services import TenantNotFound, tenant_get
+from demo.loader import DEMO_ORG_ID, DEMO_TENANT
+from demo.traffic import TrafficTarget, demo_traffic_tick
 from telemetry.hub.models import HubToken
 from telemetry.hub.services import hub_token_issue, hub_tokens_revoke
 

@@ -1,17 +1,18 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from skills import views
-from telemetry import command_center as telemetry_views
+from command_center.views import distribution as views
+from command_center.views import overview as overview_views
+from command_center.views import telemetry as telemetry_views
 
 app_name = "command_center"
 
 urlpatterns = [
-    path("", views.overview, name="overview"),
-    path("connector/test", views.connector_test, name="connector_test"),
+    path("", overview_views.overview, name="overview"),
+    path("connector/test", overview_views.connector_test, name="connector_test"),
     path(
         "governance/<int:event_id>/review",
-        views.governance_review,
+        overview_views.governance_review,
         name="governance_review",
     ),
     path("telemetry/", telemetry_views.telemetry_page, name="telemetry"),

@@ -1,15 +1,13 @@
-"""What the Command Center overview shows of one tenant: poll health and governance events.
-
-Selectors only: the caller picked the tenant through claresia.scoping.
-"""
+"""Reads of one tenant's telemetry for the Command Center: poll health, governance events, hub
+records. Selectors only: the caller picked the tenant through claresia.scoping."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Max
+from django.db.models import Max, Q, QuerySet
 
 from claresia.models import Tenant
-from telemetry.models import GovernanceEvent, PollCursor, TelemetryEvent
+from telemetry.models import GovernanceEvent, HubRecord, PollCursor, TelemetryEvent
 
 
 @dataclass(frozen=True)
@@ -51,3 +49,27 @@ def governance_summary(*, tenant: Tenant, latest: int = 5) -> GovernanceSummary:
     )
     newest = list(events.order_by("-occurred_at")[:latest])
     return GovernanceSummary(count=events.count(), latest=newest)
+
+
+def governance_event_of(*, tenant: Tenant, event_id: int) -> QuerySet[GovernanceEvent]:
+    """The tenant's governance event `event_id` (empty when it is another tenant's or unknown)."""
+    return GovernanceEvent.objects.filter(tenant=tenant, pk=event_id)
+
+
+def hub_records_filtered(
+    *, tenant: Tenant, skill_id: str = "", status: str = "", estimated: str = ""
+) -> QuerySet[HubRecord]:
+    """The tenant's hub records, newest first, narrowed by the Records page's filters.
+
+    Filters only ever narrow the tenant's own records: another tenant's skill id matches none.
+    """
+    records = HubRecord.objects.filter(tenant=tenant).select_related("skill")
+    if skill_id:
+        records = records.filter(skill__skill_id=skill_id)
+    if status in HubRecord.Status.values:
+        records = records.filter(status=status)
+    if estimated == "yes":
+        records = records.filter(Q(cost_estimated=True) | Q(latency_estimated=True))
+    elif estimated == "no":
+        records = records.filter(cost_estimated=False, latency_estimated=False)
+    return records.order_by("-created_at", "-id")

@@ -1,90 +1,24 @@
-"""Command Center pages for tenant staff: overview (with Test connection), Distribution (with
-drift and republish), OpenAI → Export, the plugin download, publish progress. Telemetry and
-Records are in telemetry/command_center.py. Views parse input, call one service and
-render; tenants come from claresia.scoping."""
+"""Command Center → Distribution: the skills per target with drift and *Republish*, OpenAI →
+Export, the plugin download, publish runs and their progress."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from claresia.models import Tenant
-from claresia.pages import can_edit, editable_page_tenant, page_tenant
 from claresia.scoping import scope_to_user
-from connectors.models import Connector
-from connectors.services import connector_test_connection
+from command_center.pages import can_edit, editable_page_tenant, page_tenant
+from connectors.services import connector_of
 from skills.downloads import zip_attachment
 from skills.ir.validation import ir_schema
-from skills.models import Publication, PublishRun, Skill
-from skills.services.drift import drift_check_start
+from skills.models import PublishRun, Skill
+from skills.selectors import publish_runs_recent, skill_ids, skill_rows
 from skills.services.export import skills_export
 from skills.services.plugin_export import skills_plugin_export
-from skills.services.publish import PublishError, publish_run_start, skills_publish_plan
-from telemetry.hub.models import GovernanceEvent
-from telemetry.hub.services import governance_events_review
-from telemetry.overview import governance_summary, poll_health
-
-
-def _skill_rows(tenant: Tenant) -> list[dict]:
-    skills = list(Skill.objects.filter(tenant=tenant).order_by("skill_id"))
-    publications = {
-        p.skill_id: p
-        for p in Publication.objects.filter(skill__in=skills, target=Publication.Target.OPENAI_GPT)
-    }
-    return [{"skill": skill, "publication": publications.get(skill.pk)} for skill in skills]
-
-
-@login_required
-@require_GET
-def overview(request):
-    tenant, tenants = page_tenant(request)
-    rows = _skill_rows(tenant)
-    counts = {status: 0 for status in ("published", "failed", "blocked", "never")}
-    for row in rows:
-        counts[row["publication"].status if row["publication"] else "never"] += 1
-    return render(
-        request,
-        "command_center/overview.html",
-        {
-            "tenant": tenant,
-            "tenants": tenants,
-            "section": "overview",
-            "rows": rows,
-            "skill_count": len(rows),
-            "counts": counts,
-            "connector": Connector.objects.filter(tenant=tenant).first(),
-            "can_edit": can_edit(request.user, tenant),
-            "poll": poll_health(tenant=tenant, now=timezone.now()),
-            "governance": governance_summary(tenant=tenant),
-            "runs": PublishRun.objects.filter(tenant=tenant)[:5],
-        },
-    )
-
-
-@login_required
-@require_POST
-def connector_test(request):
-    """The overview's *Test connection* button: the same service as the admin's."""
-    tenant = editable_page_tenant(request)
-    connector = get_object_or_404(Connector, tenant=tenant)
-    connector_test_connection(connector=connector)
-    return HttpResponseRedirect(f"{reverse('command_center:overview')}?tenant={tenant.slug}")
-
-
-@login_required
-@require_POST
-def governance_review(request, event_id: int):
-    """The overview's *Mark reviewed* button on a governance event."""
-    tenant = editable_page_tenant(request)
-    events = GovernanceEvent.objects.filter(tenant=tenant, pk=event_id)
-    if not events.exists():
-        raise Http404("No such governance event for this tenant.")
-    governance_events_review(events=events, user=request.user)
-    return HttpResponseRedirect(
-        f"{reverse('command_center:overview')}?tenant={tenant.slug}#governance"
-    )
+from skills.services.publish import PublishError, skills_publish_plan
+from skills.tasks import drift_check_start, publish_run_start
 
 
 @login_required
@@ -98,9 +32,9 @@ def distribution(request):
             "tenant": tenant,
             "tenants": tenants,
             "section": "distribution",
-            "rows": _skill_rows(tenant),
-            "connector": Connector.objects.filter(tenant=tenant).first(),
-            "runs": PublishRun.objects.filter(tenant=tenant)[:10],
+            "rows": skill_rows(tenant=tenant),
+            "connector": connector_of(tenant=tenant),
+            "runs": publish_runs_recent(tenant=tenant, limit=10),
             "can_publish": can_edit(request.user, tenant),
         },
     )
@@ -111,7 +45,7 @@ def distribution(request):
 def export(request):
     tenant, tenants = page_tenant(request)
     plan = {item.skill.pk: item for item in skills_publish_plan(tenant=tenant)}
-    rows = _skill_rows(tenant)
+    rows = skill_rows(tenant=tenant)
     for row in rows:
         item = plan[row["skill"].pk]
         row["bundle"] = item.bundle
@@ -125,7 +59,7 @@ def export(request):
             "tenants": tenants,
             "section": "distribution",
             "rows": rows,
-            "connector": Connector.objects.filter(tenant=tenant).first(),
+            "connector": connector_of(tenant=tenant),
         },
     )
 
@@ -182,11 +116,9 @@ def republish(request):
 @require_POST
 def publish_start(request):
     tenant = editable_page_tenant(request)
-    skill_ids = request.POST.getlist("skill") or list(
-        Skill.objects.filter(tenant=tenant).values_list("skill_id", flat=True)
-    )
+    wanted = request.POST.getlist("skill") or skill_ids(tenant=tenant)
     try:
-        run = publish_run_start(tenant=tenant, skill_ids=skill_ids, user=request.user)
+        run = publish_run_start(tenant=tenant, skill_ids=wanted, user=request.user)
     except PublishError as exc:
         return render(
             request,

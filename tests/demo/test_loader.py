@@ -2,8 +2,7 @@
 
 import pytest
 
-from claresia.demo import demo_load
-from skills.demo import DEMO_SKILL_IDS, demo_skills_publish
+from demo.loader import DEMO_SKILL_IDS, demo_load, demo_skills_publish
 from skills.models import Skill
 
 

@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from claresia.demo import demo_load, demo_test_connection
-from skills.demo import demo_skills_publish
+from demo.loader import demo_load, demo_skills_publish, demo_test_connection
 
 
 class Command(BaseCommand):

@@ -5,9 +5,8 @@ import time
 
 import pytest
 
-from claresia.demo import DEMO_ORG_ID, demo_load
-from claresia.demo_traffic import TrafficTarget, demo_traffic_tick
-from skills.demo import demo_skills_publish
+from demo.loader import DEMO_ORG_ID, demo_load, demo_skills_publish
+from demo.traffic import TrafficTarget, demo_traffic_tick
 from telemetry.hub.models import HubRecord
 from telemetry.hub.services import hub_token_issue
 

@@ -1,0 +1,1 @@
+"""One module per Command Center section; command_center/urls.py names them all."""

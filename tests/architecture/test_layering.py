@@ -1,0 +1,145 @@
+"""The house's layering (ARCHITECTURE.md, Layout): imports run one way between apps, and no module
+imports itself back through others. Read from the source with `ast`, so a lazy import inside a
+function counts as much as one at the top of a file."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# Lowest first: an app may import the apps before it, never one after it.
+APPS = ["claresia", "connectors", "skills", "telemetry", "command_center", "demo"]
+RANK = {app: rank for rank, app in enumerate(APPS)}
+# The project's wiring names every app by design.
+WIRING = {"claresia/settings.py", "claresia/urls.py", "claresia/celery.py", "claresia/wsgi.py"}
+WIRING |= {"claresia/asgi.py"}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _sources() -> dict[str, Path]:
+    modules = {}
+    for app in APPS:
+        for path in sorted((ROOT / app).rglob("*.py")):
+            if "migrations" not in path.parts:
+                modules[_module_name(path)] = path
+    return modules
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """Absolute names of what `path` imports (relative imports resolved against `module`)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _graph() -> dict[str, set[str]]:
+    """Module → the project modules it imports (a name that is not a module maps to its module)."""
+    sources = _sources()
+    graph = {}
+    for module, path in sources.items():
+        targets = set()
+        for name in _imports(path, module):
+            while name and name not in sources:
+                name = name.rpartition(".")[0]
+            if name and name != module:
+                targets.add(name)
+        graph[module] = targets
+    return graph
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    found = []
+    for module, targets in graph.items():
+        if str(_sources()[module].relative_to(ROOT)) in WIRING:
+            continue
+        app = module.split(".")[0]
+        for target in targets:
+            if RANK[target.split(".")[0]] > RANK[app]:
+                found.append(f"{module} imports {target}")
+    return sorted(found)
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on_stack, cycles = {}, {}, [], set(), []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return cycles
+
+
+def test_no_app_imports_an_app_above_it():
+    assert upward_imports(_graph()) == []
+
+
+def test_no_module_imports_itself_back():
+    assert import_cycles(_graph()) == []
+
+
+def test_nothing_outside_the_demo_imports_it():
+    graph = _graph()
+    assert not [
+        m
+        for m, targets in graph.items()
+        if not m.startswith("demo")
+        for t in targets
+        if t.startswith("demo")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("graph", "expected"),
+    [
+        ({"skills.a": {"telemetry.b"}, "telemetry.b": set()}, "upward"),
+        ({"skills.a": {"skills.b"}, "skills.b": {"skills.a"}}, "cycle"),
+    ],
+)
+def test_the_checks_catch_what_they_guard(graph, expected, monkeypatch):
+    # given a made-up graph with one upward import or one cycle: each check must see it
+    monkeypatch.setattr(
+        "tests.architecture.test_layering._sources",
+        lambda: {m: ROOT / (m.replace(".", "/") + ".py") for m in graph},
+    )
+    if expected == "upward":
+        assert upward_imports(graph) == ["skills.a imports telemetry.b"]
+    else:
+        assert import_cycles(graph) == [["skills.a", "skills.b"]]
