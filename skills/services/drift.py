@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from claresia.models import Tenant
-from connectors.crypto import SecretUnreadable
-from connectors.models import Connector
 from connectors.openai import endpoints
 from connectors.openai.errors import AuthenticationError, NotFoundError, OpenAIError
-from connectors.services import openai_client_for
+from connectors.services import ConnectorUnavailable, openai_client_for_tenant
 from skills.models import Publication
 
 logger = logging.getLogger(__name__)
@@ -162,13 +160,10 @@ def skills_drift_check(
     report = DriftReport()
     if not publications:
         return report
-    connector = Connector.objects.filter(tenant=tenant).first()
-    if connector is None:
-        raise DriftError(f"tenant {tenant.slug} has no ChatGPT Enterprise connector")
     try:
-        client = openai_client_for(connector, **client_options)
-    except SecretUnreadable as exc:
-        raise DriftError(str(exc)) from None
+        client = openai_client_for_tenant(tenant=tenant, **client_options)
+    except ConnectorUnavailable as exc:
+        raise DriftError(exc.user_message) from None
     stop = ""
     with client:
         for publication in publications:

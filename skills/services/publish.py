@@ -21,8 +21,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from claresia.models import Tenant
-from connectors.crypto import SecretUnreadable
-from connectors.models import Connector
 from connectors.openai import endpoints
 from connectors.openai.client import OpenAIClient
 from connectors.openai.errors import (
@@ -32,7 +30,13 @@ from connectors.openai.errors import (
     OpenAIError,
     PublishDisabledError,
 )
-from connectors.services import openai_client_for
+from connectors.services import (
+    ConnectorUnavailable,
+    PublishMode,
+    connector_publish_mode,
+    connector_switch_to_manual_export,
+    openai_client_for_tenant,
+)
 from skills.models import KnowledgeFile, Publication, PublishRun, Skill, SkillVersion
 from skills.services.bundles import knowledge_refs, tenant_context
 from skills.transpiler import Bundle, BundleError, skill_bundle
@@ -121,7 +125,11 @@ def skills_publish_plan(
     """What a publish would do per skill, without any network call or write. `force` updates
     published skills whose bundle is unchanged: a GPT edited in ChatGPT must be overwritten."""
     skills = _skills_for(tenant, skill_ids)
-    connector = Connector.objects.filter(tenant=tenant).first()
+    try:
+        manual_export = connector_publish_mode(tenant=tenant) == PublishMode.MANUAL_EXPORT
+        unpublishable = PUBLISH_DISABLED_MESSAGE if manual_export else ""
+    except ConnectorUnavailable as exc:
+        unpublishable = exc.user_message
     context = tenant_context(tenant)
     refs = knowledge_refs(skills)
     publications = {
@@ -137,11 +145,8 @@ def skills_publish_plan(
                 PlanItem(skill, "blocked", "; ".join(exc.problems), publication=publication)
             )
             continue
-        if connector is None:
-            reason = "the tenant has no ChatGPT Enterprise connector: connect it first"
-            plan.append(PlanItem(skill, "blocked", reason, bundle=bundle))
-        elif connector.publish_mode == Connector.PublishMode.MANUAL_EXPORT:
-            plan.append(PlanItem(skill, "blocked", PUBLISH_DISABLED_MESSAGE, bundle=bundle))
+        if unpublishable:
+            plan.append(PlanItem(skill, "blocked", unpublishable, bundle=bundle))
         elif (
             publication
             and publication.gpt_id
@@ -342,9 +347,9 @@ def skills_publish(
     if not jobs:
         return report
     try:
-        client = openai_client_for(tenant.connector, **client_options)
-    except SecretUnreadable as exc:
-        raise PublishError(str(exc)) from None
+        client = openai_client_for_tenant(tenant=tenant, **client_options)
+    except ConnectorUnavailable as exc:
+        raise PublishError(exc.user_message) from None
     items = {item.skill.skill_id: item for item in plan}
     stop = threading.Event()
     disabled = False
@@ -356,11 +361,8 @@ def skills_publish(
             disabled = disabled or isinstance(result.error, PublishDisabledError)
             done(_record(items[result.job.skill_id], result, timezone.now()))
     if disabled:
-        Connector.objects.filter(tenant=tenant).update(
-            publish_mode=Connector.PublishMode.MANUAL_EXPORT, updated_at=timezone.now()
-        )
+        connector_switch_to_manual_export(tenant=tenant)
         report.message = PUBLISH_DISABLED_MESSAGE
-        logger.warning("tenant %s switched to manual export: publish disabled", tenant.slug)
     return report
 
 

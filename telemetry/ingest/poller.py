@@ -56,12 +56,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from claresia.models import Tenant
-from connectors.crypto import SecretUnreadable
-from connectors.models import Connector
 from connectors.openai import endpoints
 from connectors.openai.client import OpenAIClient
 from connectors.openai.errors import BadRequestError, OpenAIError
-from connectors.services import openai_client_for
+from connectors.services import ConnectorUnavailable, openai_client_for_tenant
 from skills.models import Skill
 from telemetry.ingest.normalizer import (
     DEFAULT_PRICES,
@@ -212,16 +210,16 @@ def telemetry_poll(
         skills = dict(Skill.objects.filter(tenant=tenant).values_list("skill_id", "pk"))
         window = _Window(state, now)
         try:
-            with client or openai_client_for(Connector.objects.get(tenant=tenant)) as opened:
+            with client or openai_client_for_tenant(tenant=tenant) as opened:
                 _read_window(
                     state, window, tenant, opened, skills, prices, outcome, max_pages, should_stop
                 )
-        except (OpenAIError, SecretUnreadable, Connector.DoesNotExist) as exc:
+        except (OpenAIError, ConnectorUnavailable) as exc:
             if outcome.pages:
                 # The pages read before the failed one are kept, with their progress.
                 outcome.stored += _flush(state, window, tenant.pk)
             outcome.status = "failed"
-            outcome.error = _user_message(exc)
+            outcome.error = exc.user_message
             state.last_error, state.last_error_at = outcome.error, now
             state.save(
                 update_fields=[
@@ -320,11 +318,3 @@ def _prefetched(pages: Iterator[dict], depth: int = PREFETCH_PAGES) -> Iterator[
     finally:
         closed.set()
         fetcher.join()
-
-
-def _user_message(exc: Exception) -> str:
-    if isinstance(exc, OpenAIError):
-        return exc.user_message
-    if isinstance(exc, Connector.DoesNotExist):
-        return "No OpenAI connector: connect the tenant's ChatGPT Enterprise org first"
-    return str(exc)
