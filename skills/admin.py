@@ -307,7 +307,7 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             "action": action,
             "queryset": queryset,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            "writes": sum(item.action in ("create", "update") for item in plan),
+            "writes": sum(item.action.writes for item in plan),
         }
         return TemplateResponse(request, "admin/skills/skill/publish_plan.html", context)
 

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
@@ -51,10 +52,37 @@ class PublishError(Exception):
     """The whole publish cannot start (no connector, unreadable key): nothing was written."""
 
 
+class PlanAction(StrEnum):
+    """What a publish would do to one skill's GPT (the dry run prints these)."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    BLOCKED = "blocked"
+
+    @property
+    def writes(self) -> bool:
+        return self in (PlanAction.CREATE, PlanAction.UPDATE)
+
+
+class PublishOutcome(StrEnum):
+    """What a publish did to one skill's GPT: printed, and kept in `PublishRun.results`."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+
+    @property
+    def ok(self) -> bool:
+        return self in (PublishOutcome.CREATED, PublishOutcome.UPDATED, PublishOutcome.UNCHANGED)
+
+
 @dataclass
 class PlanItem:
     skill: Skill
-    action: str  # create / update / unchanged / blocked
+    action: PlanAction
     reason: str = ""
     changes: list[str] = field(default_factory=list)
     bundle: Bundle | None = None
@@ -65,12 +93,12 @@ class PlanItem:
 @dataclass(frozen=True)
 class SkillOutcome:
     skill_id: str
-    outcome: str  # created / updated / unchanged / blocked / failed
+    outcome: PublishOutcome
     detail: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.outcome in ("created", "updated", "unchanged")
+        return self.outcome.ok
 
     def line(self) -> str:
         return f"{self.skill_id}: {self.outcome}" + (f": {self.detail}" if self.detail else "")
@@ -142,18 +170,22 @@ def skills_publish_plan(
             bundle = skill_bundle(skill.ir, tenant=context, knowledge=refs[skill.pk])
         except BundleError as exc:
             plan.append(
-                PlanItem(skill, "blocked", "; ".join(exc.problems), publication=publication)
+                PlanItem(
+                    skill, PlanAction.BLOCKED, "; ".join(exc.problems), publication=publication
+                )
             )
             continue
         if unpublishable:
-            plan.append(PlanItem(skill, "blocked", unpublishable, bundle=bundle))
+            plan.append(PlanItem(skill, PlanAction.BLOCKED, unpublishable, bundle=bundle))
         elif (
             publication
             and publication.gpt_id
             and publication.published_sha256 == bundle.sha256
             and not force
         ):
-            plan.append(PlanItem(skill, "unchanged", bundle=bundle, publication=publication))
+            plan.append(
+                PlanItem(skill, PlanAction.UNCHANGED, bundle=bundle, publication=publication)
+            )
         elif publication and publication.published_sha256:
             changes = _changes(publication.published_bundle, bundle)
             if force and not changes:
@@ -161,7 +193,7 @@ def skills_publish_plan(
             plan.append(
                 PlanItem(
                     skill,
-                    "update",
+                    PlanAction.UPDATE,
                     changes=changes,
                     bundle=bundle,
                     publication=publication,
@@ -169,7 +201,7 @@ def skills_publish_plan(
                 )
             )
         else:
-            plan.append(PlanItem(skill, "create", bundle=bundle, publication=publication))
+            plan.append(PlanItem(skill, PlanAction.CREATE, bundle=bundle, publication=publication))
     return plan
 
 
@@ -186,7 +218,7 @@ class _Job:
 @dataclass
 class _Result:
     job: _Job
-    outcome: str
+    outcome: PublishOutcome
     gpt_id: str = ""
     file_ids: dict[str, str] = field(default_factory=dict)
     error: OpenAIError | None = None
@@ -197,7 +229,9 @@ def _publish_one(client: OpenAIClient, job: _Job, stop: threading.Event) -> _Res
     """Create-or-update one GPT by name, upload changed files, share it. HTTP only."""
     if stop.is_set():
         return _Result(
-            job, "failed", detail="not attempted: the publish stopped on an earlier error"
+            job,
+            PublishOutcome.FAILED,
+            detail="not attempted: the publish stopped on an earlier error",
         )
     file_ids = dict(job.file_ids)
     try:
@@ -214,14 +248,14 @@ def _publish_one(client: OpenAIClient, job: _Job, stop: threading.Event) -> _Res
                 gpt = endpoints.gpt_update(client, job.gpt_id, config)
             except NotFoundError:
                 gpt = None  # deleted behind our back: find it by name or create it again
-        outcome = "updated"
+        outcome = PublishOutcome.UPDATED
         if gpt is None:
             existing = endpoints.gpt_find_by_name(client, job.bundle.name)
             if existing:
                 gpt = endpoints.gpt_update(client, existing["id"], config)
             else:
                 gpt = endpoints.gpt_create(client, config)
-                outcome = "created"
+                outcome = PublishOutcome.CREATED
         if job.share or gpt["id"] != job.gpt_id:  # a new or adopted GPT starts unshared
             try:
                 if job.bundle.group_ids:
@@ -236,7 +270,7 @@ def _publish_one(client: OpenAIClient, job: _Job, stop: threading.Event) -> _Res
                 name = f"{missing} (archetype {archetypes[missing]})" if missing else "a group"
                 return _Result(
                     job,
-                    "failed",
+                    PublishOutcome.FAILED,
                     gpt_id=gpt["id"],
                     file_ids=file_ids,
                     detail=f"workspace group {name} does not exist in the ChatGPT workspace",
@@ -245,11 +279,13 @@ def _publish_one(client: OpenAIClient, job: _Job, stop: threading.Event) -> _Res
     except OpenAIError as exc:
         if isinstance(exc, AuthenticationError | PublishDisabledError):
             stop.set()  # every other skill would get the same answer
-        return _Result(job, "failed", file_ids=file_ids, error=exc, detail=exc.user_message)
+        return _Result(
+            job, PublishOutcome.FAILED, file_ids=file_ids, error=exc, detail=exc.user_message
+        )
 
 
 def _jobs(plan: list[PlanItem]) -> list[_Job]:
-    items = [item for item in plan if item.action in ("create", "update")]
+    items = [item for item in plan if item.action.writes]
     needed: dict[str, set[str]] = {}
     jobs = []
     for item in items:
@@ -287,24 +323,24 @@ def _jobs(plan: list[PlanItem]) -> list[_Job]:
 def _record(item: PlanItem, result: _Result | None, now) -> SkillOutcome:
     publication = item.publication or Publication(skill=item.skill, target=TARGET)
     skill_id = item.skill.skill_id
-    if item.action == "unchanged":
-        return SkillOutcome(skill_id, "unchanged")
+    if item.action == PlanAction.UNCHANGED:
+        return SkillOutcome(skill_id, PublishOutcome.UNCHANGED)
     publication.attempted_at = now
-    if item.action == "blocked":
+    if item.action == PlanAction.BLOCKED:
         publication.status = Publication.Status.BLOCKED
         publication.error = item.reason
         publication.bundle_sha256 = item.bundle.sha256 if item.bundle else ""
         publication.save()
-        return SkillOutcome(skill_id, "blocked", item.reason)
+        return SkillOutcome(skill_id, PublishOutcome.BLOCKED, item.reason)
     publication.bundle_sha256 = item.bundle.sha256
     publication.file_ids = result.file_ids or publication.file_ids
     if result.gpt_id:
         publication.gpt_id = result.gpt_id
-    if result.outcome == "failed":
+    if result.outcome == PublishOutcome.FAILED:
         publication.status = Publication.Status.FAILED
         publication.error = result.detail
         publication.save()
-        return SkillOutcome(skill_id, "failed", result.detail)
+        return SkillOutcome(skill_id, PublishOutcome.FAILED, result.detail)
     publication.status = Publication.Status.PUBLISHED
     publication.error = ""
     publication.published_sha256 = item.bundle.sha256
@@ -341,7 +377,7 @@ def skills_publish(
 
     now = timezone.now()
     for item in plan:
-        if item.action in ("unchanged", "blocked"):
+        if not item.action.writes:
             done(_record(item, None, now))
     jobs = _jobs(plan)
     if not jobs:

@@ -12,7 +12,12 @@ from connectors.services import connector_connect
 from skills.ir.importers import sources_from_path
 from skills.models import Publication, PublishRun, SkillVersion
 from skills.services.imports import skills_import
-from skills.services.publish import PublishError, skills_publish, skills_publish_plan
+from skills.services.publish import (
+    PlanAction,
+    PublishError,
+    skills_publish,
+    skills_publish_plan,
+)
 from skills.tasks import publish_run_start
 from tests.skills.conftest import SKILL_FOLDER, fixture_ir, minimal_ir, write_skill
 
@@ -292,7 +297,7 @@ def test_a_tenant_without_a_connector_is_blocked_in_the_plan(sandbox, tenant, im
     # then the skill is blocked with the connector's reason
     assert [(item.action, item.reason) for item in plan] == [
         (
-            "blocked",
+            PlanAction.BLOCKED,
             "tenant dainese has no ChatGPT Enterprise connector: connect it first",
         )
     ]
