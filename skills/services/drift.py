@@ -43,12 +43,12 @@ class DriftError(Exception):
 @dataclass(frozen=True)
 class DriftOutcome:
     skill_id: str
-    status: str  # Publication.DriftStatus value
+    status: Publication.DriftStatus
     differences: tuple = ()
     detail: str = ""
 
     def line(self) -> str:
-        label = Publication.DriftStatus(self.status).label
+        label = self.status.label
         parts = [f"{d['field']}: {d['detail']}" for d in self.differences]
         if self.detail:
             parts.append(self.detail)
@@ -61,7 +61,8 @@ class DriftReport:
 
     @property
     def drifted(self) -> list[DriftOutcome]:
-        return [o for o in self.outcomes if o.status in ("drifted", "missing")]
+        drifted = (Publication.DriftStatus.DRIFTED, Publication.DriftStatus.MISSING)
+        return [o for o in self.outcomes if o.status in drifted]
 
 
 def _names(tools: list) -> list[str]:
