@@ -49,6 +49,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 from itertools import islice
 
 from django.conf import settings
@@ -81,21 +82,30 @@ FLUSH_ROWS = 5000
 PREFETCH_PAGES = 64
 
 
+class PollStatus(StrEnum):
+    """How one poll of one tenant ended."""
+
+    OK = "ok"
+    PARTIAL = "partial"  # stopped, or the page budget reached: the next poll resumes the window
+    LOCKED = "locked"  # another poller holds the tenant
+    FAILED = "failed"
+
+
 @dataclass
 class PollOutcome:
     tenant: str
-    status: str  # "ok" | "partial" (stopped or page budget reached) | "locked" | "failed"
+    status: PollStatus
     stored: int = 0
     skipped: int = 0
     pages: int = 0
     error: str = ""
 
     def __str__(self) -> str:
-        if self.status == "locked":
+        if self.status == PollStatus.LOCKED:
             return f"{self.tenant}: skipped, another poller is running"
         pages = f"{self.pages} page" + ("" if self.pages == 1 else "s")
         text = f"{self.tenant}: {self.stored} stored, {self.skipped} skipped, {pages}"
-        if self.status == "partial":
+        if self.status == PollStatus.PARTIAL:
             text += " (window not finished; the next poll resumes it)"
         if self.error:
             text += f" — {self.error}"
@@ -199,10 +209,10 @@ def telemetry_poll(
     `should_stop` is asked between pages (SIGTERM / SIGINT in `poll_telemetry`).
     """
     now = now or timezone.now()
-    outcome = PollOutcome(tenant=tenant.slug, status="ok")
+    outcome = PollOutcome(tenant=tenant.slug, status=PollStatus.OK)
     with tenant_poll_lock(tenant.pk) as acquired:
         if not acquired:
-            outcome.status = "locked"
+            outcome.status = PollStatus.LOCKED
             return outcome
         state, _ = PollCursor.objects.get_or_create(tenant=tenant)
         state.last_poll_at = now
@@ -218,7 +228,7 @@ def telemetry_poll(
             if outcome.pages:
                 # The pages read before the failed one are kept, with their progress.
                 outcome.stored += _flush(state, window, tenant.pk)
-            outcome.status = "failed"
+            outcome.status = PollStatus.FAILED
             outcome.error = exc.user_message
             state.last_error, state.last_error_at = outcome.error, now
             state.save(
@@ -276,7 +286,7 @@ def _consume(pages, state, window, tenant, skills, prices, outcome, max_pages, s
         if window.done:
             return
         if pause:
-            outcome.status = "partial"
+            outcome.status = PollStatus.PARTIAL
             return
 
 

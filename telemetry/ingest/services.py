@@ -14,13 +14,14 @@ from telemetry.ingest.audit_export import (
     AuditExportReport,
     audit_export_import,
 )
-from telemetry.ingest.poller import PollOutcome, telemetry_poll
+from telemetry.ingest.poller import PollOutcome, PollStatus, telemetry_poll
 from telemetry.ingest.reconcile import HORIZON, ReconcileOutcome, telemetry_reconcile
 
 __all__ = [
     "AuditExportError",
     "AuditExportReport",
     "PollOutcome",
+    "PollStatus",
     "ReconcileOutcome",
     "telemetry_import_audit_export",
     "telemetry_poll_tenant",

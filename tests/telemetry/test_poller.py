@@ -15,7 +15,7 @@ from connectors.openai.errors import COMPLIANCE_DISABLED_MESSAGE
 from connectors.sandbox.state import Fault
 from connectors.services import connector_connect, openai_client_for
 from skills.models import Skill
-from telemetry.ingest.poller import telemetry_poll
+from telemetry.ingest.poller import PollStatus, telemetry_poll
 from telemetry.ingest.storage import POLL_LOCK_CLASS
 from telemetry.models import PollCursor, TelemetryEvent
 from tests.conftest import COMPLIANCE_KEY
@@ -360,7 +360,7 @@ def test_a_key_that_cannot_be_decrypted_fails_the_poll_with_the_connectors_messa
     outcome = telemetry_poll(tenant=tenant)
 
     # then the poll fails with the connector's message, shown as the poll health
-    assert outcome.status == "failed"
+    assert outcome.status == PollStatus.FAILED
     assert "paste the Compliance API key again" in outcome.error
     assert PollCursor.objects.get(tenant=tenant).last_error == outcome.error
 
@@ -372,6 +372,6 @@ def test_a_tenant_without_a_connector_fails_the_poll_and_is_told_to_connect(sand
     outcome = telemetry_poll(tenant=tenant)
 
     # then the poll fails with the connector's message, and nothing was called
-    assert outcome.status == "failed"
+    assert outcome.status == PollStatus.FAILED
     assert outcome.error == "tenant dainese has no ChatGPT Enterprise connector: connect it first"
     assert audit_log_calls(sandbox) == []
