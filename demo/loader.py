@@ -48,7 +48,8 @@ class DemoLogins:
 @transaction.atomic
 def demo_load(*, password: str | None = None) -> tuple[Tenant, DemoLogins]:
     tenant, _ = Tenant.objects.update_or_create(
-        slug=DEMO_TENANT, defaults={"name": "Dainese", "deployment_mode": "A"}
+        slug=DEMO_TENANT,
+        defaults={"name": "Dainese", "deployment_mode": Tenant.DeploymentMode.A},
     )
     for slug, name, group_id in DEMO_ARCHETYPES:
         ArchetypeGroup.objects.update_or_create(
