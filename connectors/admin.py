@@ -56,7 +56,10 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Connector) -> str:
-        colour = {"connected": "#1a7f37", "failed": "#cf222e"}.get(obj.status, "#6e7781")
+        colour = {
+            Connector.Status.CONNECTED: "#1a7f37",
+            Connector.Status.FAILED: "#cf222e",
+        }.get(obj.status, "#6e7781")
         return format_html('<strong style="color:{}">{}</strong>', colour, obj.get_status_display())
 
     def get_fieldsets(self, request, obj=None):

@@ -1,7 +1,10 @@
-"""Connector services: connect a tenant, test the connection, rotate the stored keys.
+"""Connector services: connect a tenant, test the connection, rotate the stored keys, and the
+one way other apps reach a tenant's connector.
 
-The admin, the commands and (later) the Command Center call these; none talks to OpenAI or the
-crypto layer by itself.
+The admin, the commands and the Command Center call these; none talks to OpenAI or the crypto
+layer by itself. Outside `connectors/`, nothing imports `connectors.models` or `connectors.crypto`:
+an OpenAI client comes from `openai_client_for_tenant`, every reason it cannot is one
+`ConnectorUnavailable`, and the connector's statuses are `ConnectorStatus` and `PublishMode` here.
 """
 
 import logging
@@ -21,6 +24,24 @@ from connectors.openai.errors import OpenAIError
 logger = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 512
+
+ConnectorStatus = Connector.Status
+PublishMode = Connector.PublishMode
+
+
+class ConnectorUnavailable(Exception):
+    """The tenant's connector cannot give an OpenAI client: there is none, or its stored key
+    cannot be read. `user_message` says which and what to do, for any page or command line."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+def _no_connector(tenant: Tenant) -> ConnectorUnavailable:
+    return ConnectorUnavailable(
+        f"tenant {tenant.slug} has no ChatGPT Enterprise connector: connect it first"
+    )
 
 
 def validate_api_key(api_key: str) -> str:
@@ -84,11 +105,48 @@ def connector_of(*, tenant: Tenant) -> Connector | None:
     return Connector.objects.filter(tenant=tenant).first()
 
 
-def openai_client_for(connector: Connector, **options) -> OpenAIClient:
-    """The OpenAI client authenticated as this connector. Raises SecretUnreadable."""
-    return OpenAIClient(
-        api_key=connector.api_key, organization_id=connector.organization_id, **options
+def tenants_with_connector() -> QuerySet[Tenant]:
+    """The tenants that have a connector, whatever its last Test connection said."""
+    return Tenant.objects.filter(connector__isnull=False)
+
+
+def connector_publish_mode(*, tenant: Tenant) -> PublishMode:
+    """How the tenant's skills reach ChatGPT. Raises ConnectorUnavailable without a connector."""
+    mode = Connector.objects.filter(tenant=tenant).values_list("publish_mode", flat=True).first()
+    if mode is None:
+        raise _no_connector(tenant)
+    return PublishMode(mode)
+
+
+def connector_switch_to_manual_export(*, tenant: Tenant) -> None:
+    """From now on the tenant publishes by export (ZIP + CSV bulk import), not the admin API:
+    what OpenAI's answer that publishing is disabled for the workspace calls for."""
+    Connector.objects.filter(tenant=tenant).update(
+        publish_mode=PublishMode.MANUAL_EXPORT, updated_at=timezone.now()
     )
+    logger.warning("tenant %s switched to manual export: publish disabled", tenant.slug)
+
+
+def openai_client_for(connector: Connector, **options) -> OpenAIClient:
+    """The OpenAI client authenticated as this connector. Raises ConnectorUnavailable when its
+    stored key cannot be read."""
+    try:
+        api_key = connector.api_key
+    except SecretUnreadable as exc:
+        raise ConnectorUnavailable(str(exc)) from None
+    return OpenAIClient(api_key=api_key, organization_id=connector.organization_id, **options)
+
+
+def openai_client_for_tenant(*, tenant: Tenant, **client_options) -> OpenAIClient:
+    """The OpenAI client authenticated as the tenant's connector, whatever its last Test
+    connection said (a failing one fails again, with OpenAI's own reason).
+
+    Raises ConnectorUnavailable when the tenant has no connector or its key cannot be read.
+    """
+    connector = connector_of(tenant=tenant)
+    if connector is None:
+        raise _no_connector(tenant)
+    return openai_client_for(connector, **client_options)
 
 
 def connector_test_connection(*, connector: Connector, **client_options) -> Connector:
@@ -99,8 +157,8 @@ def connector_test_connection(*, connector: Connector, **client_options) -> Conn
     try:
         with openai_client_for(connector, **client_options) as client:
             endpoints.audit_logs_page(client, limit=1)
-    except (OpenAIError, SecretUnreadable) as exc:
-        message = exc.user_message if isinstance(exc, OpenAIError) else str(exc)
+    except (OpenAIError, ConnectorUnavailable) as exc:
+        message = exc.user_message
         connector.status = Connector.Status.FAILED
         connector.last_error = message
         logger.warning("test connection failed for tenant %s: %s", connector.tenant.slug, message)

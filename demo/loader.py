@@ -12,8 +12,12 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from claresia.models import ArchetypeGroup, Tenant, TenantMembership
-from connectors.models import Connector
-from connectors.services import connector_connect, connector_test_connection
+from connectors.services import (
+    PublishMode,
+    connector_connect,
+    connector_of,
+    connector_test_connection,
+)
 from skills.ir.importers import sources_from_path
 from skills.services.imports import ImportReport, skills_import
 from skills.services.publish import PublishReport, skills_publish
@@ -44,7 +48,8 @@ class DemoLogins:
 @transaction.atomic
 def demo_load(*, password: str | None = None) -> tuple[Tenant, DemoLogins]:
     tenant, _ = Tenant.objects.update_or_create(
-        slug=DEMO_TENANT, defaults={"name": "Dainese", "deployment_mode": "A"}
+        slug=DEMO_TENANT,
+        defaults={"name": "Dainese", "deployment_mode": Tenant.DeploymentMode.A},
     )
     for slug, name, group_id in DEMO_ARCHETYPES:
         ArchetypeGroup.objects.update_or_create(
@@ -54,7 +59,7 @@ def demo_load(*, password: str | None = None) -> tuple[Tenant, DemoLogins]:
         tenant=tenant,
         organization_id=DEMO_ORG_ID,
         api_key=DEMO_API_KEY,
-        publish_mode=Connector.PublishMode.AUTOMATED,
+        publish_mode=PublishMode.AUTOMATED,
     )
     password = password or secrets.token_urlsafe(12)
     users = get_user_model().objects
@@ -77,8 +82,9 @@ def demo_load(*, password: str | None = None) -> tuple[Tenant, DemoLogins]:
     return tenant, DemoLogins(DEMO_STAFF, DEMO_SUPERUSER, password)
 
 
-def demo_test_connection(tenant: Tenant) -> Connector:
-    return connector_test_connection(connector=tenant.connector)
+def demo_test_connection(tenant: Tenant):
+    """The demo tenant's connector, tested against the sandbox (its status and last error set)."""
+    return connector_test_connection(connector=connector_of(tenant=tenant))
 
 
 def demo_skills_import(tenant: Tenant) -> ImportReport:

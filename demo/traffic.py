@@ -122,7 +122,7 @@ def demo_traffic_tick(
 ) -> TrafficTick:
     """Simulate `count` invocations at or before `now` (spread over `spread_seconds`)."""
     published = list(
-        Publication.objects.filter(skill__tenant=tenant, status="published")
+        Publication.objects.filter(skill__tenant=tenant, status=Publication.Status.PUBLISHED)
         .exclude(gpt_id="")
         .select_related("skill")
     )

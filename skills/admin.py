@@ -162,7 +162,10 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         publication = self._publication(obj)
         if publication is None:
             return format_html('<span style="color:#6e7781">{}</span>', "never published")
-        colour = {"published": "#1a7f37", "failed": "#cf222e"}.get(publication.status, "#9a6700")
+        colour = {
+            Publication.Status.PUBLISHED: "#1a7f37",
+            Publication.Status.FAILED: "#cf222e",
+        }.get(publication.status, "#9a6700")
         return format_html(
             '<strong style="color:{}" title="{}">{}</strong>',
             colour,
@@ -177,7 +180,10 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         if not text:
             return format_html('<span style="color:#6e7781">{}</span>', "—")
         colour = "#cf222e" if publication.has_drifted else "#1a7f37"
-        if publication.drift_status in ("", "error"):
+        if publication.drift_status in (
+            Publication.DriftStatus.NOT_CHECKED,
+            Publication.DriftStatus.ERROR,
+        ):
             colour = "#9a6700"
         return format_html(
             '<span style="color:{}" title="{}">{}</span>',
@@ -307,7 +313,7 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             "action": action,
             "queryset": queryset,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            "writes": sum(item.action in ("create", "update") for item in plan),
+            "writes": sum(item.action.writes for item in plan),
         }
         return TemplateResponse(request, "admin/skills/skill/publish_plan.html", context)
 
@@ -372,7 +378,8 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         if not report.outcomes:
             self.message_user(request, "None of these skills is published.", messages.WARNING)
         for outcome in report.outcomes:
-            level = messages.WARNING if outcome.status != "in_sync" else messages.SUCCESS
+            in_sync = outcome.status == Publication.DriftStatus.IN_SYNC
+            level = messages.SUCCESS if in_sync else messages.WARNING
             self.message_user(request, outcome.line(), level)
         return None
 

@@ -14,6 +14,7 @@ from telemetry.forms import AuditExportUploadForm
 from telemetry.hub.admin import ReadOnlyAdminMixin  # importing it registers the hub's admins
 from telemetry.ingest.services import (
     AuditExportError,
+    PollStatus,
     telemetry_import_audit_export,
     telemetry_poll_tenant,
 )
@@ -73,7 +74,7 @@ class PollCursorAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
         editable = tenants_editable_by(request.user)
         for cursor in queryset.select_related("tenant").filter(tenant__in=editable):
             outcome = telemetry_poll_tenant(tenant=cursor.tenant)
-            level = messages.ERROR if outcome.status == "failed" else messages.SUCCESS
+            level = messages.ERROR if outcome.status == PollStatus.FAILED else messages.SUCCESS
             self.message_user(request, str(outcome), level)
 
 

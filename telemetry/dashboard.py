@@ -23,6 +23,7 @@ from telemetry.models import TelemetryEvent
 
 PRESETS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 DEFAULT_PRESET = "7d"
+CUSTOM_PRESET = "custom"  # a period given as from/to dates
 # Longer periods are bucketed by day; up to two days an hour is the useful resolution.
 HOURLY_UP_TO = timedelta(days=2)
 MAX_PERIOD = timedelta(days=366)
@@ -43,7 +44,11 @@ class PeriodError(ValueError):
 class Period:
     start: datetime
     end: datetime
-    preset: str  # "24h", "7d", "30d", or "custom"
+    preset: str  # a key of PRESETS, or CUSTOM_PRESET
+
+    @property
+    def is_custom(self) -> bool:
+        return self.preset == CUSTOM_PRESET
 
     @property
     def bucket(self) -> str:
@@ -84,7 +89,7 @@ def dashboard_period(*, now: datetime, preset: str = "", start: str = "", end: s
             raise PeriodError("“to” must be after “from”.")
         if until - since > MAX_PERIOD:
             raise PeriodError("Choose a period of at most 366 days.")
-        return Period(start=since, end=until, preset="custom")
+        return Period(start=since, end=until, preset=CUSTOM_PRESET)
     preset = preset or DEFAULT_PRESET
     if preset not in PRESETS:
         raise PeriodError("Choose one of the periods: last 24 hours, 7 days or 30 days.")

@@ -17,7 +17,7 @@ from skills.models import PublishRun, Skill
 from skills.selectors import publish_runs_recent, skill_ids, skill_rows
 from skills.services.export import skills_export
 from skills.services.plugin_export import skills_plugin_export
-from skills.services.publish import PublishError, skills_publish_plan
+from skills.services.publish import PublishError, PublishOutcome, skills_publish_plan
 from skills.tasks import drift_check_start, publish_run_start
 
 
@@ -155,7 +155,7 @@ def publish_run(request, run_id: int):
             "section": "distribution",
             "run": run,
             "percent": percent,
-            "failures": [r for r in run.results if r["outcome"] in ("failed", "blocked")],
+            "failures": [r for r in run.results if not PublishOutcome(r["outcome"]).ok],
         },
     )
 

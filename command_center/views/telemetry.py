@@ -61,15 +61,15 @@ def telemetry_page(request):
             "presets": list(PRESETS),
             "error": error,
             "period_query": _period_query(request, period),
-            "from_value": request.GET.get("from", "") if period.preset == "custom" else "",
-            "to_value": request.GET.get("to", "") if period.preset == "custom" else "",
+            "from_value": request.GET.get("from", "") if period.is_custom else "",
+            "to_value": request.GET.get("to", "") if period.is_custom else "",
         },
         status=status,
     )
 
 
 def _period_query(request, period) -> str:
-    if period.preset != "custom":
+    if not period.is_custom:
         return f"period={period.preset}"
     return f"from={request.GET.get('from', '')}&to={request.GET.get('to', '')}"
 

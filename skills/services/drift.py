@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from claresia.models import Tenant
-from connectors.crypto import SecretUnreadable
-from connectors.models import Connector
 from connectors.openai import endpoints
 from connectors.openai.errors import AuthenticationError, NotFoundError, OpenAIError
-from connectors.services import openai_client_for
+from connectors.services import ConnectorUnavailable, openai_client_for_tenant
 from skills.models import Publication
 
 logger = logging.getLogger(__name__)
@@ -45,12 +43,12 @@ class DriftError(Exception):
 @dataclass(frozen=True)
 class DriftOutcome:
     skill_id: str
-    status: str  # Publication.DriftStatus value
+    status: Publication.DriftStatus
     differences: tuple = ()
     detail: str = ""
 
     def line(self) -> str:
-        label = Publication.DriftStatus(self.status).label
+        label = self.status.label
         parts = [f"{d['field']}: {d['detail']}" for d in self.differences]
         if self.detail:
             parts.append(self.detail)
@@ -63,7 +61,8 @@ class DriftReport:
 
     @property
     def drifted(self) -> list[DriftOutcome]:
-        return [o for o in self.outcomes if o.status in ("drifted", "missing")]
+        drifted = (Publication.DriftStatus.DRIFTED, Publication.DriftStatus.MISSING)
+        return [o for o in self.outcomes if o.status in drifted]
 
 
 def _names(tools: list) -> list[str]:
@@ -162,13 +161,10 @@ def skills_drift_check(
     report = DriftReport()
     if not publications:
         return report
-    connector = Connector.objects.filter(tenant=tenant).first()
-    if connector is None:
-        raise DriftError(f"tenant {tenant.slug} has no ChatGPT Enterprise connector")
     try:
-        client = openai_client_for(connector, **client_options)
-    except SecretUnreadable as exc:
-        raise DriftError(str(exc)) from None
+        client = openai_client_for_tenant(tenant=tenant, **client_options)
+    except ConnectorUnavailable as exc:
+        raise DriftError(exc.user_message) from None
     stop = ""
     with client:
         for publication in publications:

@@ -4,6 +4,7 @@
 import hashlib
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from django.db import transaction
 
@@ -15,11 +16,19 @@ from skills.models import KnowledgeFile, Skill, SkillVersion
 SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?")
 
 
+class ImportOutcome(StrEnum):
+    """What an import did to one skill (`import_skills` prints it)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
 @dataclass(frozen=True)
 class ImportedSkill:
     skill_id: str
     origin: str
-    outcome: str  # created / updated / unchanged
+    outcome: ImportOutcome
     version: str
     previous_version: str = ""
 
@@ -82,7 +91,7 @@ def _import_one(*, tenant: Tenant, source: SkillSource) -> ImportedSkill:
     if skill is not None:
         if _same_content(skill, document, rows):
             return ImportedSkill(
-                document["id"], source.origin, "unchanged", skill.version, previous
+                document["id"], source.origin, ImportOutcome.UNCHANGED, skill.version, previous
             )
         if version_key(document["version"]) <= version_key(skill.version):
             raise ValueError(
@@ -101,9 +110,8 @@ def _import_one(*, tenant: Tenant, source: SkillSource) -> ImportedSkill:
         row.skill = skill
     KnowledgeFile.objects.bulk_create(rows)
     SkillVersion.objects.create(skill=skill, version=skill.version, ir=document)
-    return ImportedSkill(
-        document["id"], source.origin, "updated" if previous else "created", skill.version, previous
-    )
+    outcome = ImportOutcome.UPDATED if previous else ImportOutcome.CREATED
+    return ImportedSkill(document["id"], source.origin, outcome, skill.version, previous)
 
 
 def skills_import(*, tenant: Tenant, sources: list[SkillSource]) -> ImportReport:

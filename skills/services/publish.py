@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
@@ -21,8 +22,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from claresia.models import Tenant
-from connectors.crypto import SecretUnreadable
-from connectors.models import Connector
 from connectors.openai import endpoints
 from connectors.openai.client import OpenAIClient
 from connectors.openai.errors import (
@@ -32,7 +31,13 @@ from connectors.openai.errors import (
     OpenAIError,
     PublishDisabledError,
 )
-from connectors.services import openai_client_for
+from connectors.services import (
+    ConnectorUnavailable,
+    PublishMode,
+    connector_publish_mode,
+    connector_switch_to_manual_export,
+    openai_client_for_tenant,
+)
 from skills.models import KnowledgeFile, Publication, PublishRun, Skill, SkillVersion
 from skills.services.bundles import knowledge_refs, tenant_context
 from skills.transpiler import Bundle, BundleError, skill_bundle
@@ -47,10 +52,37 @@ class PublishError(Exception):
     """The whole publish cannot start (no connector, unreadable key): nothing was written."""
 
 
+class PlanAction(StrEnum):
+    """What a publish would do to one skill's GPT (the dry run prints these)."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    BLOCKED = "blocked"
+
+    @property
+    def writes(self) -> bool:
+        return self in (PlanAction.CREATE, PlanAction.UPDATE)
+
+
+class PublishOutcome(StrEnum):
+    """What a publish did to one skill's GPT: printed, and kept in `PublishRun.results`."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+
+    @property
+    def ok(self) -> bool:
+        return self in (PublishOutcome.CREATED, PublishOutcome.UPDATED, PublishOutcome.UNCHANGED)
+
+
 @dataclass
 class PlanItem:
     skill: Skill
-    action: str  # create / update / unchanged / blocked
+    action: PlanAction
     reason: str = ""
     changes: list[str] = field(default_factory=list)
     bundle: Bundle | None = None
@@ -61,12 +93,12 @@ class PlanItem:
 @dataclass(frozen=True)
 class SkillOutcome:
     skill_id: str
-    outcome: str  # created / updated / unchanged / blocked / failed
+    outcome: PublishOutcome
     detail: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.outcome in ("created", "updated", "unchanged")
+        return self.outcome.ok
 
     def line(self) -> str:
         return f"{self.skill_id}: {self.outcome}" + (f": {self.detail}" if self.detail else "")
@@ -121,7 +153,11 @@ def skills_publish_plan(
     """What a publish would do per skill, without any network call or write. `force` updates
     published skills whose bundle is unchanged: a GPT edited in ChatGPT must be overwritten."""
     skills = _skills_for(tenant, skill_ids)
-    connector = Connector.objects.filter(tenant=tenant).first()
+    try:
+        manual_export = connector_publish_mode(tenant=tenant) == PublishMode.MANUAL_EXPORT
+        unpublishable = PUBLISH_DISABLED_MESSAGE if manual_export else ""
+    except ConnectorUnavailable as exc:
+        unpublishable = exc.user_message
     context = tenant_context(tenant)
     refs = knowledge_refs(skills)
     publications = {
@@ -134,21 +170,22 @@ def skills_publish_plan(
             bundle = skill_bundle(skill.ir, tenant=context, knowledge=refs[skill.pk])
         except BundleError as exc:
             plan.append(
-                PlanItem(skill, "blocked", "; ".join(exc.problems), publication=publication)
+                PlanItem(
+                    skill, PlanAction.BLOCKED, "; ".join(exc.problems), publication=publication
+                )
             )
             continue
-        if connector is None:
-            reason = "the tenant has no ChatGPT Enterprise connector: connect it first"
-            plan.append(PlanItem(skill, "blocked", reason, bundle=bundle))
-        elif connector.publish_mode == Connector.PublishMode.MANUAL_EXPORT:
-            plan.append(PlanItem(skill, "blocked", PUBLISH_DISABLED_MESSAGE, bundle=bundle))
+        if unpublishable:
+            plan.append(PlanItem(skill, PlanAction.BLOCKED, unpublishable, bundle=bundle))
         elif (
             publication
             and publication.gpt_id
             and publication.published_sha256 == bundle.sha256
             and not force
         ):
-            plan.append(PlanItem(skill, "unchanged", bundle=bundle, publication=publication))
+            plan.append(
+                PlanItem(skill, PlanAction.UNCHANGED, bundle=bundle, publication=publication)
+            )
         elif publication and publication.published_sha256:
             changes = _changes(publication.published_bundle, bundle)
             if force and not changes:
@@ -156,7 +193,7 @@ def skills_publish_plan(
             plan.append(
                 PlanItem(
                     skill,
-                    "update",
+                    PlanAction.UPDATE,
                     changes=changes,
                     bundle=bundle,
                     publication=publication,
@@ -164,7 +201,7 @@ def skills_publish_plan(
                 )
             )
         else:
-            plan.append(PlanItem(skill, "create", bundle=bundle, publication=publication))
+            plan.append(PlanItem(skill, PlanAction.CREATE, bundle=bundle, publication=publication))
     return plan
 
 
@@ -181,7 +218,7 @@ class _Job:
 @dataclass
 class _Result:
     job: _Job
-    outcome: str
+    outcome: PublishOutcome
     gpt_id: str = ""
     file_ids: dict[str, str] = field(default_factory=dict)
     error: OpenAIError | None = None
@@ -192,7 +229,9 @@ def _publish_one(client: OpenAIClient, job: _Job, stop: threading.Event) -> _Res
     """Create-or-update one GPT by name, upload changed files, share it. HTTP only."""
     if stop.is_set():
         return _Result(
-            job, "failed", detail="not attempted: the publish stopped on an earlier error"
+            job,
+            PublishOutcome.FAILED,
+            detail="not attempted: the publish stopped on an earlier error",
         )
     file_ids = dict(job.file_ids)
     try:
@@ -209,14 +248,14 @@ def _publish_one(client: OpenAIClient, job: _Job, stop: threading.Event) -> _Res
                 gpt = endpoints.gpt_update(client, job.gpt_id, config)
             except NotFoundError:
                 gpt = None  # deleted behind our back: find it by name or create it again
-        outcome = "updated"
+        outcome = PublishOutcome.UPDATED
         if gpt is None:
             existing = endpoints.gpt_find_by_name(client, job.bundle.name)
             if existing:
                 gpt = endpoints.gpt_update(client, existing["id"], config)
             else:
                 gpt = endpoints.gpt_create(client, config)
-                outcome = "created"
+                outcome = PublishOutcome.CREATED
         if job.share or gpt["id"] != job.gpt_id:  # a new or adopted GPT starts unshared
             try:
                 if job.bundle.group_ids:
@@ -231,7 +270,7 @@ def _publish_one(client: OpenAIClient, job: _Job, stop: threading.Event) -> _Res
                 name = f"{missing} (archetype {archetypes[missing]})" if missing else "a group"
                 return _Result(
                     job,
-                    "failed",
+                    PublishOutcome.FAILED,
                     gpt_id=gpt["id"],
                     file_ids=file_ids,
                     detail=f"workspace group {name} does not exist in the ChatGPT workspace",
@@ -240,11 +279,13 @@ def _publish_one(client: OpenAIClient, job: _Job, stop: threading.Event) -> _Res
     except OpenAIError as exc:
         if isinstance(exc, AuthenticationError | PublishDisabledError):
             stop.set()  # every other skill would get the same answer
-        return _Result(job, "failed", file_ids=file_ids, error=exc, detail=exc.user_message)
+        return _Result(
+            job, PublishOutcome.FAILED, file_ids=file_ids, error=exc, detail=exc.user_message
+        )
 
 
 def _jobs(plan: list[PlanItem]) -> list[_Job]:
-    items = [item for item in plan if item.action in ("create", "update")]
+    items = [item for item in plan if item.action.writes]
     needed: dict[str, set[str]] = {}
     jobs = []
     for item in items:
@@ -282,24 +323,24 @@ def _jobs(plan: list[PlanItem]) -> list[_Job]:
 def _record(item: PlanItem, result: _Result | None, now) -> SkillOutcome:
     publication = item.publication or Publication(skill=item.skill, target=TARGET)
     skill_id = item.skill.skill_id
-    if item.action == "unchanged":
-        return SkillOutcome(skill_id, "unchanged")
+    if item.action == PlanAction.UNCHANGED:
+        return SkillOutcome(skill_id, PublishOutcome.UNCHANGED)
     publication.attempted_at = now
-    if item.action == "blocked":
+    if item.action == PlanAction.BLOCKED:
         publication.status = Publication.Status.BLOCKED
         publication.error = item.reason
         publication.bundle_sha256 = item.bundle.sha256 if item.bundle else ""
         publication.save()
-        return SkillOutcome(skill_id, "blocked", item.reason)
+        return SkillOutcome(skill_id, PublishOutcome.BLOCKED, item.reason)
     publication.bundle_sha256 = item.bundle.sha256
     publication.file_ids = result.file_ids or publication.file_ids
     if result.gpt_id:
         publication.gpt_id = result.gpt_id
-    if result.outcome == "failed":
+    if result.outcome == PublishOutcome.FAILED:
         publication.status = Publication.Status.FAILED
         publication.error = result.detail
         publication.save()
-        return SkillOutcome(skill_id, "failed", result.detail)
+        return SkillOutcome(skill_id, PublishOutcome.FAILED, result.detail)
     publication.status = Publication.Status.PUBLISHED
     publication.error = ""
     publication.published_sha256 = item.bundle.sha256
@@ -336,15 +377,15 @@ def skills_publish(
 
     now = timezone.now()
     for item in plan:
-        if item.action in ("unchanged", "blocked"):
+        if not item.action.writes:
             done(_record(item, None, now))
     jobs = _jobs(plan)
     if not jobs:
         return report
     try:
-        client = openai_client_for(tenant.connector, **client_options)
-    except SecretUnreadable as exc:
-        raise PublishError(str(exc)) from None
+        client = openai_client_for_tenant(tenant=tenant, **client_options)
+    except ConnectorUnavailable as exc:
+        raise PublishError(exc.user_message) from None
     items = {item.skill.skill_id: item for item in plan}
     stop = threading.Event()
     disabled = False
@@ -356,11 +397,8 @@ def skills_publish(
             disabled = disabled or isinstance(result.error, PublishDisabledError)
             done(_record(items[result.job.skill_id], result, timezone.now()))
     if disabled:
-        Connector.objects.filter(tenant=tenant).update(
-            publish_mode=Connector.PublishMode.MANUAL_EXPORT, updated_at=timezone.now()
-        )
+        connector_switch_to_manual_export(tenant=tenant)
         report.message = PUBLISH_DISABLED_MESSAGE
-        logger.warning("tenant %s switched to manual export: publish disabled", tenant.slug)
     return report
 
 

@@ -49,6 +49,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 from itertools import islice
 
 from django.conf import settings
@@ -56,12 +57,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from claresia.models import Tenant
-from connectors.crypto import SecretUnreadable
-from connectors.models import Connector
 from connectors.openai import endpoints
 from connectors.openai.client import OpenAIClient
 from connectors.openai.errors import BadRequestError, OpenAIError
-from connectors.services import openai_client_for
+from connectors.services import ConnectorUnavailable, openai_client_for_tenant
 from skills.models import Skill
 from telemetry.ingest.normalizer import (
     DEFAULT_PRICES,
@@ -83,21 +82,30 @@ FLUSH_ROWS = 5000
 PREFETCH_PAGES = 64
 
 
+class PollStatus(StrEnum):
+    """How one poll of one tenant ended."""
+
+    OK = "ok"
+    PARTIAL = "partial"  # stopped, or the page budget reached: the next poll resumes the window
+    LOCKED = "locked"  # another poller holds the tenant
+    FAILED = "failed"
+
+
 @dataclass
 class PollOutcome:
     tenant: str
-    status: str  # "ok" | "partial" (stopped or page budget reached) | "locked" | "failed"
+    status: PollStatus
     stored: int = 0
     skipped: int = 0
     pages: int = 0
     error: str = ""
 
     def __str__(self) -> str:
-        if self.status == "locked":
+        if self.status == PollStatus.LOCKED:
             return f"{self.tenant}: skipped, another poller is running"
         pages = f"{self.pages} page" + ("" if self.pages == 1 else "s")
         text = f"{self.tenant}: {self.stored} stored, {self.skipped} skipped, {pages}"
-        if self.status == "partial":
+        if self.status == PollStatus.PARTIAL:
             text += " (window not finished; the next poll resumes it)"
         if self.error:
             text += f" — {self.error}"
@@ -201,10 +209,10 @@ def telemetry_poll(
     `should_stop` is asked between pages (SIGTERM / SIGINT in `poll_telemetry`).
     """
     now = now or timezone.now()
-    outcome = PollOutcome(tenant=tenant.slug, status="ok")
+    outcome = PollOutcome(tenant=tenant.slug, status=PollStatus.OK)
     with tenant_poll_lock(tenant.pk) as acquired:
         if not acquired:
-            outcome.status = "locked"
+            outcome.status = PollStatus.LOCKED
             return outcome
         state, _ = PollCursor.objects.get_or_create(tenant=tenant)
         state.last_poll_at = now
@@ -212,16 +220,16 @@ def telemetry_poll(
         skills = dict(Skill.objects.filter(tenant=tenant).values_list("skill_id", "pk"))
         window = _Window(state, now)
         try:
-            with client or openai_client_for(Connector.objects.get(tenant=tenant)) as opened:
+            with client or openai_client_for_tenant(tenant=tenant) as opened:
                 _read_window(
                     state, window, tenant, opened, skills, prices, outcome, max_pages, should_stop
                 )
-        except (OpenAIError, SecretUnreadable, Connector.DoesNotExist) as exc:
+        except (OpenAIError, ConnectorUnavailable) as exc:
             if outcome.pages:
                 # The pages read before the failed one are kept, with their progress.
                 outcome.stored += _flush(state, window, tenant.pk)
-            outcome.status = "failed"
-            outcome.error = _user_message(exc)
+            outcome.status = PollStatus.FAILED
+            outcome.error = exc.user_message
             state.last_error, state.last_error_at = outcome.error, now
             state.save(
                 update_fields=[
@@ -278,7 +286,7 @@ def _consume(pages, state, window, tenant, skills, prices, outcome, max_pages, s
         if window.done:
             return
         if pause:
-            outcome.status = "partial"
+            outcome.status = PollStatus.PARTIAL
             return
 
 
@@ -320,11 +328,3 @@ def _prefetched(pages: Iterator[dict], depth: int = PREFETCH_PAGES) -> Iterator[
     finally:
         closed.set()
         fetcher.join()
-
-
-def _user_message(exc: Exception) -> str:
-    if isinstance(exc, OpenAIError):
-        return exc.user_message
-    if isinstance(exc, Connector.DoesNotExist):
-        return "No OpenAI connector: connect the tenant's ChatGPT Enterprise org first"
-    return str(exc)

@@ -7,19 +7,21 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from claresia.models import Tenant
+from connectors.services import tenants_with_connector
 from telemetry.hub.pricing import tenant_price_table
 from telemetry.ingest.audit_export import (
     AuditExportError,
     AuditExportReport,
     audit_export_import,
 )
-from telemetry.ingest.poller import PollOutcome, telemetry_poll
+from telemetry.ingest.poller import PollOutcome, PollStatus, telemetry_poll
 from telemetry.ingest.reconcile import HORIZON, ReconcileOutcome, telemetry_reconcile
 
 __all__ = [
     "AuditExportError",
     "AuditExportReport",
     "PollOutcome",
+    "PollStatus",
     "ReconcileOutcome",
     "telemetry_import_audit_export",
     "telemetry_poll_tenant",
@@ -60,7 +62,7 @@ def telemetry_import_audit_export(
 def tenants_to_poll(*, slug: str | None = None) -> QuerySet[Tenant]:
     """Tenants with an OpenAI connector (a failed Test connection does not stop polling: the
     poll health then shows the same reason)."""
-    tenants = Tenant.objects.filter(connector__isnull=False).order_by("slug")
+    tenants = tenants_with_connector().order_by("slug")
     if slug is not None:
         tenants = tenants.filter(slug=slug)
     return tenants

@@ -14,6 +14,9 @@ RANK = {app: rank for rank, app in enumerate(APPS)}
 # The project's wiring names every app by design.
 WIRING = {"claresia/settings.py", "claresia/urls.py", "claresia/celery.py", "claresia/wsgi.py"}
 WIRING |= {"claresia/asgi.py"}
+# The connector's model and its key are the connectors app's own: every other app goes through
+# connectors.services (ConnectorUnavailable, ConnectorStatus, PublishMode, the OpenAI client).
+CONNECTOR_INTERNALS = {"connectors.models", "connectors.crypto"}
 
 
 def _module_name(path: Path) -> str:
@@ -124,6 +127,31 @@ def test_nothing_outside_the_demo_imports_it():
         for t in targets
         if t.startswith("demo")
     ]
+
+
+def connector_internals_reached(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        if module.split(".")[0] != "connectors"
+        for target in targets
+        if target in CONNECTOR_INTERNALS
+    )
+
+
+def test_no_app_but_connectors_imports_the_connector_model_or_crypto():
+    assert connector_internals_reached(_graph()) == []
+
+
+def test_the_connector_boundary_check_sees_a_crossing():
+    # given a made-up graph where a skills module imports the connector model
+    graph = {"skills.a": {"connectors.models"}, "connectors.services": {"connectors.models"}}
+
+    # when the boundary is checked
+    crossings = connector_internals_reached(graph)
+
+    # then only the crossing from outside connectors/ is reported
+    assert crossings == ["skills.a imports connectors.models"]
 
 
 @pytest.mark.parametrize(

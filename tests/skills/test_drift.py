@@ -5,6 +5,7 @@ it, and a republish overwrites it and clears the drift."""
 import httpx
 import pytest
 import respx
+from cryptography.fernet import Fernet
 
 from connectors.sandbox.state import Fault
 from skills.models import Publication
@@ -208,3 +209,18 @@ def test_a_gpt_object_without_sharing_is_compared_on_the_rest_and_says_so():
     )
     # then nothing differs, and the note says sharing was not compared
     assert (differences, note) == ([], SHARING_NOT_REPORTED)
+
+
+def test_a_key_that_cannot_be_decrypted_stops_the_check_with_the_connectors_message(
+    published, settings
+):
+    # given the key the connector was encrypted under is gone
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+
+    # when the drift check runs
+    with pytest.raises(DriftError, match="paste the Compliance API key again"):
+        skills_drift_check(tenant=published.skill.tenant)
+
+    # then nothing was stored on the publication
+    published.refresh_from_db()
+    assert published.drift_checked_at is None

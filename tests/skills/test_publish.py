@@ -2,6 +2,7 @@
 unchanged, 401, 403, 429, partial failure, dry run and the Celery-run progress."""
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 
 from claresia.models import ArchetypeGroup
@@ -11,7 +12,12 @@ from connectors.services import connector_connect
 from skills.ir.importers import sources_from_path
 from skills.models import Publication, PublishRun, SkillVersion
 from skills.services.imports import skills_import
-from skills.services.publish import skills_publish, skills_publish_plan
+from skills.services.publish import (
+    PlanAction,
+    PublishError,
+    skills_publish,
+    skills_publish_plan,
+)
 from skills.tasks import publish_run_start
 from tests.skills.conftest import SKILL_FOLDER, fixture_ir, minimal_ir, write_skill
 
@@ -265,3 +271,33 @@ def test_a_changed_knowledge_file_is_uploaded_again(sandbox, connector, imported
     (gpt,) = sandbox.state.org("org-dainese").gpts.values()
     (file_id,) = gpt["file_ids"]
     assert sandbox.state.org("org-dainese").files[file_id]["bytes"] == len(b"# A new template\n")
+
+
+def test_a_key_that_cannot_be_decrypted_stops_the_publish_with_the_connectors_message(
+    sandbox, connector, imported_skill, settings
+):
+    # given the key the connector was encrypted under is gone
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+
+    # when publishing
+    with pytest.raises(PublishError) as raised:
+        skills_publish(tenant=connector.tenant)
+
+    # then the publish says what the connector says, and nothing was called
+    assert "paste the Compliance API key again" in str(raised.value)
+    assert sandbox.state.requests == []
+
+
+def test_a_tenant_without_a_connector_is_blocked_in_the_plan(sandbox, tenant, imported_skill):
+    # given a tenant with a skill and no connector
+
+    # when the publish is planned
+    plan = skills_publish_plan(tenant=tenant)
+
+    # then the skill is blocked with the connector's reason
+    assert [(item.action, item.reason) for item in plan] == [
+        (
+            PlanAction.BLOCKED,
+            "tenant dainese has no ChatGPT Enterprise connector: connect it first",
+        )
+    ]

@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 import httpx
 import psycopg
 import pytest
+from cryptography.fernet import Fernet
 from django.db import connection
 
 from connectors.openai.errors import COMPLIANCE_DISABLED_MESSAGE
 from connectors.sandbox.state import Fault
 from connectors.services import connector_connect, openai_client_for
 from skills.models import Skill
-from telemetry.ingest.poller import telemetry_poll
+from telemetry.ingest.poller import PollStatus, telemetry_poll
 from telemetry.ingest.storage import POLL_LOCK_CLASS
 from telemetry.models import PollCursor, TelemetryEvent
 from tests.conftest import COMPLIANCE_KEY
@@ -347,3 +348,30 @@ def test_the_raw_audit_event_is_stored_as_json(sandbox, connector, tenant):
     stored = TelemetryEvent.objects.get()
     assert stored.raw == audit_event
     assert TelemetryEvent.objects.filter(raw__type="gpt.invoked").count() == 1
+
+
+def test_a_key_that_cannot_be_decrypted_fails_the_poll_with_the_connectors_message(
+    sandbox, connector, tenant, settings
+):
+    # given the key the connector was encrypted under is gone
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+
+    # when the tenant is polled
+    outcome = telemetry_poll(tenant=tenant)
+
+    # then the poll fails with the connector's message, shown as the poll health
+    assert outcome.status == PollStatus.FAILED
+    assert "paste the Compliance API key again" in outcome.error
+    assert PollCursor.objects.get(tenant=tenant).last_error == outcome.error
+
+
+def test_a_tenant_without_a_connector_fails_the_poll_and_is_told_to_connect(sandbox, tenant):
+    # given a tenant that was never connected
+
+    # when it is polled
+    outcome = telemetry_poll(tenant=tenant)
+
+    # then the poll fails with the connector's message, and nothing was called
+    assert outcome.status == PollStatus.FAILED
+    assert outcome.error == "tenant dainese has no ChatGPT Enterprise connector: connect it first"
+    assert audit_log_calls(sandbox) == []

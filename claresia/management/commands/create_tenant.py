@@ -11,7 +11,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("slug")
         parser.add_argument("--name", required=True)
-        parser.add_argument("--mode", choices=Tenant.DeploymentMode.values, default="A")
+        parser.add_argument(
+            "--mode", choices=Tenant.DeploymentMode.values, default=Tenant.DeploymentMode.A
+        )
         parser.add_argument("--hub-base-url", default="", help="required for Mode C (https://)")
 
     def handle(self, *args, slug, name, mode, hub_base_url, **options):

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from connectors.services import ConnectorStatus
 from demo.loader import demo_load, demo_skills_publish, demo_test_connection
 
 
@@ -16,7 +17,7 @@ class Command(BaseCommand):
         if connector.last_error:
             state += f" ({connector.last_error})"
         published = ""
-        if connector.status == connector.Status.CONNECTED:
+        if connector.status == ConnectorStatus.CONNECTED:
             report = demo_skills_publish(tenant)
             published = "Demo skills: " + ", ".join(o.line() for o in report.outcomes) + "."
         self.stdout.write(

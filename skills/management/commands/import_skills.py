@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from skills.ir.importers import SkillSourceError, sources_from_path
 from skills.management.commands._common import tenant_by_slug
-from skills.services.imports import skills_import
+from skills.services.imports import ImportOutcome, skills_import
 
 
 class Command(BaseCommand):
@@ -27,7 +27,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         report = skills_import(tenant=tenant, sources=sources)
         for skill in report.imported:
-            since = f" (was {skill.previous_version})" if skill.outcome == "updated" else ""
+            updated = skill.outcome == ImportOutcome.UPDATED
+            since = f" (was {skill.previous_version})" if updated else ""
             self.stdout.write(f"{skill.skill_id}: {skill.outcome} {skill.version}{since}")
         for origin, problems in report.refused:
             for problem in problems:

@@ -1,7 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from skills.management.commands._common import tenant_by_slug
-from skills.services.publish import PublishError, skills_publish, skills_publish_plan
+from skills.services.publish import (
+    PlanAction,
+    PublishError,
+    skills_publish,
+    skills_publish_plan,
+)
 
 
 class Command(BaseCommand):
@@ -38,11 +43,11 @@ class Command(BaseCommand):
         plan = skills_publish_plan(tenant=tenant, skill_ids=skills)
         for item in plan:
             line = f"{item.skill.skill_id}: {item.action}"
-            if item.action == "update":
+            if item.action == PlanAction.UPDATE:
                 line += f" ({', '.join(item.changes) or 'no field change'})"
             if item.reason:
                 line += f": {item.reason}"
             self.stdout.write(line)
-        blocked = [item for item in plan if item.action == "blocked"]
+        blocked = [item for item in plan if item.action == PlanAction.BLOCKED]
         if blocked:
             raise CommandError(f"{len(blocked)} of {len(plan)} skill(s) blocked")

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from claresia.services import TenantNotFound, tenant_get
-from telemetry.ingest.services import telemetry_poll_tenants, tenants_to_poll
+from telemetry.ingest.services import PollStatus, telemetry_poll_tenants, tenants_to_poll
 
 
 class Command(BaseCommand):
@@ -68,6 +68,6 @@ class Command(BaseCommand):
                 signal.signal(sig, handler)
         if stop.is_set():
             self.stdout.write("stopped")
-        failed = [o for o in outcomes if o.status == "failed"]
+        failed = [o for o in outcomes if o.status == PollStatus.FAILED]
         if once and failed:
             raise CommandError("; ".join(f"{o.tenant}: {o.error}" for o in failed))

@@ -1,0 +1,84 @@
+"""The one way other apps reach a tenant's connector (connectors.services): a client or
+ConnectorUnavailable, the publish mode and the switch to manual export."""
+
+import pytest
+from cryptography.fernet import Fernet
+
+from connectors.openai import endpoints
+from connectors.services import (
+    ConnectorUnavailable,
+    PublishMode,
+    connector_publish_mode,
+    connector_switch_to_manual_export,
+    openai_client_for_tenant,
+    tenants_with_connector,
+)
+
+UNREADABLE = "paste the Compliance API key again"
+
+
+def test_a_tenant_without_a_connector_gets_no_client_and_is_told_to_connect(tenant):
+    # given a tenant that was never connected
+
+    # when a client is asked for
+    with pytest.raises(ConnectorUnavailable) as raised:
+        openai_client_for_tenant(tenant=tenant)
+
+    # then the one error says what to do
+    assert raised.value.user_message == (
+        "tenant dainese has no ChatGPT Enterprise connector: connect it first"
+    )
+
+
+def test_a_key_written_under_a_removed_encryption_key_gets_no_client(connector, settings):
+    # given the key the connector was encrypted under is gone
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+
+    # when a client is asked for
+    with pytest.raises(ConnectorUnavailable) as raised:
+        openai_client_for_tenant(tenant=connector.tenant)
+
+    # then the one error asks for the key again
+    assert UNREADABLE in raised.value.user_message
+
+
+def test_a_connected_tenant_gets_a_client_that_reads_its_audit_log(sandbox, connector):
+    # given a connected tenant
+
+    # when a client is asked for and used
+    with openai_client_for_tenant(tenant=connector.tenant) as client:
+        page = endpoints.audit_logs_page(client, limit=1)
+
+    # then OpenAI answered the tenant's key
+    assert page["object"] == "list"
+
+
+def test_switching_to_manual_export_changes_the_publish_mode(connector):
+    # given a tenant publishing through the admin API
+    assert connector_publish_mode(tenant=connector.tenant) == PublishMode.AUTOMATED
+
+    # when it is switched to manual export
+    connector_switch_to_manual_export(tenant=connector.tenant)
+
+    # then its skills reach ChatGPT by export from now on
+    assert connector_publish_mode(tenant=connector.tenant) == PublishMode.MANUAL_EXPORT
+
+
+def test_a_tenant_without_a_connector_has_no_publish_mode(tenant):
+    # given a tenant that was never connected
+
+    # when its publish mode is asked for
+    with pytest.raises(ConnectorUnavailable, match="no ChatGPT Enterprise connector"):
+        connector_publish_mode(tenant=tenant)
+
+    # then nothing is assumed
+
+
+def test_only_tenants_with_a_connector_are_listed(connector, other_tenant):
+    # given one connected tenant and one that is not
+
+    # when the tenants with a connector are listed
+    tenants = list(tenants_with_connector())
+
+    # then only the connected one is
+    assert tenants == [connector.tenant]
