@@ -16,15 +16,13 @@ from typing import Any, NamedTuple
 import orjson
 
 from telemetry.hub.pricing import DEFAULT_PRICES as LIST_PRICES
-from telemetry.models import TelemetryEvent
 
 GPT_PREFIX = "claresia-"
-EVENT_TYPES = {
-    "gpt.invoked": TelemetryEvent.EventType.INVOKED,
-    "gpt.failed": TelemetryEvent.EventType.FAILED,
-}
-SOURCE_COMPLIANCE_API = TelemetryEvent.Source.COMPLIANCE_API
-SOURCE_AUDIT_EXPORT = TelemetryEvent.Source.AUDIT_EXPORT
+# The values of TelemetryEvent.EventType and TelemetryEvent.Source, spelled here because the
+# normalizer is a pure core that imports no Django (tests/architecture checks both agree).
+EVENT_TYPES = {"gpt.invoked": "invoked", "gpt.failed": "failed"}
+SOURCE_COMPLIANCE_API = "compliance_api"
+SOURCE_AUDIT_EXPORT = "audit_export"
 _MILLION = Decimal(1_000_000)
 
 # Model → (input $, output $) per million tokens: the hub's list prices. Callers hand in the

@@ -210,3 +210,13 @@ def test_an_event_without_id_or_time_is_malformed(changes, reason):
 def test_a_value_that_is_not_an_object_is_malformed():
     with pytest.raises(MalformedEvent, match="not a JSON object"):
         normalize(["audit_log-1"])
+
+
+def test_the_normalizer_writes_the_telemetry_models_own_values():
+    # given: the normalizer spells the values itself, being a core that imports no Django
+    from telemetry.ingest.normalizer import EVENT_TYPES, SOURCE_AUDIT_EXPORT, SOURCE_COMPLIANCE_API
+    from telemetry.models import TelemetryEvent
+
+    # then: each is one of the model's choices
+    assert set(EVENT_TYPES.values()) <= set(TelemetryEvent.EventType.values)
+    assert {SOURCE_COMPLIANCE_API, SOURCE_AUDIT_EXPORT} <= set(TelemetryEvent.Source.values)
