@@ -184,25 +184,52 @@ def test_download_plugin_with_no_skill_is_not_found(client, staff):
 
 
 @pytest.mark.integration
-def test_admin_check_drift_action_reports_and_stores_the_drift(client, staff, sandbox, published):
+def test_admin_check_drift_action_queues_the_check_whose_result_the_pages_show(
+    client, staff, sandbox, published, django_capture_on_commit_callbacks
+):
     # given a GPT edited in ChatGPT
     _edit_behind_our_back(sandbox, published.gpt_id)
     client.force_login(staff)
     # when the admin action runs on the skill
-    response = client.post(
-        ADMIN_SKILLS,
-        {"action": "check_drift_selected", "_selected_action": [published.skill.pk]},
-        follow=True,
-    )
-    # then it reports the drift, which the list and the skill page show
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = client.post(
+            ADMIN_SKILLS,
+            {"action": "check_drift_selected", "_selected_action": [published.skill.pk]},
+            follow=True,
+        )
+    # then it says the check is queued; the check ran once the request committed
     reported = [str(message) for message in response.context["messages"]]
-    assert reported[0].startswith(
-        "incident-postmortem: Changed in ChatGPT (instructions: edited in ChatGPT"
-    )
+    assert reported == [
+        "Drift check of dainese's published GPTs queued; the Drift column shows the result "
+        "when it lands."
+    ]
+    assert len(queued) == 1
     published.refresh_from_db()
     assert published.drift_status == "drifted"
+    # and the list and the skill page show the drift
+    assert "Changed in ChatGPT" in client.get(ADMIN_SKILLS).content.decode()
     page = client.get(f"{ADMIN_SKILLS}{published.skill.pk}/change/").content.decode()
     assert "Changed in ChatGPT (instructions: edited in ChatGPT" in page
+
+
+@pytest.mark.integration
+def test_admin_check_drift_action_reads_nothing_during_the_request(
+    client, staff, sandbox, published, django_capture_on_commit_callbacks
+):
+    # given a published GPT, and the sandbox's request log cleared
+    sandbox.state.requests.clear()
+    client.force_login(staff)
+    # when the action runs and the request ends without committing
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post(
+            ADMIN_SKILLS,
+            {"action": "check_drift_selected", "_selected_action": [published.skill.pk]},
+        )
+    # then the check waits in the queue: no GPT was read back, nothing stored
+    assert len(queued) == 1
+    assert sandbox.state.requests == []
+    published.refresh_from_db()
+    assert published.drift_checked_at is None
 
 
 @pytest.mark.integration
@@ -219,17 +246,21 @@ def test_admin_republish_action_starts_a_forced_run(
     assert run.force
 
 
-def test_admin_drift_action_ignores_another_tenants_skill(client, staff, other_skill):
+def test_admin_drift_action_ignores_another_tenants_skill(
+    client, staff, other_skill, django_capture_on_commit_callbacks
+):
     # given a publication of the other tenant
     publication = Publication.objects.create(
         skill=other_skill, status="published", gpt_id="g-other", published_sha256="h"
     )
     client.force_login(staff)
     # when staff post its id to the action
-    client.post(
-        ADMIN_SKILLS, {"action": "check_drift_selected", "_selected_action": [other_skill.pk]}
-    )
-    # then nothing of it was checked
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        client.post(
+            ADMIN_SKILLS, {"action": "check_drift_selected", "_selected_action": [other_skill.pk]}
+        )
+    # then nothing of it was queued or checked
+    assert queued == []
     publication.refresh_from_db()
     assert publication.drift_checked_at is None
 
