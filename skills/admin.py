@@ -1,7 +1,7 @@
 """Skills in the admin: status per target, import (upload), publish with a confirmation page
 showing the plan, dry run, export (GPT bundles or the plugin), the bundle viewable before
 publishing, and drift (check, shown per skill, republish). Every action parses input, calls one
-service and reports."""
+service (or queues its task) and reports."""
 
 import json
 
@@ -289,20 +289,29 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             return None
         return tenant
 
-    def _plan_page(self, request, queryset, *, tenant, action: str, confirm: bool):
+    def _plan_page(
+        self, request, queryset, *, tenant, action: str, confirm: bool, force: bool = False
+    ):
         skill_ids = sorted(skill.skill_id for skill in queryset)
         try:
-            plan = skills_publish_plan(tenant=tenant, skill_ids=skill_ids)
+            plan = skills_publish_plan(tenant=tenant, skill_ids=skill_ids, force=force)
         except PublishError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return None
+        if force:
+            title = "Republish to ChatGPT Enterprise over the changes made in ChatGPT"
+        elif confirm:
+            title = "Publish to ChatGPT Enterprise"
+        else:
+            title = "Publish plan (dry run)"
         context = {
             **self.admin_site.each_context(request),
-            "title": "Publish to ChatGPT Enterprise" if confirm else "Publish plan (dry run)",
+            "title": title,
             "opts": self.model._meta,
             "tenant": tenant,
             "plan": plan,
             "confirm": confirm,
+            "force": force,
             "action": action,
             "queryset": queryset,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
@@ -310,22 +319,28 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/skills/skill/publish_plan.html", context)
 
-    @admin.action(description="Publish selected skills to ChatGPT…", permissions=["change"])
-    def publish_selected(self, request, queryset):
+    def _publish(self, request, queryset, *, action: str, force: bool):
+        """Publish (or, with `force`, republish): the plan first, the queued run once confirmed."""
         tenant = self._one_tenant(request, queryset, edit=True)
         if tenant is None:
             return None
         if request.POST.get("confirm") != "yes":
             return self._plan_page(
-                request, queryset, tenant=tenant, action="publish_selected", confirm=True
+                request, queryset, tenant=tenant, action=action, confirm=True, force=force
             )
         skill_ids = sorted(skill.skill_id for skill in queryset)
         try:
-            run = publish_run_start(tenant=tenant, skill_ids=skill_ids, user=request.user)
+            run = publish_run_start(
+                tenant=tenant, skill_ids=skill_ids, user=request.user, force=force
+            )
         except PublishError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return None
         return HttpResponseRedirect(reverse("command_center:publish_run", args=[run.pk]))
+
+    @admin.action(description="Publish selected skills to ChatGPT…", permissions=["change"])
+    def publish_selected(self, request, queryset):
+        return self._publish(request, queryset, action="publish_selected", force=False)
 
     @admin.action(description="Dry run: show the publish plan")
     def dry_run_selected(self, request, queryset):
@@ -373,21 +388,11 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         return None
 
     @admin.action(
-        description="Republish selected skills over changes made in ChatGPT", permissions=["change"]
+        description="Republish selected skills over changes made in ChatGPT…",
+        permissions=["change"],
     )
     def republish_selected(self, request, queryset):
-        tenant = self._one_tenant(request, queryset, edit=True)
-        if tenant is None:
-            return None
-        skill_ids = sorted(skill.skill_id for skill in queryset)
-        try:
-            run = publish_run_start(
-                tenant=tenant, skill_ids=skill_ids, user=request.user, force=True
-            )
-        except PublishError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return None
-        return HttpResponseRedirect(reverse("command_center:publish_run", args=[run.pk]))
+        return self._publish(request, queryset, action="republish_selected", force=True)
 
 
 @admin.register(PublishRun)

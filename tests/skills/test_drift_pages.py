@@ -232,18 +232,53 @@ def test_admin_check_drift_action_reads_nothing_during_the_request(
     assert published.drift_checked_at is None
 
 
+def _republish(client, skill, **extra):
+    return client.post(
+        ADMIN_SKILLS,
+        {"action": "republish_selected", "_selected_action": [skill.pk], **extra},
+    )
+
+
 @pytest.mark.integration
-def test_admin_republish_action_starts_a_forced_run(
-    client, staff, drifted, django_capture_on_commit_callbacks
+def test_admin_republish_first_shows_the_plan_and_what_it_overwrites(
+    client, staff, sandbox, drifted
 ):
+    # given a drifted GPT whose skill is unchanged since its publish
+    sandbox.state.requests.clear()
     client.force_login(staff)
+    # when staff choose Republish on it
+    page = _republish(client, drifted.skill)
+    # then the publish confirmation page shows the forced plan and warns what is lost
+    assert page.status_code == 200
+    assert page.templates[0].name == "admin/skills/skill/publish_plan.html"
+    (item,) = page.context["plan"]
+    assert (item.action, item.force) == ("update", True)
+    assert item.changes == ["republish over the changes made in ChatGPT"]
+    body = page.content.decode()
+    assert "overwrite what was changed in ChatGPT" in body
+    assert 'name="action" value="republish_selected"' in body
+    assert "Yes, republish and overwrite" in body
+    # and nothing was written or called yet
+    assert not PublishRun.objects.exists()
+    assert sandbox.state.requests == []
+
+
+@pytest.mark.integration
+def test_admin_republish_once_confirmed_overwrites_the_gpt(
+    client, staff, sandbox, drifted, django_capture_on_commit_callbacks
+):
+    # given a drifted GPT, and staff on the confirmation page
+    client.force_login(staff)
+    # when they confirm
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            ADMIN_SKILLS, {"action": "republish_selected", "_selected_action": [drifted.skill.pk]}
-        )
+        response = _republish(client, drifted.skill, confirm="yes")
+    # then a forced run overwrote the GPT, and the browser follows its progress
     run = PublishRun.objects.get()
     assert response["Location"] == f"/command-center/distribution/openai/publish/{run.pk}/"
-    assert run.force
+    run.refresh_from_db()
+    assert (run.force, run.status, run.results[0]["outcome"]) == (True, "finished", "updated")
+    gpt = sandbox.state.org("org-dainese").gpts[drifted.gpt_id]
+    assert gpt["instructions"] == drifted.published_bundle["config"]["instructions"]
 
 
 def test_admin_drift_action_ignores_another_tenants_skill(
@@ -267,9 +302,7 @@ def test_admin_drift_action_ignores_another_tenants_skill(
 
 def test_admin_viewer_cannot_republish(client, tenant, imported_skill):
     client.force_login(make_user("viewer", tenants=[tenant], role="viewer"))
-    client.post(
-        ADMIN_SKILLS, {"action": "republish_selected", "_selected_action": [imported_skill.pk]}
-    )
+    _republish(client, imported_skill, confirm="yes")
     assert not PublishRun.objects.exists()
 
 
