@@ -1,11 +1,12 @@
 """Skills in the admin: status per target, import (upload), publish with a confirmation page
 showing the plan, dry run, export (GPT bundles or the plugin), the bundle viewable before
 publishing, and drift (check, shown per skill, republish). Every action parses input, calls one
-service (or queues its task) and reports."""
+service (or queues its task), reports, and writes what it did in each skill's history."""
 
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin.models import ADDITION, CHANGE
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -14,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from claresia.admin_history import admin_history_log
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from skills.downloads import zip_attachment
 from skills.forms import SkillImportForm
@@ -257,6 +259,7 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                 source_error = str(exc)
             else:
                 report = skills_import(tenant=form.cleaned_data["tenant"], sources=sources)
+                self._log_import(request, form.cleaned_data["tenant"], upload.name, report)
                 if report.imported:
                     self.message_user(
                         request,
@@ -275,6 +278,22 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             "source_error": source_error,
         }
         return TemplateResponse(request, "admin/skills/skill/import.html", context)
+
+    def _log_import(self, request, tenant, filename: str, report) -> None:
+        """Each skill the import created or updated gets it in its history (unchanged: none)."""
+        touched = {item.skill_id: item for item in report.imported if item.outcome != "unchanged"}
+        skills = Skill.objects.filter(tenant=tenant, skill_id__in=touched).select_related("tenant")
+        for skill in skills:
+            item = touched[skill.skill_id]
+            if item.outcome == "created":
+                message, flag = f"Imported version {item.version} from {filename}.", ADDITION
+            else:
+                message = (
+                    f"Imported version {item.version} (was {item.previous_version}) "
+                    f"from {filename}."
+                )
+                flag = CHANGE
+            admin_history_log(request, [skill], message, flag=flag)
 
     # ---- actions --------------------------------------------------------------------------
 
@@ -336,6 +355,8 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         except PublishError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return None
+        verb = "Republish over the changes made in ChatGPT" if force else "Publish"
+        admin_history_log(request, queryset, f"{verb} queued as publish run {run.pk}.")
         return HttpResponseRedirect(reverse("command_center:publish_run", args=[run.pk]))
 
     @admin.action(description="Publish selected skills to ChatGPT…", permissions=["change"])
@@ -347,11 +368,14 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         tenant = self._one_tenant(request, queryset, edit=False)
         if tenant is None:
             return None
-        return self._plan_page(
+        page = self._plan_page(
             request, queryset, tenant=tenant, action="dry_run_selected", confirm=False
         )
+        for item in page.context_data["plan"] if page is not None else []:
+            admin_history_log(request, [item.skill], f"Dry run: the publish plan is {item.action}.")
+        return page
 
-    def _export_download(self, request, queryset, export):
+    def _export_download(self, request, queryset, export, *, what: str):
         """Run `export` for the selected skills; warn about blocked ones; the ZIP, if any."""
         tenant = self._one_tenant(request, queryset, edit=False)
         if tenant is None:
@@ -361,15 +385,23 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             self.message_user(
                 request, f"{skill_id} not exported: {'; '.join(problems)}", messages.WARNING
             )
+        blocked = {skill_id for skill_id, _ in result.blocked}
+        admin_history_log(
+            request, [s for s in queryset if s.skill_id not in blocked], f"Exported {what}."
+        )
         return zip_attachment(result) if result.exported else None
 
     @admin.action(description="Export selected skills (ZIP + manifest.csv)")
     def export_selected(self, request, queryset):
-        return self._export_download(request, queryset, skills_export)
+        return self._export_download(
+            request, queryset, skills_export, what="as a Custom GPT bundle (ZIP + manifest.csv)"
+        )
 
     @admin.action(description="Export selected skills as a ChatGPT plugin (SKILL.md)")
     def export_plugin_selected(self, request, queryset):
-        return self._export_download(request, queryset, skills_plugin_export)
+        return self._export_download(
+            request, queryset, skills_plugin_export, what="in a ChatGPT plugin (SKILL.md)"
+        )
 
     @admin.action(description="Check drift: compare the live GPTs with their last publish")
     def check_drift_selected(self, request, queryset):
@@ -379,6 +411,7 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         if tenant is None:
             return None
         drift_check_start(tenant=tenant)
+        admin_history_log(request, queryset, "Drift check queued.")
         self.message_user(
             request,
             f"Drift check of {tenant.slug}'s published GPTs queued; the Drift column shows "
