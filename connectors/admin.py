@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.contrib.admin.models import ADDITION
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -6,6 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from claresia.admin_history import admin_history_log
 from claresia.scoping import TenantScopedAdminMixin, scope_to_user, tenants_editable_by
 from connectors.crypto import SecretUnreadable
 from connectors.forms import ConnectorForm
@@ -117,6 +119,15 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         )
         obj.pk = connector.pk
 
+    def log_addition(self, request, obj, message):
+        (entry,) = admin_history_log(
+            request,
+            [obj],
+            f"Connected LLM: organization {obj.organization_id}, key stored encrypted.",
+            flag=ADDITION,
+        )
+        return entry
+
     def add_view(self, request, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), "title": "Connect LLM"}
         return super().add_view(request, form_url, extra_context)
@@ -141,25 +152,26 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         )
         if not self.has_change_permission(request, connector):
             raise PermissionDenied
-        self._report_test(request, connector_test_connection(connector=connector))
+        self._test(request, connector)
         return HttpResponseRedirect(reverse("admin:connectors_connector_change", args=[pk]))
 
-    def _report_test(self, request, connector: Connector) -> None:
+    def _test(self, request, connector: Connector) -> None:
+        """Test one connector, then report it to the user and in the connector's history."""
+        connector = connector_test_connection(connector=connector)
         if connector.status == Connector.Status.CONNECTED:
-            self.message_user(
-                request,
-                f"{connector.tenant.slug}: connected to {connector.organization_id}.",
-                messages.SUCCESS,
-            )
+            outcome = f"connected to {connector.organization_id}."
+            self.message_user(request, f"{connector.tenant.slug}: {outcome}", messages.SUCCESS)
         else:
+            outcome = f"failed: {connector.last_error}"
             self.message_user(
                 request, f"{connector.tenant.slug}: {connector.last_error}", messages.ERROR
             )
+        admin_history_log(request, [connector], f"Tested the connection: {outcome}")
 
     @admin.action(description="Test connection", permissions=["change"])
     def test_connection_selected(self, request, queryset):
         for connector in queryset.select_related("tenant"):
-            self._report_test(request, connector_test_connection(connector=connector))
+            self._test(request, connector)
 
     @admin.action(description="Re-encrypt keys under the newest key", permissions=["change"])
     def reencrypt_selected(self, request, queryset):
@@ -168,6 +180,9 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         except SecretUnreadable as exc:
             self.message_user(request, f"{exc}; nothing was changed.", messages.ERROR)
             return
+        admin_history_log(
+            request, queryset.select_related("tenant"), "Re-encrypted the key under the newest key."
+        )
         self.message_user(
             request,
             ngettext("Re-encrypted %d key.", "Re-encrypted %d keys.", count) % count,

@@ -178,7 +178,9 @@ def connectors_reencrypt(*, queryset: QuerySet[Connector] | None = None) -> int:
     """
     queryset = Connector.objects.all() if queryset is None else queryset
     with transaction.atomic():
-        connectors = list(queryset.select_for_update().only("pk", "api_key_ciphertext"))
+        # select_related(None): the admin's changelist joins the tenant, which .only() defers.
+        rows = queryset.select_related(None).select_for_update()
+        connectors = list(rows.only("pk", "api_key_ciphertext"))
         for connector in connectors:
             connector.api_key_ciphertext = secret_rotate(connector.api_key_ciphertext)
         Connector.objects.bulk_update(connectors, ["api_key_ciphertext"])

@@ -1,11 +1,12 @@
 """Skills in the admin: status per target, import (upload), publish with a confirmation page
 showing the plan, dry run, export (GPT bundles or the plugin), the bundle viewable before
 publishing, and drift (check, shown per skill, republish). Every action parses input, calls one
-service and reports."""
+service (or queues its task), reports, and writes what it did in each skill's history."""
 
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin.models import ADDITION, CHANGE
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -14,18 +15,18 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from claresia.admin_history import admin_history_log
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from skills.downloads import zip_attachment
 from skills.forms import SkillImportForm
 from skills.ir.importers import SkillSourceError, sources_from_upload
 from skills.models import KnowledgeFile, Publication, PublishRun, Skill, SkillVersion
 from skills.services.bundles import skill_bundle_build
-from skills.services.drift import DriftError, skills_drift_check
 from skills.services.export import skills_export
 from skills.services.imports import skills_import
 from skills.services.plugin_export import skills_plugin_export
 from skills.services.publish import PublishError, skills_publish_plan
-from skills.tasks import publish_run_start
+from skills.tasks import drift_check_start, publish_run_start
 from skills.transpiler import BundleError
 
 
@@ -264,6 +265,7 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                 source_error = str(exc)
             else:
                 report = skills_import(tenant=form.cleaned_data["tenant"], sources=sources)
+                self._log_import(request, form.cleaned_data["tenant"], upload.name, report)
                 if report.imported:
                     self.message_user(
                         request,
@@ -283,6 +285,22 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/skills/skill/import.html", context)
 
+    def _log_import(self, request, tenant, filename: str, report) -> None:
+        """Each skill the import created or updated gets it in its history (unchanged: none)."""
+        touched = {item.skill_id: item for item in report.imported if item.outcome != "unchanged"}
+        skills = Skill.objects.filter(tenant=tenant, skill_id__in=touched).select_related("tenant")
+        for skill in skills:
+            item = touched[skill.skill_id]
+            if item.outcome == "created":
+                message, flag = f"Imported version {item.version} from {filename}.", ADDITION
+            else:
+                message = (
+                    f"Imported version {item.version} (was {item.previous_version}) "
+                    f"from {filename}."
+                )
+                flag = CHANGE
+            admin_history_log(request, [skill], message, flag=flag)
+
     # ---- actions --------------------------------------------------------------------------
 
     def _one_tenant(self, request, queryset, *, edit: bool):
@@ -296,20 +314,29 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             return None
         return tenant
 
-    def _plan_page(self, request, queryset, *, tenant, action: str, confirm: bool):
+    def _plan_page(
+        self, request, queryset, *, tenant, action: str, confirm: bool, force: bool = False
+    ):
         skill_ids = sorted(skill.skill_id for skill in queryset)
         try:
-            plan = skills_publish_plan(tenant=tenant, skill_ids=skill_ids)
+            plan = skills_publish_plan(tenant=tenant, skill_ids=skill_ids, force=force)
         except PublishError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return None
+        if force:
+            title = "Republish to ChatGPT Enterprise over the changes made in ChatGPT"
+        elif confirm:
+            title = "Publish to ChatGPT Enterprise"
+        else:
+            title = "Publish plan (dry run)"
         context = {
             **self.admin_site.each_context(request),
-            "title": "Publish to ChatGPT Enterprise" if confirm else "Publish plan (dry run)",
+            "title": title,
             "opts": self.model._meta,
             "tenant": tenant,
             "plan": plan,
             "confirm": confirm,
+            "force": force,
             "action": action,
             "queryset": queryset,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
@@ -317,33 +344,44 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/skills/skill/publish_plan.html", context)
 
-    @admin.action(description="Publish selected skills to ChatGPT…", permissions=["change"])
-    def publish_selected(self, request, queryset):
+    def _publish(self, request, queryset, *, action: str, force: bool):
+        """Publish (or, with `force`, republish): the plan first, the queued run once confirmed."""
         tenant = self._one_tenant(request, queryset, edit=True)
         if tenant is None:
             return None
         if request.POST.get("confirm") != "yes":
             return self._plan_page(
-                request, queryset, tenant=tenant, action="publish_selected", confirm=True
+                request, queryset, tenant=tenant, action=action, confirm=True, force=force
             )
         skill_ids = sorted(skill.skill_id for skill in queryset)
         try:
-            run = publish_run_start(tenant=tenant, skill_ids=skill_ids, user=request.user)
+            run = publish_run_start(
+                tenant=tenant, skill_ids=skill_ids, user=request.user, force=force
+            )
         except PublishError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return None
+        verb = "Republish over the changes made in ChatGPT" if force else "Publish"
+        admin_history_log(request, queryset, f"{verb} queued as publish run {run.pk}.")
         return HttpResponseRedirect(reverse("command_center:publish_run", args=[run.pk]))
+
+    @admin.action(description="Publish selected skills to ChatGPT…", permissions=["change"])
+    def publish_selected(self, request, queryset):
+        return self._publish(request, queryset, action="publish_selected", force=False)
 
     @admin.action(description="Dry run: show the publish plan")
     def dry_run_selected(self, request, queryset):
         tenant = self._one_tenant(request, queryset, edit=False)
         if tenant is None:
             return None
-        return self._plan_page(
+        page = self._plan_page(
             request, queryset, tenant=tenant, action="dry_run_selected", confirm=False
         )
+        for item in page.context_data["plan"] if page is not None else []:
+            admin_history_log(request, [item.skill], f"Dry run: the publish plan is {item.action}.")
+        return page
 
-    def _export_download(self, request, queryset, export):
+    def _export_download(self, request, queryset, export, *, what: str):
         """Run `export` for the selected skills; warn about blocked ones; the ZIP, if any."""
         tenant = self._one_tenant(request, queryset, edit=False)
         if tenant is None:
@@ -353,52 +391,47 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             self.message_user(
                 request, f"{skill_id} not exported: {'; '.join(problems)}", messages.WARNING
             )
+        blocked = {skill_id for skill_id, _ in result.blocked}
+        admin_history_log(
+            request, [s for s in queryset if s.skill_id not in blocked], f"Exported {what}."
+        )
         return zip_attachment(result) if result.exported else None
 
     @admin.action(description="Export selected skills (ZIP + manifest.csv)")
     def export_selected(self, request, queryset):
-        return self._export_download(request, queryset, skills_export)
+        return self._export_download(
+            request, queryset, skills_export, what="as a Custom GPT bundle (ZIP + manifest.csv)"
+        )
 
     @admin.action(description="Export selected skills as a ChatGPT plugin (SKILL.md)")
     def export_plugin_selected(self, request, queryset):
-        return self._export_download(request, queryset, skills_plugin_export)
+        return self._export_download(
+            request, queryset, skills_plugin_export, what="in a ChatGPT plugin (SKILL.md)"
+        )
 
     @admin.action(description="Check drift: compare the live GPTs with their last publish")
     def check_drift_selected(self, request, queryset):
+        # The task reads back every published GPT of the tenant: one call per GPT, too slow
+        # for a request, and the selected skills are among them.
         tenant = self._one_tenant(request, queryset, edit=False)
         if tenant is None:
             return None
-        try:
-            report = skills_drift_check(
-                tenant=tenant, skill_ids=sorted(s.skill_id for s in queryset)
-            )
-        except DriftError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return None
-        if not report.outcomes:
-            self.message_user(request, "None of these skills is published.", messages.WARNING)
-        for outcome in report.outcomes:
-            in_sync = outcome.status == Publication.DriftStatus.IN_SYNC
-            level = messages.SUCCESS if in_sync else messages.WARNING
-            self.message_user(request, outcome.line(), level)
+        drift_check_start(tenant=tenant)
+        admin_history_log(request, queryset, "Drift check queued.")
+        self.message_user(
+            request,
+            f"Drift check of {tenant.slug}'s published GPTs queued; the Drift column shows "
+            "the result when it lands.",
+            messages.SUCCESS,
+        )
         return None
 
     @admin.action(
-        description="Republish selected skills over changes made in ChatGPT", permissions=["change"]
+        description="Republish selected skills over changes made in ChatGPT…",
+        permissions=["change"],
     )
     def republish_selected(self, request, queryset):
-        tenant = self._one_tenant(request, queryset, edit=True)
-        if tenant is None:
-            return None
-        skill_ids = sorted(skill.skill_id for skill in queryset)
-        try:
-            run = publish_run_start(
-                tenant=tenant, skill_ids=skill_ids, user=request.user, force=True
-            )
-        except PublishError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return None
-        return HttpResponseRedirect(reverse("command_center:publish_run", args=[run.pk]))
+        return self._publish(request, queryset, action="republish_selected", force=True)
 
 
 @admin.register(PublishRun)

@@ -9,16 +9,13 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import ngettext
 
+from claresia.admin_history import admin_history_log
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.forms import AuditExportUploadForm
 from telemetry.hub.admin import ReadOnlyAdminMixin  # importing it registers the hub's admins
-from telemetry.ingest.services import (
-    AuditExportError,
-    PollStatus,
-    telemetry_import_audit_export,
-    telemetry_poll_tenant,
-)
+from telemetry.ingest.services import AuditExportError, telemetry_import_audit_export
 from telemetry.models import PollCursor, TelemetryEvent
+from telemetry.tasks import telemetry_poll_start
 
 # ---- ingest (issue 5) -----------------------------------------------------------------------
 
@@ -71,11 +68,28 @@ class PollCursorAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
 
     @admin.action(description="Poll now", permissions=["poll"])
     def poll_now(self, request, queryset):
+        # A poll pages through the audit log: a task, not the request. Viewers may not poll.
         editable = tenants_editable_by(request.user)
-        for cursor in queryset.select_related("tenant").filter(tenant__in=editable):
-            outcome = telemetry_poll_tenant(tenant=cursor.tenant)
-            level = messages.ERROR if outcome.status == PollStatus.FAILED else messages.SUCCESS
-            self.message_user(request, str(outcome), level)
+        cursors = list(
+            queryset.select_related("tenant").filter(tenant__in=editable).order_by("tenant__slug")
+        )
+        if not cursors:
+            self.message_user(request, "Your role on these tenants is read only.", messages.ERROR)
+            return
+        for cursor in cursors:
+            telemetry_poll_start(tenant=cursor.tenant)
+        admin_history_log(request, cursors, "Poll queued.")
+        self.message_user(
+            request,
+            ngettext(
+                "Poll of %(tenants)s queued; this page shows the result when it lands.",
+                "Polls of %(count)d tenants queued (%(tenants)s); this page shows the results "
+                "when they land.",
+                len(cursors),
+            )
+            % {"count": len(cursors), "tenants": ", ".join(c.tenant.slug for c in cursors)},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(TelemetryEvent)
@@ -126,6 +140,11 @@ class TelemetryEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mode
             except AuditExportError as exc:
                 form.add_error("file", f"{exc}; nothing imported.")
             else:
+                admin_history_log(
+                    request,
+                    [form.cleaned_data["tenant"]],
+                    f"Imported the audit export {upload.name}: {report.summary()}.",
+                )
                 self._report_import(request, upload.name, report)
                 return HttpResponseRedirect(reverse("admin:telemetry_telemetryevent_changelist"))
         context = {

@@ -2,6 +2,7 @@
 idempotent inserts see to that)."""
 
 from celery import shared_task
+from django.db import transaction
 
 from claresia.models import Tenant
 from telemetry.ingest.services import telemetry_poll_tenant, tenants_to_poll
@@ -25,3 +26,8 @@ def telemetry_poll_tenant_task(tenant_id: int) -> str:
     if tenant is None:
         return "tenant gone"
     return str(telemetry_poll_tenant(tenant=tenant, max_pages=POLL_PAGE_BUDGET))
+
+
+def telemetry_poll_start(*, tenant: Tenant) -> None:
+    """Queue one tenant's poll once the transaction commits (the admin's *Poll now*)."""
+    transaction.on_commit(lambda: telemetry_poll_tenant_task.delay(tenant.pk))

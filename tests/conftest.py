@@ -3,7 +3,10 @@
 import os
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
 from hypothesis import settings as hypothesis_settings
 
 from claresia.models import Tenant, TenantMembership
@@ -79,3 +82,16 @@ def superuser(db):
 def staff(tenant):
     """Staff of the tenant `dainese` only."""
     return make_user("dainese-staff", tenants=[tenant])
+
+
+def admin_history(obj) -> list[tuple[str, int, str]]:
+    """`obj`'s admin history, oldest first: (username, action flag, message) per entry."""
+    entries = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk)
+    ).order_by("action_time", "pk")
+    return [(e.user.username, e.action_flag, e.get_change_message()) for e in entries]
+
+
+def admin_history_url(obj) -> str:
+    meta = obj._meta
+    return reverse(f"admin:{meta.app_label}_{meta.model_name}_history", args=[obj.pk])

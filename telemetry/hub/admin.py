@@ -1,10 +1,12 @@
 from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.contrib.admin.models import ADDITION
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from claresia.admin_history import admin_history_log
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, ModelPrice
 from telemetry.hub.pricing import DEFAULT_PRICES
@@ -58,6 +60,13 @@ class HubTokenAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         obj.pk = issued.token.pk
         request._hub_token_plaintext = issued.plaintext
 
+    def log_addition(self, request, obj, message):
+        token = HubToken.objects.select_related("tenant").get(pk=obj.pk)
+        (entry,) = admin_history_log(
+            request, [token], f"Issued the hub token …{token.last4} (shown once).", flag=ADDITION
+        )
+        return entry
+
     def response_add(self, request, obj, post_url_continue=None):
         # The plaintext goes straight into this one response, never into a message or a cookie.
         return TemplateResponse(
@@ -75,8 +84,12 @@ class HubTokenAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     @admin.action(description="Revoke selected hub tokens", permissions=["revoke"])
     def revoke_selected(self, request, queryset):
         # Viewers of a tenant see its tokens but may not revoke them.
-        editable = queryset.filter(tenant__in=tenants_editable_by(request.user))
-        count = hub_tokens_revoke(tokens=editable)
+        active = queryset.filter(
+            tenant__in=tenants_editable_by(request.user), revoked_at__isnull=True
+        )
+        tokens = list(active.select_related("tenant"))  # for the history, before they change
+        count = hub_tokens_revoke(tokens=active)
+        admin_history_log(request, tokens, "Revoked.")
         self.message_user(
             request,
             ngettext("Revoked %d hub token.", "Revoked %d hub tokens.", count) % count,
@@ -147,8 +160,12 @@ class GovernanceEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mod
     @admin.action(description="Mark selected events reviewed", permissions=["review"])
     def mark_reviewed(self, request, queryset):
         # Viewers of a tenant see its events but may not mark them.
-        editable = queryset.filter(tenant__in=tenants_editable_by(request.user))
-        count = governance_events_review(events=editable, user=request.user)
+        open_events = queryset.filter(
+            tenant__in=tenants_editable_by(request.user), reviewed_at__isnull=True
+        )
+        events = list(open_events.select_related("tenant"))  # for the history, before they change
+        count = governance_events_review(events=open_events, user=request.user)
+        admin_history_log(request, events, "Marked reviewed.")
         self.message_user(
             request,
             ngettext("Marked %d event reviewed.", "Marked %d events reviewed.", count) % count,

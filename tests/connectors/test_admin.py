@@ -1,6 +1,7 @@
 """The admin's Connect LLM form, Test connection button and action, and key masking."""
 
 import pytest
+from cryptography.fernet import Fernet
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
@@ -216,3 +217,24 @@ def test_a_wrong_api_base_shows_openai_unavailable_and_the_app_keeps_serving(
     assert response.status_code == 200
     assert "OpenAI unavailable: connection refused" in response.content.decode()
     assert client.get("/healthz").status_code == 200
+
+
+def test_the_reencrypt_action_moves_the_selected_keys_to_the_newest_key(
+    client, staff, connector, settings
+):
+    # given a newest encryption key in front of the old ones
+    newest = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [newest, *settings.FIELD_ENCRYPTION_KEYS]
+    client.force_login(staff)
+
+    # when staff run the action on the connector list (which joins the tenant)
+    response = client.post(
+        reverse("admin:connectors_connector_changelist"),
+        {"action": "reencrypt_selected", "_selected_action": [connector.pk]},
+        follow=True,
+    )
+
+    # then the newest key alone reads the stored key
+    assert [str(m) for m in response.context["messages"]] == ["Re-encrypted 1 key."]
+    settings.FIELD_ENCRYPTION_KEYS = [newest]
+    assert Connector.objects.get(pk=connector.pk).api_key == COMPLIANCE_KEY

@@ -146,20 +146,80 @@ def test_staff_of_no_tenant_cannot_open_the_import_page(client, db):
 
 
 @pytest.mark.integration
-def test_the_poll_now_action_polls_and_reports(client, staff, sandbox, connector, tenant):
+def test_poll_now_queues_the_poll_which_lands_after_the_request(
+    client, staff, sandbox, connector, tenant, django_capture_on_commit_callbacks
+):
     # given
     expected = seed(sandbox, 100)
     cursor = PollCursor.objects.create(tenant=tenant)
     client.force_login(staff)
 
     # when
-    response = client.post(
-        reverse(HEALTH),
-        {"action": "poll_now", "_selected_action": [cursor.pk]},
-        follow=True,
-    )
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = client.post(
+            reverse(HEALTH),
+            {"action": "poll_now", "_selected_action": [cursor.pk]},
+            follow=True,
+        )
+
+    # then the user is told it is queued, and the poll task ran once the request committed
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == ["Poll of dainese queued; this page shows the result when it lands."]
+    assert len(queued) == 1
+    assert TelemetryEvent.objects.count() == len(expected)
+    cursor.refresh_from_db()
+    assert cursor.last_stored == len(expected)
+
+
+def test_poll_now_reads_nothing_during_the_request(
+    client, staff, sandbox, connector, tenant, django_capture_on_commit_callbacks
+):
+    # given
+    seed(sandbox, 10)
+    cursor = PollCursor.objects.create(tenant=tenant)
+    client.force_login(staff)
+
+    # when the request ends without its transaction committing
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post(reverse(HEALTH), {"action": "poll_now", "_selected_action": [cursor.pk]})
+
+    # then the poll waits in the queue: no call to OpenAI, nothing stored
+    assert len(queued) == 1
+    assert sandbox.state.requests == []
+    assert TelemetryEvent.objects.count() == 0
+
+
+def test_poll_now_counts_the_tenants_it_queued(
+    client, superuser, tenant, other_tenant, django_capture_on_commit_callbacks
+):
+    # given
+    cursors = [PollCursor.objects.create(tenant=t) for t in (tenant, other_tenant)]
+    client.force_login(superuser)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client.post(
+            reverse(HEALTH),
+            {"action": "poll_now", "_selected_action": [c.pk for c in cursors]},
+            follow=True,
+        )
 
     # then
-    messages = [str(m) for m in response.context["messages"]]
-    assert messages == [f"dainese: {len(expected)} stored, {100 - len(expected)} skipped, 1 page"]
-    assert TelemetryEvent.objects.count() == len(expected)
+    assert len(queued) == 2
+    assert [str(m) for m in response.context["messages"]] == [
+        "Polls of 2 tenants queued (dainese, othercorp); this page shows the results when they "
+        "land."
+    ]
+
+
+def test_a_viewer_cannot_queue_a_poll(client, tenant, django_capture_on_commit_callbacks):
+    # given
+    cursor = PollCursor.objects.create(tenant=tenant)
+    client.force_login(make_user("viewer", tenants=[tenant], role="viewer"))
+
+    # when
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.post(reverse(HEALTH), {"action": "poll_now", "_selected_action": [cursor.pk]})
+
+    # then
+    assert queued == []
