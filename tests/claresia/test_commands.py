@@ -1,4 +1,5 @@
-"""create_tenant, create_archetype, connect_openai and test_connection: exit codes and messages."""
+"""create_tenant, create_archetype, connect_openai and test_connection: exit codes and messages;
+and the one answer every command gives to an unknown tenant."""
 
 import io
 import os
@@ -87,6 +88,27 @@ def test_create_archetype_maps_a_workspace_group(tenant):
 def test_create_archetype_for_an_unknown_tenant_says_so(db):
     with pytest.raises(CommandError, match="no tenant with slug 'ghost'"):
         run("create_archetype", "--tenant", "ghost", "sre", "--name", "SRE")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["create_archetype", "--tenant", "ghost", "sre", "--name", "SRE"],
+        ["connect_openai", "--tenant", "ghost", "--org-id", "org-x", "--api-key-stdin"],
+        ["test_connection", "--tenant", "ghost"],
+        ["import_skills", "--tenant", "ghost", "skills"],
+        ["publish_skills", "--tenant", "ghost"],
+        ["export_bundles", "--tenant", "ghost", "--out", "bundles"],
+        ["import_audit_export", "--tenant", "ghost", "export.csv"],
+        ["issue_hub_token", "--tenant", "ghost"],
+        ["poll_telemetry", "--tenant", "ghost", "--once"],
+    ],
+    ids=lambda args: args[0],
+)
+def test_every_command_answers_an_unknown_tenant_in_the_same_words(db, args):
+    with pytest.raises(CommandError) as raised:
+        run(*args, stdin=COMPLIANCE_KEY + "\n")
+    assert str(raised.value) == "no tenant with slug 'ghost': create it with create_tenant first"
 
 
 def test_connect_openai_reads_the_key_from_a_file(tenant, tmp_path):

@@ -191,7 +191,7 @@ def test_import_skills_command_exits_non_zero_listing_problems(tenant, tmp_path,
 
 
 def test_import_skills_command_refuses_an_unknown_tenant(db):
-    with pytest.raises(CommandError, match="No tenant 'nope'"):
+    with pytest.raises(CommandError, match="no tenant with slug 'nope'"):
         call_command("import_skills", "--tenant", "nope", str(SKILL_FOLDER))
 
 
