@@ -1,18 +1,17 @@
-"""Shared fixtures: tenants, users, and the OpenAI sandbox served over real HTTP on loopback."""
+"""Shared fixtures: tenants, users, skills, and the OpenAI sandbox served over real HTTP on
+loopback. The rows they build come from `tests/factories.py`."""
 
 import os
 
 import pytest
-from django.contrib.auth import get_user_model
 from hypothesis import settings as hypothesis_settings
 
-from claresia.models import Tenant, TenantMembership
+from claresia.models import Tenant
 from connectors.models import Connector
 from connectors.openai import client as openai_client
 from connectors.sandbox.server import start_sandbox
 from connectors.services import connector_connect
-
-COMPLIANCE_KEY = "sk-compliance-test-key-7f3a"
+from tests.factories import COMPLIANCE_KEY, make_skill, make_user
 
 # CI runs the property tests on a fixed seed, so that a landing never hangs on a new random
 # example; locally they explore (and a failure prints the example to pin).
@@ -61,15 +60,6 @@ def connector(tenant) -> Connector:
     return connector_connect(tenant=tenant, organization_id="org-dainese", api_key=COMPLIANCE_KEY)
 
 
-def make_user(username: str, *, superuser: bool = False, tenants=(), role="admin"):
-    user = get_user_model().objects.create_user(
-        username=username, is_staff=True, is_superuser=superuser
-    )
-    for tenant in tenants:
-        TenantMembership.objects.create(user=user, tenant=tenant, role=role)
-    return user
-
-
 @pytest.fixture
 def superuser(db):
     return make_user("root-admin", superuser=True)
@@ -79,3 +69,15 @@ def superuser(db):
 def staff(tenant):
     """Staff of the tenant `dainese` only."""
     return make_user("dainese-staff", tenants=[tenant])
+
+
+@pytest.fixture
+def skill(tenant):
+    """`dainese`'s skill `incident-postmortem`, as a row (not imported from an IR folder)."""
+    return make_skill(tenant)
+
+
+@pytest.fixture
+def other_skill(other_tenant):
+    """Another tenant's skill, with a different id and display name."""
+    return make_skill(other_tenant, skill_id="quarterly-review", name="Quarterly Review")

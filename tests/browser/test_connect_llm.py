@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 
 from claresia.models import TenantMembership
 from connectors.models import Connector
-from tests.browser.conftest import log_in
+from tests.browser.helpers import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

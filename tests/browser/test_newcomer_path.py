@@ -14,9 +14,10 @@ from rest_framework.test import APIClient
 
 from claresia.models import ArchetypeGroup, Tenant, TenantMembership
 from demo.loader import DEMO_ARCHETYPES, DEMO_SKILLS_DIR
-from skills.models import Publication, Skill
+from skills.models import Publication
 from telemetry.hub.services import hub_token_issue
-from tests.browser.conftest import log_in
+from tests.browser.helpers import log_in
+from tests.factories import make_skill
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -156,14 +157,7 @@ def test_from_connecting_to_reading_a_record(
 def test_a_tenants_staff_cannot_open_another_tenants_pages_by_url(page, newcomer, tenant):
     # given: another tenant with a skill
     other = Tenant.objects.create(slug="othercorp", name="Other Corp")
-    skill = Skill.objects.create(
-        tenant=other,
-        skill_id="secret-skill",
-        name="Secret Skill",
-        version="1.0.0",
-        description="d",
-        ir={},
-    )
+    skill = make_skill(other, skill_id="secret-skill", name="Secret Skill")
     log_in(page, "nora", PASSWORD)
 
     # when / then

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from claresia.models import ArchetypeGroup, Tenant
 from connectors.models import Connector
-from tests.conftest import COMPLIANCE_KEY
+from tests.factories import COMPLIANCE_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,8 +12,8 @@ from connectors.models import Connector
 from connectors.services import connector_connect
 from skills.models import Publication, PublishRun
 from telemetry.models import GovernanceEvent, HubRecord, PollCursor
-from tests.command_center.conftest import add_event, add_record
-from tests.conftest import make_user
+from tests.command_center.helpers import add_event, add_record
+from tests.factories import make_skill, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -453,8 +453,6 @@ def test_records_are_listed_newest_first_with_their_record_link(client, staff, t
 )
 def test_records_are_filtered(client, staff, tenant, skill, query, expected):
     # given
-    from tests.telemetry.conftest import make_skill
-
     prd = make_skill(tenant, skill_id="prd-review", name="PRD Review")
     records = {
         "prd": add_record(tenant, prd),

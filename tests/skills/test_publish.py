@@ -13,7 +13,7 @@ from skills.models import Publication, PublishRun, SkillVersion
 from skills.services.imports import skills_import
 from skills.services.publish import skills_publish, skills_publish_plan
 from skills.tasks import publish_run_start
-from tests.skills.conftest import SKILL_FOLDER, fixture_ir, minimal_ir, write_skill
+from tests.skills.helpers import SKILL_FOLDER, fixture_ir, minimal_ir, write_skill
 
 pytestmark = pytest.mark.integration
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
