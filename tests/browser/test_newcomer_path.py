@@ -1,5 +1,5 @@
-"""A newcomer's path through Claresia in a real browser (issue 6): connect, import a skill, dry
-run, publish with progress, download the export, see the polled events, open a record from its
+"""A newcomer's path through Claresia in a real browser (seed Parts 1-4): connect, import a skill,
+dry run, publish with progress, download the export, see the polled events, open a record from its
 footer link; and a tenant's staff cannot open another tenant's pages by URL."""
 
 import io
