@@ -16,7 +16,7 @@ from claresia.models import ArchetypeGroup, Tenant, TenantMembership
 from demo.loader import DEMO_ARCHETYPES, DEMO_SKILLS_DIR
 from skills.models import Publication
 from telemetry.hub.services import hub_token_issue
-from tests.browser.helpers import log_in
+from tests.browser.helpers import connect_llm, log_in
 from tests.factories import make_skill
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -57,13 +57,7 @@ def test_from_connecting_to_reading_a_record(
     log_in(page, "nora", PASSWORD)
 
     # when: Connect LLM with a Compliance key, then Test connection
-    page.goto("/admin/connectors/connector/add/")
-    page.get_by_label("OpenAI ChatGPT Enterprise").check()
-    page.select_option("#id_tenant", label="Dainese")
-    page.fill("#id_organization_id", "org-dainese")
-    page.fill("#id_api_key", "sk-compliance-newcomer-9z8y")
-    page.click("input[name=_continue]")
-    page.get_by_role("button", name="Test connection").click()
+    connect_llm(page, "sk-compliance-newcomer-9z8y")
 
     # then
     page.get_by_text("connected to org-dainese").wait_for()
