@@ -29,6 +29,13 @@ def run(*args, stdin=None):
     return out.getvalue()
 
 
+def connect_openai(*key_source, org_id="org-dainese", stdin=None):
+    """connect_openai for `dainese`, the key from `--api-key-file FILE` or `--api-key-stdin`."""
+    return run(
+        "connect_openai", "--tenant", "dainese", "--org-id", org_id, *key_source, stdin=stdin
+    )
+
+
 def test_create_tenant_makes_a_tenant(db):
     # when
     out = run("create_tenant", "acme-eu", "--name", "Acme EU")
@@ -117,15 +124,7 @@ def test_connect_openai_reads_the_key_from_a_file(tenant, tmp_path):
     key_file.write_text(COMPLIANCE_KEY + "\n")
 
     # when
-    out = run(
-        "connect_openai",
-        "--tenant",
-        "dainese",
-        "--org-id",
-        "org-dainese",
-        "--api-key-file",
-        str(key_file),
-    )
+    out = connect_openai("--api-key-file", str(key_file))
 
     # then
     assert Connector.objects.get(tenant=tenant).api_key == COMPLIANCE_KEY
@@ -135,15 +134,7 @@ def test_connect_openai_reads_the_key_from_a_file(tenant, tmp_path):
 
 def test_connect_openai_reads_the_key_from_stdin(tenant):
     # when
-    run(
-        "connect_openai",
-        "--tenant",
-        "dainese",
-        "--org-id",
-        "org-dainese",
-        "--api-key-stdin",
-        stdin=COMPLIANCE_KEY + "\n",
-    )
+    connect_openai("--api-key-stdin", stdin=COMPLIANCE_KEY + "\n")
 
     # then
     assert Connector.objects.get(tenant=tenant).api_key == COMPLIANCE_KEY
@@ -151,15 +142,7 @@ def test_connect_openai_reads_the_key_from_stdin(tenant):
 
 def test_connect_openai_with_an_empty_key_saves_nothing(tenant):
     with pytest.raises(CommandError, match="api_key: Paste the Compliance API key: it is empty"):
-        run(
-            "connect_openai",
-            "--tenant",
-            "dainese",
-            "--org-id",
-            "org-dainese",
-            "--api-key-stdin",
-            stdin="\n",
-        )
+        connect_openai("--api-key-stdin", stdin="\n")
     assert not Connector.objects.exists()
 
 
@@ -167,30 +150,14 @@ def test_connect_openai_with_a_bad_org_id_saves_nothing(tenant, tmp_path):
     key_file = tmp_path / "key.txt"
     key_file.write_text(COMPLIANCE_KEY)
     with pytest.raises(CommandError, match="organization_id: An OpenAI organization id starts"):
-        run(
-            "connect_openai",
-            "--tenant",
-            "dainese",
-            "--org-id",
-            "dainese",
-            "--api-key-file",
-            str(key_file),
-        )
+        connect_openai("--api-key-file", str(key_file), org_id="dainese")
     assert not Connector.objects.exists()
 
 
 def test_connect_openai_with_a_missing_key_file_exits_2(tenant, tmp_path):
     # when
     with pytest.raises(CommandError) as raised:
-        run(
-            "connect_openai",
-            "--tenant",
-            "dainese",
-            "--org-id",
-            "org-dainese",
-            "--api-key-file",
-            str(tmp_path / "nope"),
-        )
+        connect_openai("--api-key-file", str(tmp_path / "nope"))
 
     # then
     assert raised.value.returncode == 2
