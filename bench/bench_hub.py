@@ -8,7 +8,7 @@ a keep-alive connection for its whole life, and how the connections happened to 
 round's figures by a third (BENCH_HUB_WORKER_CLASS=gthread to compare).
 The ratio shows what authentication, throttling, validation, pricing, idempotency and the footer
 cost per record. Afterwards the rows are counted: every 201 must be a row (no lost records).
-Targets (issue 4): ≥ 1,000 req/s at p99 < 50 ms, ratio ≥ 0.6, zero lost records."""
+Targets (README, hub benchmark): ≥ 1,000 req/s at p99 < 50 ms, ratio ≥ 0.6, zero lost records."""
 
 import os
 import secrets

@@ -1,5 +1,5 @@
 """Publish 500 generated skills to the OpenAI sandbox with 429s injected, re-publish them
-unchanged, and export them (issue 3's benchmark).
+unchanged, and export them (seed Part 3, both paths, at scale).
 
 Targets: first publish < 30 s; unchanged re-publish < 3 s with zero write calls; export < 5 s.
 API calls are counted from the sandbox's own `/_sandbox/requests` log. The ratio is the

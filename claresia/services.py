@@ -6,18 +6,6 @@ from django.db import transaction
 from claresia.models import ArchetypeGroup, Tenant
 
 
-class TenantNotFound(Exception):
-    def __init__(self, slug: str) -> None:
-        super().__init__(f"no tenant with slug {slug!r}")
-
-
-def tenant_get(*, slug: str) -> Tenant:
-    try:
-        return Tenant.objects.get(slug=slug)
-    except Tenant.DoesNotExist:
-        raise TenantNotFound(slug) from None
-
-
 @transaction.atomic
 def tenant_create(
     *, slug: str, name: str, deployment_mode: str = Tenant.DeploymentMode.A, hub_base_url: str = ""

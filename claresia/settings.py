@@ -221,12 +221,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 # Periodic tasks (celery beat). Each entry's task takes no argument and fans out per tenant.
 CELERY_BEAT_SCHEDULE = {
-    # Drift: published GPTs read back daily and compared with their last publication (issue 7).
+    # Drift: published GPTs read back daily (ChatGPT's admins can edit or delete them there).
     "skills-drift-check-daily": {
         "task": "skills.tasks.drift_check_all_task",
         "schedule": crontab(hour=4, minute=30),
     },
-    # Telemetry (issue 5): every connected tenant's audit log, each TELEMETRY_POLL_INTERVAL s.
+    # Telemetry (seed Part 4): every connected tenant's audit log, each TELEMETRY_POLL_INTERVAL s.
     "telemetry-poll-tenants": {
         "task": "telemetry.poll_tenants",
         "schedule": float(TELEMETRY_POLL_INTERVAL),

@@ -107,7 +107,7 @@ class Publication(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     attempted_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
-    # Drift: the live GPT read back and compared with `published_bundle` (issue 7). A publish
+    # Drift: the live GPT read back and compared with `published_bundle` (drift.py). A publish
     # overwrites the GPT, so it resets these to "not checked".
     drift_status = models.CharField(max_length=16, choices=DriftStatus.choices, blank=True)
     drift_checked_at = models.DateTimeField(null=True, blank=True)
@@ -143,7 +143,7 @@ class PublishRun(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     skill_ids = models.JSONField(help_text="Skill ids (IR ids) to publish, in order.")
-    # A republish overwrites the GPT even when the bundle is unchanged (drift, issue 7).
+    # A republish overwrites the GPT even when the bundle is unchanged, to undo drift.
     force = models.BooleanField(default=False, help_text="Publish even unchanged bundles.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)

@@ -17,7 +17,7 @@ from telemetry.ingest.services import AuditExportError, telemetry_import_audit_e
 from telemetry.models import PollCursor, TelemetryEvent
 from telemetry.tasks import telemetry_poll_start
 
-# ---- ingest (issue 5) -----------------------------------------------------------------------
+# ---- ingest (seed Part 4) -------------------------------------------------------------------
 
 
 @admin.register(PollCursor)
@@ -54,7 +54,7 @@ class PollCursorAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
 
     @admin.display(description="Lag")
     def lag(self, obj: PollCursor) -> str:
-        # now − newest event time (issue 5 → poll health).
+        # now − newest event time: how far the poll (seed Part 4) is behind.
         if obj.newest_event_at is None:
             return "no event yet"
         return timesince(obj.newest_event_at, timezone.now())

@@ -2,7 +2,7 @@ from django import forms
 
 from claresia.models import Tenant
 
-# ---- ingest (issue 5) -----------------------------------------------------------------------
+# ---- ingest (seed Part 4) -------------------------------------------------------------------
 
 
 class AuditExportUploadForm(forms.Form):

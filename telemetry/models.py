@@ -1,8 +1,8 @@
 """Telemetry tables.
 
-Section *ingest* (issue 5): `fn_telemetry_event`, one row per normalized audit event, and
+Section *ingest* (seed Part 4): `fn_telemetry_event`, one row per normalized audit event, and
 `PollCursor`, each tenant's poll cursor and poll health. The hub's models live in
-`telemetry/hub/models.py` (issue 4) and are re-exported here, where Django looks for them.
+`telemetry/hub/models.py` (hub-records-api.md), re-exported here, where Django looks for them.
 """
 
 from django.db import models
@@ -21,7 +21,7 @@ __all__ = [
     "TelemetryEvent",
 ]
 
-# ---- ingest (issue 5) -----------------------------------------------------------------------
+# ---- ingest (seed Part 4) -------------------------------------------------------------------
 
 
 class TelemetryEvent(models.Model):
@@ -74,7 +74,7 @@ class TelemetryEvent(models.Model):
             ),
         ]
         indexes = [
-            # Covering (issue 6): the dashboard's aggregates over a period read only these
+            # Covering: the Command Center dashboard's aggregates over a period read only these
             # columns, so they run as index-only scans and never touch the wide `raw` rows.
             models.Index(
                 fields=["tenant", "occurred_at"],
@@ -84,7 +84,7 @@ class TelemetryEvent(models.Model):
             models.Index(
                 fields=["tenant", "skill", "occurred_at"], name="telemetry_tenant_skill_time"
             ),
-            # The View record page lists a record's events by conversation (issue 6); partial,
+            # The View record page lists a record's events by conversation; partial,
             # so events without a conversation id cost ingest nothing here.
             models.Index(
                 fields=["tenant", "conversation_id"],

@@ -1,21 +1,17 @@
-"""Shared fixtures: tenants, users, and the OpenAI sandbox served over real HTTP on loopback."""
+"""Shared fixtures: tenants, users, skills, and the OpenAI sandbox served over real HTTP on
+loopback. The rows they build come from `tests/factories.py`."""
 
 import os
 
 import pytest
-from django.contrib.admin.models import LogEntry
-from django.contrib.auth import get_user_model
-from django.contrib.contenttypes.models import ContentType
-from django.urls import reverse
 from hypothesis import settings as hypothesis_settings
 
-from claresia.models import Tenant, TenantMembership
+from claresia.models import Tenant
 from connectors.models import Connector
 from connectors.openai import client as openai_client
 from connectors.sandbox.server import start_sandbox
 from connectors.services import connector_connect
-
-COMPLIANCE_KEY = "sk-compliance-test-key-7f3a"
+from tests.factories import COMPLIANCE_KEY, make_skill, make_user
 
 # CI runs the property tests on a fixed seed, so that a landing never hangs on a new random
 # example; locally they explore (and a failure prints the example to pin).
@@ -64,15 +60,6 @@ def connector(tenant) -> Connector:
     return connector_connect(tenant=tenant, organization_id="org-dainese", api_key=COMPLIANCE_KEY)
 
 
-def make_user(username: str, *, superuser: bool = False, tenants=(), role="admin"):
-    user = get_user_model().objects.create_user(
-        username=username, is_staff=True, is_superuser=superuser
-    )
-    for tenant in tenants:
-        TenantMembership.objects.create(user=user, tenant=tenant, role=role)
-    return user
-
-
 @pytest.fixture
 def superuser(db):
     return make_user("root-admin", superuser=True)
@@ -84,14 +71,13 @@ def staff(tenant):
     return make_user("dainese-staff", tenants=[tenant])
 
 
-def admin_history(obj) -> list[tuple[str, int, str]]:
-    """`obj`'s admin history, oldest first: (username, action flag, message) per entry."""
-    entries = LogEntry.objects.filter(
-        content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk)
-    ).order_by("action_time", "pk")
-    return [(e.user.username, e.action_flag, e.get_change_message()) for e in entries]
+@pytest.fixture
+def skill(tenant):
+    """`dainese`'s skill `incident-postmortem`, as a row (not imported from an IR folder)."""
+    return make_skill(tenant)
 
 
-def admin_history_url(obj) -> str:
-    meta = obj._meta
-    return reverse(f"admin:{meta.app_label}_{meta.model_name}_history", args=[obj.pk])
+@pytest.fixture
+def other_skill(other_tenant):
+    """Another tenant's skill, with a different id and display name."""
+    return make_skill(other_tenant, skill_id="quarterly-review", name="Quarterly Review")

@@ -64,27 +64,31 @@ def export(request):
     )
 
 
+def _export_download(request, export, nothing_exported: str):
+    """The skills `?skill=` names (all when none), exported by `export`, as one ZIP download."""
+    tenant, _ = page_tenant(request)
+    result = export(tenant=tenant, skill_ids=request.GET.getlist("skill") or None)
+    if not result.exported:
+        raise Http404(nothing_exported)
+    return zip_attachment(result)
+
+
 @login_required
 @require_GET
 def export_download(request):
-    tenant, _ = page_tenant(request)
-    wanted = request.GET.getlist("skill")
-    result = skills_export(tenant=tenant, skill_ids=wanted or None)
-    if not result.exported:
-        raise Http404("No skill of this tenant can be exported (see the Export page).")
-    return zip_attachment(result)
+    """The Custom GPT target: one ZIP per skill and manifest.csv, in one ZIP."""
+    return _export_download(
+        request, skills_export, "No skill of this tenant can be exported (see the Export page)."
+    )
 
 
 @login_required
 @require_GET
 def plugin_download(request):
     """The plugin target: Agent Skills ZIPs, the plugin ZIP and manifest.json, in one ZIP."""
-    tenant, _ = page_tenant(request)
-    wanted = request.GET.getlist("skill")
-    result = skills_plugin_export(tenant=tenant, skill_ids=wanted or None)
-    if not result.exported:
-        raise Http404("No skill of this tenant can be exported as a plugin.")
-    return zip_attachment(result)
+    return _export_download(
+        request, skills_plugin_export, "No skill of this tenant can be exported as a plugin."
+    )
 
 
 def _distribution_url(tenant: Tenant) -> str:

@@ -58,11 +58,6 @@ def gpt_find_by_name(client: OpenAIClient, name: str) -> dict | None:
     return None
 
 
-def gpt_list(client: OpenAIClient) -> Iterator[dict]:
-    for page in client.paginate(GPTS, [("limit", 100)]):
-        yield from page.get("data", [])
-
-
 def gpt_get(client: OpenAIClient, gpt_id: str) -> dict:
     return client.request("GET", f"{GPTS}/{gpt_id}")
 

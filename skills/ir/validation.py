@@ -12,7 +12,6 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
 SCHEMA_PATH = Path(__file__).with_name("skill-ir-v1.schema.json")
-IR_VERSION = 1
 
 
 @cache

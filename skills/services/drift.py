@@ -1,4 +1,4 @@
-"""Drift detection (issue 7): read each published GPT back (`GET /organization/gpts/{id}`) and
+"""Drift detection: read each published GPT back (`GET /organization/gpts/{id}`) and
 compare it with the bundle of its last successful publication (`Publication.published_bundle`,
 `file_ids`, `published_sha256`). A GPT deleted in ChatGPT is *missing*; one whose instructions,
 tools, actions, files, metadata or sharing differ has *drifted*. The result is stored on the

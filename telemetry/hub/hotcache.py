@@ -1,6 +1,6 @@
 """Per-process, short-lived memory of what every hub call reads: token → tenant, and
 (tenant, skill id, model) → skill + price. Without it each call costs two extra database round
-trips (bench_hub: the hub must reach 1,000 req/s on two cores, issue 4).
+trips (bench_hub: the hub must reach 1,000 req/s on two cores; README, Hub API performance).
 
 Entries live HOT_CACHE_SECONDS at most. A write in this process to a token, tenant, skill or
 price (and `hub_tokens_revoke`) empties this process's memory at once; other gunicorn

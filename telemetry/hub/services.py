@@ -312,7 +312,7 @@ def hub_record_correct_from_telemetry(
 ) -> HubRecord:
     """Replace a record's estimates with what its telemetry event measured.
 
-    The poller (issue 5) calls this when an event matches a record (same conversation / GPT).
+    The poller (seed Part 4) calls this when an event matches a record (same conversation / GPT).
     Usage given replaces the token counts and the cost (priced with the tenant's table, flag
     cleared); a latency given replaces the latency (flag cleared). Safe to call twice."""
     fields = ["corrected_at"]

@@ -1,4 +1,4 @@
-"""Telemetry ↔ hub reconciliation (issue 5; seed: "Hub records missing").
+"""Telemetry ↔ hub reconciliation (seed Part 4 and its troubleshooting row "Hub records missing").
 
 Two checks, both idempotent:
 - An invocation (`gpt.invoked`) whose conversation has no hub record for that skill once the

@@ -1,4 +1,4 @@
-# Issue 6: the dashboard's covering index (replaces telemetry_tenant_time, whose keys it has) and
+# The dashboard's covering index (replaces telemetry_tenant_time, whose keys it has) and
 # the View record page's lookup by conversation.
 
 from django.db import migrations, models

@@ -171,3 +171,16 @@ def test_the_checks_catch_what_they_guard(graph, expected, monkeypatch):
         assert upward_imports(graph) == ["skills.a imports telemetry.b"]
     else:
         assert import_cycles(graph) == [["skills.a", "skills.b"]]
+
+
+def test_no_test_imports_a_conftest():
+    """Fixtures reach tests through pytest; shared rows and helpers live in tests/factories.py
+    and each package's helpers.py, so a conftest is never a module that others import."""
+    tests = ROOT / "tests"
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in sorted(tests.rglob("*.py"))
+        for name in sorted(_imports(path, _module_name(path)))
+        if name.rpartition(".")[2] == "conftest" or ".conftest." in name
+    ]
+    assert offenders == []

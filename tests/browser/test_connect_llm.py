@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 
 from claresia.models import TenantMembership
 from connectors.models import Connector
-from tests.browser.conftest import log_in
+from tests.browser.helpers import connect_llm, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -26,13 +26,7 @@ def test_connect_llm_then_test_connection_success_and_scope_failure(
     log_in(page, "ana", "a-long-test-passphrase")
 
     # when: Connect LLM with a regular admin key
-    page.goto("/admin/connectors/connector/add/")
-    page.get_by_label("OpenAI ChatGPT Enterprise").check()
-    page.select_option("#id_tenant", label="Dainese")
-    page.fill("#id_organization_id", "org-dainese")
-    page.fill("#id_api_key", "sk-admin-regular-key")
-    page.click("input[name=_continue]")
-    page.get_by_role("button", name="Test connection").click()
+    connect_llm(page, "sk-admin-regular-key")
 
     # then
     page.get_by_text("Admin key is not Compliance scope").first.wait_for()

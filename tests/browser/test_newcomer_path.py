@@ -1,5 +1,5 @@
-"""A newcomer's path through Claresia in a real browser (issue 6): connect, import a skill, dry
-run, publish with progress, download the export, see the polled events, open a record from its
+"""A newcomer's path through Claresia in a real browser (seed Parts 1-4): connect, import a skill,
+dry run, publish with progress, download the export, see the polled events, open a record from its
 footer link; and a tenant's staff cannot open another tenant's pages by URL."""
 
 import io
@@ -14,9 +14,10 @@ from rest_framework.test import APIClient
 
 from claresia.models import ArchetypeGroup, Tenant, TenantMembership
 from demo.loader import DEMO_ARCHETYPES, DEMO_SKILLS_DIR
-from skills.models import Publication, Skill
+from skills.models import Publication
 from telemetry.hub.services import hub_token_issue
-from tests.browser.conftest import log_in
+from tests.browser.helpers import connect_llm, log_in
+from tests.factories import make_skill
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -56,13 +57,7 @@ def test_from_connecting_to_reading_a_record(
     log_in(page, "nora", PASSWORD)
 
     # when: Connect LLM with a Compliance key, then Test connection
-    page.goto("/admin/connectors/connector/add/")
-    page.get_by_label("OpenAI ChatGPT Enterprise").check()
-    page.select_option("#id_tenant", label="Dainese")
-    page.fill("#id_organization_id", "org-dainese")
-    page.fill("#id_api_key", "sk-compliance-newcomer-9z8y")
-    page.click("input[name=_continue]")
-    page.get_by_role("button", name="Test connection").click()
+    connect_llm(page, "sk-compliance-newcomer-9z8y")
 
     # then
     page.get_by_text("connected to org-dainese").wait_for()
@@ -156,14 +151,7 @@ def test_from_connecting_to_reading_a_record(
 def test_a_tenants_staff_cannot_open_another_tenants_pages_by_url(page, newcomer, tenant):
     # given: another tenant with a skill
     other = Tenant.objects.create(slug="othercorp", name="Other Corp")
-    skill = Skill.objects.create(
-        tenant=other,
-        skill_id="secret-skill",
-        name="Secret Skill",
-        version="1.0.0",
-        description="d",
-        ir={},
-    )
+    skill = make_skill(other, skill_id="secret-skill", name="Secret Skill")
     log_in(page, "nora", PASSWORD)
 
     # when / then

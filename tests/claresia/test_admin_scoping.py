@@ -5,8 +5,7 @@ from django.urls import reverse
 
 from claresia.models import ArchetypeGroup, Tenant, TenantMembership
 from connectors.services import connector_connect
-from skills.models import Skill
-from tests.conftest import make_user
+from tests.factories import make_skill, make_user
 
 
 @pytest.fixture
@@ -20,14 +19,7 @@ def two_tenants(tenant, other_tenant):
             "connector": connector_connect(
                 tenant=t, organization_id=f"org-{t.slug}", api_key=f"sk-compliance-{t.slug}"
             ),
-            "skill": Skill.objects.create(
-                tenant=t,
-                skill_id="prd-review",
-                name="PRD Review",
-                version="1.0.0",
-                description="d",
-                ir={},
-            ),
+            "skill": make_skill(t, skill_id="prd-review", name="PRD Review"),
         }
     return rows
 

@@ -1,4 +1,5 @@
-"""create_tenant, create_archetype, connect_openai and test_connection: exit codes and messages."""
+"""create_tenant, create_archetype, connect_openai and test_connection: exit codes and messages;
+and the one answer every command gives to an unknown tenant."""
 
 import io
 import os
@@ -11,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from claresia.models import ArchetypeGroup, Tenant
 from connectors.models import Connector
-from tests.conftest import COMPLIANCE_KEY
+from tests.factories import COMPLIANCE_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,6 +27,13 @@ def run(*args, stdin=None):
         if stdin is not None:
             sys.stdin = old
     return out.getvalue()
+
+
+def connect_openai(*key_source, org_id="org-dainese", stdin=None):
+    """connect_openai for `dainese`, the key from `--api-key-file FILE` or `--api-key-stdin`."""
+    return run(
+        "connect_openai", "--tenant", "dainese", "--org-id", org_id, *key_source, stdin=stdin
+    )
 
 
 def test_create_tenant_makes_a_tenant(db):
@@ -89,21 +97,34 @@ def test_create_archetype_for_an_unknown_tenant_says_so(db):
         run("create_archetype", "--tenant", "ghost", "sre", "--name", "SRE")
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["create_archetype", "--tenant", "ghost", "sre", "--name", "SRE"],
+        ["connect_openai", "--tenant", "ghost", "--org-id", "org-x", "--api-key-stdin"],
+        ["test_connection", "--tenant", "ghost"],
+        ["import_skills", "--tenant", "ghost", "skills"],
+        ["publish_skills", "--tenant", "ghost"],
+        ["export_bundles", "--tenant", "ghost", "--out", "bundles"],
+        ["import_audit_export", "--tenant", "ghost", "export.csv"],
+        ["issue_hub_token", "--tenant", "ghost"],
+        ["poll_telemetry", "--tenant", "ghost", "--once"],
+    ],
+    ids=lambda args: args[0],
+)
+def test_every_command_answers_an_unknown_tenant_in_the_same_words(db, args):
+    with pytest.raises(CommandError) as raised:
+        run(*args, stdin=COMPLIANCE_KEY + "\n")
+    assert str(raised.value) == "no tenant with slug 'ghost': create it with create_tenant first"
+
+
 def test_connect_openai_reads_the_key_from_a_file(tenant, tmp_path):
     # given
     key_file = tmp_path / "key.txt"
     key_file.write_text(COMPLIANCE_KEY + "\n")
 
     # when
-    out = run(
-        "connect_openai",
-        "--tenant",
-        "dainese",
-        "--org-id",
-        "org-dainese",
-        "--api-key-file",
-        str(key_file),
-    )
+    out = connect_openai("--api-key-file", str(key_file))
 
     # then
     assert Connector.objects.get(tenant=tenant).api_key == COMPLIANCE_KEY
@@ -113,15 +134,7 @@ def test_connect_openai_reads_the_key_from_a_file(tenant, tmp_path):
 
 def test_connect_openai_reads_the_key_from_stdin(tenant):
     # when
-    run(
-        "connect_openai",
-        "--tenant",
-        "dainese",
-        "--org-id",
-        "org-dainese",
-        "--api-key-stdin",
-        stdin=COMPLIANCE_KEY + "\n",
-    )
+    connect_openai("--api-key-stdin", stdin=COMPLIANCE_KEY + "\n")
 
     # then
     assert Connector.objects.get(tenant=tenant).api_key == COMPLIANCE_KEY
@@ -129,15 +142,7 @@ def test_connect_openai_reads_the_key_from_stdin(tenant):
 
 def test_connect_openai_with_an_empty_key_saves_nothing(tenant):
     with pytest.raises(CommandError, match="api_key: Paste the Compliance API key: it is empty"):
-        run(
-            "connect_openai",
-            "--tenant",
-            "dainese",
-            "--org-id",
-            "org-dainese",
-            "--api-key-stdin",
-            stdin="\n",
-        )
+        connect_openai("--api-key-stdin", stdin="\n")
     assert not Connector.objects.exists()
 
 
@@ -145,30 +150,14 @@ def test_connect_openai_with_a_bad_org_id_saves_nothing(tenant, tmp_path):
     key_file = tmp_path / "key.txt"
     key_file.write_text(COMPLIANCE_KEY)
     with pytest.raises(CommandError, match="organization_id: An OpenAI organization id starts"):
-        run(
-            "connect_openai",
-            "--tenant",
-            "dainese",
-            "--org-id",
-            "dainese",
-            "--api-key-file",
-            str(key_file),
-        )
+        connect_openai("--api-key-file", str(key_file), org_id="dainese")
     assert not Connector.objects.exists()
 
 
 def test_connect_openai_with_a_missing_key_file_exits_2(tenant, tmp_path):
     # when
     with pytest.raises(CommandError) as raised:
-        run(
-            "connect_openai",
-            "--tenant",
-            "dainese",
-            "--org-id",
-            "org-dainese",
-            "--api-key-file",
-            str(tmp_path / "nope"),
-        )
+        connect_openai("--api-key-file", str(tmp_path / "nope"))
 
     # then
     assert raised.value.returncode == 2

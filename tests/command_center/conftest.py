@@ -1,51 +1,9 @@
-"""Telemetry rows, hub records and skills for the Command Center pages and the dashboard."""
-
-import itertools
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+"""The Command Center's tests run with the clock stopped at NOW (`helpers.py`)."""
 
 import pytest
 import time_machine
 
-from telemetry.models import HubRecord, TelemetryEvent
-from tests.telemetry.conftest import make_skill
-
-NOW = datetime(2026, 11, 25, 12, 30, tzinfo=UTC)
-_ids = itertools.count()
-
-
-def add_event(
-    tenant,
-    *,
-    skill="incident-postmortem",
-    at=NOW - timedelta(hours=1),
-    failed=False,
-    cost="0.010000",
-    latency_ms=1000,
-    error_code="",
-    conversation_id="",
-) -> TelemetryEvent:
-    event_id = next(_ids)
-    return TelemetryEvent.objects.create(
-        tenant=tenant,
-        skill_ref=skill,
-        source=TelemetryEvent.Source.COMPLIANCE_API,
-        source_event_id=f"evt-{event_id}",
-        event_type=TelemetryEvent.EventType.FAILED if failed else TelemetryEvent.EventType.INVOKED,
-        occurred_at=at,
-        gpt_name=f"claresia-{tenant.slug}-{skill}",
-        conversation_id=conversation_id,
-        model="gpt-4o",
-        cost_usd=None if cost is None else Decimal(cost),
-        latency_ms=latency_ms,
-        error_code=error_code,
-        raw={},
-    )
-
-
-def add_record(tenant, skill, **fields) -> HubRecord:
-    fields.setdefault("content_hash", f"hash-{next(_ids)}")
-    return HubRecord.objects.create(tenant=tenant, skill=skill, output="Done.", **fields)
+from tests.command_center.helpers import NOW
 
 
 @pytest.fixture(autouse=True)
@@ -54,13 +12,3 @@ def frozen_now():
     NOW, where these tests put their events, so that the suite passes on any day."""
     with time_machine.travel(NOW, tick=False):
         yield NOW
-
-
-@pytest.fixture
-def skill(tenant):
-    return make_skill(tenant)
-
-
-@pytest.fixture
-def other_skill(other_tenant):
-    return make_skill(other_tenant, skill_id="quarterly-review", name="Quarterly Review")

@@ -20,7 +20,7 @@ from telemetry.dashboard import (
     telemetry_volume,
 )
 from telemetry.models import TelemetryEvent
-from tests.command_center.conftest import NOW, add_event
+from tests.command_center.helpers import NOW, add_event
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from claresia.models import TenantMembership
 from telemetry.hub.models import GovernanceEvent
 from telemetry.hub.services import governance_events_review
-from tests.conftest import make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from connectors.models import Connector
 from connectors.services import connector_connect
-from skills.models import Publication
+from skills.models import Publication, PublishRun
 from telemetry.models import GovernanceEvent, HubRecord, PollCursor
-from tests.command_center.conftest import add_event, add_record
-from tests.conftest import make_user
+from tests.command_center.helpers import add_event, add_record
+from tests.factories import make_skill, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -310,6 +310,30 @@ def test_overview_lists_open_governance_events_with_links(client, staff, tenant,
     assert f'href="/admin/telemetry/governanceevent/{missing.pk}/change/"' in body
 
 
+@pytest.mark.parametrize("url", [OVERVIEW, "/command-center/distribution/"])
+def test_overview_and_distribution_list_publish_runs_with_their_progress(
+    client, staff, tenant, url
+):
+    # given
+    run = PublishRun.objects.create(
+        tenant=tenant,
+        skill_ids=["incident-postmortem", "prd-review"],
+        status=PublishRun.Status.FAILED,
+        total=2,
+        done=1,
+        failed=1,
+    )
+    client.force_login(staff)
+
+    # when
+    body = client.get(url).content.decode()
+
+    # then
+    assert f'href="/command-center/distribution/openai/publish/{run.pk}/"' in body
+    assert '<span class="pill failed">Finished with failures</span>' in body
+    assert "<td>1</td><td>1</td><td>0</td>" in body
+
+
 # ---- Telemetry -----------------------------------------------------------------------------
 
 
@@ -429,8 +453,6 @@ def test_records_are_listed_newest_first_with_their_record_link(client, staff, t
 )
 def test_records_are_filtered(client, staff, tenant, skill, query, expected):
     # given
-    from tests.telemetry.conftest import make_skill
-
     prd = make_skill(tenant, skill_id="prd-review", name="PRD Review")
     records = {
         "prd": add_record(tenant, prd),

@@ -6,7 +6,7 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from connectors.models import Connector
-from tests.conftest import COMPLIANCE_KEY
+from tests.factories import COMPLIANCE_KEY
 
 ADD = reverse("admin:connectors_connector_add")
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from connectors.models import Connector
-from tests.conftest import COMPLIANCE_KEY, admin_history, admin_history_url
+from tests.factories import COMPLIANCE_KEY, admin_history, admin_history_url
 
 CHANGELIST = reverse("admin:connectors_connector_changelist")
 

@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from connectors.crypto import SecretUnreadable, secret_decrypt
 from connectors.models import Connector
-from tests.conftest import COMPLIANCE_KEY
+from tests.factories import COMPLIANCE_KEY
 
 
 def test_the_key_is_stored_encrypted_and_reads_back(connector):

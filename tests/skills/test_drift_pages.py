@@ -12,7 +12,7 @@ import pytest
 from skills.models import Publication, PublishRun
 from skills.services.drift import skills_drift_check
 from skills.services.publish import skills_publish
-from tests.conftest import make_user
+from tests.factories import make_user
 
 DISTRIBUTION = "/command-center/distribution/"
 REPUBLISH = "/command-center/distribution/openai/republish/"

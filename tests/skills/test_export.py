@@ -11,8 +11,8 @@ from django.core.management import CommandError, call_command
 from skills.ir.importers import sources_from_path
 from skills.services.export import csv_safe, skills_export
 from skills.services.imports import skills_import
-from tests.conftest import COMPLIANCE_KEY
-from tests.skills.conftest import minimal_ir, write_skill
+from tests.factories import COMPLIANCE_KEY
+from tests.skills.helpers import minimal_ir, write_skill
 
 GPT_ZIP = "claresia-dainese-incident-postmortem.zip"
 

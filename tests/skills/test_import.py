@@ -15,7 +15,7 @@ from skills.ir.importers import SkillSourceError, sources_from_path, sources_fro
 from skills.ir.validation import ir_validate
 from skills.models import KnowledgeFile, Skill, SkillVersion
 from skills.services.imports import skills_import
-from tests.skills.conftest import SKILL_FOLDER, minimal_ir, write_skill, zip_bytes
+from tests.skills.helpers import SKILL_FOLDER, minimal_ir, write_skill, zip_bytes
 
 TEMPLATE = (SKILL_FOLDER / "references/postmortem-template.md").read_bytes()
 
@@ -191,7 +191,7 @@ def test_import_skills_command_exits_non_zero_listing_problems(tenant, tmp_path,
 
 
 def test_import_skills_command_refuses_an_unknown_tenant(db):
-    with pytest.raises(CommandError, match="No tenant 'nope'"):
+    with pytest.raises(CommandError, match="no tenant with slug 'nope'"):
         call_command("import_skills", "--tenant", "nope", str(SKILL_FOLDER))
 
 

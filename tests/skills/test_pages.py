@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from skills.models import PublishRun, Skill
-from tests.conftest import make_user
-from tests.skills.conftest import minimal_ir, zip_bytes
+from tests.factories import make_user
+from tests.skills.helpers import minimal_ir, zip_bytes
 
 EXPORT = "/command-center/distribution/openai/export/"
 DOWNLOAD = "/command-center/distribution/openai/export/download"

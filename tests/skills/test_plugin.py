@@ -22,7 +22,7 @@ from skills.services.imports import skills_import
 from skills.services.plugin_export import skills_plugin_export
 from skills.transpiler import BundleError, TenantContext
 from skills.zipfiles import deterministic_zip
-from tests.skills.conftest import fixture_ir, minimal_ir
+from tests.skills.helpers import fixture_ir, minimal_ir
 
 CONTEXT = TenantContext(slug="dainese", hub_base="https://api.claresia.com")
 TEMPLATE = b"# Postmortem template\n"

@@ -19,7 +19,7 @@ from skills.services.publish import (
     skills_publish_plan,
 )
 from skills.tasks import publish_run_start
-from tests.skills.conftest import SKILL_FOLDER, fixture_ir, minimal_ir, write_skill
+from tests.skills.helpers import SKILL_FOLDER, fixture_ir, minimal_ir, write_skill
 
 pytestmark = pytest.mark.integration
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}

@@ -23,7 +23,7 @@ from skills.transpiler import (
     hub_action_schema,
     skill_bundle,
 )
-from tests.skills.conftest import FIXTURES, SKILL_FOLDER, fixture_ir, minimal_ir
+from tests.skills.helpers import FIXTURES, SKILL_FOLDER, fixture_ir, minimal_ir
 
 GOLDEN = FIXTURES.parent / "golden" / "incident-postmortem.bundle.json"
 HUB_OPENAPI = json.loads((FIXTURES / "hub_openapi.json").read_text())

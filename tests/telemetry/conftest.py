@@ -1,30 +1,9 @@
+"""Hub tokens and hub API clients for the telemetry tests; each test starts with an empty cache."""
+
 import pytest
 from rest_framework.test import APIClient
 
-from skills.models import Skill
 from telemetry.hub.services import hub_token_issue
-
-
-def make_skill(tenant, skill_id="incident-postmortem", name="Incident Postmortem") -> Skill:
-    return Skill.objects.create(
-        tenant=tenant,
-        skill_id=skill_id,
-        name=name,
-        version="1.0.0",
-        description="Writes a postmortem.",
-        ir={"id": skill_id, "name": name, "instructions": "Write a blameless postmortem. " * 20},
-    )
-
-
-@pytest.fixture
-def skill(tenant):
-    return make_skill(tenant)
-
-
-@pytest.fixture
-def other_skill(other_tenant):
-    """Another tenant's skill, with a different id and display name."""
-    return make_skill(other_tenant, skill_id="quarterly-review", name="Quarterly Review")
 
 
 @pytest.fixture

@@ -5,9 +5,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from claresia.models import Tenant
+from connectors.services import connector_connect
 from telemetry.ingest.poller import telemetry_poll
 from telemetry.models import PollCursor, TelemetryEvent
-from tests.conftest import make_user
+from tests.factories import COMPLIANCE_KEY, make_user
 from tests.telemetry.helpers import seed
 
 HEALTH = "admin:telemetry_pollcursor_changelist"
@@ -21,9 +22,6 @@ LINE = b'{"id": "audit_log-1", "type": "gpt.invoked", "effective_at": 1764068400
 @pytest.mark.integration
 def test_poll_health_shows_the_compliance_disabled_message(client, superuser, sandbox, tenant):
     # given
-    from connectors.services import connector_connect
-    from tests.conftest import COMPLIANCE_KEY
-
     connector_connect(tenant=tenant, organization_id="org-team-dainese", api_key=COMPLIANCE_KEY)
     telemetry_poll(tenant=tenant)
     client.force_login(superuser)

@@ -9,7 +9,7 @@ from django.utils.html import escape
 
 from telemetry.hub.models import GovernanceEvent, HubToken
 from telemetry.models import PollCursor
-from tests.conftest import admin_history, admin_history_url
+from tests.factories import admin_history, admin_history_url
 from tests.telemetry.test_admin import LINE
 
 pytestmark = pytest.mark.django_db

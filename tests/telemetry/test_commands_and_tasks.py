@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from connectors.services import connector_connect
 from telemetry.tasks import telemetry_poll_tenants_task
-from tests.conftest import COMPLIANCE_KEY
+from tests.factories import COMPLIANCE_KEY
 from tests.telemetry.helpers import seed, stored_ids
 
 pytestmark = pytest.mark.integration

@@ -4,8 +4,7 @@ import pytest
 
 from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, ModelPrice
 from telemetry.hub.services import hub_token_authenticate
-from tests.conftest import make_user
-from tests.telemetry.conftest import make_skill
+from tests.factories import make_skill, make_user
 
 pytestmark = pytest.mark.django_db
 

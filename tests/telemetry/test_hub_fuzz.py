@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 
 from telemetry.hub.schema import hub_openapi_document
 from telemetry.hub.services import hub_token_issue
-from tests.telemetry.conftest import make_skill
+from tests.factories import make_skill
 
 CHECKS = [
     not_a_server_error,

@@ -4,7 +4,7 @@ from html.parser import HTMLParser
 import pytest
 
 from telemetry.hub.markdown import render_markdown
-from tests.conftest import make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 

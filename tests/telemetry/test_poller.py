@@ -14,11 +14,10 @@ from django.db import connection
 from connectors.openai.errors import COMPLIANCE_DISABLED_MESSAGE
 from connectors.sandbox.state import Fault
 from connectors.services import connector_connect, openai_client_for
-from skills.models import Skill
 from telemetry.ingest.poller import PollStatus, telemetry_poll
 from telemetry.ingest.storage import POLL_LOCK_CLASS
 from telemetry.models import PollCursor, TelemetryEvent
-from tests.conftest import COMPLIANCE_KEY
+from tests.factories import COMPLIANCE_KEY, make_skill
 from tests.telemetry.helpers import ORG, event, seed, stored_ids
 
 pytestmark = pytest.mark.integration
@@ -248,9 +247,7 @@ def test_poll_health_counts_stored_and_skipped_events_of_the_last_poll(sandbox, 
 
 def test_events_are_linked_to_the_tenants_skills(sandbox, connector, tenant):
     # given
-    skill = Skill.objects.create(
-        tenant=tenant, skill_id="prd-review", name="PRD review", version="1", description="d", ir={}
-    )
+    skill = make_skill(tenant, skill_id="prd-review", name="PRD review")
     now = int(time.time()) - 30
     sandbox.state.add_events(
         ORG,

@@ -17,7 +17,7 @@ from django.db import connection
 
 from connectors.services import connector_connect
 from telemetry.models import TelemetryEvent
-from tests.conftest import COMPLIANCE_KEY
+from tests.factories import COMPLIANCE_KEY
 from tests.telemetry.helpers import seed, stored_ids
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,6 @@ the OpenAI sandbox served by this process.
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import kombu.pools
@@ -93,13 +92,3 @@ def celery_worker_process(transactional_db, broker_url, sandbox):
             worker.communicate(timeout=20)
         except subprocess.TimeoutExpired:
             worker.kill()
-
-
-def wait_for(predicate, *, worker: subprocess.Popen, timeout: float = 60.0, what: str):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline or worker.poll() is not None:
-            worker.terminate()
-            log = worker.communicate(timeout=20)[0]
-            pytest.fail(f"timed out waiting for {what}; the worker said:\n{log[-3000:]}")
-        time.sleep(0.2)

@@ -5,7 +5,7 @@ import pytest
 from telemetry.models import TelemetryEvent
 from telemetry.tasks import telemetry_poll_tenants_task
 from tests.telemetry.helpers import seed
-from tests.worker.conftest import wait_for
+from tests.worker.helpers import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.worker]
 

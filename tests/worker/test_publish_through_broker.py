@@ -5,7 +5,7 @@ import pytest
 from demo.loader import demo_load
 from skills.models import Publication, PublishRun
 from skills.tasks import publish_run_start
-from tests.worker.conftest import wait_for
+from tests.worker.helpers import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.worker]
 

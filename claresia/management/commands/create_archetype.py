@@ -1,7 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from claresia.services import TenantNotFound, archetype_create, tenant_get, validation_message
+from claresia.commands import tenant_for_command
+from claresia.services import archetype_create, validation_message
 
 
 class Command(BaseCommand):
@@ -14,12 +15,11 @@ class Command(BaseCommand):
         parser.add_argument("--group-id", default="", help="ChatGPT workspace group id (grp_…)")
 
     def handle(self, *args, tenant, slug, name, group_id, **options):
+        owner = tenant_for_command(tenant)
         try:
             group = archetype_create(
-                tenant=tenant_get(slug=tenant), slug=slug, name=name, workspace_group_id=group_id
+                tenant=owner, slug=slug, name=name, workspace_group_id=group_id
             )
-        except TenantNotFound as exc:
-            raise CommandError(str(exc)) from None
         except ValidationError as exc:
             raise CommandError(validation_message(exc)) from None
         self.stdout.write(f"created archetype {group.slug} for tenant {tenant}")

@@ -3,7 +3,8 @@ import sys
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from claresia.services import TenantNotFound, tenant_get, validation_message
+from claresia.commands import tenant_for_command
+from claresia.services import validation_message
 from connectors.services import connector_connect
 
 
@@ -30,15 +31,14 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"cannot read the key file {api_key_file}: {reason}", returncode=2
                 ) from None
+        owner = tenant_for_command(tenant)
         try:
             connector = connector_connect(
-                tenant=tenant_get(slug=tenant),
+                tenant=owner,
                 organization_id=org_id,
                 api_key=api_key,
                 publish_mode=publish_mode,
             )
-        except TenantNotFound as exc:
-            raise CommandError(str(exc)) from None
         except ValidationError as exc:
             raise CommandError(validation_message(exc)) from None
         self.stdout.write(

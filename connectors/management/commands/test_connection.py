@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from claresia.services import TenantNotFound, tenant_get
+from claresia.commands import tenant_for_command
 from connectors.models import Connector
 from connectors.services import connector_test_connection
 
@@ -12,12 +12,9 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", required=True, help="tenant slug")
 
     def handle(self, *args, tenant, **options):
+        owner = tenant_for_command(tenant)
         try:
-            connector = Connector.objects.select_related("tenant").get(
-                tenant=tenant_get(slug=tenant)
-            )
-        except TenantNotFound as exc:
-            raise CommandError(str(exc)) from None
+            connector = Connector.objects.select_related("tenant").get(tenant=owner)
         except Connector.DoesNotExist:
             raise CommandError(
                 f"tenant {tenant} has no OpenAI connector: run connect_openai first"

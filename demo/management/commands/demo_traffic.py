@@ -3,9 +3,9 @@ import signal
 import threading
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from claresia.services import TenantNotFound, tenant_get
+from claresia.commands import tenant_for_command
 from demo.loader import DEMO_ORG_ID, DEMO_TENANT
 from demo.traffic import TrafficTarget, demo_traffic_tick
 from telemetry.hub.models import HubToken
@@ -33,10 +33,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=None)
 
     def handle(self, *args, **options):
-        try:
-            tenant = tenant_get(slug=DEMO_TENANT)
-        except TenantNotFound as exc:
-            raise CommandError(f"{exc}: run load_demo first") from None
+        tenant = tenant_for_command(DEMO_TENANT, hint="run load_demo first")
         hub_tokens_revoke(tokens=HubToken.objects.filter(tenant=tenant, name=SIMULATOR_TOKEN_NAME))
         target = TrafficTarget(
             hub_url=options["hub_url"].rstrip("/"),

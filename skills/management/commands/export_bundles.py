@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from skills.management.commands._common import tenant_by_slug
+from claresia.commands import tenant_for_command
 from skills.services.export import skills_export
 from skills.services.plugin_export import MANIFEST_NAME, skills_plugin_export
 
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--target", choices=["gpt", "plugin"], default="gpt")
 
     def handle(self, *args, tenant, out, skills, target, **options):
-        tenant = tenant_by_slug(tenant)
+        tenant = tenant_for_command(tenant)
         if out.exists() and not out.is_dir():
             raise CommandError(f"{out} exists and is not a folder")
         if skills:

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from claresia.commands import tenant_for_command
 from skills.ir.importers import SkillSourceError, sources_from_path
-from skills.management.commands._common import tenant_by_slug
 from skills.services.imports import ImportOutcome, skills_import
 
 
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", type=Path)
 
     def handle(self, *args, tenant, paths, **options):
-        tenant = tenant_by_slug(tenant)
+        tenant = tenant_for_command(tenant)
         sources = []
         try:
             for path in paths:

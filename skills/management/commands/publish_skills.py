@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from skills.management.commands._common import tenant_by_slug
+from claresia.commands import tenant_for_command
 from skills.services.publish import (
     PlanAction,
     PublishError,
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="show the plan only")
 
     def handle(self, *args, tenant, skills, dry_run, **options):
-        tenant = tenant_by_slug(tenant)
+        tenant = tenant_for_command(tenant)
         try:
             if dry_run:
                 self._plan(tenant, skills)

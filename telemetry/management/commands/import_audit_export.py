@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from claresia.services import TenantNotFound, tenant_get
+from claresia.commands import tenant_for_command
 from telemetry.ingest.services import AuditExportError, telemetry_import_audit_export
 
 
@@ -17,10 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("file", help="the export file (.csv or .jsonl)")
 
     def handle(self, *args, tenant, file, **options):
-        try:
-            tenant_obj = tenant_get(slug=tenant)
-        except TenantNotFound as exc:
-            raise CommandError(str(exc)) from None
+        tenant_obj = tenant_for_command(tenant)
         path = Path(file)
         try:
             with path.open("rb") as stream:

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from claresia.services import TenantNotFound, tenant_get
+from claresia.commands import tenant_for_command
 from telemetry.hub.services import hub_token_issue
 
 
@@ -12,10 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="published GPTs", help="what will use the token")
 
     def handle(self, *args, tenant, name, **options):
-        try:
-            owner = tenant_get(slug=tenant)
-        except TenantNotFound as exc:
-            raise CommandError(str(exc)) from None
+        owner = tenant_for_command(tenant)
         if len(name) > 80:
             raise CommandError("--name: at most 80 characters")
         issued = hub_token_issue(tenant=owner, name=name)

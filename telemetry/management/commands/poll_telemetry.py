@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from claresia.services import TenantNotFound, tenant_get
+from claresia.commands import tenant_for_command
 from telemetry.ingest.services import PollStatus, telemetry_poll_tenants, tenants_to_poll
 
 
@@ -30,10 +30,7 @@ class Command(BaseCommand):
         if interval < 1:
             raise CommandError("--interval must be at least 1 second")
         if tenant is not None:
-            try:
-                tenant_get(slug=tenant)
-            except TenantNotFound as exc:
-                raise CommandError(str(exc)) from None
+            tenant_for_command(tenant)
             if not tenants_to_poll(slug=tenant).exists():
                 raise CommandError(
                     f"tenant {tenant} has no OpenAI connector: run connect_openai first"
