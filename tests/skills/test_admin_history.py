@@ -14,7 +14,7 @@ from skills.ir.importers import sources_from_upload
 from skills.models import PublishRun, Skill
 from skills.services.imports import skills_import
 from tests.factories import admin_history, admin_history_url
-from tests.skills.conftest import minimal_ir, zip_bytes
+from tests.skills.helpers import minimal_ir, zip_bytes
 
 CHANGELIST = reverse("admin:skills_skill_changelist")
 IMPORT = reverse("admin:skills_skill_import")
