@@ -63,6 +63,9 @@ class TelemetryEvent(models.Model):
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
     raw = models.JSONField("raw audit event")
+    # Numbers the event carried out of any column's range (say a token count of 2**70):
+    # dropped, and named here so the row says it is incomplete.
+    dropped_fields = models.CharField(max_length=64, blank=True, default="", db_default="")
     ingested_at = models.DateTimeField(db_default=Now())
 
     class Meta:

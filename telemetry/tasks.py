@@ -7,9 +7,6 @@ from django.db import transaction
 from claresia.models import Tenant
 from telemetry.ingest.services import telemetry_poll_tenant, tenants_to_poll
 
-# Pages one scheduled poll may read (10,000 events); a larger window resumes next time.
-POLL_PAGE_BUDGET = 100
-
 
 @shared_task(name="telemetry.poll_tenants")
 def telemetry_poll_tenants_task() -> int:
@@ -25,7 +22,7 @@ def telemetry_poll_tenant_task(tenant_id: int) -> str:
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:
         return "tenant gone"
-    return str(telemetry_poll_tenant(tenant=tenant, max_pages=POLL_PAGE_BUDGET))
+    return str(telemetry_poll_tenant(tenant=tenant))
 
 
 def telemetry_poll_start(*, tenant: Tenant) -> None:

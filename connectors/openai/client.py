@@ -16,7 +16,13 @@ import httpx
 import orjson
 from django.conf import settings
 
-from connectors.openai.errors import OpenAIError, RateLimitedError, UnavailableError, error_for
+from connectors.openai.errors import (
+    MalformedListError,
+    OpenAIError,
+    RateLimitedError,
+    UnavailableError,
+    error_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -198,13 +204,25 @@ class OpenAIClient:
         return response.status_code in RETRYABLE_STATUSES
 
     def paginate(self, path: str, params: list[tuple[str, object]]) -> Iterator[dict]:
-        """Yield each page of an OpenAI list, following `after=<last_id>` while `has_more`."""
+        """Yield each page of an OpenAI list, following `after=<last_id>` while `has_more`.
+
+        Raises MalformedListError on a page whose `data` is not a list, or whose `last_id` was
+        already followed: a feed that repeats a page must not keep a caller reading for ever.
+        """
         query = list(params)
+        followed: set[str] = set()
         while True:
             page = self.request("GET", path, params=query)
+            if not isinstance(page.get("data", []), list | None):
+                raise MalformedListError("its `data` is not a list of items")
             yield page
             last_id = page.get("last_id")
             if not page.get("has_more") or not last_id:
                 return
+            if not isinstance(last_id, str) or last_id in followed:
+                raise MalformedListError(
+                    "it served the same page twice (its cursor does not advance)"
+                )
+            followed.add(last_id)
             query = [(key, value) for key, value in params if key != "after"]
             query.append(("after", last_id))

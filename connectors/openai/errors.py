@@ -128,6 +128,14 @@ class UnavailableError(OpenAIError):
         return f"OpenAI unavailable: {self.reason}"
 
 
+class MalformedListError(OpenAIError):
+    """A list page Claresia cannot follow: `data` not a list, or a page served again (a cursor
+    that does not advance would otherwise be followed for ever)."""
+
+    def _describe(self) -> str:
+        return f"OpenAI sent a list page Claresia cannot follow: {self.message}"
+
+
 _BY_CODE: dict[str, type[OpenAIError]] = {
     "missing_scope": MissingScopeError,
     "invalid_api_key": AuthenticationError,

@@ -38,6 +38,9 @@ from telemetry.ingest.storage import telemetry_rows_insert
 CSV_REQUIRED = ("id", "type", "effective_at", "gpt_name")
 FLUSH_ROWS = 2000
 MAX_REPORTED_ERRORS = 200
+# No audit event needs more; a longer line is reported and skipped without being held whole.
+MAX_LINE_BYTES = 1_000_000
+OVERLONG_MESSAGE = "the line is longer than 1 MB"
 
 
 class AuditExportError(ValueError):
@@ -119,17 +122,55 @@ def _event_from_csv(row: Mapping[str, str | None]) -> dict[str, Any]:
     }
 
 
+class _Overlong(str):
+    """Stands for a line longer than MAX_LINE_BYTES: an empty line to a CSV reader."""
+
+    __slots__ = ()
+
+
+class _BoundedLines:
+    """The stream's lines as text, none held longer than MAX_LINE_BYTES: a longer one is read
+    through in chunks and handed on as an `_Overlong`, its line number kept in `overlong`."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.number = 0
+        self.overlong: list[int] = []
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = self.stream.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            raise StopIteration
+        self.number += 1
+        if self.number == 1:
+            line = line.removeprefix(codecs.BOM_UTF8)
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while (rest := self.stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                pass
+            self.overlong.append(self.number)
+            return _Overlong("\n")
+        return line.decode("utf-8", errors="replace")
+
+
 def _jsonl_records(lines: Iterator[str]) -> Iterator[tuple[int, Any]]:
     for number, line in enumerate(lines, start=1):
+        if isinstance(line, _Overlong):
+            yield number, MalformedEvent(OVERLONG_MESSAGE)
+            continue
         if not line.strip():
             continue
         try:
             yield number, json.loads(line)
         except ValueError:
             yield number, MalformedEvent("not valid JSON")
+        except RecursionError:  # nested deeper than Python's parser goes: no event is
+            yield number, MalformedEvent("JSON nested too deeply for an audit event")
 
 
-def _csv_records(lines: Iterator[str]) -> Iterator[tuple[int, Any]]:
+def _csv_records(lines: Iterator[str], overlong: list[int]) -> Iterator[tuple[int, Any]]:
     reader = csv.DictReader(lines)
     header = reader.fieldnames or []
     missing = [name for name in CSV_REQUIRED if name not in header]
@@ -141,10 +182,14 @@ def _csv_records(lines: Iterator[str]) -> Iterator[tuple[int, Any]]:
         try:
             row = next(reader)
         except StopIteration:
-            return
+            row = None
         except csv.Error as exc:
             yield reader.line_num, MalformedEvent(f"not valid CSV ({exc})")
             continue
+        while overlong:  # read through as blank lines: reported here, in order
+            yield overlong.pop(0), MalformedEvent(OVERLONG_MESSAGE)
+        if row is None:
+            return
         number = reader.line_num
         if None in row:
             yield number, MalformedEvent("more fields than the header has")
@@ -156,19 +201,18 @@ def _csv_records(lines: Iterator[str]) -> Iterator[tuple[int, Any]]:
 
 
 def _records(stream: IO[bytes], filename: str) -> Iterator[tuple[int, Any]]:
-    text = codecs.getreader("utf-8-sig")(stream, errors="replace")
-    lines = iter(text)
+    lines = _BoundedLines(stream)
     name = filename.lower()
     if name.endswith((".jsonl", ".ndjson", ".json")):
         return _jsonl_records(lines)
     if name.endswith(".csv"):
-        return _csv_records(lines)
+        return _csv_records(lines, lines.overlong)
     first = next(lines, "")
     rest = _chain(first, lines)
     if first.lstrip().startswith("{"):
         return _jsonl_records(rest)
     if "," in first:
-        return _csv_records(rest)
+        return _csv_records(rest, lines.overlong)
     raise AuditExportError("the file is neither CSV (with a header row) nor JSONL")
 
 

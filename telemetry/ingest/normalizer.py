@@ -24,6 +24,10 @@ EVENT_TYPES = {"gpt.invoked": "invoked", "gpt.failed": "failed"}
 SOURCE_COMPLIANCE_API = "compliance_api"
 SOURCE_AUDIT_EXPORT = "audit_export"
 _MILLION = Decimal(1_000_000)
+# The largest count the columns hold (PostgreSQL integer); a larger one is dropped and flagged.
+MAX_COUNT = 2**31 - 1
+# Event times a calendar holds: 1970 to the end of year 9999 (Python's and Django's range).
+MAX_EPOCH = 253_402_300_799
 
 # Model → (input $, output $) per million tokens: the hub's list prices. Callers hand in the
 # tenant's own table (`telemetry.hub.pricing.tenant_price_table`).
@@ -65,38 +69,74 @@ class TelemetryRow(NamedTuple):
     error_code: str
     error_message: str
     raw: str  # the audit event as JSON text
+    dropped_fields: str  # the numbers out of any column's range, dropped (space-separated)
 
 
 COLUMNS = ("tenant_id", *TelemetryRow._fields)
 
 
 def _text(value: Any, limit: int = 128) -> str:
-    if type(value) is str:  # the common case first: this runs for every field of every event
-        return value[:limit]
-    return "" if value is None else str(value)[:limit]
+    """Text for a column: cut to its length, without NULs (no PostgreSQL text holds one)."""
+    if type(value) is not str:  # the common case is a str: this runs for every field
+        if value is None:
+            return ""
+        value = str(value)
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    return value[:limit]
 
 
-def _count(value: Any) -> int | None:
-    if type(value) is int:
-        return value if value >= 0 else None
+class _Count(NamedTuple):
+    value: int | None
+    dropped: bool  # a number was there, but out of the column's range
+
+
+def _count(value: Any) -> _Count:
+    if type(value) is int and 0 <= value <= MAX_COUNT:
+        return _Count(value, False)
     if isinstance(value, bool) or value is None:
-        return None
+        return _Count(None, False)
     try:
         number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number >= 0 else None
+    except (TypeError, ValueError, OverflowError):  # text, NaN, infinity
+        return _Count(None, isinstance(value, float))
+    if number < 0:
+        return _Count(None, False)
+    if number > MAX_COUNT:
+        return _Count(None, True)
+    return _Count(number, False)
 
 
 def _dict(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def _without_nuls(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nuls(k): _without_nuls(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nuls(item) for item in value]
+    return value
+
+
 def _json_text(event: dict) -> str:
+    """The event as JSON text for the `raw` jsonb column, which holds no NUL (\\u0000)."""
+    text = _dumps(event)
+    # Rare, so checked on the text: a match may also be an escaped backslash, which
+    # `_without_nuls` leaves as it is.
+    return _dumps(_without_nuls(event)) if "\\u0000" in text else text
+
+
+def _dumps(event: dict) -> str:
     try:
         return orjson.dumps(event).decode()
-    except TypeError:  # an integer beyond 64 bits: the json module writes any size
-        return json.dumps(event, separators=(",", ":"))
+    except TypeError:  # an integer beyond 64 bits (the json module writes any size), or depth
+        try:
+            return json.dumps(event, separators=(",", ":"), allow_nan=False)
+        except (ValueError, RecursionError):
+            raise MalformedEvent("the audit event is nested too deeply or holds NaN") from None
 
 
 def event_cost(
@@ -133,17 +173,21 @@ def normalize_audit_event(
         return Skipped.OTHER_EVENT_TYPE
     payload = _dict(event.get(event["type"]))
     gpt_name = payload.get("gpt_name")
+    if isinstance(gpt_name, str) and "\x00" in gpt_name:
+        gpt_name = gpt_name.replace("\x00", "")
     if not isinstance(gpt_name, str) or not gpt_name.startswith(GPT_PREFIX):
         return Skipped.NOT_CLARESIA
     tenant_prefix = f"{GPT_PREFIX}{tenant_slug}-"
     if not gpt_name.startswith(tenant_prefix):
         return Skipped.OTHER_TENANT
-    event_id = event.get("id")
-    if not isinstance(event_id, str) or not event_id:
+    event_id = _text(event.get("id")) if isinstance(event.get("id"), str) else ""
+    if not event_id:
         raise MalformedEvent("the audit event has no id")
     effective_at = event.get("effective_at")
     if isinstance(effective_at, bool) or not isinstance(effective_at, int | float):
         raise MalformedEvent(f"audit event {event_id} has no effective_at (unix seconds)")
+    if not 0 <= effective_at <= MAX_EPOCH:  # also false for NaN
+        raise MalformedEvent(f"audit event {event_id} has an effective_at no calendar holds")
     skill_ref = gpt_name[len(tenant_prefix) :]
     skill_pk = skills.get(skill_ref)
     user = _dict(_dict(_dict(event.get("actor")).get("session")).get("user"))
@@ -151,13 +195,23 @@ def normalize_audit_event(
     model = _text(payload.get("model"), 64)
     input_tokens = _count(usage.get("input_tokens"))
     output_tokens = _count(usage.get("output_tokens"))
+    latency = _count(payload.get("latency_ms"))
+    dropped = " ".join(
+        name
+        for name, count in (
+            ("input_tokens", input_tokens),
+            ("output_tokens", output_tokens),
+            ("latency_ms", latency),
+        )
+        if count.dropped
+    )
     error = _dict(payload.get("error"))
     return TelemetryRow(
         skill_id=skill_pk,
         skill_ref=skill_ref[:64],
         skill_unknown=skill_pk is None,
         source=source,
-        source_event_id=event_id[:128],
+        source_event_id=event_id,
         event_type=event_type,
         occurred_at=datetime.fromtimestamp(int(effective_at), UTC),
         actor_user_id=_text(user.get("id")),
@@ -166,11 +220,12 @@ def normalize_audit_event(
         gpt_name=gpt_name[:128],
         conversation_id=_text(payload.get("conversation_id")),
         model=model,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cost_usd=event_cost(model, input_tokens, output_tokens, prices),
-        latency_ms=_count(payload.get("latency_ms")),
+        input_tokens=input_tokens.value,
+        output_tokens=output_tokens.value,
+        cost_usd=event_cost(model, input_tokens.value, output_tokens.value, prices),
+        latency_ms=latency.value,
         error_code=_text(error.get("code"), 64),
         error_message=_text(error.get("message"), 2000),
         raw=_json_text(event),
+        dropped_fields=dropped,
     )

@@ -53,7 +53,7 @@ from enum import StrEnum
 from itertools import islice
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from claresia.models import Tenant
@@ -75,6 +75,14 @@ from telemetry.models import PollCursor
 logger = logging.getLogger(__name__)
 
 PAGE_LIMIT = 100
+# Pages one poll may read (10,000 events), wherever it runs (beat, Poll now, the command): a
+# larger window resumes at the next poll, so a poll's time is bounded whatever the backlog.
+POLL_PAGE_BUDGET = 100
+# What a poll stopped by a bug of ours says; the traceback goes to the log, not to the page.
+INTERNAL_ERROR_MESSAGE = (
+    "an internal error stopped this poll (logged for Claresia's operators); the next poll "
+    "tries again"
+)
 # Rows buffered before one flush transaction: tens of pages per commit, memory bounded.
 FLUSH_ROWS = 5000
 # Pages fetched ahead while a flush runs: about one flush's worth (~70 pages of 100 events, a
@@ -130,7 +138,9 @@ class _Window:
             self.resume_after = state.window_resume_after or None
         else:
             if state.cursor_at is not None:
-                start = _epoch(state.cursor_at) - settings.TELEMETRY_OVERLAP
+                # A cursor in the future (left by a feed that once served one) would freeze
+                # the window there: never start after now.
+                start = _epoch(min(state.cursor_at, now)) - settings.TELEMETRY_OVERLAP
             else:
                 start = _epoch(now) - settings.TELEMETRY_INITIAL_LOOKBACK
             self.start, self.end = start, max(start, _epoch(now))
@@ -140,14 +150,21 @@ class _Window:
         self.done = False
 
     def take(self, page: dict, *, tenant_slug: str, skills: Mapping[str, int], prices) -> int:
-        """Normalize one page into the buffer; return how many of its events were skipped."""
+        """Normalize one page into the buffer; return how many of its events were skipped.
+
+        An event outside the window the poll asked for is skipped and never moves the cursor
+        (a feed serving an event from 2200 would otherwise stop telemetry until 2200); an
+        event that cannot be a row is skipped and counted, never the end of the poll.
+        """
         skipped = 0
         for event in page.get("data") or ():
             effective_at = event.get("effective_at") if isinstance(event, dict) else None
-            if isinstance(effective_at, int) and (
-                self.newest is None or effective_at > self.newest
-            ):
-                self.newest = effective_at
+            if isinstance(effective_at, int | float) and not isinstance(effective_at, bool):
+                if not self.start <= effective_at <= self.end:
+                    skipped += 1
+                    continue
+                if self.newest is None or effective_at > self.newest:
+                    self.newest = int(effective_at)
             try:
                 row = normalize_audit_event(
                     event, tenant_slug=tenant_slug, skills=skills, prices=prices
@@ -197,7 +214,7 @@ def telemetry_poll(
     *,
     tenant: Tenant,
     now: datetime | None = None,
-    max_pages: int | None = None,
+    max_pages: int = POLL_PAGE_BUDGET,
     should_stop: Callable[[], bool] = lambda: False,
     client: OpenAIClient | None = None,
     prices: Mapping[str, tuple[Decimal, Decimal]] = DEFAULT_PRICES,
@@ -228,24 +245,36 @@ def telemetry_poll(
             if outcome.pages:
                 # The pages read before the failed one are kept, with their progress.
                 outcome.stored += _flush(state, window, tenant.pk)
-            outcome.status = PollStatus.FAILED
-            outcome.error = exc.user_message
-            state.last_error, state.last_error_at = outcome.error, now
-            state.save(
-                update_fields=[
-                    "last_error",
-                    "last_error_at",
-                    "last_poll_at",
-                    "last_stored",
-                    "last_skipped",
-                ]
-            )
-            logger.warning("telemetry poll failed for tenant %s: %s", tenant.slug, outcome.error)
-            return outcome
+            return _failed(state, outcome, exc.user_message, now)
+        except (OperationalError, InterfaceError):
+            raise  # the database itself is away: the caller says so; nothing is lost
+        except Exception:
+            # One tenant's failure is its own poll error, never the end of a run.
+            logger.exception("telemetry poll of tenant %s stopped on an error", tenant.slug)
+            return _failed(state, outcome, INTERNAL_ERROR_MESSAGE, now)
         state.last_success_at, state.last_error = now, ""
         state.save(update_fields=["last_success_at", "last_error", "last_poll_at"])
     logger.info("telemetry poll %s", outcome)
     return outcome
+
+
+def _failed(state: PollCursor, outcome: PollOutcome, message: str, now: datetime) -> PollOutcome:
+    outcome.status = PollStatus.FAILED
+    outcome.error = message
+    state.last_error, state.last_error_at = message, now
+    state.save(
+        update_fields=["last_error", "last_error_at", "last_poll_at", "last_stored", "last_skipped"]
+    )
+    logger.warning("telemetry poll failed for tenant %s: %s", outcome.tenant, message)
+    return outcome
+
+
+def telemetry_poll_failed(*, tenant: Tenant, now: datetime) -> PollOutcome:
+    """Record that a poll of `tenant` stopped on an internal error (its poll health says so)."""
+    state, _ = PollCursor.objects.get_or_create(tenant=tenant)
+    state.last_poll_at = now
+    outcome = PollOutcome(tenant=tenant.slug, status=PollStatus.FAILED)
+    return _failed(state, outcome, INTERNAL_ERROR_MESSAGE, now)
 
 
 def _read_window(state, window, tenant, client, skills, prices, outcome, max_pages, should_stop):

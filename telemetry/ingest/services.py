@@ -1,8 +1,10 @@
 """The telemetry ingest services that commands, Celery tasks and the admin call."""
 
+import logging
 from collections.abc import Callable
 from typing import IO
 
+from django.db import InterfaceError, OperationalError
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -14,10 +16,19 @@ from telemetry.ingest.audit_export import (
     AuditExportReport,
     audit_export_import,
 )
-from telemetry.ingest.poller import PollOutcome, PollStatus, telemetry_poll
+from telemetry.ingest.poller import (
+    POLL_PAGE_BUDGET,
+    PollOutcome,
+    PollStatus,
+    telemetry_poll,
+    telemetry_poll_failed,
+)
 from telemetry.ingest.reconcile import HORIZON, ReconcileOutcome, telemetry_reconcile
 
+logger = logging.getLogger(__name__)
+
 __all__ = [
+    "POLL_PAGE_BUDGET",
     "AuditExportError",
     "AuditExportReport",
     "PollOutcome",
@@ -33,7 +44,7 @@ __all__ = [
 def telemetry_poll_tenant(
     *,
     tenant: Tenant,
-    max_pages: int | None = None,
+    max_pages: int = POLL_PAGE_BUDGET,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> PollOutcome:
     """Poll one tenant's audit log (priced with its own table), then reconcile with the hub."""
@@ -71,7 +82,7 @@ def tenants_to_poll(*, slug: str | None = None) -> QuerySet[Tenant]:
 def telemetry_poll_tenants(
     *,
     slug: str | None = None,
-    max_pages: int | None = None,
+    max_pages: int = POLL_PAGE_BUDGET,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> list[PollOutcome]:
     """One poll of each tenant to poll (or of the one named), stopping early when asked."""
@@ -79,7 +90,16 @@ def telemetry_poll_tenants(
     for tenant in tenants_to_poll(slug=slug):
         if should_stop():
             break
-        outcomes.append(
-            telemetry_poll_tenant(tenant=tenant, max_pages=max_pages, should_stop=should_stop)
-        )
+        try:
+            outcome = telemetry_poll_tenant(
+                tenant=tenant, max_pages=max_pages, should_stop=should_stop
+            )
+        except (OperationalError, InterfaceError):
+            raise  # the database is away for every tenant: the caller reports it
+        except Exception:
+            # One tenant's failure (say in reconciliation) is its poll error; the next
+            # tenant is polled all the same.
+            logger.exception("telemetry poll of tenant %s stopped on an error", tenant.slug)
+            outcome = telemetry_poll_failed(tenant=tenant, now=timezone.now())
+        outcomes.append(outcome)
     return outcomes

@@ -175,3 +175,66 @@ def test_the_command_refuses_an_unknown_tenant(db, tmp_path):
 def test_the_command_refuses_a_missing_file(tenant, tmp_path):
     with pytest.raises(CommandError, match=r"cannot read .*missing\.jsonl"):
         call_command("import_audit_export", "--tenant", "dainese", str(tmp_path / "missing.jsonl"))
+
+
+def _deep(levels: int) -> bytes:
+    return b'{"id": "audit_log-deep", "x": ' + b"[" * levels + b"]" * levels + b"}"
+
+
+@pytest.mark.parametrize(
+    ("name", "bad_line"),
+    [
+        ("a time no calendar holds", json.dumps(event("audit_log-x", 10**20)).encode()),
+        (
+            "token counts of 2**70",
+            json.dumps(
+                event("audit_log-x", 1764068400)
+                | {
+                    "gpt.invoked": {
+                        "gpt_name": "claresia-dainese-prd-review",
+                        "usage": {"input_tokens": 2**70, "output_tokens": 3e9},
+                    }
+                }
+            ).encode(),
+        ),
+        ("a NUL", json.dumps(event("audit_log-\x00x", 1764068400)).encode()),
+        ("a line nested 100,000 deep", _deep(100_000)),
+    ],
+)
+def test_a_hostile_line_is_reported_or_normalized_and_the_rest_imported(tenant, name, bad_line):
+    # given: a bad line between two good ones
+    content = (
+        jsonl(event("audit_log-1", 1764068400))
+        + bad_line
+        + b"\n"
+        + jsonl(event("audit_log-2", 1764068460))
+    )
+
+    # when
+    report = import_bytes(tenant, content, "export.jsonl")
+
+    # then: the good lines are stored; the bad one is stored clean or reported with its line
+    stored = set(TelemetryEvent.objects.values_list("source_event_id", flat=True))
+    assert {"audit_log-1", "audit_log-2"} <= stored
+    assert not any("\x00" in event_id for event_id in stored)
+    assert report.records == 3
+    assert report.stored + report.error_count == 3
+    assert all(line == 2 for line, _ in report.errors)
+
+
+def test_an_overlong_line_is_reported_without_reading_it_into_memory(tenant):
+    # given: a 3 MB line between two good ones
+    content = (
+        jsonl(event("audit_log-1", 1764068400))
+        + b'{"id": "'
+        + b"x" * 3_000_000
+        + b'"}\n'
+        + jsonl(event("audit_log-2", 1764068460))
+    )
+
+    # when
+    report = import_bytes(tenant, content, "export.jsonl")
+
+    # then
+    assert report.stored == 2
+    assert report.errors == [(2, "the line is longer than 1 MB")]

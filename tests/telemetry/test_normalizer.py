@@ -80,6 +80,7 @@ def test_an_invoked_event_becomes_a_row_with_every_field():
         error_code="",
         error_message="",
         raw="",
+        dropped_fields="",
     )
     assert json.loads(row.raw) == event
 

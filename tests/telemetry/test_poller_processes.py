@@ -42,6 +42,10 @@ def _environment(sandbox) -> dict[str, str]:
     }
 
 
+# A page budget above these backlogs (200 pages): the default would leave part for the next pass.
+DRAIN = ("--max-pages", "1000")
+
+
 def _poller(sandbox, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "manage.py", "poll_telemetry", "--tenant", "dainese", *args],
@@ -82,7 +86,7 @@ def test_a_poller_killed_at_random_points_and_restarted_loses_and_duplicates_not
         process.communicate()
         partial_counts.append(TelemetryEvent.objects.count())
     # and a last one is left to finish
-    survivor = _poller(sandbox, "--once")
+    survivor = _poller(sandbox, "--once", *DRAIN)
     _out, err = survivor.communicate(timeout=120)
 
     # then
@@ -96,7 +100,7 @@ def test_two_pollers_started_at_once_store_nothing_twice(sandbox, connected):
     expected = seed(sandbox, 10_000)
 
     # when
-    pollers = [_poller(sandbox, "--once"), _poller(sandbox, "--once")]
+    pollers = [_poller(sandbox, "--once", *DRAIN), _poller(sandbox, "--once", *DRAIN)]
     results = [p.communicate(timeout=120) for p in pollers]
 
     # then
@@ -117,6 +121,6 @@ def test_sigterm_stops_the_poller_cleanly_between_pages(sandbox, connected):
     # then: it exits 0, and a later poll completes the set without duplicates
     assert process.returncode == 0, err
     assert out.rstrip().endswith("stopped")
-    finisher = _poller(sandbox, "--once")
+    finisher = _poller(sandbox, "--once", *DRAIN)
     finisher.communicate(timeout=120)
     assert Counter(stored_ids(connected)) == Counter(expected)

@@ -6,7 +6,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from claresia.commands import tenant_for_command
-from telemetry.ingest.services import PollStatus, telemetry_poll_tenants, tenants_to_poll
+from telemetry.ingest.services import (
+    POLL_PAGE_BUDGET,
+    PollStatus,
+    telemetry_poll_tenants,
+    tenants_to_poll,
+)
 
 
 class Command(BaseCommand):
@@ -24,11 +29,20 @@ class Command(BaseCommand):
             default=None,
             help="seconds between passes (default TELEMETRY_POLL_INTERVAL)",
         )
+        parser.add_argument(
+            "--max-pages",
+            type=int,
+            default=POLL_PAGE_BUDGET,
+            help=f"audit-log pages one poll of a tenant may read (default {POLL_PAGE_BUDGET}); "
+            "a larger backlog resumes at the next pass",
+        )
 
-    def handle(self, *args, tenant, once, interval, **options):
+    def handle(self, *args, tenant, once, interval, max_pages, **options):
         interval = settings.TELEMETRY_POLL_INTERVAL if interval is None else interval
         if interval < 1:
             raise CommandError("--interval must be at least 1 second")
+        if max_pages < 1:
+            raise CommandError("--max-pages must be at least 1")
         if tenant is not None:
             tenant_for_command(tenant)
             if not tenants_to_poll(slug=tenant).exists():
@@ -47,7 +61,9 @@ class Command(BaseCommand):
         try:
             while True:
                 try:
-                    outcomes = telemetry_poll_tenants(slug=tenant, should_stop=stop.is_set)
+                    outcomes = telemetry_poll_tenants(
+                        slug=tenant, max_pages=max_pages, should_stop=stop.is_set
+                    )
                 except DatabaseError as exc:
                     # A busy or restarting database: nothing is lost (the cursor only moves
                     # with its rows), so the loop says so and tries again next pass.
