@@ -19,6 +19,16 @@ def tenant_create(
     return tenant
 
 
+def tenant_slugs_extending(*, tenant: Tenant) -> list[str]:
+    """Other tenants' slugs that start with this one's and a dash (`alpha-eu` for `alpha`): GPT
+    names `claresia-{slug}-{skill}` of the two can look alike, so ingest tells them apart."""
+    return list(
+        Tenant.objects.filter(slug__startswith=f"{tenant.slug}-")
+        .exclude(pk=tenant.pk)
+        .values_list("slug", flat=True)
+    )
+
+
 @transaction.atomic
 def archetype_create(
     *, tenant: Tenant, slug: str, name: str, workspace_group_id: str = ""

@@ -251,6 +251,15 @@ def _publish_one(client: OpenAIClient, job: _Job, stop: threading.Event) -> _Res
         outcome = PublishOutcome.UPDATED
         if gpt is None:
             existing = endpoints.gpt_find_by_name(client, job.bundle.name)
+            owner = _claimed_by_another(existing, job.bundle) if existing else ""
+            if owner:
+                return _Result(
+                    job,
+                    PublishOutcome.FAILED,
+                    file_ids=file_ids,
+                    detail=f"the workspace's GPT {job.bundle.name} is {owner}'s: Claresia does "
+                    "not take it over; rename this skill",
+                )
             if existing:
                 gpt = endpoints.gpt_update(client, existing["id"], config)
             else:
@@ -282,6 +291,17 @@ def _publish_one(client: OpenAIClient, job: _Job, stop: threading.Event) -> _Res
         return _Result(
             job, PublishOutcome.FAILED, file_ids=file_ids, error=exc, detail=exc.user_message
         )
+
+
+def _claimed_by_another(gpt: dict, bundle: Bundle) -> str:
+    """Whose skill a same-named GPT is, when its metadata names another tenant or skill ("" when
+    it is this skill's, or a GPT built by hand without Claresia's metadata, which is adopted)."""
+    metadata = gpt.get("metadata") if isinstance(gpt.get("metadata"), dict) else {}
+    tenant, skill = metadata.get("claresia_tenant"), metadata.get("claresia_skill")
+    ours = bundle.config["metadata"]
+    if not tenant or (tenant, skill) == (ours["claresia_tenant"], ours["claresia_skill"]):
+        return ""
+    return f"tenant {tenant}, skill {skill}"
 
 
 def _jobs(plan: list[PlanItem]) -> list[_Job]:

@@ -25,6 +25,7 @@ from typing import IO, Any
 from django.db import transaction
 
 from claresia.models import Tenant
+from claresia.services import tenant_slugs_extending
 from skills.models import Skill
 from telemetry.ingest.normalizer import (
     DEFAULT_PRICES,
@@ -234,6 +235,7 @@ def audit_export_import(
     Raises AuditExportError, importing nothing, when the file as a whole is unreadable.
     """
     skills = dict(Skill.objects.filter(tenant=tenant).values_list("skill_id", "pk"))
+    longer_slugs = tenant_slugs_extending(tenant=tenant)
     report = AuditExportReport()
     rows: list[TelemetryRow] = []
 
@@ -253,6 +255,7 @@ def audit_export_import(
                 record,
                 tenant_slug=tenant.slug,
                 skills=skills,
+                longer_slugs=longer_slugs,
                 prices=prices,
                 source=SOURCE_AUDIT_EXPORT,
             )

@@ -7,7 +7,7 @@ are needed to make a row.
 """
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -160,11 +160,15 @@ def normalize_audit_event(
     skills: Mapping[str, int],
     prices: Mapping[str, tuple[Decimal, Decimal]] = DEFAULT_PRICES,
     source: str = SOURCE_COMPLIANCE_API,
+    longer_slugs: Collection[str] = (),
 ) -> TelemetryRow | Skipped:
     """One AuditLog → a TelemetryRow, or the reason it is skipped.
 
-    `skills` maps the tenant's skill ids to Skill primary keys. Raises MalformedEvent when the
-    event cannot be a row (no id, no time, not an object).
+    `skills` maps the tenant's skill ids to Skill primary keys. `longer_slugs` are the other
+    tenants' slugs that start with this one's and a dash (`alpha-eu` for `alpha`): a GPT name
+    under one of them is that tenant's (the longest slug wins; import refuses a skill id that
+    would make the names collide), so an event resolves to one tenant only. Raises MalformedEvent when the event cannot be a row
+    (no id, no time, not an object).
     """
     if not isinstance(event, dict):
         raise MalformedEvent("the audit event is not a JSON object")
@@ -188,6 +192,8 @@ def normalize_audit_event(
         raise MalformedEvent(f"audit event {event_id} has no effective_at (unix seconds)")
     if not 0 <= effective_at <= MAX_EPOCH:  # also false for NaN
         raise MalformedEvent(f"audit event {event_id} has an effective_at no calendar holds")
+    if any(gpt_name.startswith(f"{GPT_PREFIX}{slug}-") for slug in longer_slugs):
+        return Skipped.OTHER_TENANT
     skill_ref = gpt_name[len(tenant_prefix) :]
     skill_pk = skills.get(skill_ref)
     user = _dict(_dict(_dict(event.get("actor")).get("session")).get("user"))

@@ -57,6 +57,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from claresia.models import Tenant
+from claresia.services import tenant_slugs_extending
 from connectors.openai import endpoints
 from connectors.openai.client import OpenAIClient
 from connectors.openai.errors import BadRequestError, OpenAIError
@@ -131,7 +132,11 @@ def _moment(epoch: int) -> datetime:
 class _Window:
     """The frozen window of one poll and the progress not yet flushed."""
 
-    def __init__(self, state: PollCursor, now: datetime) -> None:
+    def __init__(
+        self, state: PollCursor, now: datetime, longer_slugs: tuple[str, ...] = ()
+    ) -> None:
+        # Other tenants whose GPT names extend this tenant's (normalize_audit_event).
+        self.longer_slugs = longer_slugs
         if state.window_start is not None and state.window_end is not None:
             self.start, self.end = _epoch(state.window_start), _epoch(state.window_end)
             self.newest = _epoch(state.window_newest_at) if state.window_newest_at else None
@@ -167,7 +172,11 @@ class _Window:
                     self.newest = int(effective_at)
             try:
                 row = normalize_audit_event(
-                    event, tenant_slug=tenant_slug, skills=skills, prices=prices
+                    event,
+                    tenant_slug=tenant_slug,
+                    skills=skills,
+                    prices=prices,
+                    longer_slugs=self.longer_slugs,
                 )
             except MalformedEvent as exc:
                 logger.warning("telemetry %s: audit event skipped: %s", tenant_slug, exc)
@@ -235,7 +244,7 @@ def telemetry_poll(
         state.last_poll_at = now
         state.last_stored = state.last_skipped = 0
         skills = dict(Skill.objects.filter(tenant=tenant).values_list("skill_id", "pk"))
-        window = _Window(state, now)
+        window = _Window(state, now, tuple(tenant_slugs_extending(tenant=tenant)))
         try:
             with client or openai_client_for_tenant(tenant=tenant) as opened:
                 _read_window(
