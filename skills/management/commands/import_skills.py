@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from skills.ir.documents import ReadBudget
 from skills.ir.importers import SkillSourceError, sources_from_path
 from skills.management.commands._common import tenant_by_slug
 from skills.services.imports import skills_import
@@ -20,9 +21,11 @@ class Command(BaseCommand):
     def handle(self, *args, tenant, paths, **options):
         tenant = tenant_by_slug(tenant)
         sources = []
+        # One import, one budget: the paths' skill documents are held in memory together.
+        budget = ReadBudget.for_import()
         try:
             for path in paths:
-                sources += sources_from_path(path)
+                sources += sources_from_path(path, budget=budget)
         except SkillSourceError as exc:
             raise CommandError(str(exc)) from None
         report = skills_import(tenant=tenant, sources=sources)
