@@ -32,6 +32,8 @@ class Command(BaseCommand):
         for skill in report.imported:
             since = f" (was {skill.previous_version})" if skill.outcome == "updated" else ""
             self.stdout.write(f"{skill.skill_id}: {skill.outcome} {skill.version}{since}")
+            for warning in skill.warnings:
+                self.stdout.write(f"{skill.skill_id}: warning: {warning}")
         for origin, problems in report.refused:
             for problem in problems:
                 self.stderr.write(f"{origin}: {problem}")
