@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError as SchemaError
 
 SCHEMA_PATH = Path(__file__).with_name("skill-ir-v1.schema.json")
@@ -46,9 +46,20 @@ def ir_schema() -> dict:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
+def _bounded_pattern(validator, pattern, instance, schema):
+    """`pattern`, not matched against text over its field's `maxLength`: that is a problem
+    already, and a pattern such as the e-mail's backtracks quadratically on long text."""
+    if isinstance(instance, str) and len(instance) > schema.get("maxLength", TEXT_LIMIT):
+        return
+    yield from Draft202012Validator.VALIDATORS["pattern"](validator, pattern, instance, schema)
+
+
+BoundedValidator = validators.extend(Draft202012Validator, {"pattern": _bounded_pattern})
+
+
 @cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(ir_schema())
+    return BoundedValidator(ir_schema())
 
 
 def _path(parts) -> str:
@@ -205,8 +216,7 @@ def ir_validate(document: Any) -> list[str]:
     values = _value_problems(document)
     schema_errors = list(_validator().iter_errors(document))
     # A value refused above (a NUL, a key that is not text) is not described again by the schema;
-    # a too long one is, by its field's own bound where the schema has one, and not by its
-    # pattern as well.
+    # a too long one is, by its field's own bound where the schema has one.
     too_long = {tuple(e.absolute_path) for e in schema_errors if e.validator == "maxLength"}
     found = []
     for path, message in values:
@@ -218,7 +228,7 @@ def ir_validate(document: Any) -> list[str]:
     refused = {tuple(path) for path, _ in found}
     for error in schema_errors:
         path = tuple(error.absolute_path)
-        if path in refused or (error.validator == "pattern" and path in too_long):
+        if path in refused:
             continue
         found.append((list(path), _describe(error)))
     if not found:

@@ -225,3 +225,10 @@ def test_a_problem_names_a_long_value_without_repeating_all_of_it():
         f"(document): unknown key {'k' * 60}… (5,000 characters)",
         "id: must be at most 48 characters (is 5,000)",
     ]
+
+
+def test_a_pattern_is_not_matched_against_text_over_its_field_bound():
+    # given an owner of 200,000 characters that makes the e-mail pattern backtrack quadratically
+    document = minimal_ir(owner="a@" + "b." * 100_000 + " ")
+    # when validated, then it is refused on its length at once
+    assert ir_validate(document) == ["owner: must be at most 254 characters (is 200,003)"]
