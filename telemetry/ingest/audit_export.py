@@ -124,9 +124,13 @@ def _jsonl_records(lines: Iterator[str]) -> Iterator[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
+            record = json.loads(line)
         except ValueError:
-            yield number, MalformedEvent("not valid JSON")
+            record = MalformedEvent("not valid JSON")
+        except RecursionError:
+            # The standard parser recurses once per level: a deep line is one bad record.
+            record = MalformedEvent("not valid JSON (nested too deeply)")
+        yield number, record
 
 
 def _csv_records(lines: Iterator[str]) -> Iterator[tuple[int, Any]]:

@@ -175,3 +175,19 @@ def test_the_command_refuses_an_unknown_tenant(db, tmp_path):
 def test_the_command_refuses_a_missing_file(tenant, tmp_path):
     with pytest.raises(CommandError, match=r"cannot read .*missing\.jsonl"):
         call_command("import_audit_export", "--tenant", "dainese", str(tmp_path / "missing.jsonl"))
+
+
+def test_a_jsonl_line_nested_100000_deep_is_reported_and_the_rest_imported(tenant):
+    # given a line whose JSON nests deeper than the parser recurses
+    content = (
+        jsonl(event("audit_log-1", 1764068400))
+        + b"[" * 100_000
+        + b"]" * 100_000
+        + b"\n"
+        + jsonl(event("audit_log-3", 1764068460))
+    )
+    # when it is imported
+    report = import_bytes(tenant, content, "export.jsonl")
+    # then that line is reported, not the end of the import
+    assert report.errors == [(2, "not valid JSON (nested too deeply)")]
+    assert report.stored == 2
