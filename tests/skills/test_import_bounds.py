@@ -136,6 +136,12 @@ def test_a_skill_document_over_1_mb_is_refused_stating_its_size(tenant):
     ]
 
 
+def test_a_6_mb_document_of_a_million_list_items_is_refused_on_its_size(tenant):
+    content = (_ir_yaml() + "archetypes:\n" + "- a\n" * 1_500_000).encode()
+    problems = _refused(tenant, sources_from_upload("skill.yaml", content))
+    assert problems == ["skill.yaml is 5.7 MB; a skill document may be at most 1 MB"]
+
+
 def test_the_command_refuses_a_100_mb_skill_file_without_reading_it(tenant, tmp_path, capsys):
     # given a 100 MB skill.yaml on disk (sparse: nothing is written)
     path = tmp_path / "skill.yaml"
