@@ -37,6 +37,10 @@ TELEMETRY_RECONCILE_GRACE = env.int("TELEMETRY_RECONCILE_GRACE", default=900)
 # Skill import bounds (a ZIP bomb is refused, not unpacked) and publish concurrency per run.
 SKILLS_IMPORT_MAX_BYTES = env.int("SKILLS_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
 SKILLS_IMPORT_MAX_FILES = env.int("SKILLS_IMPORT_MAX_FILES", default=2000)
+# What the skill documents (skill.yaml, SKILL.md) of one import may take together, besides each
+# document's own bounds (skills/ir/documents.py): bytes read and values parsed into memory.
+SKILLS_IMPORT_MAX_IR_BYTES = env.int("SKILLS_IMPORT_MAX_IR_BYTES", default=16 * 1024 * 1024)
+SKILLS_IMPORT_MAX_IR_VALUES = env.int("SKILLS_IMPORT_MAX_IR_VALUES", default=200_000)
 SKILLS_PUBLISH_CONCURRENCY = env.int("SKILLS_PUBLISH_CONCURRENCY", default=8)
 
 

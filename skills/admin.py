@@ -12,7 +12,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
 from claresia.admin_history import admin_history_log
@@ -21,6 +21,7 @@ from skills.downloads import zip_attachment
 from skills.forms import SkillImportForm
 from skills.ir.importers import SkillSourceError, sources_from_upload
 from skills.models import KnowledgeFile, Publication, PublishRun, Skill, SkillVersion
+from skills.selectors import skill_warnings
 from skills.services.bundles import skill_bundle_build
 from skills.services.export import skills_export
 from skills.services.imports import skills_import
@@ -116,6 +117,7 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         "gpt_status",
         "published_at",
         "drift",
+        "limits",
     ]
     list_filter = ["tenant", PublicationStatusFilter]
     search_fields = ["skill_id", "name", "description"]
@@ -128,6 +130,7 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         "bundle_link",
         "updated_at",
         "drift_detail",
+        "limits",
     ]
     fields = [
         "tenant",
@@ -135,6 +138,7 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         "name",
         "version",
         "description",
+        "limits",
         "drift_detail",
         "bundle_link",
         "ir_pretty",
@@ -201,6 +205,15 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         checked = publication.drift_checked_at
         when = f", checked {checked:%Y-%m-%d %H:%M} UTC" if checked else ""
         return drift_text(publication) + when
+
+    @admin.display(description="Platform limits")
+    def limits(self, obj: Skill) -> str:
+        warnings = skill_warnings(obj)
+        if not warnings:
+            return format_html('<span style="color:#6e7781">{}</span>', "within")
+        return format_html_join(
+            "", '<div style="color:#9a6700">⚠ {}</div>', ((w,) for w in warnings)
+        )
 
     @admin.display(description="Published")
     def published_at(self, obj: Skill):
@@ -273,6 +286,11 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                         % len(report.imported),
                         messages.SUCCESS,
                     )
+                for skill in report.imported:
+                    for warning in skill.warnings:
+                        self.message_user(
+                            request, f"Skill {skill.skill_id}: {warning}", messages.WARNING
+                        )
                 if report.ok:
                     return HttpResponseRedirect(reverse("admin:skills_skill_changelist"))
         context = {

@@ -1,6 +1,7 @@
 from django import forms
 
 from claresia.models import Tenant
+from skills.ir.importers import upload_size_problem
 
 
 class SkillImportForm(forms.Form):
@@ -12,3 +13,10 @@ class SkillImportForm(forms.Form):
     def __init__(self, *args, tenants, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tenant"].queryset = tenants
+
+    def clean_file(self):
+        # Refused on its size before the view reads it into memory.
+        upload = self.cleaned_data["file"]
+        if problem := upload_size_problem(upload.name, upload.size):
+            raise forms.ValidationError(problem)
+        return upload

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from skills.ir.documents import DocumentError, InvalidSyntax, load_json
 from skills.rules import PLUGIN_HUB_CALL, claresia_rules
 from skills.transpiler import BundleError, TenantContext, canonical_json
 
@@ -234,10 +235,17 @@ def _title(slug: str) -> str:
 
 
 def _json_list(metadata: dict, key: str) -> list:
-    try:
-        value = json.loads(metadata[key]) if key in metadata else []
-    except (TypeError, ValueError):
+    """A metadata list written as JSON; [] when it is not one (a hand edit). A value over the
+    bounds of a skill document raises DocumentError, naming the key."""
+    text = metadata.get(key)
+    if not isinstance(text, str):
         return []
+    try:
+        value = load_json(text)
+    except InvalidSyntax:
+        return []
+    except DocumentError as exc:
+        raise DocumentError(f"metadata.{key}: {exc}") from None
     return value if isinstance(value, list) else []
 
 

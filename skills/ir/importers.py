@@ -3,11 +3,11 @@ or an Agent Skills `SKILL.md` folder), or a `.zip` of either (`skill-ir.md`).
 
 Nothing here touches the database. ZIPs and folders are read under bounds (total size, entry
 count) and refuse absolute paths, `..`, symlinks and device files, so a hostile archive is refused
-rather than unpacked.
+rather than unpacked. Skill documents are read by `skills.ir.documents`, under its bounds and one
+budget per import.
 """
 
 import io
-import json
 import mimetypes
 import posixpath
 import re
@@ -16,9 +16,17 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import yaml
 from django.conf import settings
 
+from skills.ir.documents import (
+    BudgetExceeded,
+    DocumentError,
+    InvalidSyntax,
+    ReadBudget,
+    document_size_problem,
+    load_json,
+    load_yaml,
+)
 from skills.plugin import ir_from_skill_md
 
 IR_FILENAMES = ("skill.yaml", "skill.yml", "skill.json")
@@ -157,28 +165,36 @@ def read_folder(root: Path) -> dict[str, bytes]:
     return tree
 
 
-def _parse_document(content: bytes, name: str) -> tuple[dict | None, list[str]]:
+def _parse_document(content: bytes, name: str, budget: ReadBudget) -> tuple[dict | None, list[str]]:
+    if problem := document_size_problem(name, len(content)):
+        return None, [problem]
+    budget.take_bytes(len(content))
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
         return None, [f"{name}: not UTF-8 text"]
     try:
-        document = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" (line {where.line + 1})" if where is not None else ""
-        return None, [f"{name}: not valid {'JSON' if name.endswith('.json') else 'YAML'}{line}"]
+        if name.lower().endswith(".json"):
+            document = load_json(text, budget=budget)
+        else:
+            document = load_yaml(text, budget=budget)
+    except DocumentError as exc:
+        return None, [f"{name}: {exc}"]
     if not isinstance(document, dict):
         return None, [f"{name}: must be a mapping of IR fields"]
     return document, []
 
 
 def agent_skill_document(
-    content: bytes, tree: dict[str, bytes]
+    content: bytes, tree: dict[str, bytes], budget: ReadBudget | None = None
 ) -> tuple[dict | None, list[str], dict[str, bytes]]:
     """Map an Agent Skills `SKILL.md` folder onto the IR, as `skill-ir.md` describes (the
     mapping lives beside its export, in skills/plugin.py); the files come back keyed by the
     IR's knowledge paths."""
+    if problem := document_size_problem(AGENT_SKILL_FILENAME, len(content)):
+        return None, [problem], tree
+    budget = budget or ReadBudget.for_import()
+    budget.take_bytes(len(content))
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
@@ -187,12 +203,15 @@ def agent_skill_document(
     if not match:
         return None, ["SKILL.md: missing the YAML front matter (--- name, description ---)"], tree
     try:
-        front = yaml.safe_load(match["yaml"]) or {}
-    except yaml.YAMLError:
-        return None, ["SKILL.md: the front matter is not valid YAML"], tree
-    if not isinstance(front, dict):
-        return None, ["SKILL.md: the front matter must be a mapping"], tree
-    document, locations = ir_from_skill_md(front, match["body"], list(tree))
+        # The front matter starts on the line after the opening `---`.
+        front = load_yaml(match["yaml"], budget=budget, line_offset=1) or {}
+        if not isinstance(front, dict):
+            return None, ["SKILL.md: the front matter must be a mapping"], tree
+        document, locations = ir_from_skill_md(front, match["body"], list(tree))
+    except InvalidSyntax as exc:
+        return None, [f"SKILL.md: the front matter is {exc}"], tree
+    except DocumentError as exc:
+        return None, [f"SKILL.md: {exc}"], tree
     files = dict(tree)
     for path, location in locations.items():
         if location != path and location in tree:
@@ -219,7 +238,21 @@ def _skill_roots(tree: dict[str, bytes]) -> list[tuple[str, str]]:
     return roots
 
 
-def sources_from_tree(tree: dict[str, bytes], origin: str) -> list[SkillSource]:
+def sources_from_tree(
+    tree: dict[str, bytes], origin: str, *, budget: ReadBudget | None = None
+) -> list[SkillSource]:
+    """One source per skill in the tree; SkillSourceError when its skill documents together
+    are over the import's budget."""
+    budget = budget or ReadBudget.for_import()
+    try:
+        return _sources_from_tree(tree, origin, budget)
+    except BudgetExceeded as exc:
+        raise SkillSourceError(f"{origin}: {exc}") from None
+
+
+def _sources_from_tree(
+    tree: dict[str, bytes], origin: str, budget: ReadBudget
+) -> list[SkillSource]:
     roots = _skill_roots(tree)
     if not roots:
         raise SkillSourceError(
@@ -233,49 +266,89 @@ def sources_from_tree(tree: dict[str, bytes], origin: str) -> list[SkillSource]:
         }
         label = f"{origin}/{folder}" if folder else origin
         if marker == AGENT_SKILL_FILENAME:
-            document, problems, files = agent_skill_document(files.pop(marker), files)
+            document, problems, files = agent_skill_document(files.pop(marker), files, budget)
         else:
-            document, problems = _parse_document(files.pop(marker), marker)
+            document, problems = _parse_document(files.pop(marker), marker, budget)
         sources.append(SkillSource(origin=label, document=document, files=files, problems=problems))
     return sources
 
 
-def sources_from_upload(filename: str, content: bytes) -> list[SkillSource]:
+def sources_from_upload(
+    filename: str, content: bytes, *, budget: ReadBudget | None = None
+) -> list[SkillSource]:
     """An uploaded file: a `.zip`, an IR `.yaml`/`.yml`/`.json`, or a lone `SKILL.md`."""
     name = posixpath.basename(filename or "upload")
     lower = name.lower()
+    budget = budget or ReadBudget.for_import()
     if lower.endswith(".zip"):
-        return sources_from_tree(read_zip(content, name), name)
+        return sources_from_tree(read_zip(content, name), name, budget=budget)
     if lower.endswith((".yaml", ".yml", ".json")):
-        document, problems = _parse_document(content, lower)
+        try:
+            document, problems = _parse_document(content, name, budget)
+        except BudgetExceeded as exc:
+            raise SkillSourceError(f"{name}: {exc}") from None
         return [SkillSource(origin=name, document=document, problems=problems)]
     if name == AGENT_SKILL_FILENAME:
-        return sources_from_tree({AGENT_SKILL_FILENAME: content}, name)
+        return sources_from_tree({AGENT_SKILL_FILENAME: content}, name, budget=budget)
     raise SkillSourceError(f"{name}: expected a .zip, .yaml, .yml, .json or SKILL.md file")
 
 
-def sources_from_path(path: Path) -> list[SkillSource]:
+def upload_size_problem(filename: str, size: int) -> str | None:
+    """Why an upload of `size` bytes is refused before it is read, or None."""
+    name = posixpath.basename(filename or "upload")
+    if name.lower().endswith((".yaml", ".yml", ".json")) or name == AGENT_SKILL_FILENAME:
+        return document_size_problem(name, size)
+    max_bytes, _ = _limits()
+    if size > max_bytes:
+        return f"{name} is {size:,} bytes, more than the {max_bytes:,} accepted"
+    return None
+
+
+def _beside(path: Path, document: dict | None) -> dict[str, bytes]:
+    """The knowledge files an IR file names, read from beside it under the import bounds."""
+    max_bytes, max_files = _limits()
+    items = (document or {}).get("knowledge")
+    files: dict[str, bytes] = {}
+    total = 0
+    for item in items if isinstance(items, list) else []:
+        named = item.get("path") if isinstance(item, dict) else None
+        relative = safe_relative_path(named) if isinstance(named, str) else None
+        if relative is None or relative in files:
+            continue
+        candidate = path.parent / relative
+        if candidate.is_symlink() or not candidate.is_file():
+            continue
+        total += candidate.stat().st_size
+        if total > max_bytes or len(files) >= max_files:
+            raise SkillSourceError(
+                f"{path}: its knowledge files are more than {max_bytes} bytes or {max_files} "
+                "files: refused"
+            )
+        files[relative] = candidate.read_bytes()
+    return files
+
+
+def sources_from_path(path: Path, *, budget: ReadBudget | None = None) -> list[SkillSource]:
     """A path given to `import_skills`: a folder, a ZIP, or an IR file (knowledge beside it)."""
+    budget = budget or ReadBudget.for_import()
     if path.is_symlink():
         raise SkillSourceError(f"{path}: symbolic links are refused")
     if path.is_dir():
-        return sources_from_tree(read_folder(path), str(path))
+        return sources_from_tree(read_folder(path), str(path), budget=budget)
     if not path.is_file():
         raise SkillSourceError(f"{path}: no such file or folder")
     if path.suffix.lower() == ".zip":
-        return sources_from_tree(read_zip(path.read_bytes(), str(path)), str(path))
+        if problem := upload_size_problem(path.name, path.stat().st_size):
+            raise SkillSourceError(f"{path}: {problem}")
+        return sources_from_tree(read_zip(path.read_bytes(), str(path)), str(path), budget=budget)
     if path.suffix.lower() in (".yaml", ".yml", ".json"):
-        sources = sources_from_upload(path.name, path.read_bytes())
+        if problem := document_size_problem(path.name, path.stat().st_size):
+            return [SkillSource(origin=str(path), problems=[problem])]
+        sources = sources_from_upload(path.name, path.read_bytes(), budget=budget)
         for source in sources:
             source.origin = str(path)
-            for item in (source.document or {}).get("knowledge") or []:
-                relative = (
-                    safe_relative_path(item.get("path", "")) if isinstance(item, dict) else None
-                )
-                candidate = path.parent / relative if relative else None
-                if candidate and candidate.is_file() and not candidate.is_symlink():
-                    source.files[relative] = candidate.read_bytes()
+            source.files = _beside(path, source.document)
         return sources
     if path.name == AGENT_SKILL_FILENAME:
-        return sources_from_tree(read_folder(path.parent), str(path.parent))
+        return sources_from_tree(read_folder(path.parent), str(path.parent), budget=budget)
     raise SkillSourceError(f"{path}: expected a folder, a .zip, .yaml, .yml, .json or SKILL.md")

@@ -1,17 +1,43 @@
 """Validate a Skill IR document against the shipped JSON Schema, plus the rules a schema cannot
-say (unique names, `enum` needs choices, a default of the right type). Every problem is listed
-with its path, as `skill-ir.md` asks: `parameters[2].type: must be one of …`.
+say (unique names, `enum` needs choices, a default of the right type; every value JSON, every
+text free of control characters and bounded). Every problem is listed with its path, as
+`skill-ir.md` asks: `parameters[2].type: must be one of …`.
 """
 
 import json
+import math
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError as SchemaError
 
 SCHEMA_PATH = Path(__file__).with_name("skill-ir-v1.schema.json")
+# Any text the schema does not bound more tightly (inside a tool's parameters): the bound of
+# `instructions`, the longest field.
+TEXT_LIMIT = 100_000
+# NUL (which PostgreSQL cannot store), the other C0 and C1 controls and DEL; tab, line feed and
+# carriage return are text. Then the halves of surrogate pairs, which are not characters at all.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+SURROGATE = re.compile(r"[\ud800-\udfff]")
+LINE_BREAK = re.compile(r"[\t\n\r]")
+# Fields shown or used on one line (the footer, ids, a form's labels, URLs).
+ONE_LINE = {
+    ("id",),
+    ("name",),
+    ("version",),
+    ("model",),
+    ("owner",),
+    ("parameters", int, "name"),
+    ("parameters", int, "label"),
+    ("parameters", int, "choices", int),
+    ("tools", int, "name"),
+    ("tools", int, "http", "url"),
+    ("knowledge", int, "path"),
+    ("archetypes", int),
+}
 
 
 @cache
@@ -19,9 +45,20 @@ def ir_schema() -> dict:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
+def _bounded_pattern(validator, pattern, instance, schema):
+    """`pattern`, not matched against text over its field's `maxLength`: that is a problem
+    already, and a pattern such as the e-mail's backtracks quadratically on long text."""
+    if isinstance(instance, str) and len(instance) > schema.get("maxLength", TEXT_LIMIT):
+        return
+    yield from Draft202012Validator.VALIDATORS["pattern"](validator, pattern, instance, schema)
+
+
+BoundedValidator = validators.extend(Draft202012Validator, {"pattern": _bounded_pattern})
+
+
 @cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(ir_schema())
+    return BoundedValidator(ir_schema())
 
 
 def _path(parts) -> str:
@@ -31,10 +68,85 @@ def _path(parts) -> str:
     return text or "(document)"
 
 
+def _cut(text: str, limit: int = 60) -> str:
+    """A problem names a value, not all of it."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[:limit]) + f"… ({len(value):,} characters)"
+    return repr(value)
+
+
+def _text_problem(text: str) -> str | None:
+    if control := CONTROL.search(text):
+        return (
+            f"contains the control character U+{ord(control.group()):04X} at position "
+            f"{control.start() + 1}; only tabs and line breaks are accepted"
+        )
+    if surrogate := SURROGATE.search(text):
+        return (
+            f"contains U+{ord(surrogate.group()):04X} at position {surrogate.start() + 1}, "
+            "half of a surrogate pair: not valid text"
+        )
+    return None
+
+
+def _one_line(parts: list) -> bool:
+    shape = tuple(int if isinstance(part, int) else part for part in parts)
+    return shape in ONE_LINE
+
+
+TOO_LONG = f"must be at most {TEXT_LIMIT:,} characters"
+
+
+def _value_problems(document: dict) -> list[tuple[list, str]]:
+    """What no JSON column or text field can hold, anywhere in the document, by path: keys that
+    are not text, numbers that are not finite, control characters, text over TEXT_LIMIT, and a
+    line break in a one-line field. A loaded document is bounded (skills.ir.documents)."""
+    problems: list[tuple[list, str]] = []
+    pending: list[tuple[list, Any]] = [([], document)]
+    while pending:
+        parts, value = pending.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    problems.append((parts, f"the key {_shown(key)} is not text; quote it"))
+                elif problem := _text_problem(key):
+                    problems.append((parts, f"the key {_shown(key)} {problem}"))
+                else:
+                    pending.append(([*parts, key], item))
+        elif isinstance(value, list):
+            pending.extend(([*parts, index], item) for index, item in enumerate(value))
+        elif isinstance(value, str):
+            if problem := _text_problem(value):
+                problems.append((parts, problem))
+            elif len(value) > TEXT_LIMIT:
+                problems.append((parts, TOO_LONG))
+            elif _one_line(parts) and LINE_BREAK.search(value):
+                problems.append((parts, "must be one line (it contains a line break or tab)"))
+        elif isinstance(value, float) and not math.isfinite(value):
+            problems.append((parts, "must be a finite number"))
+        elif value is not None and not isinstance(value, (bool, int, float)):
+            problems.append((parts, f"is not a JSON value ({type(value).__name__})"))
+    return problems
+
+
+def _at(document: Any, path: list) -> Any:
+    for part in path:
+        document = document[part]
+    return document
+
+
 def _describe(error: SchemaError) -> str:
     validator, value = error.validator, error.validator_value
     if validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        extra = sorted(
+            _cut(str(key))
+            for key in error.instance
+            if key not in error.schema.get("properties", {})
+        )
         return f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(extra)}"
     if validator == "required":
         missing = [key for key in value if key not in error.instance]
@@ -51,15 +163,15 @@ def _describe(error: SchemaError) -> str:
     if validator == "minLength":
         return "must not be empty" if value == 1 else f"must be at least {value} characters"
     if validator == "maxLength":
-        return f"must be at most {value} characters (is {len(error.instance)})"
+        return f"must be at most {value} characters (is {len(error.instance):,})"
     if validator == "maxItems":
         return f"at most {value} items (has {len(error.instance)})"
     if validator == "minItems":
         return f"at least {value} item{'s' if value > 1 else ''}"
     if validator == "pattern":
-        return f"{error.instance!r} does not match {value}"
+        return f"{_shown(error.instance)} does not match {value}"
     if validator == "not":
-        return f"{error.instance!r} uses the reserved prefix claresia_"
+        return f"{_shown(error.instance)} uses the reserved prefix claresia_"
     return error.message
 
 
@@ -100,15 +212,29 @@ def ir_validate(document: Any) -> list[str]:
     """Every problem of `document` as `path: message`, sorted by path; [] when it is valid."""
     if not isinstance(document, dict):
         return ["(document): must be a mapping of IR fields"]
-    found = [
-        (list(error.absolute_path), _describe(error))
-        for error in _validator().iter_errors(document)
-    ]
+    values = _value_problems(document)
+    schema_errors = list(_validator().iter_errors(document))
+    # A value refused above (a NUL, a key that is not text) is not described again by the schema;
+    # a too long one is, by its field's own bound where the schema has one.
+    too_long = {tuple(e.absolute_path) for e in schema_errors if e.validator == "maxLength"}
+    found = []
+    for path, message in values:
+        if message == TOO_LONG:
+            if tuple(path) in too_long:
+                continue
+            message += f" (is {len(_at(document, path)):,})"
+        found.append((path, message))
+    refused = {tuple(path) for path, _ in found}
+    for error in schema_errors:
+        path = tuple(error.absolute_path)
+        if path in refused:
+            continue
+        found.append((list(path), _describe(error)))
     if not found:
         found = _semantic_errors(document)
 
     def key(item):
-        return [(0, p, "") if isinstance(p, int) else (1, 0, p) for p in item[0]], item[1]
+        return [(0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in item[0]], item[1]
 
     return [f"{_path(path)}: {message}" for path, message in sorted(found, key=key)]
 

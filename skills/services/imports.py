@@ -11,6 +11,7 @@ from django.db import transaction
 from claresia.models import Tenant
 from skills.ir.importers import SkillSource, media_type_for
 from skills.ir.validation import ir_normalized, ir_validate
+from skills.limits import gpt_limit_warnings
 from skills.models import KnowledgeFile, Skill, SkillVersion
 
 SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?")
@@ -31,6 +32,8 @@ class ImportedSkill:
     outcome: ImportOutcome
     version: str
     previous_version: str = ""
+    # Platform limits the skill exceeds (skills.limits): it is imported, and warned about.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -86,20 +89,28 @@ def _same_content(skill: Skill, document: dict, rows: list[KnowledgeFile]) -> bo
 def _import_one(*, tenant: Tenant, source: SkillSource) -> ImportedSkill:
     document = ir_normalized(source.document)
     rows = _knowledge_rows(document, source.files)
-    skill = Skill.objects.select_for_update().filter(tenant=tenant, skill_id=document["id"]).first()
+    stored = Skill.objects.select_for_update().filter(tenant=tenant, skill_id=document["id"])
+    skill = stored.first()
     previous = skill.version if skill else ""
-    if skill is not None:
+    if skill is None:
+        skill = Skill(tenant=tenant, skill_id=document["id"])
+    skill.tenant = tenant  # the GPT name is the tenant's: no query for it
+    warnings = tuple(gpt_limit_warnings(document, gpt_name=skill.gpt_name))
+    if previous:
         if _same_content(skill, document, rows):
             return ImportedSkill(
-                document["id"], source.origin, ImportOutcome.UNCHANGED, skill.version, previous
+                document["id"],
+                source.origin,
+                ImportOutcome.UNCHANGED,
+                skill.version,
+                previous,
+                warnings,
             )
         if version_key(document["version"]) <= version_key(skill.version):
             raise ValueError(
                 f"version: {document['version']} is not newer than the stored {skill.version}; "
                 "raise the version to update the skill"
             )
-    else:
-        skill = Skill(tenant=tenant, skill_id=document["id"])
     skill.name = document["name"]
     skill.version = document["version"]
     skill.description = document["description"]
@@ -111,7 +122,7 @@ def _import_one(*, tenant: Tenant, source: SkillSource) -> ImportedSkill:
     KnowledgeFile.objects.bulk_create(rows)
     SkillVersion.objects.create(skill=skill, version=skill.version, ir=document)
     outcome = ImportOutcome.UPDATED if previous else ImportOutcome.CREATED
-    return ImportedSkill(document["id"], source.origin, outcome, skill.version, previous)
+    return ImportedSkill(document["id"], source.origin, outcome, skill.version, previous, warnings)
 
 
 def skills_import(*, tenant: Tenant, sources: list[SkillSource]) -> ImportReport:

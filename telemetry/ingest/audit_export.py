@@ -164,11 +164,12 @@ def _jsonl_records(lines: Iterator[str]) -> Iterator[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
+            record = json.loads(line)
         except ValueError:
-            yield number, MalformedEvent("not valid JSON")
+            record = MalformedEvent("not valid JSON")
         except RecursionError:  # nested deeper than Python's parser goes: no event is
-            yield number, MalformedEvent("JSON nested too deeply for an audit event")
+            record = MalformedEvent("JSON nested too deeply for an audit event")
+        yield number, record
 
 
 def _csv_records(lines: Iterator[str], overlong: list[int]) -> Iterator[tuple[int, Any]]:

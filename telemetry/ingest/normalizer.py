@@ -167,8 +167,8 @@ def normalize_audit_event(
     `skills` maps the tenant's skill ids to Skill primary keys. `longer_slugs` are the other
     tenants' slugs that start with this one's and a dash (`alpha-eu` for `alpha`): a GPT name
     under one of them is that tenant's (the longest slug wins; import refuses a skill id that
-    would make the names collide), so an event resolves to one tenant only. Raises MalformedEvent when the event cannot be a row
-    (no id, no time, not an object).
+    would make the names collide), so an event resolves to one tenant only. Raises
+    MalformedEvent when the event cannot be a row (no id, no time, not an object).
     """
     if not isinstance(event, dict):
         raise MalformedEvent("the audit event is not a JSON object")

@@ -198,6 +198,9 @@ TEXT = st.text(
     min_size=1,
     max_size=60,
 ).filter(str.strip)
+# Text over several lines: any character but controls (tab and line feed aside) and surrogates,
+# which the IR refuses.
+PROSE = st.characters(blacklist_categories=("Cc", "Cs"), whitelist_characters="\t\n")
 SLUG = st.from_regex(r"[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,3}", fullmatch=True)
 PARAMETER = st.fixed_dictionaries(
     {
@@ -230,13 +233,9 @@ def generated_irs(draw):
         "version": draw(
             st.from_regex(r"(0|[1-9][0-9]{0,2})\.(0|[1-9])\.[0-9](-rc\.[1-9])?", fullmatch=True)
         ),
-        "description": draw(
-            st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300).filter(
-                str.strip
-            )
-        ),
+        "description": draw(st.text(PROSE, min_size=1, max_size=300).filter(str.strip)),
         "instructions": draw(
-            st.text(min_size=1, max_size=400)
+            st.text(PROSE, min_size=1, max_size=400)
             .filter(str.strip)
             .map(lambda t: t.replace("\r", ""))
             .filter(str.strip)

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from claresia.commands import tenant_for_command
+from skills.ir.documents import ReadBudget
 from skills.ir.importers import SkillSourceError, sources_from_path
 from skills.services.imports import ImportOutcome, skills_import
 
@@ -20,9 +21,11 @@ class Command(BaseCommand):
     def handle(self, *args, tenant, paths, **options):
         tenant = tenant_for_command(tenant)
         sources = []
+        # One import, one budget: the paths' skill documents are held in memory together.
+        budget = ReadBudget.for_import()
         try:
             for path in paths:
-                sources += sources_from_path(path)
+                sources += sources_from_path(path, budget=budget)
         except SkillSourceError as exc:
             raise CommandError(str(exc)) from None
         report = skills_import(tenant=tenant, sources=sources)
@@ -30,6 +33,8 @@ class Command(BaseCommand):
             updated = skill.outcome == ImportOutcome.UPDATED
             since = f" (was {skill.previous_version})" if updated else ""
             self.stdout.write(f"{skill.skill_id}: {skill.outcome} {skill.version}{since}")
+            for warning in skill.warnings:
+                self.stdout.write(f"{skill.skill_id}: warning: {warning}")
         for origin, problems in report.refused:
             for problem in problems:
                 self.stderr.write(f"{origin}: {problem}")
