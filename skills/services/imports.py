@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from django.db import transaction
+from django.db.models import Q
 
 from claresia.models import Tenant
 from skills.ir.importers import SkillSource, media_type_for
@@ -125,6 +126,17 @@ def _import_one(*, tenant: Tenant, source: SkillSource) -> ImportedSkill:
     return ImportedSkill(document["id"], source.origin, outcome, skill.version, previous, warnings)
 
 
+def gpt_name_owner(*, tenant: Tenant, skill_id: str) -> Skill | None:
+    """Another tenant's skill whose GPT name `claresia-{slug}-{skill}` would be this one's
+    (`alpha` + `eu-x` and `alpha-eu` + `x`): a GPT name must map to one (tenant, skill)."""
+    name = f"{tenant.slug}-{skill_id}"
+    same_name = Q(pk__in=[])
+    for at, char in enumerate(name):
+        if char == "-":
+            same_name |= Q(tenant__slug=name[:at], skill_id=name[at + 1 :])
+    return Skill.objects.filter(same_name).exclude(tenant=tenant).select_related("tenant").first()
+
+
 def skills_import(*, tenant: Tenant, sources: list[SkillSource]) -> ImportReport:
     """Import each source in its own transaction; a refused source changes nothing."""
     report = ImportReport()
@@ -134,6 +146,11 @@ def skills_import(*, tenant: Tenant, sources: list[SkillSource]) -> ImportReport
         skill_id = (source.document or {}).get("id")
         if not problems and skill_id in seen:
             problems = [f"id: {skill_id!r} is also defined by {seen[skill_id]}"]
+        if not problems and (owner := gpt_name_owner(tenant=tenant, skill_id=skill_id)):
+            problems = [
+                f"id: the GPT name claresia-{tenant.slug}-{skill_id} is already tenant "
+                f"{owner.tenant.slug}'s skill {owner.skill_id}: choose another skill id"
+            ]
         if problems:
             report.refused.append((source.origin, problems))
             continue

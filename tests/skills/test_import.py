@@ -11,10 +11,17 @@ import pytest
 import yaml
 from django.core.management import CommandError, call_command
 
-from skills.ir.importers import SkillSourceError, sources_from_path, sources_from_upload
+from claresia.models import Tenant
+from skills.ir.importers import (
+    SkillSource,
+    SkillSourceError,
+    sources_from_path,
+    sources_from_upload,
+)
 from skills.ir.validation import ir_validate
 from skills.models import KnowledgeFile, Skill, SkillVersion
 from skills.services.imports import skills_import
+from tests.factories import make_skill
 from tests.skills.helpers import SKILL_FOLDER, minimal_ir, write_skill, zip_bytes
 
 TEMPLATE = (SKILL_FOLDER / "references/postmortem-template.md").read_bytes()
@@ -299,3 +306,27 @@ def test_a_symlink_in_a_skill_folder_is_refused(tmp_path):
     os.symlink("/etc/passwd", tmp_path / "passwd.md")
     with pytest.raises(SkillSourceError, match="symbolic links are refused"):
         sources_from_path(tmp_path)
+
+
+def test_a_skill_id_whose_gpt_name_is_another_tenants_is_refused(db):
+    # given: tenant alpha-eu has the skill incident-postmortem (GPT claresia-alpha-eu-incident-…)
+    alpha = Tenant.objects.create(slug="alpha", name="Alpha")
+    alpha_eu = Tenant.objects.create(slug="alpha-eu", name="Alpha EU")
+    make_skill(alpha_eu, skill_id="incident-postmortem")
+
+    # when: alpha imports eu-incident-postmortem, which would be named the same
+    report = skills_import(
+        tenant=alpha, sources=[SkillSource("x.yaml", minimal_ir("eu-incident-postmortem"))]
+    )
+
+    # then: refused with the reason, nothing stored
+    assert report.refused == [
+        (
+            "x.yaml",
+            [
+                "id: the GPT name claresia-alpha-eu-incident-postmortem is already tenant "
+                "alpha-eu's skill incident-postmortem: choose another skill id"
+            ],
+        )
+    ]
+    assert not alpha.skills.exists()
