@@ -253,3 +253,7 @@ def plugin_run_execute(*, run_id: int) -> PluginPublishRun:
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "outcome", "commit", "changes", "error", "finished_at"])
     return run
+
+
+def plugin_runs_recent(*, tenant: Tenant, limit: int = 5) -> list[PluginPublishRun]:
+    return list(PluginPublishRun.objects.filter(tenant=tenant)[:limit])

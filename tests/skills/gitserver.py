@@ -145,3 +145,14 @@ def git(*args: str, cwd: Path | None = None, env: dict | None = None) -> str:
     return subprocess.run(
         ["git", *args], cwd=cwd, env={**base, **(env or {})}, capture_output=True, check=True
     ).stdout.decode()
+
+
+# The token the test remote accepts.
+TOKEN = "ghp_marketplace-test-token-1234"
+
+
+def bare_repository(server: GitServer, name: str = "dainese.git") -> Path:
+    """A new, empty bare repository that `server` serves at `server.url(name)`."""
+    path = server.state.root / name
+    git("init", "--quiet", "--bare", "--initial-branch=main", str(path))
+    return path

@@ -18,43 +18,8 @@ from skills.plugin import CARRIED_FIELDS
 from skills.services import plugin_git
 from skills.services.imports import skills_import
 from skills.services.plugin_publish import PluginOutcome, plugin_pending, plugin_publish
-from tests.skills.gitserver import GitServer, git
+from tests.skills.gitserver import TOKEN, bare_repository, git
 from tests.skills.helpers import minimal_ir
-
-TOKEN = "ghp_marketplace-test-token-1234"
-
-
-@pytest.fixture
-def remotes(tmp_path, settings):
-    root = tmp_path / "remotes"
-    root.mkdir()
-    settings.PLUGIN_REPOS_DIR = tmp_path / "cache"
-    settings.PLUGIN_GIT_TIMEOUT = 20
-    server = GitServer(root, TOKEN)
-    yield server
-    server.stop()
-
-
-def _bare(server: GitServer, name: str = "dainese.git"):
-    path = server.state.root / name
-    git("init", "--quiet", "--bare", "--initial-branch=main", str(path))
-    return path
-
-
-@pytest.fixture
-def bare(remotes, tenant):
-    path = _bare(remotes)
-    plugin_remote_configure(tenant=tenant, url=remotes.url("dainese.git"), token=TOKEN)
-    return path
-
-
-@pytest.fixture
-def two_skills(imported_skill, tenant):
-    report = skills_import(
-        tenant=tenant, sources=[SkillSource(origin="prd", document=minimal_ir())]
-    )
-    assert report.ok, report.refused
-    return ["incident-postmortem", "prd-review"]
 
 
 def _log(bare) -> list[str]:
@@ -123,7 +88,7 @@ def test_the_same_skills_give_the_same_commit_on_any_remote(remotes, bare, two_s
     # given the marketplace published to one remote
     first = plugin_publish(tenant=tenant)
     # when the tenant's remote becomes another, empty one
-    _bare(remotes, "elsewhere.git")
+    bare_repository(remotes, "elsewhere.git")
     plugin_remote_configure(tenant=tenant, url=remotes.url("elsewhere.git"), token=None)
     second = plugin_publish(tenant=tenant)
     # then the commit there is byte for byte the same
