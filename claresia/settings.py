@@ -42,6 +42,12 @@ SKILLS_IMPORT_MAX_FILES = env.int("SKILLS_IMPORT_MAX_FILES", default=2000)
 SKILLS_IMPORT_MAX_IR_BYTES = env.int("SKILLS_IMPORT_MAX_IR_BYTES", default=16 * 1024 * 1024)
 SKILLS_IMPORT_MAX_IR_VALUES = env.int("SKILLS_IMPORT_MAX_IR_VALUES", default=200_000)
 SKILLS_PUBLISH_CONCURRENCY = env.int("SKILLS_PUBLISH_CONCURRENCY", default=8)
+# The plugin marketplace (chatgpt-admin-api.md, "Plugins, the successor"): a bare cache per tenant,
+# the branch ChatGPT imports, each git call's time bound, and how long a publish waits for another.
+PLUGIN_REPOS_DIR = Path(env.str("PLUGIN_REPOS_DIR", default=str(VAR_DIR / "plugin-repos")))
+PLUGIN_REPOS_BRANCH = env.str("PLUGIN_REPOS_BRANCH", default="main")
+PLUGIN_GIT_TIMEOUT = env.float("PLUGIN_GIT_TIMEOUT", default=120.0)
+PLUGIN_PUBLISH_LOCK_WAIT = env.float("PLUGIN_PUBLISH_LOCK_WAIT", default=30.0)
 
 
 def _refuse_to_start(reason: str) -> None:
@@ -229,6 +235,12 @@ CELERY_BEAT_SCHEDULE = {
     "skills-drift-check-daily": {
         "task": "skills.tasks.drift_check_all_task",
         "schedule": crontab(hour=4, minute=30),
+    },
+    # Plugins: each tenant's marketplace committed and pushed when its skills changed; ChatGPT
+    # syncs it daily, so once a day is enough.
+    "skills-plugin-publish-daily": {
+        "task": "skills.tasks.plugin_publish_all_task",
+        "schedule": crontab(hour=5, minute=0),
     },
     # Telemetry (seed Part 4): every connected tenant's audit log, each TELEMETRY_POLL_INTERVAL s.
     "telemetry-poll-tenants": {

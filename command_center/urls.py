@@ -3,6 +3,7 @@ from django.views.generic import RedirectView
 
 from command_center.views import distribution as views
 from command_center.views import overview as overview_views
+from command_center.views import plugin as plugin_views
 from command_center.views import telemetry as telemetry_views
 
 app_name = "command_center"
@@ -30,5 +31,7 @@ urlpatterns = [
     path("distribution/openai/republish/", views.republish, name="republish"),
     path("distribution/openai/drift/", views.drift_check, name="drift_check"),
     path("distribution/plugin/download", views.plugin_download, name="plugin_download"),
+    path("distribution/plugin/", plugin_views.plugin_page, name="plugin"),
+    path("distribution/plugin/publish", plugin_views.plugin_publish_start, name="plugin_publish"),
     path("skill-ir.schema.json", views.skill_ir_schema, name="skill_ir_schema"),
 ]

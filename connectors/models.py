@@ -61,3 +61,35 @@ class Connector(models.Model):
     @property
     def api_key_masked(self) -> str:
         return secret_mask(self.api_key_last4)
+
+
+class PluginRemote(models.Model):
+    """The git remote of a tenant's plugin marketplace (`chatgpt-admin-api.md`, "Plugins, the
+    successor"): an HTTPS URL and the token that may push to it, encrypted like the Compliance
+    key and shown only as its last four characters."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="plugin_remote")
+    url = models.URLField("repository URL", max_length=500)
+    # Never shown, never exported, never on a command line: only `token_last4` is displayed.
+    token_ciphertext = models.TextField(editable=False, blank=True)
+    token_last4 = models.CharField(max_length=4, editable=False, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "plugin marketplace remote"
+
+    def __str__(self) -> str:
+        return f"{self.tenant.slug} → {self.url}"
+
+    def set_token(self, raw_token: str) -> None:
+        self.token_ciphertext = secret_encrypt(raw_token)
+        self.token_last4 = raw_token[-4:]
+
+    @property
+    def token(self) -> str:
+        return secret_decrypt(self.token_ciphertext) if self.token_ciphertext else ""
+
+    @property
+    def token_masked(self) -> str:
+        return secret_mask(self.token_last4)

@@ -168,3 +168,64 @@ class PublishRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class PluginMarketplace(models.Model):
+    """Where the tenant's plugin marketplace repository stands: the last commit Claresia pushed
+    (or found already there), and the last publish's error until one succeeds."""
+
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.CASCADE, related_name="plugin_marketplace"
+    )
+    last_commit = models.CharField(max_length=40, blank=True)
+    last_commit_message = models.TextField(blank=True)
+    last_published_at = models.DateTimeField(null=True, blank=True)
+    # {skill id: digest} in the last commit: what the page's "pending" compares with.
+    published_skills = models.JSONField(default=dict, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, help_text="The last publish's fault, if it failed.")
+
+    class Meta:
+        verbose_name = "plugin marketplace"
+
+    def __str__(self) -> str:
+        return f"plugin marketplace of {self.tenant.slug}"
+
+    @property
+    def short_commit(self) -> str:
+        return self.last_commit[:8]
+
+
+class PluginPublishRun(models.Model):
+    """One publish (or dry run) of the tenant's plugin marketplace, queued from the page."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+        FAILED = "failed", "Failed"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="plugin_runs")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    outcome = models.CharField(max_length=16, blank=True)
+    commit = models.CharField(max_length=40, blank=True)
+    # {"added": [...], "changed": [...], "removed": [...], "blocked": [[id, [problems]], ...]}
+    changes = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        kind = "dry run" if self.dry_run else "publish"
+        return f"plugin {kind} {self.pk} ({self.tenant.slug}, {self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)

@@ -5,8 +5,14 @@ from celery import shared_task
 from django.db import transaction
 
 from claresia.models import Tenant
-from skills.models import PublishRun
+from skills.models import PluginPublishRun, PublishRun
 from skills.services.drift import drift_check_tenant, drift_tenant_ids
+from skills.services.plugin_publish import (
+    plugin_publish,
+    plugin_publish_tenant_ids,
+    plugin_run_create,
+    plugin_run_execute,
+)
 from skills.services.publish import publish_run_create, publish_run_execute
 
 
@@ -27,6 +33,35 @@ def drift_check_all_task() -> int:
     for tenant_id in tenant_ids:
         drift_check_tenant_task.delay(tenant_id)
     return len(tenant_ids)
+
+
+@shared_task(acks_late=True)
+def plugin_run_task(run_id: int) -> None:
+    plugin_run_execute(run_id=run_id)
+
+
+@shared_task(acks_late=True)
+def plugin_publish_tenant_task(tenant_id: int) -> None:
+    """Publish one tenant's marketplace; a publish of what is already there makes no commit."""
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is not None:
+        plugin_publish(tenant=tenant)
+
+
+@shared_task
+def plugin_publish_all_task() -> int:
+    """Daily (CELERY_BEAT_SCHEDULE): one marketplace publish per tenant with a plugin remote."""
+    tenant_ids = plugin_publish_tenant_ids()
+    for tenant_id in tenant_ids:
+        plugin_publish_tenant_task.delay(tenant_id)
+    return len(tenant_ids)
+
+
+def plugin_run_start(*, tenant: Tenant, dry_run: bool, user=None) -> PluginPublishRun:
+    """Record a plugin publish (or dry run) and queue it once the transaction commits."""
+    run = plugin_run_create(tenant=tenant, dry_run=dry_run, user=user)
+    transaction.on_commit(lambda: plugin_run_task.delay(run.pk))
+    return run
 
 
 def publish_run_start(

@@ -4,9 +4,11 @@ fixed IR folder (`helpers.py`)."""
 import pytest
 
 from claresia.models import ArchetypeGroup
-from skills.ir.importers import sources_from_path
+from connectors.plugin_remote import plugin_remote_configure
+from skills.ir.importers import SkillSource, sources_from_path
 from skills.services.imports import skills_import
-from tests.skills.helpers import SKILL_FOLDER
+from tests.skills.gitserver import TOKEN, GitServer, bare_repository
+from tests.skills.helpers import SKILL_FOLDER, minimal_ir
 
 
 @pytest.fixture
@@ -39,3 +41,32 @@ def other_skill(other_tenant):
     )
     skills_import(tenant=other_tenant, sources=sources_from_path(SKILL_FOLDER))
     return other_tenant.skills.get()
+
+
+@pytest.fixture
+def remotes(tmp_path, settings):
+    """A smart-HTTP git server (git http-backend behind a token check) and the tenant cache."""
+    root = tmp_path / "remotes"
+    root.mkdir()
+    settings.PLUGIN_REPOS_DIR = tmp_path / "cache"
+    settings.PLUGIN_GIT_TIMEOUT = 20
+    server = GitServer(root, TOKEN)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bare(remotes, tenant):
+    """`dainese`'s empty marketplace repository on disk, configured as its remote over HTTP."""
+    path = bare_repository(remotes)
+    plugin_remote_configure(tenant=tenant, url=remotes.url("dainese.git"), token=TOKEN)
+    return path
+
+
+@pytest.fixture
+def two_skills(imported_skill, tenant):
+    report = skills_import(
+        tenant=tenant, sources=[SkillSource(origin="prd", document=minimal_ir())]
+    )
+    assert report.ok, report.refused
+    return ["incident-postmortem", "prd-review"]

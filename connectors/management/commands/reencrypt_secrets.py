@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from connectors.crypto import SecretUnreadable
+from connectors.plugin_remote import plugin_remotes_reencrypt
 from connectors.services import connectors_reencrypt
 
 
@@ -10,6 +11,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             count = connectors_reencrypt()
+            tokens = plugin_remotes_reencrypt()
         except SecretUnreadable as exc:
             raise CommandError(f"{exc}; nothing was changed") from None
-        self.stdout.write(f"re-encrypted {count} connector key(s) under the newest key")
+        self.stdout.write(
+            f"re-encrypted {count} connector key(s) and {tokens} plugin remote token(s) "
+            "under the newest key"
+        )

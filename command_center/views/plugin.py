@@ -1,0 +1,47 @@
+"""Command Center → Distribution → Plugin: the tenant's git plugin marketplace — its remote, the
+last commit, what a publish would change, *Publish plugin* and *Dry run* (queued as a task), and
+the one-time steps for the workspace admin (`chatgpt-admin-api.md`, "Plugins, the successor")."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from command_center.pages import can_edit, editable_page_tenant, page_tenant
+from connectors.plugin_remote import plugin_remote_of
+from skills.services.plugin_publish import (
+    plugin_marketplace_state,
+    plugin_pending,
+    plugin_runs_recent,
+)
+from skills.tasks import plugin_run_start
+
+
+@login_required
+@require_GET
+def plugin_page(request):
+    tenant, tenants = page_tenant(request)
+    return render(
+        request,
+        "command_center/plugin.html",
+        {
+            "tenant": tenant,
+            "tenants": tenants,
+            "section": "distribution",
+            "remote": plugin_remote_of(tenant=tenant),
+            "state": plugin_marketplace_state(tenant=tenant),
+            "pending": plugin_pending(tenant=tenant),
+            "runs": plugin_runs_recent(tenant=tenant),
+            "can_publish": can_edit(request.user, tenant),
+        },
+    )
+
+
+@login_required
+@require_POST
+def plugin_publish_start(request):
+    """*Publish plugin* or *Dry run*: queued, the page shows the result when it lands."""
+    tenant = editable_page_tenant(request)
+    plugin_run_start(tenant=tenant, dry_run=request.POST.get("dry_run") == "1", user=request.user)
+    return HttpResponseRedirect(f"{reverse('command_center:plugin')}?tenant={tenant.slug}")

@@ -1,0 +1,220 @@
+"""Skill IR(s) + tenant → the tenant's git plugin marketplace (`chatgpt-admin-api.md`, "Plugins,
+the successor"): the repository a workspace admin imports once and ChatGPT syncs.
+
+Pure: no database, no git, no clock; the same inputs give the same files. The plugin folder is
+the plugin export's own (`skills/plugin.py`), so the repository and the downloaded ZIP never
+differ. Claresia owns the paths `owned_paths` names; anything else in the repository (a file
+someone pushed by hand, another plugin) is theirs and is kept. Skills are compared by git blob
+ids, so "changed" means what git sees: a hand edit inside a skill folder is a change too.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from skills.plugin import AgentSkill, plugin_folder, plugin_name
+from skills.transpiler import TenantContext, canonical_json
+
+MARKETPLACE_PATH = ".agents/plugins/marketplace.json"
+README_PATH = "README.md"
+# The contract's policy values: offered to the workspace, signed in when installed.
+INSTALLATION_POLICY = "AVAILABLE"
+AUTHENTICATION_POLICY = "ON_INSTALL"
+CATEGORY = "Productivity"
+# A marketplace.json someone else wrote is read to keep their entries, under this bound.
+MARKETPLACE_MAX_BYTES = 256 * 1024
+# The first commit's date (2025-01-01T00:00:00Z): a date derived from nothing but the content,
+# so that two publishes of the same skills give the same commit id.
+FIRST_COMMIT_EPOCH = 1735689600
+COMMITTER_NAME = "Claresia"
+COMMITTER_EMAIL = "plugins@claresia.invalid"
+
+ADMIN_README = """\
+# Claresia plugin marketplace — {tenant}
+
+Claresia writes this repository: one ChatGPT plugin, `{plugin}`, with the tenant's skills
+({count}) under `plugins/{plugin}/skills/`. Each push is one commit listing the skills added,
+changed and removed. Files outside `{marketplace}`, `README.md` and `plugins/{plugin}/` are yours:
+Claresia keeps them on every publish.
+
+## One-time steps for the ChatGPT workspace admin
+1. ChatGPT → Admin → Plugins → Add → **Import marketplace**.
+2. Enter this repository's URL.
+3. Press **Sync now** (ChatGPT also syncs daily, so later publishes arrive by themselves).
+
+## Who may use the skills
+A plugin cannot carry archetype groups (who may use which skill). Assign the plugin to roles in
+ChatGPT → Workspace settings → Plugins.
+
+## Recording to the hub
+Every skill records its output with the hub's `emit_hub_record` operation
+(`{hub_base}/hub/v1/records`) and ends with the footer it returns.
+"""
+
+
+@dataclass(frozen=True)
+class SkillChanges:
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @property
+    def any(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+    def lines(self) -> list[str]:
+        """`added: a, b` etc., one line per non-empty kind (the command's and page's words)."""
+        kinds = (("added", self.added), ("changed", self.changed), ("removed", self.removed))
+        return [f"{kind}: {', '.join(ids)}" for kind, ids in kinds if ids]
+
+    def as_dict(self) -> dict:
+        return {
+            "added": list(self.added),
+            "changed": list(self.changed),
+            "removed": list(self.removed),
+        }
+
+
+@dataclass(frozen=True)
+class Marketplace:
+    files: dict[str, bytes]  # path in the repository → bytes (Claresia's files only)
+    skill_digests: dict[str, str] = field(default_factory=dict)  # skill id → digest
+
+
+def plugin_root(tenant: TenantContext) -> str:
+    return f"plugins/{plugin_name(tenant)}"
+
+
+def owned_paths(tenant: TenantContext) -> tuple[str, ...]:
+    """What Claresia rewrites on every publish; a path ending in `/` is a whole folder."""
+    return (MARKETPLACE_PATH, README_PATH, f"{plugin_root(tenant)}/")
+
+
+def is_owned(path: str, tenant: TenantContext) -> bool:
+    return any(
+        path.startswith(owned) if owned.endswith("/") else path == owned
+        for owned in owned_paths(tenant)
+    )
+
+
+def _their_plugins(existing: bytes | None, ours: str) -> list[dict]:
+    """The other plugin entries of a marketplace.json someone edited by hand: kept, as their
+    files are. Anything unreadable is Claresia's to rewrite."""
+    if not existing or len(existing) > MARKETPLACE_MAX_BYTES:
+        return []
+    try:
+        document = json.loads(existing)
+    except (ValueError, UnicodeDecodeError):
+        return []
+    plugins = document.get("plugins") if isinstance(document, dict) else None
+    if not isinstance(plugins, list):
+        return []
+    kept = [
+        entry
+        for entry in plugins
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"] != ours
+    ]
+    return sorted(kept, key=lambda entry: entry["name"])
+
+
+def marketplace_json(tenant: TenantContext, *, existing: bytes | None = None) -> dict:
+    """`.agents/plugins/marketplace.json` in the contract's shape, the tenant's plugin first."""
+    name = plugin_name(tenant)
+    return {
+        "name": name,
+        "interface": {"displayName": f"Claresia · {tenant.slug}"},
+        "plugins": [
+            {
+                "name": name,
+                "source": {"source": "local", "path": f"./{plugin_root(tenant)}"},
+                "policy": {
+                    "installation": INSTALLATION_POLICY,
+                    "authentication": AUTHENTICATION_POLICY,
+                },
+                "category": CATEGORY,
+            },
+            *_their_plugins(existing, name),
+        ],
+    }
+
+
+def _json_bytes(document: dict) -> bytes:
+    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def git_blob_id(data: bytes) -> str:
+    """The id git gives these bytes as a blob: how a file here is compared with the remote's."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def skill_digests(blob_ids: dict[str, str], *, tenant: TenantContext) -> dict[str, str]:
+    """{skill id: digest of its folder} from {repository path: git blob id}."""
+    prefix = f"{plugin_root(tenant)}/skills/"
+    folders: dict[str, dict[str, str]] = {}
+    for path, blob in blob_ids.items():
+        if path.startswith(prefix) and "/" in path[len(prefix) :]:
+            skill_id, relative = path[len(prefix) :].split("/", 1)
+            folders.setdefault(skill_id, {})[relative] = blob
+    return {
+        skill_id: hashlib.sha256(canonical_json(files)).hexdigest()
+        for skill_id, files in sorted(folders.items())
+    }
+
+
+def marketplace(
+    skills: list[AgentSkill],
+    irs: dict[str, dict],
+    *,
+    tenant: TenantContext,
+    existing_marketplace: bytes | None = None,
+) -> Marketplace:
+    """Claresia's files of the tenant's marketplace repository, by path."""
+    root = plugin_root(tenant)
+    skills = sorted(skills, key=lambda skill: skill.skill_id)
+    files = {
+        MARKETPLACE_PATH: _json_bytes(marketplace_json(tenant, existing=existing_marketplace)),
+        README_PATH: ADMIN_README.format(
+            tenant=tenant.slug,
+            plugin=plugin_name(tenant),
+            count=len(skills),
+            marketplace=MARKETPLACE_PATH,
+            hub_base=tenant.hub_base.rstrip("/"),
+        ).encode(),
+    }
+    for path, data in plugin_folder(skills, irs, tenant=tenant).items():
+        files[f"{root}/{path}"] = data
+    files = dict(sorted(files.items()))
+    blobs = {path: git_blob_id(data) for path, data in files.items()}
+    return Marketplace(files=files, skill_digests=skill_digests(blobs, tenant=tenant))
+
+
+def skill_changes(before: dict[str, str], after: dict[str, str]) -> SkillChanges:
+    """Skills added, changed and removed between two {skill id: digest} maps, sorted."""
+    return SkillChanges(
+        added=tuple(sorted(set(after) - set(before))),
+        changed=tuple(sorted(k for k in set(after) & set(before) if after[k] != before[k])),
+        removed=tuple(sorted(set(before) - set(after))),
+    )
+
+
+def commit_message(changes: SkillChanges, *, tenant: TenantContext) -> str:
+    """The commit's message: a summary line, then the skills added, changed and removed."""
+    if not changes.any:
+        return f"Update {plugin_name(tenant)}: marketplace files only, no skill changed\n"
+    counts = ", ".join(
+        f"{len(ids)} {kind}"
+        for kind, ids in (
+            ("added", changes.added),
+            ("changed", changes.changed),
+            ("removed", changes.removed),
+        )
+        if ids
+    )
+    body = "\n".join(f"{line[0].upper()}{line[1:]}" for line in changes.lines())
+    return f"Update {plugin_name(tenant)}: {counts}\n\n{body}\n"
+
+
+def commit_epoch(parent_epoch: int | None) -> int:
+    """The new commit's author and committer date: one second after its parent's, or the fixed
+    first date. Derived, never the clock: the same parent and tree give the same commit id."""
+    return FIRST_COMMIT_EPOCH if parent_epoch is None else parent_epoch + 1

@@ -1,0 +1,259 @@
+"""Publishing a tenant's skills as its git plugin marketplace (`chatgpt-admin-api.md`, "Plugins,
+the successor"): build the repository from the Skill IR (`skills.marketplace`, pure), commit it on
+top of what the remote holds, push it (never forced), and record where it stands.
+
+Nothing is lost on a fault: the remote is only ever fast-forwarded, a non-fast-forward is fetched
+and rebuilt on top of the other commit (their files kept), and since the commit is derived from
+its parent and its tree, a push that was interrupted is simply made again by the next publish (or
+found already there, when the remote took it before the connection dropped).
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from claresia.models import Tenant
+from connectors.plugin_remote import plugin_remote_credentials, plugin_remote_tenant_ids
+from connectors.services import ConnectorUnavailable
+from skills.marketplace import (
+    MARKETPLACE_MAX_BYTES,
+    MARKETPLACE_PATH,
+    SkillChanges,
+    commit_epoch,
+    commit_message,
+    is_owned,
+    marketplace,
+    plugin_root,
+    skill_changes,
+    skill_digests,
+)
+from skills.models import KnowledgeFile, PluginMarketplace, PluginPublishRun, Skill
+from skills.plugin import AgentSkill, agent_skill
+from skills.services.bundles import tenant_context
+from skills.services.plugin_git import GitError, GitFault, Remote, TenantRepository, tenant_lock
+from skills.transpiler import BundleError, TenantContext
+
+# A push refused as a non-fast-forward is fetched and rebuilt this many times in all.
+PUSH_ATTEMPTS = 3
+
+
+class PluginOutcome(StrEnum):
+    PUBLISHED = "published"
+    UNCHANGED = "unchanged"
+    DRY_RUN = "dry run"
+    FAILED = "failed"
+
+
+@dataclass
+class PluginPublishResult:
+    outcome: PluginOutcome
+    commit: str = ""
+    changes: SkillChanges = field(default_factory=SkillChanges)
+    blocked: list[tuple[str, list[str]]] = field(default_factory=list)
+    error: str = ""
+    # A dry run's answer: whether a publish would make a commit.
+    would_commit: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != PluginOutcome.FAILED
+
+    def lines(self) -> list[str]:
+        """What the command prints and the page shows: the outcome, then the skills."""
+        if self.outcome == PluginOutcome.FAILED:
+            head = f"failed: {self.error}"
+        elif self.outcome == PluginOutcome.PUBLISHED:
+            head = f"committed {self.commit} and pushed"
+        elif self.outcome == PluginOutcome.DRY_RUN:
+            head = "dry run: would commit and push" if self.would_commit else "dry run: unchanged"
+        else:
+            head = "unchanged" + (f" ({self.commit[:8]})" if self.commit else "")
+        lines = [head, *self.changes.lines()]
+        lines += [f"blocked {sid}: {'; '.join(problems)}" for sid, problems in self.blocked]
+        return lines
+
+
+@dataclass
+class _Build:
+    context: TenantContext
+    skills: list[AgentSkill]
+    irs: dict[str, dict]
+    blocked: list[tuple[str, list[str]]]
+
+
+def _build(tenant: Tenant) -> _Build:
+    """The tenant's skills as Agent Skills folders (the plugin export's), blocked ones apart."""
+    skills = list(Skill.objects.filter(tenant=tenant).order_by("skill_id"))
+    contents: dict[int, dict[str, bytes]] = {skill.pk: {} for skill in skills}
+    rows = KnowledgeFile.objects.filter(skill__in=skills).values_list("skill_id", "path", "content")
+    for skill_pk, path, content in rows:
+        contents[skill_pk][path] = bytes(content)
+    built, blocked = [], []
+    for skill in skills:
+        try:
+            built.append(agent_skill(skill.ir, files=contents[skill.pk]))
+        except BundleError as exc:
+            blocked.append((skill.skill_id, exc.problems))
+    irs = {skill.skill_id: skill.ir for skill in skills}
+    return _Build(tenant_context(tenant), built, irs, blocked)
+
+
+def plugin_marketplace_state(*, tenant: Tenant) -> PluginMarketplace:
+    return PluginMarketplace.objects.get_or_create(tenant=tenant)[0]
+
+
+def plugin_pending(*, tenant: Tenant) -> SkillChanges:
+    """The skills a publish would add, change or remove, against the last commit Claresia
+    pushed or found (no network: the dry run asks the remote itself)."""
+    build = _build(tenant)
+    built = marketplace(build.skills, build.irs, tenant=build.context)
+    before = plugin_marketplace_state(tenant=tenant).published_skills
+    after = dict(built.skill_digests)
+    for skill_id, _ in build.blocked:  # a blocked skill stays as it was published
+        if skill_id in before:
+            after[skill_id] = before[skill_id]
+    return skill_changes(before, after)
+
+
+def _repository(tenant: Tenant) -> tuple[TenantRepository, Path]:
+    credentials = plugin_remote_credentials(tenant=tenant)
+    root = Path(settings.PLUGIN_REPOS_DIR)
+    repository = TenantRepository(
+        root / f"{tenant.slug}.git",
+        Remote(url=credentials.url, token=credentials.token),
+        branch=settings.PLUGIN_REPOS_BRANCH,
+        timeout=settings.PLUGIN_GIT_TIMEOUT,
+    )
+    return repository, root / f"{tenant.slug}.lock"
+
+
+def _record(tenant: Tenant, **fields) -> None:
+    PluginMarketplace.objects.update_or_create(
+        tenant=tenant, defaults={"last_attempt_at": timezone.now(), **fields}
+    )
+
+
+def _publish_locked(
+    repository: TenantRepository, build: _Build, *, tenant: Tenant, dry_run: bool
+) -> PluginPublishResult:
+    context = build.context
+    blocked_folders = tuple(f"{plugin_root(context)}/skills/{sid}/" for sid, _ in build.blocked)
+
+    def drop(path: str) -> bool:
+        return is_owned(path, context) and not path.startswith(blocked_folders)
+
+    repository.ensure()
+    for attempt in range(1, PUSH_ATTEMPTS + 1):
+        base = repository.fetch()
+        existing = repository.read(base, MARKETPLACE_PATH, limit=MARKETPLACE_MAX_BYTES)
+        built = marketplace(build.skills, build.irs, tenant=context, existing_marketplace=existing)
+        tree = repository.build_tree(base, built.files, drop=drop)
+        before = skill_digests(repository.blobs(base), tenant=context)
+        after = skill_digests(repository.blobs(tree), tenant=context)
+        changes = skill_changes(before, after)
+        result = PluginPublishResult(
+            outcome=PluginOutcome.UNCHANGED, changes=changes, blocked=build.blocked
+        )
+        if tree == repository.tree_of(base):
+            result.commit = base or ""
+            if dry_run:
+                result.outcome = PluginOutcome.DRY_RUN
+            elif base:
+                _epoch, message = repository.commit_info(base)
+                state = plugin_marketplace_state(tenant=tenant)
+                landed = state.last_commit != base
+                _record(
+                    tenant,
+                    last_commit=base,
+                    last_commit_message=message,
+                    published_skills=after,
+                    last_error="",
+                    **({"last_published_at": timezone.now()} if landed else {}),
+                )
+            return result
+        if dry_run:
+            result.outcome = PluginOutcome.DRY_RUN
+            result.would_commit = True
+            return result
+        parent_epoch = repository.commit_info(base)[0] if base else None
+        message = commit_message(changes, tenant=context)
+        commit = repository.commit(tree, base, message, epoch=commit_epoch(parent_epoch))
+        try:
+            repository.push(commit)
+        except GitError as exc:
+            if exc.fault == GitFault.REJECTED and attempt < PUSH_ATTEMPTS:
+                continue  # someone pushed by hand: fetch their commit and rebuild on top of it
+            raise
+        _record(
+            tenant,
+            last_commit=commit,
+            last_commit_message=message.strip(),
+            last_published_at=timezone.now(),
+            published_skills=after,
+            last_error="",
+        )
+        result.outcome = PluginOutcome.PUBLISHED
+        result.commit = commit
+        return result
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def plugin_publish(*, tenant: Tenant, dry_run: bool = False) -> PluginPublishResult:
+    """Commit the tenant's marketplace on top of the remote and push it (`dry_run`: say what
+    would be committed, push nothing). Never raises for a remote's fault: the result and the
+    tenant's PluginMarketplace say what happened, in one line."""
+    build = _build(tenant)
+    try:
+        repository, lock = _repository(tenant)
+        with tenant_lock(lock, wait=settings.PLUGIN_PUBLISH_LOCK_WAIT):
+            return _publish_locked(repository, build, tenant=tenant, dry_run=dry_run)
+    except (GitError, ConnectorUnavailable) as exc:
+        if not dry_run:
+            _record(tenant, last_error=exc.user_message)
+        return PluginPublishResult(
+            outcome=PluginOutcome.FAILED, blocked=build.blocked, error=exc.user_message
+        )
+
+
+def plugin_publish_tenant_ids() -> list[int]:
+    """The tenants whose marketplace the daily beat publishes: those with a remote."""
+    return plugin_remote_tenant_ids()
+
+
+# ---- runs queued from the Command Center -------------------------------------------------
+
+
+def plugin_run_create(*, tenant: Tenant, dry_run: bool, user=None) -> PluginPublishRun:
+    return PluginPublishRun.objects.create(tenant=tenant, dry_run=dry_run, started_by=user)
+
+
+def plugin_run_execute(*, run_id: int) -> PluginPublishRun:
+    """Run a queued publish or dry run and keep its result. Safe to run twice: a finished run
+    is left alone, and a publish of what is already there makes no commit."""
+    with transaction.atomic():
+        run = PluginPublishRun.objects.select_for_update().select_related("tenant").get(pk=run_id)
+        if not run.is_active:
+            return run
+        run.status = PluginPublishRun.Status.RUNNING
+        run.save(update_fields=["status"])
+    result = plugin_publish(tenant=run.tenant, dry_run=run.dry_run)
+    run.status = PluginPublishRun.Status.FINISHED if result.ok else PluginPublishRun.Status.FAILED
+    run.outcome = result.outcome
+    run.commit = result.commit
+    run.changes = {
+        **result.changes.as_dict(),
+        "blocked": [[sid, problems] for sid, problems in result.blocked],
+        "would_commit": result.would_commit,
+    }
+    run.error = result.error
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "outcome", "commit", "changes", "error", "finished_at"])
+    return run
+
+
+def plugin_runs_recent(*, tenant: Tenant, limit: int = 5) -> list[PluginPublishRun]:
+    return list(PluginPublishRun.objects.filter(tenant=tenant)[:limit])
