@@ -7,12 +7,12 @@ from django.utils.translation import ngettext
 
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, ModelPrice
-from telemetry.hub.pricing import DEFAULT_PRICES
 from telemetry.hub.services import (
     governance_events_review,
     hub_token_issue,
     hub_tokens_revoke,
 )
+from telemetry.pricing_core import DEFAULT_PRICES
 
 
 class ReadOnlyAdminMixin:
