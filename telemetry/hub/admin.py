@@ -56,7 +56,8 @@ class HubTokenAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         issued = hub_token_issue(tenant=obj.tenant, name=form.cleaned_data["name"])
         obj.pk = issued.token.pk
-        request._hub_token_plaintext = issued.plaintext
+        # Carried on this unsaved form instance to response_add, the one place it is shown.
+        obj.issued_plaintext = issued.plaintext
 
     def response_add(self, request, obj, post_url_continue=None):
         # The plaintext goes straight into this one response, never into a message or a cookie.
@@ -67,7 +68,7 @@ class HubTokenAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "title": "Hub token minted",
                 "token": HubToken.objects.select_related("tenant").get(pk=obj.pk),
-                "plaintext": request._hub_token_plaintext,
+                "plaintext": obj.issued_plaintext,
                 "changelist_url": reverse("admin:telemetry_hubtoken_changelist"),
             },
         )
