@@ -1,5 +1,6 @@
 """Skill IR + tenant → Custom GPT bundle (`openai-enterprise-api.md` → GPTConfig). Pure: no
-database, no HTTP, no clock; the same inputs give a byte-identical bundle and SHA-256.
+database, no HTTP, no file, no clock; the same inputs give a byte-identical bundle and SHA-256.
+The hub's action schema is an input too: `skills.hub_action` reads it, the services hand it in.
 
 The bundle is everything a publish or an export needs except the OpenAI file ids, which only
 exist once the knowledge files are uploaded.
@@ -10,8 +11,6 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 
 from skills.rules import GPT_HUB_CALL, HUB_OPERATION_ID, claresia_rules
 
@@ -22,8 +21,6 @@ FILE_SIZE_LIMIT = 512 * 1024 * 1024
 FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 DESCRIPTION_LIMIT = 300
 PARAMETER_DESCRIPTION_LIMIT = 700
-# Until the hub API generates its schema, this file is the one definition (hub-records-api.md).
-HUB_OPENAPI_PATH = Path(__file__).resolve().parent.parent / "telemetry/openapi/emit_hub_record.json"
 
 
 class BundleError(Exception):
@@ -71,61 +68,34 @@ def canonical_json(value) -> bytes:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-@cache
-def _hub_openapi_text(path: Path = HUB_OPENAPI_PATH) -> str:
-    return path.read_text(encoding="utf-8")
+def gpt_action(action_schema: dict, hub_base: str) -> dict:
+    """The hub's action schema (`skills.hub_action`) with `servers` set to this tenant's hub
+    base (Mode C honoured)."""
+    action = copy.deepcopy(action_schema)
+    action["servers"] = [{"url": hub_base.rstrip("/")}]
+    return action
 
 
-def _refs(value) -> set[str]:
-    found: set[str] = set()
-    if isinstance(value, dict):
-        ref = value.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
-            found.add(ref.rsplit("/", 1)[1])
-        for item in value.values():
-            found |= _refs(item)
-    elif isinstance(value, list):
-        for item in value:
-            found |= _refs(item)
-    return found
-
-
-def _hub_operation(source: dict) -> tuple[str, str, dict]:
-    for path, item in source.get("paths", {}).items():
-        for method, operation in item.items():
-            if isinstance(operation, dict) and operation.get("operationId") == HUB_OPERATION_ID:
-                return path, method, operation
-    raise ValueError(f"the hub OpenAPI document has no operation {HUB_OPERATION_ID!r}")
-
-
-def hub_action_schema(hub_base: str, document: dict | None = None) -> dict:
-    """The `emit_hub_record` operation cut from the hub's OpenAPI document, with only the
-    schemas it references, and `servers` set to this tenant's hub base (Mode C honoured)."""
-    source = document if document is not None else json.loads(_hub_openapi_text())
-    path, method, operation = _hub_operation(source)
-    components = source.get("components", {})
-    all_schemas = components.get("schemas", {})
-    wanted, pending = set(), _refs(operation)
-    while pending:
-        name = pending.pop()
-        if name in wanted or name not in all_schemas:
-            continue
-        wanted.add(name)
-        pending |= _refs(all_schemas[name])
-    cut_components: dict = {"schemas": {name: all_schemas[name] for name in sorted(wanted)}}
-    cut_components["securitySchemes"] = components.get("securitySchemes") or {
-        "bearer": {"type": "http", "scheme": "bearer"}
-    }
-    return copy.deepcopy(
-        {
-            "openapi": source.get("openapi", "3.1.0"),
-            "info": source.get("info", {"title": "Claresia hub", "version": "1"}),
-            "servers": [{"url": hub_base.rstrip("/")}],
-            "paths": {path: {method: operation}},
-            "components": cut_components,
-            "security": source.get("security") or [{"bearer": []}],
-        }
-    )
+def action_problems(action: dict) -> list[str]:
+    """What GPT Actions would refuse in an action schema: descriptions over their limits."""
+    problems = []
+    for item in action["paths"].values():
+        for operation in item.values():
+            description = operation.get("description", "")
+            if len(description) > DESCRIPTION_LIMIT:
+                problems.append(
+                    f"the {HUB_OPERATION_ID} action description is "
+                    f"{len(description) - DESCRIPTION_LIMIT} over the {DESCRIPTION_LIMIT} limit"
+                )
+            for parameter in operation.get("parameters", []):
+                description = parameter.get("description", "")
+                if len(description) > PARAMETER_DESCRIPTION_LIMIT:
+                    problems.append(
+                        f"the {HUB_OPERATION_ID} action parameter {parameter.get('name')!r} "
+                        f"description is {len(description) - PARAMETER_DESCRIPTION_LIMIT} over "
+                        f"the {PARAMETER_DESCRIPTION_LIMIT} limit"
+                    )
+    return problems
 
 
 def gpt_instructions(ir: dict) -> str:
@@ -164,14 +134,7 @@ def _limit_problems(ir: dict, name: str, instructions: str, action: dict, knowle
                 f"{skill}: parameters[{index}].description is {over} over the "
                 f"{PARAMETER_DESCRIPTION_LIMIT} limit"
             )
-    for item in action["paths"].values():
-        for operation in item.values():
-            description = operation.get("description", "")
-            if len(description) > DESCRIPTION_LIMIT:
-                problems.append(
-                    f"{skill}: the {HUB_OPERATION_ID} action description is "
-                    f"{len(description) - DESCRIPTION_LIMIT} over the {DESCRIPTION_LIMIT} limit"
-                )
+    problems += [f"{skill}: {problem}" for problem in action_problems(action)]
     if len(knowledge) > FILES_LIMIT:
         problems.append(
             f"{skill}: {len(knowledge)} knowledge files, {len(knowledge) - FILES_LIMIT} over the "
@@ -190,10 +153,13 @@ def skill_bundle(
     ir: dict,
     *,
     tenant: TenantContext,
+    action_schema: dict,
     knowledge: list[KnowledgeRef] | tuple[KnowledgeRef, ...] = (),
-    hub_openapi: dict | None = None,
 ) -> Bundle:
-    """The Custom GPT bundle of a validated IR for `tenant`; BundleError lists what blocks it."""
+    """The Custom GPT bundle of a validated IR for `tenant`; BundleError lists what blocks it.
+
+    `action_schema` is the hub's GPT action (`skills.hub_action.hub_action_schema()`): handed
+    in, so that this function reads no file."""
     name = f"claresia-{tenant.slug}-{ir['id']}"
     by_path = {ref.path: ref for ref in knowledge}
     refs = tuple(
@@ -217,7 +183,7 @@ def skill_bundle(
         else:
             archetypes.append((slug, tenant.archetypes[slug]))
     instructions = gpt_instructions(ir)
-    action = hub_action_schema(tenant.hub_base, hub_openapi)
+    action = gpt_action(action_schema, tenant.hub_base)
     problems += _limit_problems(ir, name, instructions, action, refs)
     if problems:
         raise BundleError(ir["id"], problems)

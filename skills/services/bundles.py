@@ -1,7 +1,9 @@
 """Building a skill's bundle from the database: the tenant's context and knowledge file hashes
-are read here, then the pure transpiler does the rest."""
+are read here, the hub's action schema from its committed file, then the pure transpiler does
+the rest."""
 
 from claresia.models import ArchetypeGroup, Tenant
+from skills.hub_action import hub_action_schema
 from skills.models import KnowledgeFile, Skill
 from skills.transpiler import Bundle, KnowledgeRef, TenantContext, skill_bundle
 
@@ -31,4 +33,4 @@ def skill_bundle_build(
     context = context or tenant_context(skill.tenant)
     if refs is None:
         refs = knowledge_refs([skill])[skill.pk]
-    return skill_bundle(skill.ir, tenant=context, knowledge=refs)
+    return skill_bundle(skill.ir, tenant=context, action_schema=hub_action_schema(), knowledge=refs)

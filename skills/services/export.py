@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 from claresia.models import Tenant
+from skills.hub_action import hub_action_schema
 from skills.models import KnowledgeFile, Skill
 from skills.services.bundles import knowledge_refs, tenant_context
 from skills.transpiler import Bundle, BundleError, skill_bundle
@@ -116,6 +117,7 @@ def skills_export(*, tenant: Tenant, skill_ids: list[str] | None = None) -> Expo
     skills = list(queryset)
     context = tenant_context(tenant)
     refs = knowledge_refs(skills)
+    action_schema = hub_action_schema()
     contents: dict[int, dict[str, bytes]] = {skill.pk: {} for skill in skills}
     rows = KnowledgeFile.objects.filter(skill__in=skills).values_list("skill_id", "path", "content")
     for skill_pk, path, content in rows:
@@ -126,7 +128,9 @@ def skills_export(*, tenant: Tenant, skill_ids: list[str] | None = None) -> Expo
     writer.writerow(MANIFEST_COLUMNS)
     for skill in skills:
         try:
-            bundle = skill_bundle(skill.ir, tenant=context, knowledge=refs[skill.pk])
+            bundle = skill_bundle(
+                skill.ir, tenant=context, action_schema=action_schema, knowledge=refs[skill.pk]
+            )
         except BundleError as exc:
             result.blocked.append((skill.skill_id, exc.problems))
             continue

@@ -38,6 +38,7 @@ from connectors.services import (
     connector_switch_to_manual_export,
     openai_client_for_tenant,
 )
+from skills.hub_action import hub_action_schema
 from skills.models import KnowledgeFile, Publication, PublishRun, Skill, SkillVersion
 from skills.services.bundles import knowledge_refs, tenant_context
 from skills.transpiler import Bundle, BundleError, skill_bundle
@@ -160,6 +161,7 @@ def skills_publish_plan(
         unpublishable = exc.user_message
     context = tenant_context(tenant)
     refs = knowledge_refs(skills)
+    action_schema = hub_action_schema()
     publications = {
         p.skill_id: p for p in Publication.objects.filter(skill__in=skills, target=TARGET)
     }
@@ -167,7 +169,9 @@ def skills_publish_plan(
     for skill in skills:
         publication = publications.get(skill.pk)
         try:
-            bundle = skill_bundle(skill.ir, tenant=context, knowledge=refs[skill.pk])
+            bundle = skill_bundle(
+                skill.ir, tenant=context, action_schema=action_schema, knowledge=refs[skill.pk]
+            )
         except BundleError as exc:
             plan.append(
                 PlanItem(

@@ -9,12 +9,12 @@ from django.utils.translation import ngettext
 from claresia.admin_history import admin_history_log
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, ModelPrice
-from telemetry.hub.pricing import DEFAULT_PRICES
 from telemetry.hub.services import (
     governance_events_review,
     hub_token_issue,
     hub_tokens_revoke,
 )
+from telemetry.pricing_core import DEFAULT_PRICES
 
 
 class ReadOnlyAdminMixin:
@@ -58,7 +58,8 @@ class HubTokenAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         issued = hub_token_issue(tenant=obj.tenant, name=form.cleaned_data["name"])
         obj.pk = issued.token.pk
-        request._hub_token_plaintext = issued.plaintext
+        # Carried on this unsaved form instance to response_add, the one place it is shown.
+        obj.issued_plaintext = issued.plaintext
 
     def log_addition(self, request, obj, message):
         token = HubToken.objects.select_related("tenant").get(pk=obj.pk)
@@ -76,7 +77,7 @@ class HubTokenAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "title": "Hub token minted",
                 "token": HubToken.objects.select_related("tenant").get(pk=obj.pk),
-                "plaintext": request._hub_token_plaintext,
+                "plaintext": obj.issued_plaintext,
                 "changelist_url": reverse("admin:telemetry_hubtoken_changelist"),
             },
         )

@@ -1,27 +1,29 @@
 """The hub API (hub-records-api.md): POST/GET /hub/v1/records. Views parse, call one service,
-present; errors are `{"errors": {field: [...]}}` (400) or `{"detail": "..."}` (other 4xx)."""
+present. Their bodies are in serializers.py, the JSON parser in parsers.py, the JSON-only answer
+in negotiation.py, the error shapes in exceptions.py."""
 
-import json
-import math
-import re
-import threading
-
-import orjson
 from django.core.exceptions import RequestDataTooBig
-from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, parsers, serializers, status
-from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import APIView, exception_handler
+from rest_framework.views import APIView
 
-from claresia.models import SLUG_PATTERN
 from telemetry.hub import pricing
 from telemetry.hub.auth import HubTokenAuthentication, HubTokenThrottle
+from telemetry.hub.exceptions import PayloadTooLarge, SkillNotFoundError, hub_exception_handler
 from telemetry.hub.footer import cost_display
 from telemetry.hub.models import RECORD_ID_PATTERN, HubRecord
+from telemetry.hub.negotiation import JSONOnlyNegotiation
+from telemetry.hub.parsers import HubJSONParser
+from telemetry.hub.serializers import (
+    Detail,
+    EmitHubRecord,
+    FieldErrors,
+    HubRecordAnswer,
+    HubRecordDetail,
+)
 from telemetry.hub.services import (
     OpenAIContext,
     SkillNotFound,
@@ -30,108 +32,7 @@ from telemetry.hub.services import (
     hub_record_get,
     hub_record_url,
 )
-from telemetry.hub.validation import (
-    MAX_BODY_CHARACTERS,
-    MAX_LATENCY_MS,
-    MAX_MODEL,
-    MAX_RECORD_KEY,
-    MAX_SKILL_ID,
-    MAX_TOKENS,
-    UNSTORABLE,
-    accepted_values,
-    storable,
-    storable_json,
-)
-
-
-class StrictCharField(serializers.CharField):
-    """A JSON string only (no number coerced to text), storable in PostgreSQL."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        if not storable(data):
-            raise serializers.ValidationError(UNSTORABLE)
-        return super().to_internal_value(data)
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer only (no "12" string, no 12.5, no true)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class InputsField(serializers.DictField):
-    """The skill's inputs: any JSON object, every string in it storable."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, dict):
-            self.fail("not_a_dict", input_type=type(data).__name__)
-        if not storable_json(data):
-            raise serializers.ValidationError(UNSTORABLE)
-        return data
-
-
-class Usage(serializers.Serializer):
-    input_tokens = StrictIntegerField(min_value=0, max_value=MAX_TOKENS)
-    output_tokens = StrictIntegerField(min_value=0, max_value=MAX_TOKENS)
-
-
-class EmitHubRecord(serializers.Serializer):
-    skill_id = StrictCharField(
-        max_length=MAX_SKILL_ID,
-        validators=[RegexValidator(SLUG_PATTERN, "Not a skill id.")],
-        help_text="The skill's id, as given in your instructions.",
-    )
-    record_key = StrictCharField(
-        required=False,
-        max_length=MAX_RECORD_KEY,
-        help_text="Optional idempotency key: the same key returns the same record.",
-    )
-    status = serializers.ChoiceField(
-        choices=HubRecord.Status.values,
-        default=HubRecord.Status.COMPLETED,
-        help_text="'refused' when the user declined to share the output.",
-    )
-    inputs = InputsField(required=False, help_text="The inputs the skill ran with.")
-    output = StrictCharField(
-        allow_blank=True, trim_whitespace=False, help_text="The skill's full output, Markdown."
-    )
-    model = StrictCharField(required=False, max_length=MAX_MODEL, help_text="e.g. gpt-4o")
-    usage = Usage(required=False)
-    latency_ms = StrictIntegerField(required=False, min_value=0, max_value=MAX_LATENCY_MS)
-
-    def validate(self, attrs):
-        if attrs["status"] == HubRecord.Status.COMPLETED and not attrs["output"].strip():
-            raise serializers.ValidationError({"output": ["Give the skill's output."]})
-        return attrs
-
-
-class HubRecordAnswer(serializers.Serializer):
-    id = serializers.CharField()
-    url = serializers.URLField()
-    footer = serializers.CharField(help_text="End your reply with this line, unchanged.")
-    cost_usd = serializers.CharField(help_text="US dollars, 2 decimals.")
-    latency_ms = serializers.IntegerField()
-
-
-class HubRecordDetail(HubRecordAnswer):
-    skill_id = serializers.CharField()
-    status = serializers.ChoiceField(choices=HubRecord.Status.values)
-    cost_estimated = serializers.BooleanField()
-    latency_estimated = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-
-
-class FieldErrors(serializers.Serializer):
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-
-
-class Detail(serializers.Serializer):
-    detail = serializers.CharField()
+from telemetry.hub.validation import MAX_BODY_CHARACTERS, accepted_values
 
 
 def _answer(record: HubRecord) -> dict:
@@ -144,96 +45,10 @@ def _answer(record: HubRecord) -> dict:
     }
 
 
-def _flatten(errors, prefix: str = "") -> dict[str, list[str]]:
-    if isinstance(errors, dict):
-        flat: dict[str, list[str]] = {}
-        for field, value in errors.items():
-            flat.update(_flatten(value, f"{prefix}{field}" if not prefix else f"{prefix}.{field}"))
-        return flat
-    if isinstance(errors, list) and all(not isinstance(item, dict | list) for item in errors):
-        return {prefix or "non_field_errors": [str(item) for item in errors]}
-    if isinstance(errors, list):
-        flat = {}
-        for index, item in enumerate(errors):
-            flat.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
-        return flat
-    return {prefix or "non_field_errors": [str(errors)]}
-
-
-def hub_exception_handler(exc, context):
-    response = exception_handler(exc, context)
-    if response is not None and isinstance(exc, exceptions.ValidationError):
-        response.data = {"errors": _flatten(response.data)}
-    elif response is not None and response.status_code == status.HTTP_400_BAD_REQUEST:
-        # A body that is not JSON at all: still the contract's 400 shape.
-        response.data = {"errors": {"body": [str(exc.detail)]}}
-    return response
-
-
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        # 1e400 reads as infinity, which no JSON column can store.
-        raise ValueError("numbers must be finite")
-    return value
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
-
-
-class HubJSONParser(parsers.JSONParser):
-    """JSON only (anything else is a 415); a body nested too deep, a number too large for a
-    float, NaN or Infinity are 400s, not crashes.
-
-    UTF-8 bodies are read with orjson (a tenth of the standard parser's time). Whatever orjson
-    refuses goes to the standard parser, which words the error, or takes what orjson does not:
-    a lone surrogate escape then reaches the fields and gets their message. orjson reads an
-    integer beyond 64 bits as a float: a body with 19 digits in a row goes to the standard
-    parser too, so no input loses precision."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        raw = stream.read()
-        encoding = (parser_context or {}).get("encoding") or "utf-8"
-        if encoding.lower().replace("-", "") == "utf8" and not _LONG_NUMBER.search(raw):
-            try:
-                return orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                pass
-        try:
-            text = raw.decode(encoding)
-            return json.loads(text, parse_float=_finite, parse_constant=_refuse_constant)
-        except RecursionError:
-            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
-        except (LookupError, ValueError) as error:  # UnicodeDecodeError and JSONDecodeError too
-            raise exceptions.ParseError(f"JSON parse error - {error}") from None
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = f"The body is over {MAX_BODY_CHARACTERS:,} characters."
-    default_code = "payload_too_large"
-
-
-class SkillNotFoundError(exceptions.NotFound):
-    default_detail = "This tenant has no skill with this id."
-
-
 ERRORS = {
     401: OpenApiResponse(Detail, description="No, wrong or revoked hub token."),
     429: OpenApiResponse(Detail, description="Throttled; see Retry-After."),
 }
-
-
-class JSONOnlyNegotiation(DefaultContentNegotiation):
-    """Answers in JSON whatever `Accept` says (a GPT action reads JSON; never a 406). Parsers
-    are chosen as usual, so a body that is not JSON is still a 415."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
 
 
 class HubAPIView(APIView):
@@ -276,7 +91,7 @@ class HubRecordsView(HubAPIView):
             raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
         values = accepted_values(data)
         if values is None:  # not plainly valid: the serializer decides, and words the errors
-            incoming = _emit_serializer(data)
+            incoming = EmitHubRecord(data=data)
             incoming.is_valid(raise_exception=True)
             values = incoming.validated_data
         usage = values.get("usage")
@@ -310,29 +125,13 @@ class HubRecordsView(HubAPIView):
         if length > 4 * MAX_BODY_CHARACTERS:
             raise PayloadTooLarge()
         try:
-            body = request._request.body
+            body = request.body  # the HttpRequest's own, which DRF's Request exposes
         except RequestDataTooBig:
             raise PayloadTooLarge() from None
         if len(body) > MAX_BODY_CHARACTERS and (
             len(body.decode("utf-8", errors="replace")) > MAX_BODY_CHARACTERS
         ):
             raise PayloadTooLarge()
-
-
-_per_thread = threading.local()
-
-
-def _emit_serializer(data) -> EmitHubRecord:
-    """An EmitHubRecord for `data`. Building one deep-copies all its fields (a tenth of the
-    request's time, bench_hub), so each thread reuses its own, cleared of the last call."""
-    serializer = getattr(_per_thread, "emit", None)
-    if serializer is None:
-        serializer = _per_thread.emit = EmitHubRecord(data=data)
-        return serializer
-    serializer.initial_data = data
-    for attribute in ("_validated_data", "_errors", "_data"):
-        serializer.__dict__.pop(attribute, None)
-    return serializer
 
 
 def _openai_context(request) -> OpenAIContext:

@@ -4,6 +4,7 @@ import functools
 import logging
 import time
 
+from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -13,7 +14,7 @@ from rest_framework.settings import api_settings
 
 from telemetry.hub.models import HubToken
 from telemetry.hub.services import hub_token_authenticate
-from telemetry.hub.window_counter import RedisWindowCounter
+from telemetry.hub.window_counter import RedisWindowCounter, cache_write_pool
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +69,8 @@ def _redis_counter() -> RedisWindowCounter | None:
 
 @functools.lru_cache(maxsize=256)
 def _counter_of(backend: RedisCache) -> RedisWindowCounter:
-    # Django builds a new client object on every call: one counter per backend (per thread).
-    return RedisWindowCounter(backend._cache.get_client(None, write=True).connection_pool)
+    # One counter per backend object: Django makes new ones when CACHES changes (and per thread).
+    return RedisWindowCounter(cache_write_pool(settings.CACHES[DEFAULT_CACHE_ALIAS]))
 
 
 def _count_with_cache_api(key: str, *, timeout: float) -> int:

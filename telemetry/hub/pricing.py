@@ -1,6 +1,7 @@
 """Cost and latency of a hub record: from the call's usage and the tenant's price table, or an
 offline estimate when the call gives none (hub-records-api.md: "its best estimate … without
-network access"). Pure functions except `price_for`, which reads the price table."""
+network access"). Pure functions except those reading the price table; the list prices and the
+cost formula are `telemetry.pricing_core`'s, which the telemetry normalizer shares."""
 
 import json
 import math
@@ -10,22 +11,7 @@ from decimal import Decimal
 from django.db.models import OuterRef, Subquery
 
 from claresia.models import Tenant
-
-# USD per million tokens (input, output): OpenAI list prices; a tenant's ModelPrice rows override.
-DEFAULT_PRICES: dict[str, tuple[Decimal, Decimal]] = {
-    "gpt-4o": (Decimal("2.50"), Decimal("10.00")),
-    "gpt-4o-mini": (Decimal("0.15"), Decimal("0.60")),
-    "gpt-4.1": (Decimal("2.00"), Decimal("8.00")),
-    "gpt-4.1-mini": (Decimal("0.40"), Decimal("1.60")),
-    "gpt-4.1-nano": (Decimal("0.10"), Decimal("0.40")),
-    "gpt-5": (Decimal("1.25"), Decimal("10.00")),
-    "gpt-5-mini": (Decimal("0.25"), Decimal("2.00")),
-    "o3": (Decimal("2.00"), Decimal("8.00")),
-    "o4-mini": (Decimal("1.10"), Decimal("4.40")),
-}
-# Custom GPTs run on this model unless the GPT says otherwise.
-DEFAULT_MODEL = "gpt-4o"
-MILLION = Decimal(1_000_000)
+from telemetry.pricing_core import DEFAULT_MODEL, DEFAULT_PRICES, token_cost
 
 # Offline estimates: ~4 characters per token for English text (OpenAI's rule of thumb); a fixed
 # time to first token plus a steady generation rate for latency.
@@ -101,11 +87,12 @@ def estimate_latency_ms(*, output_tokens: int) -> int:
 
 
 def cost_usd(*, usage: Usage, price: Price) -> Decimal:
-    total = (
-        usage.input_tokens * price.input_per_million
-        + usage.output_tokens * price.output_per_million
-    ) / MILLION
-    return total.quantize(Decimal("0.000001"))
+    return token_cost(
+        usage.input_tokens,
+        usage.output_tokens,
+        price.input_per_million,
+        price.output_per_million,
+    )
 
 
 def tenant_price_table(*, tenant: Tenant) -> dict[str, tuple[Decimal, Decimal]]:

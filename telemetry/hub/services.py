@@ -240,6 +240,7 @@ def _insert_record(record: HubRecord) -> None:
     params = [field.get_db_prep_save(field.pre_save(record, True), db) for field in fields]
     with db.cursor() as cursor:
         cursor.execute(sql, params)
+    # As save() leaves it: `_state` and `_meta` are documented model APIs, not private ones.
     record._state.adding = False
     record._state.db = db.alias
 

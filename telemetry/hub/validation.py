@@ -1,12 +1,12 @@
 """The body of `emit_hub_record`: its bounds, and a fast check of well-formed bodies.
 
-`EmitHubRecord` (the DRF serializer in api.py) is the contract: it documents the body in the
-OpenAPI schema and words every error. Running it costs about a quarter of a hub call's time
-(bench_hub), almost all of it spent on bodies that are fine. `accepted_values` answers those in
-a few microseconds: it returns exactly what the serializer's `validated_data` would be, or None
-whenever a body is not plainly valid — then the serializer decides and words the errors. It
-never accepts a body the serializer would refuse (tests/telemetry/test_hub_validation.py checks
-both on generated bodies)."""
+`EmitHubRecord` (the DRF serializer in serializers.py) is the contract: it documents the body in
+the OpenAPI schema and words every error. Building and running it costs about a quarter of a hub
+call's time (bench_hub), almost all of it spent on bodies that are fine. `accepted_values`
+answers those in a few microseconds: it returns exactly what the serializer's `validated_data`
+would be, or None whenever a body is not plainly valid — then the serializer decides and words
+the errors. It never accepts a body the serializer would refuse
+(tests/telemetry/test_hub_validation.py checks both on generated bodies)."""
 
 import re
 

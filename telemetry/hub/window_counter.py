@@ -3,8 +3,11 @@ and one reply per request (the hub API's per-token throttle, auth.py)."""
 
 import hashlib
 import os
+import re
 import threading
 
+import redis
+from django.utils.module_loading import import_string
 from redis import exceptions as redis_errors
 
 # INCR counts; the window's first request gives the key its expiry. A script runs atomically in
@@ -53,3 +56,21 @@ class RedisWindowCounter:
             connection.read_response()
             connection.send_command("EVALSHA", SCRIPT_SHA, 1, key, timeout)
             return int(connection.read_response())
+
+
+def cache_write_pool(cache_settings: dict) -> redis.ConnectionPool:
+    """A connection pool to the server a Django RedisCache with these `CACHES` settings writes
+    to: the first of LOCATION's servers, OPTIONS as pool options (serializer aside), as Django
+    builds its own pool. Django keeps its client private; its settings are public."""
+    location = cache_settings["LOCATION"]
+    servers = re.split("[;,]", location) if isinstance(location, str) else location
+    options = dict(cache_settings.get("OPTIONS") or {})
+    options.pop("serializer", None)
+    pool_class = options.pop("pool_class", None) or redis.ConnectionPool
+    if isinstance(pool_class, str):
+        pool_class = import_string(pool_class)
+    parser_class = options.pop("parser_class", None)
+    if isinstance(parser_class, str):
+        parser_class = import_string(parser_class)
+    options["parser_class"] = parser_class or redis.connection.DefaultParser
+    return pool_class.from_url(servers[0], **options)

@@ -1,9 +1,10 @@
 """Audit event → telemetry row, as a pure function (ARCHITECTURE.md → Pure core, thin edges).
 
 No database, no HTTP, no clock: the caller hands in the tenant's slug, its skills and its price
-table. The shapes are `shared/contracts/openai-enterprise-api.md` → Audit logs. Any optional key
-may be missing or null in a real feed; only the event id, its type, its time and the GPT name
-are needed to make a row.
+table (`telemetry.hub.pricing.tenant_price_table`; the list prices `DEFAULT_PRICES` otherwise).
+It imports without Django (tests/architecture/test_pure_cores.py). The shapes are
+`shared/contracts/openai-enterprise-api.md` → Audit logs. Any optional key may be missing or null
+in a real feed; only the event id, its type, its time and the GPT name are needed to make a row.
 """
 
 import json
@@ -15,7 +16,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from telemetry.hub.pricing import DEFAULT_PRICES as LIST_PRICES
+from telemetry.pricing_core import DEFAULT_PRICES, token_cost
 
 GPT_PREFIX = "claresia-"
 # The values of TelemetryEvent.EventType and TelemetryEvent.Source, spelled here because the
@@ -23,15 +24,10 @@ GPT_PREFIX = "claresia-"
 EVENT_TYPES = {"gpt.invoked": "invoked", "gpt.failed": "failed"}
 SOURCE_COMPLIANCE_API = "compliance_api"
 SOURCE_AUDIT_EXPORT = "audit_export"
-_MILLION = Decimal(1_000_000)
 # The largest count the columns hold (PostgreSQL integer); a larger one is dropped and flagged.
 MAX_COUNT = 2**31 - 1
 # Event times a calendar holds: 1970 to the end of year 9999 (Python's and Django's range).
 MAX_EPOCH = 253_402_300_799
-
-# Model → (input $, output $) per million tokens: the hub's list prices. Callers hand in the
-# tenant's own table (`telemetry.hub.pricing.tenant_price_table`).
-DEFAULT_PRICES: Mapping[str, tuple[Decimal, Decimal]] = LIST_PRICES
 
 
 class Skipped(StrEnum):
@@ -149,8 +145,7 @@ def event_cost(
     price = prices.get(model)
     if price is None or input_tokens is None or output_tokens is None:
         return None
-    cost = (input_tokens * price[0] + output_tokens * price[1]) / _MILLION
-    return cost.quantize(Decimal("0.000001"))
+    return token_cost(input_tokens, output_tokens, price[0], price[1])
 
 
 def normalize_audit_event(

@@ -2,8 +2,8 @@
 
 Golden files: regenerate with
     UPDATE_GOLDEN=1 make test PYTEST_ARGS=tests/skills/test_transpiler.py PG_URL=… REDIS_URL=…
-and review the diff. The golden bundle uses the frozen copy `fixtures/hub_openapi.json`, so it
-stays honest when the hub API replaces `telemetry/openapi/emit_hub_record.json`; the test
+and review the diff. The golden bundle uses the frozen action schema `fixtures/hub_openapi.json`,
+so it stays honest when the hub API changes `skills/openapi/emit_hub_record.json`; the test
 `test_action_is_cut_from_the_hub_definition_file` checks what the bundle relies on in that file.
 """
 
@@ -13,14 +13,15 @@ import os
 
 import pytest
 
+from skills.hub_action import action_schema_cut, hub_action_schema
 from skills.ir.validation import ir_normalized
 from skills.transpiler import (
     BundleError,
     KnowledgeRef,
     TenantContext,
     canonical_json,
+    gpt_action,
     gpt_instructions,
-    hub_action_schema,
     skill_bundle,
 )
 from tests.skills.helpers import FIXTURES, SKILL_FOLDER, fixture_ir, minimal_ir
@@ -47,7 +48,7 @@ def _template_ref() -> KnowledgeRef:
 def _bundle(ir=None, context=CONTEXT, refs=None):
     ir = ir_normalized(ir or fixture_ir())
     refs = [_template_ref()] if refs is None else refs
-    return skill_bundle(ir, tenant=context, knowledge=refs, hub_openapi=HUB_OPENAPI)
+    return skill_bundle(ir, tenant=context, action_schema=HUB_OPENAPI, knowledge=refs)
 
 
 def _golden_view(bundle) -> dict:
@@ -132,8 +133,8 @@ def test_mode_c_tenant_gets_its_own_hub_as_the_action_server():
 
 
 def test_action_is_cut_from_the_hub_definition_file():
-    # given the project's hub OpenAPI definition (telemetry/openapi/emit_hub_record.json)
-    schema = hub_action_schema("https://hub.example.com")
+    # given the project's hub action definition (skills/openapi/emit_hub_record.json)
+    schema = gpt_action(hub_action_schema(), "https://hub.example.com")
     # then it holds one emit_hub_record POST at /hub/v1/records, as the bundle relies on
     assert schema["openapi"].startswith("3.1")
     assert schema["servers"] == [{"url": "https://hub.example.com"}]
@@ -153,7 +154,7 @@ def test_action_cut_keeps_only_the_schemas_the_operation_references():
     }
     document["components"]["schemas"]["Unrelated"] = {"type": "object"}
     # when the action is cut
-    schema = hub_action_schema("https://api.claresia.com", document)
+    schema = action_schema_cut(document)
     # then only the records POST and its schemas remain
     assert list(schema["paths"]) == ["/hub/v1/records"]
     assert sorted(schema["components"]["schemas"]) == ["HubRecord", "HubRecordRequest"]
@@ -209,7 +210,7 @@ def test_an_action_description_over_300_characters_is_refused():
     document = json.loads(json.dumps(HUB_OPENAPI))
     document["paths"]["/hub/v1/records"]["post"]["description"] = "d" * 320
     with pytest.raises(BundleError) as raised:
-        skill_bundle(ir_normalized(minimal_ir()), tenant=CONTEXT, hub_openapi=document)
+        skill_bundle(ir_normalized(minimal_ir()), tenant=CONTEXT, action_schema=document)
     assert "emit_hub_record action description is 20 over the 300 limit" in raised.value.problems[0]
 
 

@@ -3,13 +3,9 @@ import json
 import pytest
 from django.core.management import call_command
 
-from telemetry.hub.schema import (
-    ACTION_SCHEMA_PATH,
-    MAX_OPERATION_DESCRIPTION,
-    action_schema,
-    action_schema_json,
-    hub_openapi_document,
-)
+from skills.hub_action import ACTION_SCHEMA_PATH, action_schema_cut
+from skills.transpiler import DESCRIPTION_LIMIT as MAX_OPERATION_DESCRIPTION
+from telemetry.hub.schema import action_schema_json, hub_openapi_document
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +39,7 @@ def test_the_committed_action_schema_is_what_the_code_generates():
 
 def test_the_action_schema_holds_only_emit_hub_record_and_what_it_references():
     # when
-    document = action_schema(hub_openapi_document(), server_url="https://hub.example")
+    document = action_schema_cut(hub_openapi_document(), server_url="https://hub.example")
 
     # then
     assert document["servers"] == [{"url": "https://hub.example"}]
@@ -75,3 +71,14 @@ def test_the_served_schema_is_the_generated_document(client):
 
     # then: what the fuzz tests and the action schema are built from
     assert json.loads(response.content) == json.loads(json.dumps(hub_openapi_document()))
+
+
+def test_the_committed_action_schema_is_the_cut_of_what_the_hub_serves(client):
+    # given the document the hub serves
+    served = json.loads(client.get("/hub/v1/schema?format=json").content)
+
+    # when the GPT action is cut from it
+    action = action_schema_cut(served)
+
+    # then it is the file the skills services hand to the transpiler
+    assert json.loads(ACTION_SCHEMA_PATH.read_text(encoding="utf-8")) == action

@@ -2,10 +2,13 @@
 never costs a GPT its record."""
 
 import pytest
+import redis as redis_py
+from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
 
 from telemetry.hub.models import HubRecord
+from telemetry.hub.window_counter import cache_write_pool
 from tests.telemetry.helpers import post_record as post
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +21,9 @@ def redis():
     backend = caches[DEFAULT_CACHE_ALIAS]
     if not isinstance(backend, RedisCache):
         pytest.skip("the suite runs on Redis (make test); this run has another cache")
-    return backend._cache.get_client(None, write=True)
+    client = redis_py.Redis(connection_pool=cache_write_pool(settings.CACHES[DEFAULT_CACHE_ALIAS]))
+    yield client
+    client.close()
 
 
 def window_count(redis, token) -> int:
@@ -68,3 +73,25 @@ def test_an_unreachable_redis_lets_the_record_through_and_says_so(hub, skill, se
     assert response.status_code == 201
     assert HubRecord.objects.count() == 1
     assert "hub throttle skipped: the cache is unreachable" in caplog.text
+
+
+def test_the_counter_connects_to_the_server_the_cache_writes_to():
+    # given the settings of a cache on two servers (Django writes to the first) with options
+    cache_settings = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://10.0.0.1:6379/3;redis://10.0.0.2:6379/3",
+        "OPTIONS": {
+            "pool_class": "redis.BlockingConnectionPool",
+            "serializer": "django.core.cache.backends.redis.RedisSerializer",
+            "socket_timeout": 2,
+        },
+    }
+
+    # when the throttle's pool is made from them (nothing connects yet)
+    pool = cache_write_pool(cache_settings)
+
+    # then it is Django's kind of pool, to the first server, with the options
+    assert isinstance(pool, redis_py.BlockingConnectionPool)
+    assert pool.connection_kwargs["host"] == "10.0.0.1"
+    assert pool.connection_kwargs["db"] == 3
+    assert pool.connection_kwargs["socket_timeout"] == 2

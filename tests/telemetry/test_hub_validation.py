@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from telemetry.hub.api import EmitHubRecord
+from telemetry.hub.serializers import EmitHubRecord
 from telemetry.hub.validation import accepted_values
 
 VALID = {

@@ -1,12 +1,13 @@
 from django.core.management.base import BaseCommand
 
-from telemetry.hub.schema import ACTION_SCHEMA_PATH, action_schema_json
+from skills.hub_action import ACTION_SCHEMA_PATH
+from telemetry.hub.schema import action_schema_json
 
 
 class Command(BaseCommand):
     help = (
         "Write the GPT action schema (the emit_hub_record operation cut from the hub's OpenAPI "
-        "document) to telemetry/openapi/emit_hub_record.json, or print it with --print."
+        "document) to skills/openapi/emit_hub_record.json, or print it with --print."
     )
 
     def add_arguments(self, parser):

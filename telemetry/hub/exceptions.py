@@ -1,0 +1,43 @@
+"""The hub API's errors and their shape (hub-records-api.md): `{"errors": {field: [...]}}` for
+a 400, `{"detail": "..."}` for any other 4xx."""
+
+from rest_framework import exceptions, status
+from rest_framework.views import exception_handler
+
+from telemetry.hub.validation import MAX_BODY_CHARACTERS
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = f"The body is over {MAX_BODY_CHARACTERS:,} characters."
+    default_code = "payload_too_large"
+
+
+class SkillNotFoundError(exceptions.NotFound):
+    default_detail = "This tenant has no skill with this id."
+
+
+def _flatten(errors, prefix: str = "") -> dict[str, list[str]]:
+    if isinstance(errors, dict):
+        flat: dict[str, list[str]] = {}
+        for field, value in errors.items():
+            flat.update(_flatten(value, f"{prefix}{field}" if not prefix else f"{prefix}.{field}"))
+        return flat
+    if isinstance(errors, list) and all(not isinstance(item, dict | list) for item in errors):
+        return {prefix or "non_field_errors": [str(item) for item in errors]}
+    if isinstance(errors, list):
+        flat = {}
+        for index, item in enumerate(errors):
+            flat.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
+        return flat
+    return {prefix or "non_field_errors": [str(errors)]}
+
+
+def hub_exception_handler(exc, context):
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.ValidationError):
+        response.data = {"errors": _flatten(response.data)}
+    elif response is not None and response.status_code == status.HTTP_400_BAD_REQUEST:
+        # A body that is not JSON at all: still the contract's 400 shape.
+        response.data = {"errors": {"body": [str(exc.detail)]}}
+    return response
