@@ -17,6 +17,8 @@ local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count
 """
+# Seconds the throttle waits on Redis per try (it tries twice); a Redis round trip takes ~0.1 ms.
+THROTTLE_REDIS_TIMEOUT = 0.25
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
 
 
@@ -66,6 +68,10 @@ def cache_write_pool(cache_settings: dict) -> redis.ConnectionPool:
     servers = re.split("[;,]", location) if isinstance(location, str) else location
     options = dict(cache_settings.get("OPTIONS") or {})
     options.pop("serializer", None)
+    # A frozen Redis (accepting, never answering) must cost a call a fraction of a second, not
+    # redis-py's default of waiting for ever: the throttle then fails open (auth.py).
+    options.setdefault("socket_timeout", THROTTLE_REDIS_TIMEOUT)
+    options.setdefault("socket_connect_timeout", THROTTLE_REDIS_TIMEOUT)
     pool_class = options.pop("pool_class", None) or redis.ConnectionPool
     if isinstance(pool_class, str):
         pool_class = import_string(pool_class)

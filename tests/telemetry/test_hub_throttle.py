@@ -1,6 +1,11 @@
 """The hub throttle's counter in Redis: it survives what Redis does, and a Redis that is away
 never costs a GPT its record."""
 
+import contextlib
+import signal
+import socket
+import threading
+
 import pytest
 import redis as redis_py
 from django.conf import settings
@@ -13,6 +18,9 @@ from tests.telemetry.helpers import post_record as post
 
 pytestmark = pytest.mark.django_db
 
+# The throttle's Redis timeout is a fraction of a second, tried twice: far below this bound,
+# and far below the 10 s a hub call used to wait (redis-py waits for ever by default).
+THROTTLE_GIVES_UP_WITHIN = 5.0
 BODY = {"skill_id": "incident-postmortem", "output": "## Summary\nThe database failed over."}
 
 
@@ -73,6 +81,52 @@ def test_an_unreachable_redis_lets_the_record_through_and_says_so(hub, skill, se
     assert response.status_code == 201
     assert HubRecord.objects.count() == 1
     assert "hub throttle skipped: the cache is unreachable" in caplog.text
+
+
+@pytest.fixture
+def frozen_redis():
+    """A server that accepts connections and never answers, as a Redis stuck in a fork."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def accept():
+        with contextlib.suppress(OSError):
+            while True:
+                accepted.append(listener.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield listener.getsockname()[1]
+    listener.close()
+    for connection in accepted:
+        connection.close()
+
+
+def test_a_frozen_redis_lets_the_record_through_at_once_and_says_so(
+    hub, skill, settings, caplog, frozen_redis
+):
+    # given: the cache points at a Redis that accepts and never answers
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{frozen_redis}/15",
+        }
+    }
+
+    # when the GPT posts its record (an alarm turns a hang into this test's failure)
+    def hung(signum, frame):
+        raise AssertionError("the hub call waited on the frozen Redis")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.setitimer(signal.ITIMER_REAL, THROTTLE_GIVES_UP_WITHIN)
+    try:
+        response = post(hub, BODY)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+    # then the throttle gave up on Redis within its short timeout, and the record is stored
+    assert response.status_code == 201
+    assert "hub throttle skipped: the cache is unreachable (TimeoutError)" in caplog.text
 
 
 def test_the_counter_connects_to_the_server_the_cache_writes_to():
