@@ -8,6 +8,7 @@ an OpenAI client comes from `openai_client_for_tenant`, every reason it cannot i
 """
 
 import logging
+import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,7 +19,7 @@ from claresia.models import Tenant
 from connectors.crypto import SecretUnreadable, secret_rotate
 from connectors.models import Connector
 from connectors.openai import endpoints
-from connectors.openai.client import OpenAIClient
+from connectors.openai.client import Host, OpenAIClient
 from connectors.openai.errors import OpenAIError
 
 logger = logging.getLogger(__name__)
@@ -49,11 +50,35 @@ def validate_api_key(api_key: str) -> str:
     key = (api_key or "").strip()
     if not key:
         raise ValidationError({"api_key": "Paste the Compliance API key: it is empty."})
-    if len(key) > MAX_KEY_LENGTH or any(ch.isspace() for ch in key) or not key.isprintable():
+    if len(key) > MAX_KEY_LENGTH or not is_printable_ascii(key):
+        # An HTTP header holds only ASCII: an accented letter would fail every call later.
         raise ValidationError(
-            {"api_key": "That is not an API key: one line, no spaces, as OpenAI shows it."}
+            {
+                "api_key": "That is not an API key: one line of printable ASCII, no spaces, "
+                "as OpenAI shows it."
+            }
         )
     return key
+
+
+def is_printable_ascii(text: str) -> bool:
+    """True when every character is printable ASCII other than the space (`!` to `~`)."""
+    return all("!" <= ch <= "~" for ch in text)
+
+
+def validate_workspace_id(workspace_id: str | uuid.UUID) -> uuid.UUID | None:
+    """The workspace id as stored (None when blank), or ValidationError: it must be a UUID."""
+    if isinstance(workspace_id, uuid.UUID):
+        return workspace_id
+    text = str(workspace_id).strip()
+    if not text:
+        return None
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise ValidationError(
+            {"workspace_id": "A ChatGPT workspace id is a UUID (8-4-4-4-12 hexadecimal digits)."}
+        ) from None
 
 
 @transaction.atomic
@@ -63,21 +88,34 @@ def connector_connect(
     organization_id: str,
     api_key: str | None,
     publish_mode: str | None = None,
+    workspace_id: str | uuid.UUID | None = None,
 ) -> Connector:
-    """Store (or replace) the tenant's org id and encrypted Compliance key.
+    """Store (or replace) the tenant's org id, ChatGPT workspace id and encrypted Compliance key.
 
-    `api_key=None` keeps the stored key (a form left blank). New credentials reset the status
-    to *never tested*. Raises ValidationError, saving nothing, on a bad org id or key.
+    `api_key=None` keeps the stored key (a form left blank); `workspace_id=None` keeps the
+    stored workspace id and `""` removes it. New credentials reset the status to *never
+    tested*. Raises ValidationError, saving nothing, on a bad org id, workspace id or key.
     """
     connector = Connector.objects.select_for_update().filter(tenant=tenant).first() or Connector(
         tenant=tenant
     )
     organization_id = (organization_id or "").strip()
-    credentials_changed = api_key is not None or organization_id != connector.organization_id
+    errors: dict[str, list[str]] = {}
+    workspace = connector.workspace_id
+    if workspace_id is not None:
+        try:
+            workspace = validate_workspace_id(workspace_id)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    credentials_changed = (
+        api_key is not None
+        or organization_id != connector.organization_id
+        or workspace != connector.workspace_id
+    )
     connector.organization_id = organization_id
+    connector.workspace_id = workspace
     if publish_mode:
         connector.publish_mode = publish_mode
-    errors: dict[str, list[str]] = {}
     try:
         if api_key is not None:
             connector.set_api_key(validate_api_key(api_key))
@@ -130,11 +168,38 @@ def connector_switch_to_manual_export(*, tenant: Tenant) -> None:
 def openai_client_for(connector: Connector, **options) -> OpenAIClient:
     """The OpenAI client authenticated as this connector. Raises ConnectorUnavailable when its
     stored key cannot be read."""
+    return OpenAIClient(
+        api_key=_readable_key(connector), organization_id=connector.organization_id, **options
+    )
+
+
+def admin_client_for(connector: Connector, **options) -> OpenAIClient:
+    """The client of the real Compliance API host (`CHATGPT_ADMIN_API_BASE`) with this
+    connector's key. Raises ConnectorUnavailable when its stored key cannot be read."""
+    return OpenAIClient(api_key=_readable_key(connector), host=Host.CHATGPT_ADMIN, **options)
+
+
+def admin_client_for_tenant(*, tenant: Tenant, **options) -> OpenAIClient:
+    """The real Compliance API client of the tenant's connector (ConnectorUnavailable without
+    one, or when its key cannot be read)."""
+    connector = connector_of(tenant=tenant)
+    if connector is None:
+        raise _no_connector(tenant)
+    return admin_client_for(connector, **options)
+
+
+def _readable_key(connector: Connector) -> str:
     try:
         api_key = connector.api_key
     except SecretUnreadable as exc:
         raise ConnectorUnavailable(str(exc)) from None
-    return OpenAIClient(api_key=api_key, organization_id=connector.organization_id, **options)
+    if not is_printable_ascii(api_key):
+        # Stored before keys were checked at save: no HTTP header can carry it.
+        raise ConnectorUnavailable(
+            "the stored Compliance API key is not printable ASCII, so it cannot be a key: "
+            "paste the key again on the connector's page"
+        )
+    return api_key
 
 
 def openai_client_for_tenant(*, tenant: Tenant, **client_options) -> OpenAIClient:

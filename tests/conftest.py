@@ -39,9 +39,10 @@ def _sandbox_server():
 
 @pytest.fixture
 def sandbox(_sandbox_server, settings):
-    """A fresh OpenAI sandbox, with OPENAI_API_BASE pointing at it."""
+    """A fresh OpenAI sandbox, with OPENAI_API_BASE and CHATGPT_ADMIN_API_BASE pointing at it."""
     _sandbox_server.state.reset()
     settings.OPENAI_API_BASE = _sandbox_server.api_base
+    settings.CHATGPT_ADMIN_API_BASE = _sandbox_server.api_base
     return _sandbox_server
 
 
