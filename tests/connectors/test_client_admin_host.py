@@ -174,9 +174,11 @@ def test_a_download_that_does_not_redirect_is_unavailable(client):
     respx.get(f"{LOGS}/file-1").mock(return_value=httpx.Response(200, json={}))
 
     # when / then
-    with pytest.raises(UnavailableError, match="redirect"):
-        with compliance.log_file_open(client, ORG, "file-1"):
-            pass
+    with (
+        pytest.raises(UnavailableError, match="redirect"),
+        compliance.log_file_open(client, ORG, "file-1"),
+    ):
+        pass
 
 
 @respx.mock
