@@ -3,6 +3,7 @@ from django.contrib.admin.models import ADDITION
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
@@ -72,6 +73,15 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         }.get(obj.status, "#6e7781")
         return format_html('<strong style="color:{}">{}</strong>', colour, obj.get_status_display())
 
+    @admin.display(description="Checks")
+    def checklist(self, obj: Connector) -> str:
+        return (
+            render_to_string(
+                "command_center/_connection_checks.html", {"checks": obj.connection_checks}
+            )
+            or "—"
+        )
+
     def get_fieldsets(self, request, obj=None):
         connect = (
             "Connect LLM",
@@ -103,7 +113,7 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             (
                 "Connection",
                 {
-                    "fields": ["status_badge", "last_tested_at", "last_error"],
+                    "fields": ["status_badge", "last_tested_at", "checklist", "last_error"],
                 },
             ),
         ]
@@ -117,7 +127,7 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["tenant", "key", "status_badge", "last_tested_at", "last_error"]
+        return ["tenant", "key", "status_badge", "last_tested_at", "checklist", "last_error"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "tenant":

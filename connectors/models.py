@@ -52,6 +52,8 @@ class Connector(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEVER_TESTED)
     last_tested_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The last Test connection's checklist, one object per line (connectors/connection_checks.py).
+    connection_checks = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -16,11 +16,17 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from claresia.models import Tenant
+from connectors.connection_checks import (
+    Check,
+    CheckResult,
+    is_connected,
+    run_connection_checks,
+)
+from connectors.connection_checks import summary as checks_summary
 from connectors.crypto import SecretUnreadable, secret_rotate
 from connectors.models import Connector
-from connectors.openai import endpoints
 from connectors.openai.client import Host, OpenAIClient
-from connectors.openai.errors import OpenAIError
+from connectors.openai.compliance import Principal
 
 logger = logging.getLogger(__name__)
 
@@ -215,25 +221,75 @@ def openai_client_for_tenant(*, tenant: Tenant, **client_options) -> OpenAIClien
 
 
 def connector_test_connection(*, connector: Connector, **client_options) -> Connector:
-    """Part 2's *Test connection*: `GET /organization/audit_logs?limit=1`, outcome recorded.
+    """Part 2's *Test connection* as a checklist (connectors/connection_checks.py): the seed's
+    audit log, the Compliance Logs Platform, the GPT inventory; each line stored with its outcome.
 
-    Never raises for an OpenAI or key problem: the status and `last_error` say what happened.
+    Connected when a telemetry source answers. Never raises for an OpenAI or key problem: the
+    status, the checklist and `last_error` say what happened.
     """
+    now = timezone.now()
     try:
-        with openai_client_for(connector, **client_options) as client:
-            endpoints.audit_logs_page(client, limit=1)
-    except (OpenAIError, ConnectorUnavailable) as exc:
-        message = exc.user_message
+        with (
+            openai_client_for(connector, **client_options) as platform,
+            admin_client_for(connector, **client_options) as admin,
+        ):
+            results = run_connection_checks(
+                organization_id=connector.organization_id,
+                workspace_id=str(connector.workspace_id) if connector.workspace_id else None,
+                platform_client=platform,
+                admin_client=admin,
+                now=now,
+            )
+    except ConnectorUnavailable as exc:
         connector.status = Connector.Status.FAILED
-        connector.last_error = message
-        logger.warning("test connection failed for tenant %s: %s", connector.tenant.slug, message)
+        connector.last_error = exc.user_message
+        connector.connection_checks = []
     else:
-        connector.status = Connector.Status.CONNECTED
-        connector.last_error = ""
+        connected = is_connected(results)
+        connector.status = Connector.Status.CONNECTED if connected else Connector.Status.FAILED
+        connector.last_error = checks_summary(results)
+        connector.connection_checks = [result.as_dict() for result in results]
+    if connector.status == Connector.Status.CONNECTED:
         logger.info("test connection succeeded for tenant %s", connector.tenant.slug)
-    connector.last_tested_at = timezone.now()
-    connector.save(update_fields=["status", "last_error", "last_tested_at", "updated_at"])
+    else:
+        logger.warning(
+            "test connection failed for tenant %s: %s", connector.tenant.slug, connector.last_error
+        )
+    connector.last_tested_at = now
+    connector.save(
+        update_fields=[
+            "status",
+            "last_error",
+            "last_tested_at",
+            "connection_checks",
+            "updated_at",
+        ]
+    )
     return connector
+
+
+def connector_checks(connector: Connector | None) -> list[CheckResult]:
+    """The connector's last Test connection checklist, one CheckResult per line."""
+    if connector is None:
+        return []
+    return [CheckResult.from_dict(item) for item in connector.connection_checks or []]
+
+
+def connector_logs_principal(*, tenant: Tenant) -> Principal | None:
+    """Whom to read the Compliance Logs Platform as for this tenant: the workspace, else the
+    organization, whichever passed its last check; None when neither did (or never tested)."""
+    checks = {r.check: r for r in connector_checks(connector_of(tenant=tenant)) if r.passed}
+    if Check.LOGS_WORKSPACE in checks:
+        return Principal.workspace(checks[Check.LOGS_WORKSPACE].principal)
+    if Check.LOGS_ORGANIZATION in checks:
+        return Principal.organization(checks[Check.LOGS_ORGANIZATION].principal)
+    return None
+
+
+def connector_workspace_id(*, tenant: Tenant) -> str | None:
+    """The tenant's ChatGPT workspace id (a UUID as text), or None."""
+    connector = connector_of(tenant=tenant)
+    return str(connector.workspace_id) if connector and connector.workspace_id else None
 
 
 def connectors_reencrypt(*, queryset: QuerySet[Connector] | None = None) -> int:

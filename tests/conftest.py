@@ -30,6 +30,13 @@ def fast_retries(monkeypatch):
     )
 
 
+@pytest.fixture(autouse=True)
+def no_real_compliance_host(settings):
+    """No test reaches api.chatgpt.com: nothing listens on port 9 of loopback (the `sandbox`
+    fixture points the host at the sandbox instead)."""
+    settings.CHATGPT_ADMIN_API_BASE = "http://127.0.0.1:9/v1"
+
+
 @pytest.fixture(scope="session")
 def _sandbox_server():
     running = start_sandbox()

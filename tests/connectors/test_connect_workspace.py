@@ -156,3 +156,24 @@ def test_a_non_ascii_key_stored_before_the_check_gives_no_client_instead_of_a_cr
     for factory in (openai_client_for_tenant, admin_client_for_tenant):
         with pytest.raises(ConnectorUnavailable, match="printable ASCII"):
             factory(tenant=connector.tenant)
+
+
+@pytest.mark.integration
+def test_the_admin_page_shows_the_checklist_after_test_connection(client, staff, tenant, sandbox):
+    # given
+    connector = connector_connect(
+        tenant=tenant, organization_id="org-dainese", api_key="sk-admin-regular-key"
+    )
+    client.force_login(staff)
+
+    # when
+    client.post(reverse("admin:connectors_connector_test_connection", args=[connector.pk]))
+    page = client.get(reverse("admin:connectors_connector_change", args=[connector.pk]))
+
+    # then
+    body = page.content.decode()
+    assert 'id="connection-checks"' in body
+    assert "Admin key is not Compliance scope" in body
+    assert "Disables" in body
+    assert "Compliance Logs Platform, organization org-dainese" in body
+    assert "sk-admin-regular-key" not in body
