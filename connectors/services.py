@@ -286,6 +286,14 @@ def connector_logs_principal(*, tenant: Tenant) -> Principal | None:
     return None
 
 
+def connector_audit_log_refused(*, tenant: Tenant) -> bool:
+    """True when the last Test connection's seed audit-log line failed."""
+    return any(
+        r.check == Check.AUDIT_LOG and r.outcome == "failed"
+        for r in connector_checks(connector_of(tenant=tenant))
+    )
+
+
 def connector_workspace_id(*, tenant: Tenant) -> str | None:
     """The tenant's ChatGPT workspace id (a UUID as text), or None."""
     connector = connector_of(tenant=tenant)
