@@ -30,11 +30,14 @@ def fast_retries(monkeypatch):
     )
 
 
-@pytest.fixture(autouse=True)
-def no_real_compliance_host(settings):
+@pytest.fixture(autouse=True, scope="session")
+def no_real_compliance_host():
     """No test reaches api.chatgpt.com: nothing listens on port 9 of loopback (the `sandbox`
-    fixture points the host at the sandbox instead)."""
-    settings.CHATGPT_ADMIN_API_BASE = "http://127.0.0.1:9/v1"
+    fixture points the host at the sandbox instead). Session-wide and without the `settings`
+    fixture, so that no test's own settings changes are undone later than it expects."""
+    from django.conf import settings as django_settings
+
+    django_settings.CHATGPT_ADMIN_API_BASE = "http://127.0.0.1:9/v1"
 
 
 @pytest.fixture(scope="session")
