@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connectors', '0001_initial'),
+        ("connectors", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='connector',
-            name='workspace_id',
-            field=models.UUIDField(blank=True, help_text="The ChatGPT Enterprise workspace's id, a UUID, as the ChatGPT Admin Console shows it. Optional: needed to read the workspace's GPTs back.", null=True, verbose_name='ChatGPT workspace id'),
+            model_name="connector",
+            name="workspace_id",
+            field=models.UUIDField(
+                blank=True,
+                help_text="The ChatGPT Enterprise workspace's id, a UUID, as the ChatGPT Admin Console shows it. Optional: needed to read the workspace's GPTs back.",
+                null=True,
+                verbose_name="ChatGPT workspace id",
+            ),
         ),
     ]

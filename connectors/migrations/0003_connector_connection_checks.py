@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connectors', '0002_connector_workspace_id'),
+        ("connectors", "0002_connector_workspace_id"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='connector',
-            name='connection_checks',
+            model_name="connector",
+            name="connection_checks",
             field=models.JSONField(blank=True, default=list, editable=False),
         ),
     ]

@@ -5,42 +5,64 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('claresia', '0001_initial'),
-        ('telemetry', '0007_telemetry_dropped_fields'),
+        ("claresia", "0001_initial"),
+        ("telemetry", "0007_telemetry_dropped_fields"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='telemetryevent',
-            name='source',
-            field=models.CharField(choices=[('compliance_api', 'Compliance API'), ('compliance_logs', 'Compliance Logs Platform'), ('audit_export', 'Per-user audit export')], max_length=16),
+            model_name="telemetryevent",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("compliance_api", "Compliance API"),
+                    ("compliance_logs", "Compliance Logs Platform"),
+                    ("audit_export", "Per-user audit export"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.CreateModel(
-            name='LogsCursor',
+            name="LogsCursor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_type', models.CharField(max_length=32)),
-                ('principal', models.CharField(blank=True, max_length=80)),
-                ('cursor_at', models.DateTimeField(blank=True, null=True)),
-                ('last_file_id', models.CharField(blank=True, max_length=128)),
-                ('max_event_time', models.DateTimeField(blank=True, null=True)),
-                ('last_poll_at', models.DateTimeField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('last_error_at', models.DateTimeField(blank=True, null=True)),
-                ('last_gap', models.TextField(blank=True)),
-                ('last_gap_at', models.DateTimeField(blank=True, null=True)),
-                ('last_files', models.PositiveIntegerField(default=0)),
-                ('last_stored', models.PositiveIntegerField(default=0)),
-                ('last_malformed', models.PositiveIntegerField(default=0)),
-                ('malformed_report', models.TextField(blank=True)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='logs_cursors', to='claresia.tenant')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event_type", models.CharField(max_length=32)),
+                ("principal", models.CharField(blank=True, max_length=80)),
+                ("cursor_at", models.DateTimeField(blank=True, null=True)),
+                ("last_file_id", models.CharField(blank=True, max_length=128)),
+                ("max_event_time", models.DateTimeField(blank=True, null=True)),
+                ("last_poll_at", models.DateTimeField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("last_error_at", models.DateTimeField(blank=True, null=True)),
+                ("last_gap", models.TextField(blank=True)),
+                ("last_gap_at", models.DateTimeField(blank=True, null=True)),
+                ("last_files", models.PositiveIntegerField(default=0)),
+                ("last_stored", models.PositiveIntegerField(default=0)),
+                ("last_malformed", models.PositiveIntegerField(default=0)),
+                ("malformed_report", models.TextField(blank=True)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="logs_cursors",
+                        to="claresia.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Logs Platform poll',
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'event_type'), name='logs_cursor_per_type')],
+                "verbose_name": "Logs Platform poll",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tenant", "event_type"), name="logs_cursor_per_type"
+                    )
+                ],
             },
         ),
     ]
