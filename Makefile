@@ -8,7 +8,8 @@ REDIS_URL ?= redis://127.0.0.1:6379/15
 
 # The test suite's environment: PostgreSQL and Redis, throwaway secrets, tasks in-process.
 TEST_ENV := DATABASE_URL=$(PG_URL) CACHE_URL=$(REDIS_URL) TEST_REDIS_URL=$(REDIS_URL) \
-	DEBUG=true CELERY_BROKER_URL= OPENAI_API_BASE=http://127.0.0.1:9/v1
+	DEBUG=true CELERY_BROKER_URL= OPENAI_API_BASE=http://127.0.0.1:9/v1 \
+	CHATGPT_ADMIN_API_BASE=http://127.0.0.1:9/v1
 
 .PHONY: run test bench lint format clean chromium
 

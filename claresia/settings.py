@@ -28,6 +28,10 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[DEV_FIELD_ENC
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 
 OPENAI_API_BASE = env.str("OPENAI_API_BASE", default="https://api.openai.com/v1").rstrip("/")
+# The real Compliance API host (contracts/chatgpt-admin-api.md → Credentials and errors).
+CHATGPT_ADMIN_API_BASE = env.str(
+    "CHATGPT_ADMIN_API_BASE", default="https://api.chatgpt.com/v1"
+).rstrip("/")
 CLARESIA_HUB_BASE_URL = env.str("CLARESIA_HUB_BASE_URL", default="https://api.claresia.com")
 TELEMETRY_POLL_INTERVAL = env.int("TELEMETRY_POLL_INTERVAL", default=60)
 TELEMETRY_INITIAL_LOOKBACK = env.int("TELEMETRY_INITIAL_LOOKBACK", default=86400)

@@ -3,6 +3,7 @@ from django.contrib.admin.models import ADDITION
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
@@ -19,17 +20,25 @@ from connectors.services import (
 )
 
 GUIDANCE = """
-<p><strong>Step 6 — Connect LLM.</strong> ChatGPT <strong>Enterprise</strong> is required: the
-Compliance API and the admin Custom GPT controls do not exist on Plus or Team.</p>
+<p><strong>Step 6 — Connect LLM.</strong> ChatGPT <strong>Enterprise</strong> (or Edu) is
+required: the Compliance API and the admin Custom GPT controls do not exist on Plus or Team.</p>
 <ol>
-  <li>An OpenAI <strong>organization owner</strong> signs in to platform.openai.com.</li>
-  <li>Settings → API → <strong>Admin keys</strong> → Create new admin key →
-      <strong>Compliance scope</strong>, named <code>claresia-{tenant_slug}</code>.</li>
-  <li>Copy the key: OpenAI shows it <strong>once</strong>. Paste it below.</li>
-  <li>The organization id (<code>org-…</code>) is at
-      platform.openai.com/settings/organization/general.</li>
-  <li>Save, then press <strong>Test connection</strong>: Claresia calls
-      <code>GET /v1/organization/audit_logs</code> to confirm.</li>
+  <li><strong>Compliance API key</strong>: a ChatGPT workspace owner or admin opens the ChatGPT
+      <strong>Admin Console → Credentials → Admin keys</strong> and creates an admin key with
+      <strong>Restricted</strong> permissions: read access to <strong>compliance logs</strong>
+      and <strong>GPTs</strong>, named <code>claresia-{tenant_slug}</code>. (An older
+      Enterprise Compliance API key works the same way. The seed's Platform admin key with
+      Compliance scope, from platform.openai.com → Settings → API → Admin keys, only reaches
+      the seed's audit log.) The key is shown <strong>once</strong>: paste it below.</li>
+  <li><strong>OpenAI organization id</strong> (<code>org-…</code>): an API Platform
+      organization owner finds it at platform.openai.com/settings/organization/general. With
+      the key, it reaches the Compliance Logs Platform (ChatGPT telemetry).</li>
+  <li><strong>ChatGPT workspace id</strong> (optional, a UUID): the ChatGPT Enterprise
+      workspace's id, as the ChatGPT Admin Console shows it. It reaches the Logs Platform too,
+      and it is what reads the workspace's GPTs back (Distribution, drift).</li>
+  <li>Save, then press <strong>Test connection</strong>: Claresia checks each source in turn
+      (the seed's <code>GET /v1/organization/audit_logs</code>, the Compliance Logs Platform,
+      the GPT inventory) and lists what each one enables.</li>
 </ol>
 """
 
@@ -64,11 +73,27 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         }.get(obj.status, "#6e7781")
         return format_html('<strong style="color:{}">{}</strong>', colour, obj.get_status_display())
 
+    @admin.display(description="Checks")
+    def checklist(self, obj: Connector) -> str:
+        return (
+            render_to_string(
+                "command_center/_connection_checks.html", {"checks": obj.connection_checks}
+            )
+            or "—"
+        )
+
     def get_fieldsets(self, request, obj=None):
         connect = (
             "Connect LLM",
             {
-                "fields": ["tenant", "provider", "organization_id", "api_key", "publish_mode"],
+                "fields": [
+                    "tenant",
+                    "provider",
+                    "organization_id",
+                    "workspace_id",
+                    "api_key",
+                    "publish_mode",
+                ],
                 "description": GUIDANCE,
             },
         )
@@ -78,6 +103,7 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             "tenant",
             "provider",
             "organization_id",
+            "workspace_id",
             "key",
             "api_key",
             "publish_mode",
@@ -87,7 +113,7 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             (
                 "Connection",
                 {
-                    "fields": ["status_badge", "last_tested_at", "last_error"],
+                    "fields": ["status_badge", "last_tested_at", "checklist", "last_error"],
                 },
             ),
         ]
@@ -101,7 +127,7 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["tenant", "key", "status_badge", "last_tested_at", "last_error"]
+        return ["tenant", "key", "status_badge", "last_tested_at", "checklist", "last_error"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "tenant":
@@ -116,6 +142,7 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             organization_id=form.cleaned_data["organization_id"],
             api_key=form.cleaned_data["api_key"],
             publish_mode=form.cleaned_data["publish_mode"],
+            workspace_id=form.cleaned_data.get("workspace_id") or "",
         )
         obj.pk = connector.pk
 

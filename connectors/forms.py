@@ -2,7 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from connectors.models import Connector
-from connectors.services import validate_api_key
+from connectors.services import validate_api_key, validate_workspace_id
 
 KEY_HELP = (
     "Write-only: the key is encrypted at rest and never shown again, only as …abcd. "
@@ -21,9 +21,24 @@ class ConnectorForm(forms.ModelForm):
         help_text=KEY_HELP,
     )
 
+    workspace_id = forms.CharField(
+        label="ChatGPT workspace id",
+        required=False,
+        strip=True,
+        help_text=Connector._meta.get_field("workspace_id").help_text,
+        widget=forms.TextInput(attrs={"placeholder": "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"}),
+    )
+
     class Meta:
         model = Connector
-        fields = ["tenant", "provider", "organization_id", "api_key", "publish_mode"]
+        fields = [
+            "tenant",
+            "provider",
+            "organization_id",
+            "workspace_id",
+            "api_key",
+            "publish_mode",
+        ]
         widgets = {"provider": forms.RadioSelect}
 
     def __init__(self, *args, **kwargs):
@@ -39,3 +54,9 @@ class ConnectorForm(forms.ModelForm):
             return validate_api_key(raw)
         except ValidationError as exc:
             raise ValidationError(exc.message_dict["api_key"]) from None
+
+    def clean_workspace_id(self):
+        try:
+            return validate_workspace_id(self.cleaned_data.get("workspace_id") or "")
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["workspace_id"]) from None

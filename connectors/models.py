@@ -32,6 +32,17 @@ class Connector(models.Model):
     organization_id = models.CharField(
         "OpenAI organization id", max_length=80, validators=[org_id_validator]
     )
+    # The ChatGPT workspace the GPT (and plugin) inventory is read from: optional, since the
+    # org id already reaches the Logs Platform (chatgpt-admin-api.md → Credentials and errors).
+    workspace_id = models.UUIDField(
+        "ChatGPT workspace id",
+        null=True,
+        blank=True,
+        help_text=(
+            "The ChatGPT Enterprise workspace's id, a UUID, as the ChatGPT Admin Console shows "
+            "it. Optional: needed to read the workspace's GPTs back."
+        ),
+    )
     # Never shown, never exported: only `api_key_last4` is displayed (as …abcd).
     api_key_ciphertext = models.TextField(editable=False)
     api_key_last4 = models.CharField(max_length=4, editable=False)
@@ -41,6 +52,8 @@ class Connector(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEVER_TESTED)
     last_tested_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The last Test connection's checklist, one object per line (connectors/connection_checks.py).
+    connection_checks = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

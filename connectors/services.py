@@ -8,6 +8,7 @@ an OpenAI client comes from `openai_client_for_tenant`, every reason it cannot i
 """
 
 import logging
+import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,11 +16,17 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from claresia.models import Tenant
+from connectors.connection_checks import (
+    Check,
+    CheckResult,
+    is_connected,
+    run_connection_checks,
+)
+from connectors.connection_checks import summary as checks_summary
 from connectors.crypto import SecretUnreadable, secret_rotate
 from connectors.models import Connector
-from connectors.openai import endpoints
-from connectors.openai.client import OpenAIClient
-from connectors.openai.errors import OpenAIError
+from connectors.openai.client import Host, OpenAIClient
+from connectors.openai.compliance import Principal
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +56,35 @@ def validate_api_key(api_key: str) -> str:
     key = (api_key or "").strip()
     if not key:
         raise ValidationError({"api_key": "Paste the Compliance API key: it is empty."})
-    if len(key) > MAX_KEY_LENGTH or any(ch.isspace() for ch in key) or not key.isprintable():
+    if len(key) > MAX_KEY_LENGTH or not is_printable_ascii(key):
+        # An HTTP header holds only ASCII: an accented letter would fail every call later.
         raise ValidationError(
-            {"api_key": "That is not an API key: one line, no spaces, as OpenAI shows it."}
+            {
+                "api_key": "That is not an API key: one line of printable ASCII, no spaces, "
+                "as OpenAI shows it."
+            }
         )
     return key
+
+
+def is_printable_ascii(text: str) -> bool:
+    """True when every character is printable ASCII other than the space (`!` to `~`)."""
+    return all("!" <= ch <= "~" for ch in text)
+
+
+def validate_workspace_id(workspace_id: str | uuid.UUID) -> uuid.UUID | None:
+    """The workspace id as stored (None when blank), or ValidationError: it must be a UUID."""
+    if isinstance(workspace_id, uuid.UUID):
+        return workspace_id
+    text = str(workspace_id).strip()
+    if not text:
+        return None
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise ValidationError(
+            {"workspace_id": "A ChatGPT workspace id is a UUID (8-4-4-4-12 hexadecimal digits)."}
+        ) from None
 
 
 @transaction.atomic
@@ -63,21 +94,34 @@ def connector_connect(
     organization_id: str,
     api_key: str | None,
     publish_mode: str | None = None,
+    workspace_id: str | uuid.UUID | None = None,
 ) -> Connector:
-    """Store (or replace) the tenant's org id and encrypted Compliance key.
+    """Store (or replace) the tenant's org id, ChatGPT workspace id and encrypted Compliance key.
 
-    `api_key=None` keeps the stored key (a form left blank). New credentials reset the status
-    to *never tested*. Raises ValidationError, saving nothing, on a bad org id or key.
+    `api_key=None` keeps the stored key (a form left blank); `workspace_id=None` keeps the
+    stored workspace id and `""` removes it. New credentials reset the status to *never
+    tested*. Raises ValidationError, saving nothing, on a bad org id, workspace id or key.
     """
     connector = Connector.objects.select_for_update().filter(tenant=tenant).first() or Connector(
         tenant=tenant
     )
     organization_id = (organization_id or "").strip()
-    credentials_changed = api_key is not None or organization_id != connector.organization_id
+    errors: dict[str, list[str]] = {}
+    workspace = connector.workspace_id
+    if workspace_id is not None:
+        try:
+            workspace = validate_workspace_id(workspace_id)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    credentials_changed = (
+        api_key is not None
+        or organization_id != connector.organization_id
+        or workspace != connector.workspace_id
+    )
     connector.organization_id = organization_id
+    connector.workspace_id = workspace
     if publish_mode:
         connector.publish_mode = publish_mode
-    errors: dict[str, list[str]] = {}
     try:
         if api_key is not None:
             connector.set_api_key(validate_api_key(api_key))
@@ -130,11 +174,38 @@ def connector_switch_to_manual_export(*, tenant: Tenant) -> None:
 def openai_client_for(connector: Connector, **options) -> OpenAIClient:
     """The OpenAI client authenticated as this connector. Raises ConnectorUnavailable when its
     stored key cannot be read."""
+    return OpenAIClient(
+        api_key=_readable_key(connector), organization_id=connector.organization_id, **options
+    )
+
+
+def admin_client_for(connector: Connector, **options) -> OpenAIClient:
+    """The client of the real Compliance API host (`CHATGPT_ADMIN_API_BASE`) with this
+    connector's key. Raises ConnectorUnavailable when its stored key cannot be read."""
+    return OpenAIClient(api_key=_readable_key(connector), host=Host.CHATGPT_ADMIN, **options)
+
+
+def admin_client_for_tenant(*, tenant: Tenant, **options) -> OpenAIClient:
+    """The real Compliance API client of the tenant's connector (ConnectorUnavailable without
+    one, or when its key cannot be read)."""
+    connector = connector_of(tenant=tenant)
+    if connector is None:
+        raise _no_connector(tenant)
+    return admin_client_for(connector, **options)
+
+
+def _readable_key(connector: Connector) -> str:
     try:
         api_key = connector.api_key
     except SecretUnreadable as exc:
         raise ConnectorUnavailable(str(exc)) from None
-    return OpenAIClient(api_key=api_key, organization_id=connector.organization_id, **options)
+    if not is_printable_ascii(api_key):
+        # Stored before keys were checked at save: no HTTP header can carry it.
+        raise ConnectorUnavailable(
+            "the stored Compliance API key is not printable ASCII, so it cannot be a key: "
+            "paste the key again on the connector's page"
+        )
+    return api_key
 
 
 def openai_client_for_tenant(*, tenant: Tenant, **client_options) -> OpenAIClient:
@@ -150,25 +221,83 @@ def openai_client_for_tenant(*, tenant: Tenant, **client_options) -> OpenAIClien
 
 
 def connector_test_connection(*, connector: Connector, **client_options) -> Connector:
-    """Part 2's *Test connection*: `GET /organization/audit_logs?limit=1`, outcome recorded.
+    """Part 2's *Test connection* as a checklist (connectors/connection_checks.py): the seed's
+    audit log, the Compliance Logs Platform, the GPT inventory; each line stored with its outcome.
 
-    Never raises for an OpenAI or key problem: the status and `last_error` say what happened.
+    Connected when a telemetry source answers. Never raises for an OpenAI or key problem: the
+    status, the checklist and `last_error` say what happened.
     """
+    now = timezone.now()
     try:
-        with openai_client_for(connector, **client_options) as client:
-            endpoints.audit_logs_page(client, limit=1)
-    except (OpenAIError, ConnectorUnavailable) as exc:
-        message = exc.user_message
+        with (
+            openai_client_for(connector, **client_options) as platform,
+            admin_client_for(connector, **client_options) as admin,
+        ):
+            results = run_connection_checks(
+                organization_id=connector.organization_id,
+                workspace_id=str(connector.workspace_id) if connector.workspace_id else None,
+                platform_client=platform,
+                admin_client=admin,
+                now=now,
+            )
+    except ConnectorUnavailable as exc:
         connector.status = Connector.Status.FAILED
-        connector.last_error = message
-        logger.warning("test connection failed for tenant %s: %s", connector.tenant.slug, message)
+        connector.last_error = exc.user_message
+        connector.connection_checks = []
     else:
-        connector.status = Connector.Status.CONNECTED
-        connector.last_error = ""
+        connected = is_connected(results)
+        connector.status = Connector.Status.CONNECTED if connected else Connector.Status.FAILED
+        connector.last_error = checks_summary(results)
+        connector.connection_checks = [result.as_dict() for result in results]
+    if connector.status == Connector.Status.CONNECTED:
         logger.info("test connection succeeded for tenant %s", connector.tenant.slug)
-    connector.last_tested_at = timezone.now()
-    connector.save(update_fields=["status", "last_error", "last_tested_at", "updated_at"])
+    else:
+        logger.warning(
+            "test connection failed for tenant %s: %s", connector.tenant.slug, connector.last_error
+        )
+    connector.last_tested_at = now
+    connector.save(
+        update_fields=[
+            "status",
+            "last_error",
+            "last_tested_at",
+            "connection_checks",
+            "updated_at",
+        ]
+    )
     return connector
+
+
+def connector_checks(connector: Connector | None) -> list[CheckResult]:
+    """The connector's last Test connection checklist, one CheckResult per line."""
+    if connector is None:
+        return []
+    return [CheckResult.from_dict(item) for item in connector.connection_checks or []]
+
+
+def connector_logs_principal(*, tenant: Tenant) -> Principal | None:
+    """Whom to read the Compliance Logs Platform as for this tenant: the workspace, else the
+    organization, whichever passed its last check; None when neither did (or never tested)."""
+    checks = {r.check: r for r in connector_checks(connector_of(tenant=tenant)) if r.passed}
+    if Check.LOGS_WORKSPACE in checks:
+        return Principal.workspace(checks[Check.LOGS_WORKSPACE].principal)
+    if Check.LOGS_ORGANIZATION in checks:
+        return Principal.organization(checks[Check.LOGS_ORGANIZATION].principal)
+    return None
+
+
+def connector_audit_log_refused(*, tenant: Tenant) -> bool:
+    """True when the last Test connection's seed audit-log line failed."""
+    return any(
+        r.check == Check.AUDIT_LOG and r.outcome == "failed"
+        for r in connector_checks(connector_of(tenant=tenant))
+    )
+
+
+def connector_workspace_id(*, tenant: Tenant) -> str | None:
+    """The tenant's ChatGPT workspace id (a UUID as text), or None."""
+    connector = connector_of(tenant=tenant)
+    return str(connector.workspace_id) if connector and connector.workspace_id else None
 
 
 def connectors_reencrypt(*, queryset: QuerySet[Connector] | None = None) -> int:

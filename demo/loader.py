@@ -7,11 +7,15 @@ Safe to run again: it updates what exists.
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import httpx
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from claresia.models import ArchetypeGroup, Tenant, TenantMembership
+from connectors.sandbox.compliance import gpt_object
 from connectors.services import (
     PublishMode,
     connector_connect,
@@ -19,6 +23,7 @@ from connectors.services import (
     connector_test_connection,
 )
 from skills.ir.importers import sources_from_path
+from skills.models import Publication
 from skills.services.imports import ImportReport, skills_import
 from skills.services.publish import PublishReport, skills_publish
 
@@ -27,6 +32,8 @@ DEMO_SKILL_IDS = ["incident-postmortem", "pipeline-hygiene", "prd-review"]
 
 DEMO_TENANT = "dainese"
 DEMO_ORG_ID = "org-dainese-demo"
+# The demo's ChatGPT workspace: its telemetry flows through the sandbox's Logs Platform.
+DEMO_WORKSPACE_ID = "d41e5e00-0000-4000-8000-000000000001"
 # The sandbox accepts any key containing "compliance" as a Compliance-scope key.
 DEMO_API_KEY = "sk-compliance-dainese-demo-0000"
 DEMO_ARCHETYPES = [
@@ -60,6 +67,7 @@ def demo_load(*, password: str | None = None) -> tuple[Tenant, DemoLogins]:
         organization_id=DEMO_ORG_ID,
         api_key=DEMO_API_KEY,
         publish_mode=PublishMode.AUTOMATED,
+        workspace_id=DEMO_WORKSPACE_ID,
     )
     password = password or secrets.token_urlsafe(12)
     users = get_user_model().objects
@@ -98,5 +106,32 @@ def demo_skills_import(tenant: Tenant) -> ImportReport:
 
 
 def demo_skills_publish(tenant: Tenant) -> PublishReport:
-    """Publish the demo skills to the sandbox; unchanged ones make no call."""
-    return skills_publish(tenant=tenant, skill_ids=DEMO_SKILL_IDS)
+    """Publish the demo skills to the sandbox (the seed's modelled path; unchanged ones make
+    no call), then put them in the sandbox workspace's GPT inventory, as a workspace builder
+    following the export would: the Logs Platform's gpt ids then map to the skills."""
+    report = skills_publish(tenant=tenant, skill_ids=DEMO_SKILL_IDS)
+    demo_workspace_gpts(tenant)
+    return report
+
+
+def demo_workspace_gpts(tenant: Tenant) -> None:
+    """The published demo GPTs, in the sandbox workspace's real GPT inventory."""
+    hub_host = urlsplit(tenant.hub_base).hostname or ""
+    gpts = [
+        gpt_object(
+            gpt_id=publication.gpt_id,
+            name=publication.skill.gpt_name,
+            description=publication.skill.description,
+            owner_email="builder@dainese.example",
+            action_domain=hub_host,
+        )
+        for publication in Publication.objects.filter(
+            skill__tenant=tenant, status=Publication.Status.PUBLISHED
+        )
+        .exclude(gpt_id="")
+        .select_related("skill")
+    ]
+    control = settings.CHATGPT_ADMIN_API_BASE.removesuffix("/v1")
+    httpx.post(
+        f"{control}/_sandbox/compliance/gpts/{DEMO_WORKSPACE_ID}", json={"gpts": gpts}, timeout=10
+    ).raise_for_status()

@@ -1,9 +1,11 @@
 """Simulated use of the demo tenant's GPTs, for `make run`: what ChatGPT Enterprise would do.
 
-Each simulated invocation is what the real platform produces: an audit event in the OpenAI
-sandbox (`gpt.invoked` or `gpt.failed`, sometimes late), and — unless the run failed or the user
-declined — a hub record posted to Claresia's own hub API over HTTP, with the `openai-*` headers a
-GPT action carries. Some invocations leave no hub record (the seed's "Hub records missing"), some
+Each simulated invocation is what the real platform produces: with a ChatGPT workspace id (the
+demo tenant's), a user message and the assistant's reply in a Compliance Logs Platform file of
+the sandbox (`chatgpt-admin-api.md`); without one, the seed's audit event (`gpt.invoked` or
+`gpt.failed`). Unless the run failed or the user declined, a hub record is posted to Claresia's
+own hub API over HTTP, with the `openai-*` headers a GPT action carries. Some invocations
+leave no hub record (the seed's "Hub records missing"), some
 post no usage (the hub estimates, telemetry corrects), and other workspaces' GPTs are in the feed
 too. The poller then ingests the events like any other.
 """
@@ -11,6 +13,7 @@ too. The poller then ingests the events like any other.
 import random
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 
@@ -70,6 +73,41 @@ class TrafficTarget:
     hub_token: str
     sandbox_url: str  # e.g. http://127.0.0.1:8765
     org_id: str
+    # Set: the telemetry goes to the Logs Platform of this workspace; unset: the seed's audit log.
+    workspace_id: str | None = None
+
+
+def _log_lines(
+    at: int, gpt_id: str, conversation: str, user, model: str, latency_ms: int, workspace: str
+) -> list[dict]:
+    """A user message and the assistant's reply, as `CONVERSATION_MESSAGE` lines."""
+    user_id, name = user
+    lines = []
+    for m, (author, moment) in enumerate((("user", at), ("assistant", at + latency_ms // 1000))):
+        lines.append(
+            {
+                "event_id": f"evt-{uuid.uuid4().hex[:20]}",
+                "type": "CONVERSATION_MESSAGE",
+                "timestamp": datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z"),
+                "principal": {"id": workspace, "type": "workspace"},
+                "actor": {
+                    "type": "ACCOUNT_USER",
+                    "user_id": user_id,
+                    "user_email": f"{name}@dainese.example",
+                },
+                "conversation": {"id": conversation, "gpt_id": gpt_id, "project_id": None},
+                "message": {
+                    "id": f"msg-{conversation}-{m}",
+                    "author": {
+                        "type": author,
+                        "model": model if author == "assistant" else None,
+                        "client_type": "web",
+                    },
+                    "content": {"content_type": "text", "parts": ["(simulated message)"]},
+                },
+            }
+        )
+    return lines
 
 
 def _audit_event(
@@ -131,12 +169,21 @@ def demo_traffic_tick(
         tick.errors.append("no published GPT yet: publish the demo skills first")
         return tick
     events = []
+    lines: list[dict] = []
+    workspace = target.workspace_id
     with httpx.Client(base_url=target.hub_url, timeout=10) as hub:
         for n in range(count):
             at = now - (rng.randint(0, spread_seconds) if spread_seconds else rng.randint(0, 50))
             if rng.random() < 0.25:
                 tick.other_gpts += 1
                 name = rng.choice(OTHER_GPTS)
+                if workspace:
+                    other = f"g-other{rng.randint(1, 9)}"
+                    conversation = f"conv-{uuid.uuid4().hex[:12]}"
+                    lines += _log_lines(
+                        at, other, conversation, rng.choice(USERS), "gpt-4o", 1800, workspace
+                    )
+                    continue
                 events.append(
                     _audit_event(
                         "gpt.invoked",
@@ -164,20 +211,25 @@ def demo_traffic_tick(
             tick.invocations += 1
             draw = rng.random()
             failed = draw < 0.08
-            events.append(
-                _audit_event(
-                    "gpt.failed" if failed else "gpt.invoked",
-                    at,
-                    skill.gpt_name,
-                    publication.gpt_id,
-                    conversation,
-                    user,
-                    model,
-                    usage,
-                    latency,
-                    rng.choice(FAILURES) if failed else None,
+            if workspace:
+                lines += _log_lines(
+                    at, publication.gpt_id, conversation, user, model, latency, workspace
                 )
-            )
+            else:
+                events.append(
+                    _audit_event(
+                        "gpt.failed" if failed else "gpt.invoked",
+                        at,
+                        skill.gpt_name,
+                        publication.gpt_id,
+                        conversation,
+                        user,
+                        model,
+                        usage,
+                        latency,
+                        rng.choice(FAILURES) if failed else None,
+                    )
+                )
             if failed:
                 tick.failures += 1
                 continue
@@ -211,6 +263,17 @@ def demo_traffic_tick(
                 tick.hub_records += 1
             else:
                 tick.errors.append(f"hub answered {response.status_code}: {response.text[:120]}")
+    if workspace:
+        httpx.post(
+            f"{target.sandbox_url}/_sandbox/compliance/logs",
+            json={
+                "principal": workspace,
+                "event_type": "CONVERSATION_MESSAGE",
+                "lines": sorted(lines, key=lambda line: line["timestamp"]),
+            },
+            timeout=10,
+        ).raise_for_status()
+        return tick
     httpx.post(
         f"{target.sandbox_url}/_sandbox/events",
         json={"org": target.org_id, "events": events},

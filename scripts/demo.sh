@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 export DEBUG=true
 SANDBOX="http://127.0.0.1:${SANDBOX_PORT:-8765}"
 export OPENAI_API_BASE="$SANDBOX/v1"
+export CHATGPT_ADMIN_API_BASE="$SANDBOX/v1"
 export CLARESIA_HUB_BASE_URL="http://127.0.0.1:8000"
 PY=.venv/bin/python
 
@@ -38,7 +39,7 @@ web=$!
 pids+=($web)
 wait_for "http://127.0.0.1:8000/healthz"
 
-echo "Simulating a day of GPT use (audit events and hub records)…"
+echo "Simulating a day of GPT use (Compliance Logs Platform files and hub records)…"
 $PY manage.py demo_traffic --once --backfill-hours 24 --per-tick 0 | tail -n 1
 $PY manage.py demo_traffic --backfill-hours 0 > var/traffic.log 2>&1 &
 pids+=($!)

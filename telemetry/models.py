@@ -16,6 +16,7 @@ __all__ = [
     "GovernanceEvent",
     "HubRecord",
     "HubToken",
+    "LogsCursor",
     "ModelPrice",
     "PollCursor",
     "TelemetryEvent",
@@ -29,6 +30,7 @@ class TelemetryEvent(models.Model):
 
     class Source(models.TextChoices):
         COMPLIANCE_API = "compliance_api", "Compliance API"
+        COMPLIANCE_LOGS = "compliance_logs", "Compliance Logs Platform"
         AUDIT_EXPORT = "audit_export", "Per-user audit export"
 
     class EventType(models.TextChoices):
@@ -131,3 +133,41 @@ class PollCursor(models.Model):
 
     def __str__(self) -> str:
         return f"telemetry poll — {self.tenant.slug}"
+
+
+class LogsCursor(models.Model):
+    """A tenant's Compliance Logs Platform poll, per event type: the cursor and poll health.
+
+    The algorithm these fields serve is described in `telemetry/ingest/compliance_logs.py`.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="logs_cursors")
+    event_type = models.CharField(max_length=32)
+    # Whom the files are read as ("workspace <uuid>" / "organization org-…"); another principal
+    # starts a new cursor (re-read rows are no-ops: the unique key absorbs them).
+    principal = models.CharField(max_length=80, blank=True)
+    # The end_time of the last fully stored file: committed with that file's rows.
+    cursor_at = models.DateTimeField(null=True, blank=True)
+    last_file_id = models.CharField(max_length=128, blank=True)
+    # The Logs Platform's own freshness (`max_event_time`), read at each poll.
+    max_event_time = models.DateTimeField(null=True, blank=True)
+    last_poll_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_gap = models.TextField(blank=True)
+    last_gap_at = models.DateTimeField(null=True, blank=True)
+    last_files = models.PositiveIntegerField(default=0)
+    last_stored = models.PositiveIntegerField(default=0)
+    last_malformed = models.PositiveIntegerField(default=0)
+    # Where the last poll's malformed lines were ("file … line …: reason"), the first few.
+    malformed_report = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "Logs Platform poll"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "event_type"], name="logs_cursor_per_type")
+        ]
+
+    def __str__(self) -> str:
+        return f"Logs Platform poll — {self.tenant.slug} {self.event_type}"

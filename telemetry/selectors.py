@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.db.models import Max, Q, QuerySet
 
 from claresia.models import Tenant
-from telemetry.models import GovernanceEvent, HubRecord, PollCursor, TelemetryEvent
+from telemetry.models import GovernanceEvent, HubRecord, LogsCursor, PollCursor, TelemetryEvent
 
 
 @dataclass(frozen=True)
@@ -73,3 +73,9 @@ def hub_records_filtered(
     elif estimated == "no":
         records = records.filter(cost_estimated=False, latency_estimated=False)
     return records.order_by("-created_at", "-id")
+
+
+def logs_poll_health(*, tenant: Tenant) -> list[LogsCursor]:
+    """The tenant's Compliance Logs Platform polls (one per event type read), with the
+    platform's own `max_event_time` freshness beside the cursor."""
+    return list(LogsCursor.objects.filter(tenant=tenant).order_by("event_type"))

@@ -30,6 +30,16 @@ def fast_retries(monkeypatch):
     )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def no_real_compliance_host():
+    """No test reaches api.chatgpt.com: nothing listens on port 9 of loopback (the `sandbox`
+    fixture points the host at the sandbox instead). Session-wide and without the `settings`
+    fixture, so that no test's own settings changes are undone later than it expects."""
+    from django.conf import settings as django_settings
+
+    django_settings.CHATGPT_ADMIN_API_BASE = "http://127.0.0.1:9/v1"
+
+
 @pytest.fixture(scope="session")
 def _sandbox_server():
     running = start_sandbox()
@@ -39,9 +49,10 @@ def _sandbox_server():
 
 @pytest.fixture
 def sandbox(_sandbox_server, settings):
-    """A fresh OpenAI sandbox, with OPENAI_API_BASE pointing at it."""
+    """A fresh OpenAI sandbox, with OPENAI_API_BASE and CHATGPT_ADMIN_API_BASE pointing at it."""
     _sandbox_server.state.reset()
     settings.OPENAI_API_BASE = _sandbox_server.api_base
+    settings.CHATGPT_ADMIN_API_BASE = _sandbox_server.api_base
     return _sandbox_server
 
 

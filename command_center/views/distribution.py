@@ -10,7 +10,8 @@ from django.views.decorators.http import require_GET, require_POST
 from claresia.models import Tenant
 from claresia.scoping import scope_to_user
 from command_center.pages import can_edit, editable_page_tenant, page_tenant
-from connectors.services import connector_of
+from connectors.openai.errors import OpenAIError
+from connectors.services import ConnectorUnavailable, connector_of, connector_workspace_id
 from skills.downloads import zip_attachment
 from skills.ir.validation import ir_schema
 from skills.models import PublishRun, Skill
@@ -18,6 +19,7 @@ from skills.selectors import publish_runs_recent, skill_ids, skill_rows
 from skills.services.export import skills_export
 from skills.services.plugin_export import skills_plugin_export
 from skills.services.publish import PublishError, PublishOutcome, skills_publish_plan
+from skills.services.workspace_drift import skills_workspace_check
 from skills.tasks import drift_check_start, publish_run_start
 
 
@@ -36,8 +38,19 @@ def distribution(request):
             "connector": connector_of(tenant=tenant),
             "runs": publish_runs_recent(tenant=tenant, limit=10),
             "can_publish": can_edit(request.user, tenant),
+            **_workspace(tenant),
         },
     )
+
+
+def _workspace(tenant: Tenant) -> dict:
+    """The skills against the workspace's real GPT inventory, when a workspace id is set."""
+    if not connector_workspace_id(tenant=tenant):
+        return {"workspace_lines": None, "workspace_error": ""}
+    try:
+        return {"workspace_lines": skills_workspace_check(tenant=tenant), "workspace_error": ""}
+    except (ConnectorUnavailable, OpenAIError) as exc:
+        return {"workspace_lines": None, "workspace_error": exc.user_message}
 
 
 @login_required

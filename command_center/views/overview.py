@@ -13,7 +13,12 @@ from connectors.services import connector_of, connector_test_connection
 from skills.models import Publication
 from skills.selectors import publish_runs_recent, skill_rows
 from telemetry.hub.services import governance_events_review
-from telemetry.selectors import governance_event_of, governance_summary, poll_health
+from telemetry.selectors import (
+    governance_event_of,
+    governance_summary,
+    logs_poll_health,
+    poll_health,
+)
 
 
 @login_required
@@ -37,6 +42,7 @@ def overview(request):
             "connector": connector_of(tenant=tenant),
             "can_edit": can_edit(request.user, tenant),
             "poll": poll_health(tenant=tenant, now=timezone.now()),
+            "logs_polls": logs_poll_health(tenant=tenant),
             "governance": governance_summary(tenant=tenant),
             "runs": publish_runs_recent(tenant=tenant, limit=5),
         },

@@ -1,15 +1,25 @@
 """The one OpenAI HTTP client: base URL, auth and organization headers, timeouts, OpenAI's
 retry policy, list pagination and typed errors (`shared/contracts/openai-enterprise-api.md`).
 
-Every call to OpenAI in the project goes through `OpenAIClient.request`; the paths live in
-`connectors.openai.endpoints`.
+It speaks to two hosts (`Host`): the seed's Platform host (`OPENAI_API_BASE`) and the real
+Compliance API host (`CHATGPT_ADMIN_API_BASE`, `shared/contracts/chatgpt-admin-api.md`), with
+the same retries and error mapping; on the real host it sends no organization header, maps
+errors by status only, and paces itself to the per-route rate limit.
+
+Every call to OpenAI in the project goes through `OpenAIClient.request` (or `.log_file` for a
+Logs Platform download); the paths live in `connectors.openai.endpoints` (the seed's) and
+`connectors.openai.compliance` (the real Compliance API).
 """
 
+import collections
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import httpx
@@ -21,6 +31,7 @@ from connectors.openai.errors import (
     OpenAIError,
     RateLimitedError,
     UnavailableError,
+    admin_error_for,
     error_for,
 )
 
@@ -30,6 +41,48 @@ RETRYABLE_STATUSES = frozenset({408, 409, 429})
 # A 409 that names a real conflict is an answer, not a transient lock: never retried.
 FINAL_CONFLICT_CODES = frozenset({"gpt_name_taken"})
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+class Host(StrEnum):
+    """Which OpenAI host a client talks to."""
+
+    PLATFORM = "platform"  # the seed's surface: openai-enterprise-api.md
+    CHATGPT_ADMIN = "chatgpt_admin"  # the real Compliance API: chatgpt-admin-api.md
+
+
+class RoutePacer:
+    """At most `per_minute` requests per method and route in any sliding minute: the Compliance
+    API's default limit is "100 requests per minute per workspace, per method and route"
+    (chatgpt-admin-api.md → Credentials and errors). A caller over the limit waits."""
+
+    def __init__(
+        self,
+        per_minute: int = 100,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.per_minute = per_minute
+        self._clock, self._sleep = clock, sleep
+        self._sent: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
+        self._lock = threading.Lock()
+
+    def wait(self, route: str) -> float:
+        """Block until one more request on `route` fits in the minute; return the wait."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                sent = self._sent[route]
+                while sent and sent[0] <= now - 60.0:
+                    sent.popleft()
+                if len(sent) < self.per_minute:
+                    sent.append(now)
+                    return waited
+                delay = sent[0] + 60.0 - now
+            self._sleep(delay)
+            waited += delay
 
 
 @dataclass(frozen=True)
@@ -93,22 +146,31 @@ class OpenAIClient:
         self,
         *,
         api_key: str,
-        organization_id: str,
+        organization_id: str | None = None,
+        host: Host = Host.PLATFORM,
         base_url: str | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
+        pacer: RoutePacer | None = None,
     ) -> None:
         self.retry = retry or DEFAULT_RETRY
+        self.host = Host(host)
         self._sleep = sleep
+        self._timeout, self._transport = timeout, transport
+        headers = {"Authorization": f"Bearer {api_key}", "User-Agent": "claresia-connector/1"}
+        if self.host == Host.PLATFORM:
+            default_base = settings.OPENAI_API_BASE
+            headers["OpenAI-Organization"] = organization_id or ""
+            self.pacer = pacer
+        else:
+            # The real host takes no organization header: the principal is in the path.
+            default_base = settings.CHATGPT_ADMIN_API_BASE
+            self.pacer = pacer or RoutePacer(sleep=sleep)
         self._http = httpx.Client(
-            base_url=(base_url or settings.OPENAI_API_BASE).rstrip("/") + "/",
-            headers={
-                "Authorization": f"Bearer {api_key}",
-                "OpenAI-Organization": organization_id,
-                "User-Agent": "claresia-connector/1",
-            },
+            base_url=(base_url or default_base).rstrip("/") + "/",
+            headers=headers,
             timeout=timeout,
             transport=transport,
         )
@@ -131,20 +193,69 @@ class OpenAIClient:
         json_body: Any = None,
         files: Any = None,
         data: Any = None,
+        route: str | None = None,
     ) -> dict:
-        """Send one call with retries; return the decoded JSON or raise an OpenAIError."""
+        """Send one call with retries; return the decoded JSON or raise an OpenAIError.
+
+        `route` names the call's method-and-route for the pacer (its path template)."""
+        return self._send(
+            method,
+            path,
+            params=params,
+            json_body=json_body,
+            files=files,
+            data=data,
+            route=route,
+            redirect=False,
+        )
+
+    def log_file_location(self, path: str, *, route: str) -> str:
+        """The signed URL a Logs Platform download answers with (its 307's Location)."""
+        return self._send("GET", path, route=route, redirect=True)
+
+    @contextmanager
+    def log_file(self, path: str, *, route: str) -> Iterator[httpx.Response]:
+        """Open a Logs Platform file as a stream: `GET path` answers 307 to a short-lived
+        signed URL on another host, which is followed at once **without** the Authorization
+        header (chatgpt-admin-api.md → Compliance Logs Platform). The body is not read: the
+        caller iterates it."""
+        location = self.log_file_location(path, route=route)
+        # A bare client: none of this client's headers (the key) ever reach the signed host.
+        with httpx.Client(timeout=self._timeout, transport=self._transport) as bare:
+            try:
+                with bare.stream("GET", location) as response:
+                    if response.status_code >= 400:
+                        raise UnavailableError(
+                            f"the log file's signed URL answered HTTP {response.status_code}",
+                            status=response.status_code,
+                        )
+                    yield response
+            except httpx.TransportError as exc:
+                raise UnavailableError(f"log file download: {_transport_reason(exc)}") from None
+
+    def _send(self, method, path, *, route=None, redirect=False, **body) -> Any:
         attempt = 0
         while True:
             attempt += 1
+            if self.pacer is not None:
+                self.pacer.wait(f"{method} {route or path}")
             try:
                 response = self._http.request(
-                    method, path.lstrip("/"), params=params, json=json_body, files=files, data=data
+                    method,
+                    path.lstrip("/"),
+                    params=body.get("params"),
+                    json=body.get("json_body"),
+                    files=body.get("files"),
+                    data=body.get("data"),
                 )
             except httpx.TransportError as exc:
                 failure: OpenAIError = UnavailableError(_transport_reason(exc))
                 retry_after = None
             else:
-                result = self._outcome(response, attempt)
+                if redirect:
+                    result = self._redirect_outcome(response, attempt)
+                else:
+                    result = self._outcome(response, attempt)
                 if not isinstance(result, OpenAIError):
                     return result
                 failure, retry_after = result, _retry_after_seconds(response)
@@ -162,6 +273,17 @@ class OpenAIClient:
                 delay,
             )
             self._sleep(delay)
+
+    def _redirect_outcome(self, response: httpx.Response, attempt: int) -> str | OpenAIError:
+        status = response.status_code
+        if status in REDIRECT_STATUSES and response.headers.get("location"):
+            return str(response.url.join(response.headers["location"]))
+        if status < 400:
+            return UnavailableError(
+                f"HTTP {status} where a redirect to the log file was expected",
+                request_id=response.headers.get("x-request-id"),
+            )
+        return self._outcome(response, attempt)
 
     def _outcome(self, response: httpx.Response, attempt: int) -> dict | OpenAIError:
         request_id = response.headers.get("x-request-id")
@@ -186,7 +308,11 @@ class OpenAIClient:
                 request_id=request_id,
                 attempts=attempt,
                 retry_after=_retry_after_seconds(response),
+                host=self.host,
             )
+        if self.host == Host.CHATGPT_ADMIN:
+            # The real host's errors are known by status only: never by `code`.
+            return admin_error_for(status, error or {}, request_id)
         if error is None:
             return UnavailableError(
                 f"HTTP {status} with a body that is not OpenAI's error JSON",

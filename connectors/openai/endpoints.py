@@ -3,7 +3,7 @@
 `audit_logs` is OpenAI's published endpoint (its `gpt.*` event types are modelled). The GPT,
 file and sharing calls are **modelled** (`shared/contracts/openai-enterprise-api.md`): OpenAI
 publishes no endpoint that creates a Custom GPT, so these are the only lines to repoint when
-it does.
+it does. The real Compliance API (Logs Platform, GPT inventory) is `compliance.py`.
 """
 
 from collections.abc import Iterable, Iterator
@@ -41,6 +41,7 @@ def audit_logs_pages(client: OpenAIClient, **query) -> Iterator[dict]:
     return client.paginate(AUDIT_LOGS, _audit_log_query(**query))
 
 
+# modelled (openai-enterprise-api.md → Custom GPT publish)
 def file_upload(client: OpenAIClient, *, filename: str, content: bytes, media_type: str) -> dict:
     return client.request(
         "POST",
@@ -50,6 +51,7 @@ def file_upload(client: OpenAIClient, *, filename: str, content: bytes, media_ty
     )
 
 
+# modelled (openai-enterprise-api.md → Custom GPT publish)
 def gpt_find_by_name(client: OpenAIClient, name: str) -> dict | None:
     for page in client.paginate(GPTS, [("name", name), ("limit", 100)]):
         for gpt in page.get("data", []):
@@ -58,22 +60,27 @@ def gpt_find_by_name(client: OpenAIClient, name: str) -> dict | None:
     return None
 
 
+# modelled (openai-enterprise-api.md → Custom GPT publish)
 def gpt_get(client: OpenAIClient, gpt_id: str) -> dict:
     return client.request("GET", f"{GPTS}/{gpt_id}")
 
 
+# modelled (openai-enterprise-api.md → Custom GPT publish)
 def gpt_create(client: OpenAIClient, config: dict) -> dict:
     return client.request("POST", GPTS, json_body=config)
 
 
+# modelled (openai-enterprise-api.md → Custom GPT publish)
 def gpt_update(client: OpenAIClient, gpt_id: str, config: dict) -> dict:
     return client.request("POST", f"{GPTS}/{gpt_id}", json_body=config)
 
 
+# modelled (openai-enterprise-api.md → Custom GPT publish)
 def gpt_delete(client: OpenAIClient, gpt_id: str) -> dict:
     return client.request("DELETE", f"{GPTS}/{gpt_id}")
 
 
+# modelled (openai-enterprise-api.md → Custom GPT publish)
 def gpt_share(client: OpenAIClient, gpt_id: str, group_ids: list[str]) -> dict:
     return client.request(
         "PUT",
@@ -82,6 +89,7 @@ def gpt_share(client: OpenAIClient, gpt_id: str, group_ids: list[str]) -> dict:
     )
 
 
+# modelled (openai-enterprise-api.md → Custom GPT publish)
 def gpt_unshare(client: OpenAIClient, gpt_id: str) -> dict:
     return client.request(
         "PUT", f"{GPTS}/{gpt_id}/sharing", json_body={"visibility": "private", "group_ids": []}

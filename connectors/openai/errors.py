@@ -1,7 +1,9 @@
 """Typed OpenAI errors and the message each one gives the person who hit it.
 
-The table is `shared/contracts/openai-enterprise-api.md` → Errors; the wording of the
-user-facing messages follows the seed's troubleshooting section.
+Two tables: the seed's Platform host (`shared/contracts/openai-enterprise-api.md` → Errors,
+mapped by status and `code`; the wording follows the seed's troubleshooting section), and the
+real Compliance API host (`shared/contracts/chatgpt-admin-api.md` → Credentials and errors,
+mapped by status only: its missing-scope 401 carries `"code": null`).
 """
 
 from claresia.logging import redact
@@ -105,12 +107,28 @@ class BadRequestError(OpenAIError):
 class RateLimitedError(OpenAIError):
     status = 429
 
-    def __init__(self, *args, attempts: int = 1, retry_after: float | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        attempts: int = 1,
+        retry_after: float | None = None,
+        host: str = "platform",
+        **kwargs,
+    ):
         self.attempts = attempts
         self.retry_after = retry_after
+        self.host = host
         super().__init__(*args, **kwargs)
 
     def _describe(self) -> str:
+        if self.host == "chatgpt_admin":
+            # chatgpt-admin-api.md → Credentials and errors: 100 requests per minute per
+            # workspace, per method and route.
+            return (
+                f"The ChatGPT Compliance API is rate limiting this workspace (429 after "
+                f"{self.attempts} attempts; its limit is 100 requests per minute per route): "
+                "Claresia slows down and tries again at the next poll"
+            )
         return (
             f"OpenAI is rate limiting this organization (429 after {self.attempts} attempts): "
             "try again in a minute"
@@ -162,6 +180,72 @@ def error_for(status: int, error: dict, request_id: str | None) -> OpenAIError:
         str(error.get("message") or ""),
         status=status,
         code=code,
+        param=error.get("param"),
+        request_id=request_id,
+    )
+
+
+# ---- the real Compliance API host (chatgpt-admin-api.md → Credentials and errors) -----------
+
+ADMIN_KEY_WHERE = (
+    "ChatGPT Admin Console → Credentials → Admin keys (Restricted, with read access to "
+    "compliance logs and GPTs)"
+)
+
+
+class AdminKeyRefusedError(AuthenticationError):
+    """401 on the real host: the key is missing, invalid, revoked, or lacks a scope."""
+
+    def _describe(self) -> str:
+        said = f" OpenAI said: {self.message}" if self.message else ""
+        return (
+            "The ChatGPT Compliance API refused the key (401: missing, invalid or revoked, or "
+            f"without the scopes this call needs): mint a new admin key in {ADMIN_KEY_WHERE} "
+            f"and paste it.{said}"
+        )
+
+
+class AdminPermissionError(PermissionDeniedError):
+    """403 on the real host: the key lacks the permission, or not for this workspace."""
+
+    def _describe(self) -> str:
+        said = f" OpenAI said: {self.message}" if self.message else ""
+        return (
+            "The ChatGPT Compliance API denied this call (403: the key lacks the permission, "
+            "or is not authorized for this workspace): give the key read access to compliance "
+            f"logs and GPTs in {ADMIN_KEY_WHERE}, and check the workspace id.{said}"
+        )
+
+
+class AdminNotFoundError(NotFoundError):
+    """404 on the real host: not found, or a plan without the Admin API."""
+
+    def _describe(self) -> str:
+        return (
+            "The ChatGPT Compliance API answered 404: the workspace or organization id is "
+            "wrong, or the workspace's plan has no Admin API (Enterprise and Edu only): check "
+            "the id, or import the per-user audit export instead"
+        )
+
+
+_ADMIN_BY_STATUS: dict[int, type[OpenAIError]] = {
+    400: BadRequestError,
+    401: AdminKeyRefusedError,
+    403: AdminPermissionError,
+    404: AdminNotFoundError,
+    409: ConflictError,
+    422: BadRequestError,
+}
+
+
+def admin_error_for(status: int, error: dict, request_id: str | None) -> OpenAIError:
+    """Map a final error answer of the real host to its typed error, by status alone (its
+    body shape is assumed OpenAI's; its `code` is never relied on)."""
+    cls = _ADMIN_BY_STATUS.get(status, OpenAIError)
+    return cls(
+        str(error.get("message") or ""),
+        status=status,
+        code=error.get("code"),
         param=error.get("param"),
         request_id=request_id,
     )

@@ -10,6 +10,8 @@ Controls (JSON bodies; used by tests, benchmarks and the demo):
 - `GET /_sandbox/requests`: `[[method, path, status], …]` served so far; `DELETE` clears it.
 - `GET /_sandbox/gpts/<org>`; `PATCH` / `DELETE /_sandbox/gpts/<org>/<gpt_id>`: look at or
   change a GPT behind Claresia's back.
+- `/_sandbox/compliance/…`: the real Compliance API's files, GPTs and rate limit
+  (`compliance.py`, which also serves `/v1/compliance/…` and the signed URLs `/_signed/…`).
 """
 
 import json
@@ -25,6 +27,7 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from connectors.sandbox.compliance import SIGNED_PREFIX, ComplianceError, file_chunks
 from connectors.sandbox.state import APIError, Fault, SandboxState, generate_events
 
 logger = logging.getLogger(__name__)
@@ -76,7 +79,14 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 if fault.status:
                     self._send_fault(method, path, fault)
                     return
+            if path.startswith(SIGNED_PREFIX) or path.startswith("/v1/compliance/"):
+                self._compliance(method, path, query)
+                return
             status, payload = self._api(method, path, query, body)
+        except ComplianceError as exc:
+            state.record(method, path, exc.status)
+            self._send(exc.status, exc.body, exc.headers)
+            return
         except APIError as exc:
             state.record(method, path, exc.status)
             self._send(exc.status, exc.body, exc.headers)
@@ -130,6 +140,29 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    # ---- the real Compliance API (compliance.py) ------------------------------------------
+
+    def _compliance(self, method: str, path: str, query: dict) -> None:
+        state = self.server.state
+        if path.startswith(SIGNED_PREFIX):
+            file, corrupt = state.compliance.signed_file(
+                path.removeprefix(SIGNED_PREFIX), self.headers.get("Authorization")
+            )
+            state.record(method, SIGNED_PREFIX, 200)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/jsonl")
+            self.send_header("Content-Length", str(file.size))
+            self.end_headers()
+            for chunk in file_chunks(file, corrupt):
+                self.wfile.write(chunk)
+            return
+        base = f"http://{self.headers.get('Host', '127.0.0.1')}"
+        status, payload, headers = state.compliance.api(
+            method, path, query, self.headers.get("Authorization", ""), base
+        )
+        state.record(method, path, status)
+        self._send(status, payload, headers)
+
     # ---- OpenAI's surface -----------------------------------------------------------------
 
     def _api(self, method: str, path: str, query: dict, body: bytes):
@@ -169,6 +202,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _control(self, method: str, path: str, body: bytes):
         state = self.server.state
         data = _json(body) if body else {}
+        if path.startswith("/_sandbox/compliance/"):
+            return 200, state.compliance.control(
+                method, path.removeprefix("/_sandbox/compliance/"), data
+            )
         if path == "/_sandbox/reset" and method == "POST":
             state.reset()
             return 200, {"reset": True}

@@ -30,6 +30,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.sandbox.compliance import ComplianceState
+
 GPT_NAME_LIMIT = 64
 INSTRUCTIONS_LIMIT = 8000
 FILES_LIMIT = 20
@@ -110,6 +112,8 @@ class SandboxState:
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str, int]] = []
         self._ids = itertools.count(1)
+        # The real Compliance API (chatgpt-admin-api.md), beside the seed's surface.
+        self.compliance = ComplianceState(self.lock)
 
     # ---- plumbing -------------------------------------------------------------------------
 
@@ -118,6 +122,7 @@ class SandboxState:
             self.orgs.clear()
             self.faults.clear()
             self.requests.clear()
+            self.compliance.reset()
 
     def next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):012x}"

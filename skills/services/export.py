@@ -9,6 +9,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from claresia.models import Tenant
 from skills.hub_action import hub_action_schema
@@ -51,6 +52,23 @@ Bundle SHA-256: `{sha256}`
 `{hub_base}`). Under *Authentication* choose **API Key**, auth type **Bearer**, and paste the
 tenant's hub token. The token is not in this bundle: Claresia staff mint it with
 `manage.py issue_hub_token --tenant {tenant}` and it is shown only once.
+
+## Build this GPT by hand, step by step
+ChatGPT offers no public bulk import of GPTs (chatgpt-admin-api.md → GPT inventory), so a
+workspace builder makes each GPT in ChatGPT → Explore GPTs → Create → *Configure*:
+1. **Name**: `{gpt_name}` exactly — Claresia finds the GPT by this name.
+2. **Description**: {description}
+3. **Instructions**: paste the whole of `instructions.md`.
+4. **Conversation starters**: {starters}
+5. **Knowledge**: upload {knowledge}.
+6. **Actions → Create new action → Import from URL**: `{hub_base}/hub/v1/schema` (or paste
+   `openapi/emit_hub_record.json`); **Authentication**: API Key, **Bearer**, the tenant's hub
+   token (above).
+7. **Allowed domain**: a workspace owner adds `{hub_host}` to Workspace settings → GPTs →
+   Actions → allowed domains; without it the action never runs and hub records are missing.
+8. **Share** with the workspace groups: {groups}. Then *Create*.
+9. Check it: Command Center → Distribution shows the GPT as *found*, its action domain, and
+   any field that differs from this bundle (`manage.py check_drift --tenant {tenant}`).
 """
 
 
@@ -102,6 +120,12 @@ def bundle_zip(bundle: Bundle, skill: Skill, files: dict[str, bytes], hub_base: 
             groups=groups,
             hub_base=hub_base,
             tenant=skill.tenant.slug,
+            description=bundle.config.get("description") or "(none)",
+            starters="; ".join(f"“{s}”" for s in bundle.config.get("conversation_starters") or [])
+            or "(none)",
+            knowledge=", ".join(f"`knowledge/{ref.path}`" for ref in bundle.knowledge)
+            or "no files",
+            hub_host=urlsplit(hub_base).hostname or hub_base,
         ).encode(),
     }
     for ref in bundle.knowledge:

@@ -46,7 +46,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -108,9 +108,18 @@ class PollOutcome:
     skipped: int = 0
     pages: int = 0
     error: str = ""
+    # False when the seed's audit log was not read (its last Test connection check failed
+    # while the Logs Platform's passed: a real workspace's key).
+    audit_read: bool = True
+    # The other sources' outcomes of the same poll (the Logs Platform), one line each.
+    sources: list = field(default_factory=list)
 
     def __str__(self) -> str:
-        if self.status == PollStatus.LOCKED:
+        lines = [str(source) for source in self.sources]
+        if not self.audit_read:
+            head = f"{self.tenant}: seed audit log not read (its last Test connection check failed)"
+            return "\n".join([head, *lines])
+        if self.status == PollStatus.LOCKED and not self.sources:
             return f"{self.tenant}: skipped, another poller is running"
         pages = f"{self.pages} page" + ("" if self.pages == 1 else "s")
         text = f"{self.tenant}: {self.stored} stored, {self.skipped} skipped, {pages}"
@@ -118,7 +127,14 @@ class PollOutcome:
             text += " (window not finished; the next poll resumes it)"
         if self.error:
             text += f" — {self.error}"
-        return text
+        return "\n".join([text, *lines])
+
+    @property
+    def failure(self) -> str:
+        """Every source's error of this poll, in one line."""
+        errors = [self.error] if self.error else []
+        errors += [f"{s.label}: {s.error}" for s in self.sources if getattr(s, "error", "")]
+        return "; ".join(errors)
 
 
 def _epoch(moment: datetime) -> int:

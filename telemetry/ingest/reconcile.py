@@ -21,7 +21,7 @@ from django.db.models import Exists, OuterRef, Q
 from claresia.models import Tenant
 from telemetry.hub.models import GovernanceEvent, HubRecord
 from telemetry.hub.services import hub_record_correct_from_telemetry
-from telemetry.models import PollCursor, TelemetryEvent
+from telemetry.models import LogsCursor, PollCursor, TelemetryEvent
 
 MISSING_MESSAGE = (
     "Hub record missing: {skill} ran in ChatGPT but emit_hub_record was not called "
@@ -52,6 +52,12 @@ def telemetry_reconcile(
         until = now - grace
         if since is None and cursor is not None and cursor.cursor_at is not None:
             until = min(until, cursor.cursor_at)
+        if since is None:
+            # The Logs Platform's cursor too: its files arrive minutes after their events.
+            logs_cursor = LogsCursor.objects.filter(tenant=tenant, cursor_at__isnull=False)
+            oldest = logs_cursor.order_by("cursor_at").values_list("cursor_at", flat=True).first()
+            if oldest is not None:
+                until = min(until, oldest)
         start = since
         if start is None:
             start = (

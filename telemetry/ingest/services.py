@@ -9,13 +9,18 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from claresia.models import Tenant
-from connectors.services import tenants_with_connector
+from connectors.services import (
+    connector_audit_log_refused,
+    connector_logs_principal,
+    tenants_with_connector,
+)
 from telemetry.hub.pricing import tenant_price_table
 from telemetry.ingest.audit_export import (
     AuditExportError,
     AuditExportReport,
     audit_export_import,
 )
+from telemetry.ingest.compliance_logs import logs_poll
 from telemetry.ingest.poller import (
     POLL_PAGE_BUDGET,
     PollOutcome,
@@ -47,13 +52,30 @@ def telemetry_poll_tenant(
     max_pages: int = POLL_PAGE_BUDGET,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> PollOutcome:
-    """Poll one tenant's audit log (priced with its own table), then reconcile with the hub."""
-    outcome = telemetry_poll(
-        tenant=tenant,
-        max_pages=max_pages,
-        should_stop=should_stop,
-        prices=tenant_price_table(tenant=tenant),
-    )
+    """Poll every source the tenant's credentials reach, then reconcile with the hub: the seed's
+    audit log (priced with the tenant's own table), and the Compliance Logs Platform when its
+    last Test connection check passed (read as the principal that passed).
+
+    The seed's audit log is not read when its check failed while the Logs Platform's passed (a
+    real workspace's admin key, which the Platform host refuses): it would only repeat that
+    refusal as a poll error."""
+    principal = connector_logs_principal(tenant=tenant)
+    if principal is not None and connector_audit_log_refused(tenant=tenant):
+        outcome = PollOutcome(tenant=tenant.slug, status=PollStatus.OK, audit_read=False)
+    else:
+        outcome = telemetry_poll(
+            tenant=tenant,
+            max_pages=max_pages,
+            should_stop=should_stop,
+            prices=tenant_price_table(tenant=tenant),
+        )
+    if principal is not None and not should_stop():
+        logs = logs_poll(tenant=tenant, principal=principal, should_stop=should_stop)
+        outcome.sources.append(logs)
+        if logs.status == PollStatus.FAILED:
+            outcome.status = PollStatus.FAILED
+        elif logs.status == PollStatus.PARTIAL and outcome.status == PollStatus.OK:
+            outcome.status = PollStatus.PARTIAL
     telemetry_reconcile(tenant=tenant, now=timezone.now())
     return outcome
 

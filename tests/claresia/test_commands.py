@@ -174,10 +174,11 @@ def test_test_connection_fails_with_the_user_facing_reason(sandbox, tenant):
     # given
     from connectors.services import connector_connect
 
-    connector_connect(tenant=tenant, organization_id="org-dainese", api_key="sk-admin-regular")
+    # a revoked key: neither the seed's audit log nor the Logs Platform answers
+    connector_connect(tenant=tenant, organization_id="org-dainese", api_key="sk-admin-revoked")
 
     # when / then
-    with pytest.raises(CommandError, match="Admin key is not Compliance scope"):
+    with pytest.raises(CommandError, match="not valid"):
         run("test_connection", "--tenant", "dainese")
 
 

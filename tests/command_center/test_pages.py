@@ -177,8 +177,14 @@ def test_test_connection_runs_against_openai_and_reports(client, staff, sandbox,
     assert response.status_code == 302
     connector.refresh_from_db()
     assert connector.status == Connector.Status.CONNECTED
-    assert sandbox.state.requests == [("GET", "/v1/organization/audit_logs", 200)]
-    assert "Connection OK" in client.get(response["Location"]).content.decode()
+    assert sandbox.state.requests == [
+        ("GET", "/v1/organization/audit_logs", 200),
+        ("GET", "/v1/compliance/organizations/org-dainese/logs", 200),
+    ]
+    page = client.get(response["Location"]).content.decode()
+    assert "Connection OK" in page
+    assert 'id="connection-checks"' in page
+    assert "Compliance Logs Platform, organization org-dainese" in page
 
 
 def test_test_connection_shows_a_scope_failure(client, staff, sandbox, tenant):

@@ -1,14 +1,23 @@
-"""The demo's simulated GPT traffic: audit events in the sandbox, hub records over real HTTP."""
+"""The demo's simulated GPT traffic: Logs Platform files (or the seed's audit events) in the
+sandbox, hub records over real HTTP."""
 
 import random
 import time
 
 import pytest
 
-from demo.loader import DEMO_ORG_ID, demo_load, demo_skills_publish
+from demo.loader import (
+    DEMO_ORG_ID,
+    DEMO_WORKSPACE_ID,
+    demo_load,
+    demo_skills_publish,
+    demo_test_connection,
+)
 from demo.traffic import TrafficTarget, demo_traffic_tick
 from telemetry.hub.models import HubRecord
 from telemetry.hub.services import hub_token_issue
+from telemetry.ingest.services import telemetry_poll_tenant
+from telemetry.models import TelemetryEvent
 
 pytestmark = pytest.mark.integration
 
@@ -40,3 +49,33 @@ def test_a_tick_posts_hub_records_and_audit_events_like_chatgpt_would(live_serve
     assert record.openai_conversation_id.startswith("conv-")
     org = sandbox.state.orgs[DEMO_ORG_ID]
     assert len(org.keys) == 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_tenants_telemetry_flows_through_the_logs_platform(live_server, sandbox):
+    # given: the demo tenant (with its workspace id), tested, published and built in ChatGPT
+    tenant, _ = demo_load(password="traffic-test-pass")
+    demo_test_connection(tenant)
+    demo_skills_publish(tenant)
+    target = TrafficTarget(
+        hub_url=live_server.url,
+        hub_token=hub_token_issue(tenant=tenant).plaintext,
+        sandbox_url=sandbox.url,
+        org_id=DEMO_ORG_ID,
+        workspace_id=DEMO_WORKSPACE_ID,
+    )
+    tick = demo_traffic_tick(
+        tenant=tenant, target=target, now=int(time.time()), count=40, rng=random.Random(7)
+    )
+
+    # when
+    outcome = telemetry_poll_tenant(tenant=tenant)
+
+    # then
+    assert tick.errors == []
+    assert "dainese Logs Platform: " in str(outcome)
+    rows = TelemetryEvent.objects.filter(tenant=tenant)
+    assert set(rows.values_list("source", flat=True)) == {"compliance_logs"}
+    assert rows.count() == tick.invocations
+    assert rows.filter(skill__isnull=True).count() == 0
+    assert sandbox.state.orgs.get(DEMO_ORG_ID) is None or not sandbox.state.orgs[DEMO_ORG_ID].keys

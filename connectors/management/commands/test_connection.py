@@ -2,11 +2,14 @@ from django.core.management.base import BaseCommand, CommandError
 
 from claresia.commands import tenant_for_command
 from connectors.models import Connector
-from connectors.services import connector_test_connection
+from connectors.services import connector_checks, connector_test_connection
 
 
 class Command(BaseCommand):
-    help = "Test a tenant's ChatGPT Enterprise connection (GET /organization/audit_logs)."
+    help = (
+        "Test a tenant's ChatGPT Enterprise connection: one line per check (the seed's audit "
+        "log, the Compliance Logs Platform, the GPT inventory); exit 0 when connected."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--tenant", required=True, help="tenant slug")
@@ -20,6 +23,8 @@ class Command(BaseCommand):
                 f"tenant {tenant} has no OpenAI connector: run connect_openai first"
             ) from None
         connector = connector_test_connection(connector=connector)
+        for line in connector_checks(connector):
+            self.stdout.write(str(line))
         if connector.status != Connector.Status.CONNECTED:
-            raise CommandError(connector.last_error)
+            raise CommandError(connector.last_error.replace("\n", "; "))
         self.stdout.write(f"connected: tenant {tenant}, organization {connector.organization_id}")

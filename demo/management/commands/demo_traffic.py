@@ -6,7 +6,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from claresia.commands import tenant_for_command
-from demo.loader import DEMO_ORG_ID, DEMO_TENANT
+from demo.loader import DEMO_ORG_ID, DEMO_TENANT, DEMO_WORKSPACE_ID
 from demo.traffic import TrafficTarget, demo_traffic_tick
 from telemetry.hub.models import HubToken
 from telemetry.hub.services import hub_token_issue, hub_tokens_revoke
@@ -15,7 +15,10 @@ SIMULATOR_TOKEN_NAME = "demo traffic simulator"  # noqa: S105 - a label, not a s
 
 
 class Command(BaseCommand):
-    help = "Simulate the demo tenant's GPTs being used: audit events and hub records."
+    help = (
+        "Simulate the demo tenant's GPTs being used: Compliance Logs Platform files and hub "
+        "records."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--hub-url", default="http://127.0.0.1:8000")
@@ -40,6 +43,7 @@ class Command(BaseCommand):
             hub_token=hub_token_issue(tenant=tenant, name=SIMULATOR_TOKEN_NAME).plaintext,
             sandbox_url=options["sandbox_url"].rstrip("/"),
             org_id=DEMO_ORG_ID,
+            workspace_id=DEMO_WORKSPACE_ID,
         )
         rng = random.Random(options["seed"])
         now = int(time.time())

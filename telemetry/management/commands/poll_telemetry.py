@@ -16,8 +16,9 @@ from telemetry.ingest.services import (
 
 class Command(BaseCommand):
     help = (
-        "Poll the Compliance API audit log of every connected tenant (Part 4) into "
-        "fn_telemetry_event; loops until SIGTERM/SIGINT unless --once."
+        "Poll every source a connected tenant's credentials reach (Part 4: the seed's audit log, "
+        "the Compliance Logs Platform) into fn_telemetry_event; loops until SIGTERM/SIGINT "
+        "unless --once."
     )
 
     def add_arguments(self, parser):
@@ -83,4 +84,4 @@ class Command(BaseCommand):
             self.stdout.write("stopped")
         failed = [o for o in outcomes if o.status == PollStatus.FAILED]
         if once and failed:
-            raise CommandError("; ".join(f"{o.tenant}: {o.error}" for o in failed))
+            raise CommandError("; ".join(f"{o.tenant}: {o.failure}" for o in failed))

@@ -1,0 +1,189 @@
+"""*Test connection* as a checklist: one line per source the connector's credentials should
+reach, each with its outcome, the fix in words, and the features a failing line disables.
+
+The lines (seed Part 2, and `shared/contracts/chatgpt-admin-api.md`):
+1. the seed's audit log, `GET /organization/audit_logs` on the Platform host (the seed's step 3
+   describes it; a real workspace sends it no `gpt.*` events);
+2. the Compliance Logs Platform for the organization id, and 3. for the workspace id when one is
+   set: list `CONVERSATION_MESSAGE` files (what brings ChatGPT telemetry);
+4. the GPT inventory, when a workspace id is set (what reads the workspace's GPTs back).
+
+The connector is *connected* when a telemetry source answers (line 1, 2 or 3). The results are
+stored on the connector (`connection_checks`) so that the poller reads the Logs Platform only for
+the principal whose last check passed.
+"""
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from connectors.openai import compliance, endpoints
+from connectors.openai.client import OpenAIClient
+from connectors.openai.errors import OpenAIError
+
+
+class Check(StrEnum):
+    AUDIT_LOG = "audit_log"
+    LOGS_ORGANIZATION = "logs_organization"
+    LOGS_WORKSPACE = "logs_workspace"
+    GPT_INVENTORY = "gpt_inventory"
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+TELEMETRY_CHECKS = frozenset({Check.AUDIT_LOG, Check.LOGS_ORGANIZATION, Check.LOGS_WORKSPACE})
+LOGS_CHECKS = (Check.LOGS_WORKSPACE, Check.LOGS_ORGANIZATION)  # the workspace first when both
+
+LABELS = {
+    Check.AUDIT_LOG: "Seed audit log (GET /v1/organization/audit_logs, Platform host)",
+    Check.LOGS_ORGANIZATION: "Compliance Logs Platform, organization {id} (CONVERSATION_MESSAGE)",
+    Check.LOGS_WORKSPACE: "Compliance Logs Platform, workspace {id} (CONVERSATION_MESSAGE)",
+    Check.GPT_INVENTORY: "GPT inventory, workspace {id}",
+}
+DISABLES = {
+    Check.AUDIT_LOG: "the seed's audit-log telemetry (gpt.invoked / gpt.failed events)",
+    Check.LOGS_ORGANIZATION: (
+        "ChatGPT telemetry from the Logs Platform through the organization id (the workspace "
+        "id, when it passes, is read instead)"
+    ),
+    Check.LOGS_WORKSPACE: (
+        "ChatGPT telemetry from the Logs Platform through the workspace id (the organization "
+        "id, when it passes, is read instead)"
+    ),
+    Check.GPT_INVENTORY: (
+        "reading the workspace's GPTs back: Distribution's found / owner / visibility / "
+        "action-domain lines and drift on the real API"
+    ),
+}
+AUDIT_ONLY_NOTE = (
+    "Only the seed's audit log answers: a real ChatGPT workspace sends no gpt.* events there, "
+    "so no ChatGPT telemetry arrives until the Compliance Logs Platform answers (an admin key "
+    "from ChatGPT Admin Console → Credentials → Admin keys, with read access to compliance logs)."
+)
+NO_WORKSPACE = (
+    "No ChatGPT workspace id: set it on the connector to read the workspace's GPTs back "
+    "(found, owner, visibility, action domain, drift)."
+)
+# How far back the Logs Platform check lists: the files are kept 30 days (chatgpt-admin-api.md).
+LOGS_LOOKBACK = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: str
+    label: str
+    outcome: str
+    detail: str
+    disables: str = ""
+    principal: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == Outcome.PASSED
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CheckResult":
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def __str__(self) -> str:
+        text = f"[{self.outcome}] {self.label}: {self.detail}"
+        if self.outcome == Outcome.FAILED and self.disables:
+            text += f" — disables: {self.disables}"
+        return text
+
+
+def _run(
+    check: Check, label: str, call: Callable[[], object], *, principal: str = ""
+) -> CheckResult:
+    try:
+        call()
+    except OpenAIError as exc:
+        return CheckResult(
+            check, label, Outcome.FAILED, exc.user_message, DISABLES[check], principal
+        )
+    return CheckResult(check, label, Outcome.PASSED, "answered", "", principal)
+
+
+def run_connection_checks(
+    *,
+    organization_id: str,
+    workspace_id: str | None,
+    platform_client: OpenAIClient,
+    admin_client: OpenAIClient,
+    now: datetime,
+) -> list[CheckResult]:
+    """Every line of the checklist, in order. Never raises for an OpenAI problem."""
+    after = compliance.iso(now - LOGS_LOOKBACK)
+    results = [
+        _run(
+            Check.AUDIT_LOG,
+            LABELS[Check.AUDIT_LOG],
+            lambda: endpoints.audit_logs_page(platform_client, limit=1),
+        )
+    ]
+    principals = [(Check.LOGS_ORGANIZATION, compliance.Principal.organization(organization_id))]
+    if workspace_id:
+        principals.append((Check.LOGS_WORKSPACE, compliance.Principal.workspace(workspace_id)))
+    for check, principal in principals:
+        results.append(
+            _run(
+                check,
+                LABELS[check].format(id=principal.id),
+                lambda principal=principal: compliance.logs_page(
+                    admin_client,
+                    principal,
+                    event_type=compliance.CONVERSATION_MESSAGE,
+                    after=after,
+                    limit=1,
+                ),
+                principal=principal.id,
+            )
+        )
+    if workspace_id:
+        results.append(
+            _run(
+                Check.GPT_INVENTORY,
+                LABELS[Check.GPT_INVENTORY].format(id=workspace_id),
+                lambda: compliance.gpts_page(admin_client, str(workspace_id), limit=1),
+                principal=str(workspace_id),
+            )
+        )
+    else:
+        results.append(
+            CheckResult(
+                Check.GPT_INVENTORY,
+                LABELS[Check.GPT_INVENTORY].format(id="(none)"),
+                Outcome.SKIPPED,
+                NO_WORKSPACE,
+                DISABLES[Check.GPT_INVENTORY],
+            )
+        )
+    return results
+
+
+def is_connected(results: list[CheckResult]) -> bool:
+    """Connected when a telemetry source answers (the seed's audit log or the Logs Platform)."""
+    return any(r.passed and r.check in TELEMETRY_CHECKS for r in results)
+
+
+def logs_platform_passed(results: list[CheckResult]) -> bool:
+    return any(r.passed and r.check in LOGS_CHECKS for r in results)
+
+
+def summary(results: list[CheckResult]) -> str:
+    """What the page says under the checklist: the failures' reasons, and the note when only
+    the seed's audit log answers."""
+    failed = [f"{r.label}: {r.detail}" for r in results if r.outcome == Outcome.FAILED]
+    audit = any(r.passed and r.check == Check.AUDIT_LOG for r in results)
+    if audit and not logs_platform_passed(results):
+        failed.append(AUDIT_ONLY_NOTE)
+    return "\n".join(failed)

@@ -1,0 +1,480 @@
+"""The sandbox's real Compliance API (`shared/contracts/chatgpt-admin-api.md`), beside the
+seed's surface in `state.py`: the Compliance Logs Platform and the GPT inventory.
+
+Served under `/v1/compliance/{workspaces|organizations}/{id}/…` with the real shapes: log
+files listed in `end_time` order and paged by `last_end_time`; `GET …/logs/{id}` answers 307 to a
+short-lived signed URL (`/_signed/logs/<token>`) that refuses any request carrying an
+Authorization header, as a storage host would; `max_event_time`; the per-route rate limit
+(100 requests per minute per principal, method and route, with `Retry-After`).
+
+Behaviour by credential (real host only; the seed's rules in `state.py` do not apply here):
+
+| credential | answer |
+|---|---|
+| no bearer key, a key not starting `sk-`, or containing `revoked` / `invalid` | 401 |
+| key containing `noscope` | 401, `"code": null`, "Missing scopes: …" (as OpenAI's real 401) |
+| key containing `forbidden` | 403: the key lacks the permission |
+| workspace id starting `ffffffff` | 403: the key is not authorized for this workspace |
+| org id containing `team` / `plus`, workspace id starting `00000000` | 404: no Admin API |
+
+Controls (JSON bodies), under `/_sandbox/compliance/`:
+- `POST logs` `{"principal": id, "event_type": "CONVERSATION_MESSAGE", "lines": [obj…] |
+  "raw": "text" | "path": "/file.jsonl", "end_time": ISO, "max_event_time": ISO}`: add a file
+  (a late file is one added with an `end_time` after files already read, holding old events;
+  the same event may be put in two files). Answers `{"id", "end_time", "file_sha256"}`.
+- `POST logs/<file_id>/corrupt` `{"times": 1}`: the next downloads serve bytes that do not
+  match `file_sha256`.
+- `POST rate_limit` `{"per_minute": 100}`.
+- `POST gpts/<workspace>` `{"gpts": [GPT…]}` adds or replaces GPTs (real shape);
+  `PATCH` / `DELETE gpts/<workspace>/<gpt_id>` changes or removes one behind Claresia's back.
+"""
+
+import collections
+import hashlib
+import itertools
+import json
+import math
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+PRINCIPAL_PATH = re.compile(
+    r"^/v1/compliance/(?P<kind>workspaces|organizations)/(?P<id>[^/]+)/(?P<rest>.+)$"
+)
+SIGNED_PREFIX = "/_signed/logs/"
+SIGNED_TTL = 300.0
+EVENT_TYPES = {
+    "AUTH_LOG",
+    "AUDIT_LOG",
+    "CONVERSATION_MESSAGE",
+    "CODEX_LOG",
+    "CODEX_TURN",
+    "APP_LOG",
+    "APP_AUTH_LOG",
+    "COSTS",
+}
+
+
+class ComplianceError(Exception):
+    """An error answer of the real host (body assumed OpenAI's shape; `code` null)."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": {"message": message, "type": "invalid_request_error", "code": None}}
+        self.headers = headers or {}
+
+
+@dataclass
+class LogFile:
+    id: str
+    principal: str
+    event_type: str
+    end_time: str
+    sha256: str
+    size: int
+    max_event_time: str
+    content: bytes | None = None
+    path: str | None = None
+
+    def listing(self) -> dict:
+        return {
+            "id": self.id,
+            "event_type": self.event_type,
+            "end_time": self.end_time,
+            "file_name": f"{self.event_type.lower()}-{self.id}.jsonl",
+            "file_size": self.size,
+            "file_sha256": self.sha256,
+        }
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class ComplianceState:
+    def __init__(self, lock: threading.RLock) -> None:
+        self.lock = lock
+        self._ids = itertools.count(1)
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.files: dict[str, list[LogFile]] = {}  # principal → files by end_time
+            self.by_id: dict[str, LogFile] = {}
+            self.corrupt: dict[str, int] = {}
+            self.signed: dict[str, tuple[str, float]] = {}
+            self.gpts: dict[str, dict[str, dict]] = {}
+            self.per_minute = 100
+            self.sent: dict[tuple, collections.deque] = collections.defaultdict(collections.deque)
+
+    # ---- credentials and the rate limit ------------------------------------------------------
+
+    def authenticate(self, authorization: str, kind: str, principal: str) -> str:
+        scheme, _, key = authorization.partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            raise ComplianceError(401, "Missing bearer authentication in header")
+        if not key.startswith("sk-") or "revoked" in key or "invalid" in key:
+            raise ComplianceError(401, "Invalid authorization header")
+        if "noscope" in key:
+            raise ComplianceError(
+                401,
+                "You have insufficient permissions for this operation. "
+                "Missing scopes: api.compliance.logs.read.",
+            )
+        if "forbidden" in key:
+            raise ComplianceError(403, "This key does not have permission for this operation.")
+        if kind == "workspaces":
+            if principal.startswith("ffffffff"):
+                raise ComplianceError(403, "This key is not authorized for this workspace.")
+            if principal.startswith("00000000"):
+                raise ComplianceError(404, "Workspace not found.")
+        elif "team" in principal or "plus" in principal:
+            raise ComplianceError(404, "Not found.")
+        return key
+
+    def throttle(self, key: str, principal: str, method: str, route: str) -> None:
+        with self.lock:
+            now = time.monotonic()
+            sent = self.sent[(key, principal, method, route)]
+            while sent and sent[0] <= now - 60.0:
+                sent.popleft()
+            if len(sent) >= self.per_minute:
+                wait = max(1, math.ceil(sent[0] + 60.0 - now))
+                raise ComplianceError(
+                    429, "Rate limit exceeded for this route.", {"Retry-After": str(wait)}
+                )
+            sent.append(now)
+
+    # ---- the API -------------------------------------------------------------------------------
+
+    def api(self, method: str, path: str, query: dict, authorization: str, base: str):
+        """(status, payload, headers) for a `/v1/compliance/…` request."""
+        match = PRINCIPAL_PATH.match(path)
+        if match is None or method != "GET":
+            raise ComplianceError(404, f"Unknown route {method} {path}")
+        kind, principal, rest = match["kind"], match["id"], match["rest"]
+        key = self.authenticate(authorization, kind, principal)
+        parts = rest.split("/")
+        route = "/".join("{id}" if i % 2 else part for i, part in enumerate(parts))
+        self.throttle(key, principal, method, route)
+        if parts == ["logs"]:
+            return 200, self.logs_list(principal, query), {}
+        if len(parts) == 2 and parts[0] == "logs":
+            return 307, b"", {"Location": self.sign(principal, parts[1], base)}
+        if parts == ["max_event_time"]:
+            return 200, self.max_event_time(principal, query), {}
+        if kind == "workspaces" and parts[0] == "gpts":
+            return 200, self.gpts_api(principal, parts[1:], query), {}
+        raise ComplianceError(404, f"Unknown route {method} {path}")
+
+    def logs_list(self, principal: str, query: dict) -> dict:
+        event_type = _one(query, "event_type")
+        after = _one(query, "after")
+        if event_type not in EVENT_TYPES:
+            raise ComplianceError(400, "event_type is required and must be a known type")
+        if not after:
+            raise ComplianceError(400, "after is required (ISO 8601)")
+        try:
+            after_at = parse_iso(after)
+            before = _one(query, "before")
+            before_at = parse_iso(before) if before else None
+            limit = int(_one(query, "limit") or 100)
+        except ValueError:
+            raise ComplianceError(
+                400, "after / before must be ISO 8601; limit an integer"
+            ) from None
+        if not 1 <= limit <= 100:
+            raise ComplianceError(400, "limit must be between 1 and 100")
+        with self.lock:
+            files = [
+                f
+                for f in self.files.get(principal, ())
+                if f.event_type == event_type
+                and parse_iso(f.end_time) > after_at
+                and (before_at is None or parse_iso(f.end_time) < before_at)
+            ]
+        page = files[:limit]
+        return {
+            "data": [f.listing() for f in page],
+            "has_more": len(files) > limit,
+            "last_end_time": page[-1].end_time if page else None,
+        }
+
+    def max_event_time(self, principal: str, query: dict) -> dict:
+        event_type = _one(query, "event_type")
+        if event_type not in EVENT_TYPES:
+            raise ComplianceError(400, "event_type is required and must be a known type")
+        with self.lock:
+            times = [
+                f.max_event_time
+                for f in self.files.get(principal, ())
+                if f.event_type == event_type
+            ]
+        return {"max_event_time": {event_type: max(times, key=parse_iso) if times else None}}
+
+    def sign(self, principal: str, file_id: str, base: str) -> str:
+        with self.lock:
+            file = self.by_id.get(file_id)
+            if file is None or file.principal != principal:
+                raise ComplianceError(404, f"No log file {file_id!r}")
+            token = secrets.token_urlsafe(16)
+            self.signed[token] = (file_id, time.monotonic() + SIGNED_TTL)
+        return f"{base}{SIGNED_PREFIX}{token}?X-Signature={secrets.token_hex(8)}"
+
+    def signed_file(self, token: str, authorization: str | None) -> tuple[LogFile, bool]:
+        """The file a signed URL serves, and whether this download is corrupted."""
+        if authorization:
+            # As a storage host does: a signed URL is its own credential.
+            raise ComplianceError(
+                400, "Only one auth mechanism allowed: the signed URL, not an Authorization header"
+            )
+        with self.lock:
+            file_id, expires = self.signed.get(token, (None, 0.0))
+            if file_id is None or expires < time.monotonic():
+                raise ComplianceError(403, "Request has expired or the signature is invalid")
+            corrupt = self.corrupt.get(file_id, 0) > 0
+            if corrupt:
+                self.corrupt[file_id] -= 1
+            return self.by_id[file_id], corrupt
+
+    def gpts_api(self, workspace: str, parts: list[str], query: dict) -> dict:
+        with self.lock:
+            gpts = sorted(self.gpts.get(workspace, {}).values(), key=lambda g: g["id"])
+        if not parts:
+            limit = int(_one(query, "limit") or 20)
+            if not 1 <= limit <= 100:
+                raise ComplianceError(400, "limit must be between 1 and 100")
+            after = _one(query, "after")
+            items = [g for g in gpts if after is None or g["id"] > after]
+            page = items[:limit]
+            return {
+                "object": "list",
+                "data": page,
+                "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None,
+                "has_more": len(items) > limit,
+            }
+        found = next((g for g in gpts if g["id"] == parts[0]), None)
+        if found is None:
+            raise ComplianceError(404, f"No GPT {parts[0]!r}")
+        if len(parts) == 1:
+            return found
+        if parts[1:] == ["configs"]:
+            return {"object": "list", "data": found["latest_config"]["data"], "has_more": False}
+        raise ComplianceError(404, "Unknown GPT route")
+
+    # ---- controls ------------------------------------------------------------------------------
+
+    def add_file(self, data: dict) -> dict:
+        principal = str(data["principal"])
+        event_type = data.get("event_type", "CONVERSATION_MESSAGE")
+        if "path" in data:
+            path = Path(data["path"])
+            digest, size = _file_digest(path)
+            content = None
+        else:
+            if "raw" in data:
+                content = data["raw"].encode()
+            else:
+                content = b"".join(json.dumps(line).encode() + b"\n" for line in data["lines"])
+            digest, size, path = hashlib.sha256(content).hexdigest(), len(content), None
+        with self.lock:
+            files = self.files.setdefault(principal, [])
+            if data.get("end_time"):
+                end_time = iso(parse_iso(data["end_time"]))
+            else:
+                last = parse_iso(files[-1].end_time) if files else datetime.now(UTC)
+                end_time = iso(max(last + timedelta(seconds=1), datetime.now(UTC)))
+            file = LogFile(
+                id=data.get("id") or f"log_{next(self._ids):010d}",
+                principal=principal,
+                event_type=event_type,
+                end_time=end_time,
+                sha256=digest,
+                size=size,
+                max_event_time=data.get("max_event_time") or _max_timestamp(data) or end_time,
+                content=content,
+                path=str(path) if path else None,
+            )
+            files.append(file)
+            files.sort(key=lambda f: parse_iso(f.end_time))
+            self.by_id[file.id] = file
+        return {"id": file.id, "end_time": file.end_time, "file_sha256": file.sha256}
+
+    def control(self, method: str, rest: str, data: dict):
+        if rest == "logs" and method == "POST":
+            return self.add_file(data)
+        if rest.startswith("logs/") and rest.endswith("/corrupt") and method == "POST":
+            file_id = rest.removeprefix("logs/").removesuffix("/corrupt")
+            with self.lock:
+                if file_id not in self.by_id:
+                    raise ComplianceError(404, f"No log file {file_id!r}")
+                self.corrupt[file_id] = int(data.get("times", 1))
+            return {"corrupt": file_id}
+        if rest == "rate_limit" and method == "POST":
+            with self.lock:
+                self.per_minute = int(data["per_minute"])
+                self.sent.clear()
+            return {"per_minute": self.per_minute}
+        if rest.startswith("gpts/"):
+            workspace, _, gpt_id = rest.removeprefix("gpts/").partition("/")
+            with self.lock:
+                gpts = self.gpts.setdefault(workspace, {})
+                if not gpt_id and method == "POST":
+                    for gpt in data["gpts"]:
+                        gpts[gpt["id"]] = gpt
+                    return {"gpts": len(gpts)}
+                if not gpt_id and method == "GET":
+                    return sorted(gpts.values(), key=lambda g: g["id"])
+                if gpt_id in gpts and method == "PATCH":
+                    gpts[gpt_id].update(data)
+                    return gpts[gpt_id]
+                if gpt_id in gpts and method == "DELETE":
+                    return gpts.pop(gpt_id)
+        raise ComplianceError(404, f"Unknown sandbox control {method} {rest}")
+
+
+def _one(query: dict, name: str) -> str | None:
+    values = query.get(name)
+    return values[-1] if values else None
+
+
+def _max_timestamp(data: dict) -> str | None:
+    stamps = [
+        line["timestamp"]
+        for line in data.get("lines") or ()
+        if isinstance(line, dict) and isinstance(line.get("timestamp"), str)
+    ]
+    return max(stamps, key=parse_iso) if stamps else None
+
+
+def _file_digest(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def file_chunks(file: LogFile, corrupt: bool, chunk_size: int = 1 << 16):
+    """The file's bytes in chunks; a corrupted download changes its first byte."""
+    if file.content is not None:
+        chunks = (file.content[i : i + chunk_size] for i in range(0, len(file.content), chunk_size))
+    else:
+        chunks = _read_chunks(Path(file.path), chunk_size)
+    for index, chunk in enumerate(chunks):
+        if corrupt and index == 0 and chunk:
+            chunk = b" " + chunk[1:] if chunk[:1] != b" " else b"\n" + chunk[1:]
+        yield chunk
+
+
+def _read_chunks(path: Path, chunk_size: int):
+    with path.open("rb") as handle:
+        while chunk := handle.read(chunk_size):
+            yield chunk
+
+
+# ---- the real shapes, generated (tests, the demo, the benchmark) -------------------------------
+
+
+def gpt_object(
+    *,
+    gpt_id: str,
+    name: str,
+    description: str = "",
+    owner_email: str = "owner@example.com",
+    visibility: str = "workspace",
+    action_domain: str | None = "api.claresia.com",
+    created_at: int | None = None,
+    config_created_at: int | None = None,
+    extra_config: dict[str, Any] | None = None,
+) -> dict:
+    """One GPT of the inventory, in the shape chatgpt-admin-api.md → GPT inventory gives."""
+    created = created_at if created_at is not None else int(time.time()) - 86400
+    tools = [{"type": "code_interpreter"}]
+    if action_domain is not None:
+        tools.append(
+            {"type": "custom_action", "action_domain": action_domain, "auth_type": "api_key"}
+        )
+    config = {
+        "id": f"{gpt_id}-config-1",
+        "name": name,
+        "description": description,
+        "created_at": config_created_at if config_created_at is not None else created,
+        "version_author": {"id": "user-owner", "email": owner_email},
+        "tools": {"data": tools},
+        **(extra_config or {}),
+    }
+    return {
+        "id": gpt_id,
+        "created_at": created,
+        "owner_id": "user-owner",
+        "owner_email": owner_email,
+        "builder_name": "Claresia export",
+        "sharing": {"visibility": visibility},
+        "latest_config": {"data": [config]},
+    }
+
+
+def conversation_lines(
+    *,
+    principal: str,
+    conversations: int,
+    gpt_ids: list[str],
+    start: datetime,
+    seed: int = 0,
+    messages_per_conversation: int = 2,
+    content: str = "Please summarise the incident of last night.",
+    step: timedelta = timedelta(seconds=1),
+) -> list[dict]:
+    """`CONVERSATION_MESSAGE` lines: per conversation, a user message then an assistant reply
+    (the model), alternating, in the real line shape (chatgpt-admin-api.md)."""
+    users = [("user-ana", "ana"), ("user-bo", "bo"), ("user-cy", "cy")]
+    lines = []
+    moment = start
+    for c in range(conversations):
+        gpt_id = gpt_ids[c % len(gpt_ids)] if gpt_ids else None
+        user_id, user = users[c % len(users)]
+        for m in range(messages_per_conversation):
+            author = "user" if m % 2 == 0 else "assistant"
+            lines.append(
+                {
+                    "event_id": f"evt-{seed:x}-{c:x}-{m:x}",
+                    "type": "CONVERSATION_MESSAGE",
+                    "timestamp": iso(moment),
+                    "principal": {"id": principal, "type": "workspace"},
+                    "actor": {
+                        "type": "ACCOUNT_USER",
+                        "user_id": user_id,
+                        "user_email": f"{user}@example.com",
+                    },
+                    "conversation": {
+                        "id": f"conv-{seed:x}-{c:x}",
+                        "gpt_id": gpt_id,
+                        "project_id": None,
+                    },
+                    "message": {
+                        "id": f"msg-{seed:x}-{c:x}-{m:x}",
+                        "author": {
+                            "type": author,
+                            "model": "gpt-4o" if author == "assistant" else None,
+                            "client_type": "web",
+                        },
+                        "content": {"content_type": "text", "parts": [content]},
+                    },
+                }
+            )
+            moment += step
+    return lines

@@ -1,0 +1,385 @@
+"""The Compliance Logs Platform poller: each `user` message in a conversation with one of the
+tenant's Claresia GPTs into `fn_telemetry_event` (source `compliance_logs`), exactly once
+(ARCHITECTURE.md → Exactly-once telemetry; `shared/contracts/chatgpt-admin-api.md` → Compliance
+Logs Platform). A second source beside the seed's audit-log poller (`poller.py`), run by the same
+`poll_telemetry`, beat fan-out and per-tenant lock.
+
+How a poll reads, and why it neither loses nor duplicates an event
+-----------------------------------------------------------------
+1. **Cursor = the `end_time` of the last fully stored file** (`LogsCursor.cursor_at`), never
+   our clock. Files are listed `after` it (exclusive), in `end_time` order, page by page
+   (`last_end_time`). A tenant with no cursor starts `TELEMETRY_INITIAL_LOOKBACK` back.
+2. **One file, one transaction.** A file is downloaded through its 307 (the key never reaches
+   the signed URL's host), read as a stream (bounded memory: chunks, lines at most
+   `MAX_LINE_BYTES`), its bytes hashed as they pass; its rows are inserted and the cursor moved
+   to its `end_time` in one transaction, only once the whole file has been read and its
+   `file_sha256` matched. A crash mid-file stores nothing of it: the next poll re-reads it.
+3. **A file that fails its checksum** is downloaded once more; a second mismatch stops the poll
+   *before* that file with a clear poll error (the cursor stays behind it).
+4. **Idempotent rows.** The source event id is the line's `event_id`, unique per tenant and
+   source: the same event in two files (delivery is at least once) is stored once.
+5. **Retention.** Files are kept 30 days: a cursor older than that records a visible gap on the
+   poll ("events between … and … expired before Claresia read them") and reading resumes at the
+   oldest file still kept; it never stalls.
+6. **Pacing.** The client keeps under 100 requests per minute per route and honours
+   `Retry-After`; a poll reads at most `FILE_BUDGET` files, so a backlog of thousands drains over
+   several polls, each resuming at the cursor.
+
+What it does not catch: a file that appears later with an `end_time` at or before the cursor
+(the contract promises `end_time` order; a late *event* arrives in a later file, which is read).
+
+Which GPTs are the tenant's: the workspace's GPT inventory (`skills.services.inventory`, when a
+workspace id is set) maps `conversation.gpt_id` to a skill by its name `claresia-{tenant}-{skill}`,
+plus the GPT ids the tenant's hub records carry (`openai-gpt-id`); an unknown gpt id refreshes
+the map once per poll. No message content is stored, logged or shown (`logs_normalizer.py`).
+"""
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
+
+from claresia.models import Tenant
+from connectors.openai import compliance
+from connectors.openai.client import OpenAIClient
+from connectors.openai.errors import OpenAIError
+from connectors.services import (
+    ConnectorUnavailable,
+    admin_client_for_tenant,
+    connector_workspace_id,
+)
+from skills.services.inventory import gpt_inventory_read, gpt_skill_map
+from telemetry.hub.models import HubRecord
+from telemetry.ingest.logs_normalizer import (
+    MAX_LINE_BYTES,
+    AssistantModel,
+    LineSkipped,
+    LogRow,
+    MalformedLine,
+    normalize_log_event,
+    parse_line,
+    parse_time,
+    with_models,
+)
+from telemetry.ingest.poller import INTERNAL_ERROR_MESSAGE, PollStatus
+from telemetry.ingest.storage import telemetry_rows_insert, tenant_poll_lock
+from telemetry.models import LogsCursor
+
+logger = logging.getLogger(__name__)
+
+EVENT_TYPES = (compliance.CONVERSATION_MESSAGE,)
+RETENTION = timedelta(days=30)  # chatgpt-admin-api.md: files are kept 30 days
+# Files one poll may read: two requests each (list pages aside), well under the per-route limit
+# of 100 per minute for the download route over a poll of a few minutes.
+FILE_BUDGET = 200
+CHUNK_BYTES = 256 * 1024
+MALFORMED_REPORTED = 20
+
+
+class FileCheckFailed(Exception):
+    """A log file's bytes did not match its `file_sha256`, twice."""
+
+
+@dataclass
+class LogsOutcome:
+    label = "Logs Platform"
+
+    tenant: str
+    status: PollStatus = PollStatus.OK
+    files: int = 0
+    stored: int = 0
+    skipped: int = 0
+    malformed: int = 0
+    error: str = ""
+    gap: str = ""
+    malformed_at: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        if self.status == PollStatus.LOCKED:
+            return f"{self.tenant} Logs Platform: skipped, another poller is running"
+        files = f"{self.files} file" + ("" if self.files == 1 else "s")
+        text = f"{self.tenant} Logs Platform: {self.stored} stored, {self.skipped} skipped, {files}"
+        if self.malformed:
+            text += f", {self.malformed} malformed line(s) ({'; '.join(self.malformed_at[:3])})"
+        if self.status == PollStatus.PARTIAL:
+            text += " (backlog not finished; the next poll resumes it)"
+        if self.gap:
+            text += f" — gap: {self.gap}"
+        if self.error:
+            text += f" — {self.error}"
+        return text
+
+
+@dataclass
+class _FileRead:
+    rows: list[LogRow]
+    skipped: int
+    malformed: list[tuple[int, str]]
+    sha256: str
+
+
+class _GptMap:
+    """gpt id → skill for the tenant, refreshed at most once per poll on an unknown id."""
+
+    def __init__(self, tenant: Tenant, client: OpenAIClient) -> None:
+        self.tenant, self.client = tenant, client
+        self.refreshed = False
+        self.gpts = self._load()
+
+    def _load(self) -> dict:
+        mapping: dict = {}
+        for gpt_id, skill_ref, skill_pk in (
+            HubRecord.objects.filter(tenant=self.tenant)
+            .exclude(openai_gpt_id="")
+            .values_list("openai_gpt_id", "skill__skill_id", "skill_id")
+            .distinct()
+        ):
+            mapping[gpt_id] = (skill_ref, skill_pk)
+        if connector_workspace_id(tenant=self.tenant):
+            inventory = gpt_inventory_read(tenant=self.tenant, client=self.client)
+            mapping.update(gpt_skill_map(tenant=self.tenant, gpts=inventory))
+        return mapping
+
+    def refresh(self) -> bool:
+        """Reload once per poll; True when this call reloaded."""
+        if self.refreshed:
+            return False
+        self.refreshed = True
+        self.gpts = self._load()
+        logger.info("telemetry %s: GPT inventory refreshed (unknown gpt id)", self.tenant.slug)
+        return True
+
+
+def file_lines(
+    chunks: Iterator[bytes], digest, max_line: int = MAX_LINE_BYTES
+) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, line) for each line of a stream of chunks, hashing the bytes as they
+    pass; a line longer than `max_line` is yielded as None and never held whole."""
+    buffer = bytearray()
+    overlong = False
+    line_no = 0
+    for chunk in chunks:
+        digest.update(chunk)
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            if end < 0:
+                if not overlong:
+                    buffer += chunk[start:]
+                    if len(buffer) > max_line:
+                        overlong = True
+                        buffer.clear()
+                break
+            line_no += 1
+            if overlong:
+                overlong = False
+                yield line_no, None
+            elif buffer:
+                buffer += chunk[start:end]
+                if len(buffer) > max_line:
+                    yield line_no, None
+                else:
+                    yield line_no, bytes(buffer)
+                buffer.clear()
+            else:
+                yield line_no, chunk[start:end] if end - start <= max_line else None
+            start = end + 1
+    if overlong:
+        yield line_no + 1, None
+    elif buffer:
+        yield line_no + 1, bytes(buffer)
+
+
+def _download(client, principal, file_id: str, tenant_slug: str, gpt_map: _GptMap) -> _FileRead:
+    digest = hashlib.sha256()
+    rows: list[LogRow] = []
+    models: dict[str, str] = {}
+    skipped = 0
+    malformed: list[tuple[int, str]] = []
+    with compliance.log_file_open(client, principal, file_id) as response:
+        for line_no, line in file_lines(response.iter_bytes(CHUNK_BYTES), digest):
+            if line is None:
+                malformed.append((line_no, f"longer than {MAX_LINE_BYTES} bytes"))
+                continue
+            if not line.strip():
+                continue
+            try:
+                event = parse_line(line)
+                result = normalize_log_event(
+                    event,
+                    tenant_slug=tenant_slug,
+                    gpts=gpt_map.gpts,
+                    log_file=file_id,
+                    line_no=line_no,
+                )
+                if result is LineSkipped.UNKNOWN_GPT and gpt_map.refresh():
+                    result = normalize_log_event(
+                        event,
+                        tenant_slug=tenant_slug,
+                        gpts=gpt_map.gpts,
+                        log_file=file_id,
+                        line_no=line_no,
+                    )
+            except MalformedLine as exc:
+                malformed.append((line_no, str(exc)))
+                continue
+            if isinstance(result, LogRow):
+                rows.append(result)
+            elif isinstance(result, AssistantModel):
+                models[result.conversation_id] = result.model
+            else:
+                skipped += 1
+    return _FileRead(with_models(rows, models), skipped, malformed, digest.hexdigest())
+
+
+def _read_file(client, principal, file: dict, tenant_slug: str, gpt_map: _GptMap) -> _FileRead:
+    """Download and read one file, checked against its `file_sha256`: one retry on a mismatch,
+    then FileCheckFailed."""
+    expected = str(file.get("file_sha256") or "").lower()
+    for attempt in (1, 2):
+        read = _download(client, principal, file["id"], tenant_slug, gpt_map)
+        if not expected or read.sha256 == expected:
+            return read
+        logger.warning(
+            "telemetry %s: log file %s failed its sha256 check (attempt %d)",
+            tenant_slug,
+            file["id"],
+            attempt,
+        )
+    raise FileCheckFailed(
+        f"log file {file['id']} (end_time {file.get('end_time')}) failed its sha256 check twice: "
+        "the poll stopped before it, and the next poll downloads it again"
+    )
+
+
+def logs_poll(
+    *,
+    tenant: Tenant,
+    principal: compliance.Principal,
+    now: datetime | None = None,
+    client: OpenAIClient | None = None,
+    max_files: int = FILE_BUDGET,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> LogsOutcome:
+    """Read the tenant's new Logs Platform files into `fn_telemetry_event` (module docstring).
+
+    Never raises for an OpenAI, key or checksum problem: the outcome and the tenant's Logs
+    Platform poll health say what happened.
+    """
+    now = now or timezone.now()
+    outcome = LogsOutcome(tenant=tenant.slug)
+    with tenant_poll_lock(tenant.pk) as acquired:
+        if not acquired:
+            outcome.status = PollStatus.LOCKED
+            return outcome
+        cursors = []
+        try:
+            with client or admin_client_for_tenant(tenant=tenant) as opened:
+                gpt_map = _GptMap(tenant, opened)
+                for event_type in EVENT_TYPES:
+                    cursor = _cursor(tenant, event_type, principal, now)
+                    cursors.append(cursor)
+                    _poll_type(
+                        cursor, opened, principal, gpt_map, outcome, now, max_files, should_stop
+                    )
+        except (OpenAIError, ConnectorUnavailable) as exc:
+            return _failed(cursors, tenant, outcome, exc.user_message, now)
+        except FileCheckFailed as exc:
+            return _failed(cursors, tenant, outcome, str(exc), now)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:
+            logger.exception("Logs Platform poll of tenant %s stopped on an error", tenant.slug)
+            return _failed(cursors, tenant, outcome, INTERNAL_ERROR_MESSAGE, now)
+    logger.info("telemetry poll %s", outcome)
+    return outcome
+
+
+def _cursor(tenant: Tenant, event_type: str, principal, now: datetime) -> LogsCursor:
+    cursor, _ = LogsCursor.objects.get_or_create(tenant=tenant, event_type=event_type)
+    if cursor.principal != str(principal):
+        cursor.principal = str(principal)
+        cursor.cursor_at, cursor.last_file_id = None, ""
+    cursor.last_poll_at = now
+    cursor.last_files = cursor.last_stored = cursor.last_malformed = 0
+    cursor.malformed_report = ""
+    cursor.save()
+    return cursor
+
+
+def _poll_type(cursor, client, principal, gpt_map, outcome, now, max_files, should_stop) -> None:
+    oldest = now - RETENTION
+    start = cursor.cursor_at or (now - timedelta(seconds=settings.TELEMETRY_INITIAL_LOOKBACK))
+    if cursor.cursor_at is not None and cursor.cursor_at < oldest:
+        gap = (
+            f"events between {cursor.cursor_at:%Y-%m-%d %H:%M} and {oldest:%Y-%m-%d %H:%M} UTC "
+            "expired before Claresia read them (the Logs Platform keeps files 30 days)"
+        )
+        outcome.gap = gap
+        cursor.last_gap, cursor.last_gap_at = gap, now
+        cursor.save(update_fields=["last_gap", "last_gap_at"])
+        logger.warning("telemetry %s: %s", cursor.tenant.slug, gap)
+    start = max(start, oldest)
+    files = compliance.logs_files(
+        client, principal, event_type=cursor.event_type, after=compliance.iso(start)
+    )
+    for file in files:
+        if outcome.files >= max_files or should_stop():
+            outcome.status = PollStatus.PARTIAL
+            break
+        read = _read_file(client, principal, file, cursor.tenant.slug, gpt_map)
+        _store_file(cursor, file, read, outcome)
+    try:
+        newest = compliance.max_event_time(client, principal, event_type=cursor.event_type)
+    except OpenAIError as exc:
+        logger.warning("telemetry %s: max_event_time: %s", cursor.tenant.slug, exc.user_message)
+    else:
+        if newest:
+            with contextlib.suppress(MalformedLine):  # freshness only: a bad value is not shown
+                cursor.max_event_time = parse_time(newest)
+    cursor.last_success_at, cursor.last_error = now, ""
+    cursor.save(update_fields=["max_event_time", "last_success_at", "last_error"])
+
+
+def _store_file(cursor: LogsCursor, file: dict, read: _FileRead, outcome: LogsOutcome) -> None:
+    """The file's rows and the cursor past it, in one transaction."""
+    end_time = parse_time(file.get("end_time"))
+    where = [f"file {file['id']} line {line_no}: {reason}" for line_no, reason in read.malformed]
+    with transaction.atomic():
+        stored = telemetry_rows_insert(tenant_id=cursor.tenant_id, rows=read.rows)
+        if cursor.cursor_at is None or end_time > cursor.cursor_at:
+            cursor.cursor_at = end_time
+        cursor.last_file_id = str(file["id"])[:128]
+        cursor.last_files += 1
+        cursor.last_stored += stored
+        cursor.last_malformed += len(read.malformed)
+        if where:
+            report = [r for r in cursor.malformed_report.split("\n") if r] + where
+            cursor.malformed_report = "\n".join(report[:MALFORMED_REPORTED])
+        cursor.save()
+    for line in where[:MALFORMED_REPORTED]:
+        logger.warning("telemetry %s: malformed log line skipped: %s", cursor.tenant.slug, line)
+    outcome.files += 1
+    outcome.stored += stored
+    outcome.skipped += read.skipped + (len(read.rows) - stored)
+    outcome.malformed += len(read.malformed)
+    outcome.malformed_at.extend(where[: max(0, MALFORMED_REPORTED - len(outcome.malformed_at))])
+
+
+def _failed(cursors, tenant, outcome: LogsOutcome, message: str, now) -> LogsOutcome:
+    outcome.status = PollStatus.FAILED
+    outcome.error = message
+    targets = cursors or [
+        LogsCursor.objects.get_or_create(tenant=tenant, event_type=EVENT_TYPES[0])[0]
+    ]
+    for cursor in targets:
+        cursor.last_error, cursor.last_error_at, cursor.last_poll_at = message, now, now
+        cursor.save(update_fields=["last_error", "last_error_at", "last_poll_at"])
+    logger.warning("Logs Platform poll failed for tenant %s: %s", tenant.slug, message)
+    return outcome

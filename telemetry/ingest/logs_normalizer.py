@@ -1,0 +1,225 @@
+"""Compliance Logs Platform line → telemetry row, as a pure function (ARCHITECTURE.md → Pure
+core, thin edges): no database, no HTTP, no clock, no Django.
+
+A `CONVERSATION_MESSAGE` line (`shared/contracts/chatgpt-admin-api.md` → Compliance Logs
+Platform) carries `event_id`, `timestamp`, `actor`, `conversation {id, gpt_id, project_id}` and
+`message {author {type, model, client_type}, …content}`. Each `user` message in a conversation
+with one of the tenant's Claresia GPTs is one invocation; an `assistant` message gives the model.
+
+**Message content is customer data Claresia never stores, logs or shows**: only the fields named
+in `_safe_raw` are read, and the row's `raw` is built from them alone, never from the line.
+"""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+import orjson
+
+# TelemetryEvent.Source.COMPLIANCE_LOGS and EventType.INVOKED, spelled here because this core
+# imports no Django (tests/architecture checks both agree).
+SOURCE_COMPLIANCE_LOGS = "compliance_logs"
+INVOKED = "invoked"
+GPT_PREFIX = "claresia-"
+# A line longer than this is reported malformed, never held whole (assumed bound: the largest
+# real line seen is a few hundred KB of message content, which Claresia does not keep).
+MAX_LINE_BYTES = 1024 * 1024
+
+# gpt id → (skill id, Skill pk or None) for the tenant's GPTs; None for a known GPT not ours.
+GptSkills = Mapping[str, tuple[str, int | None] | None]
+
+
+class LogRow(NamedTuple):
+    """The columns of `fn_telemetry_event` except the tenant, in insert order: the same fields
+    as `normalizer.TelemetryRow` (a test holds them equal), declared here so that this core
+    imports nothing that imports Django."""
+
+    skill_id: int | None
+    skill_ref: str
+    skill_unknown: bool
+    source: str
+    source_event_id: str
+    event_type: str
+    occurred_at: datetime
+    actor_user_id: str
+    actor_email: str
+    gpt_id: str
+    gpt_name: str
+    conversation_id: str
+    model: str
+    input_tokens: int | None
+    output_tokens: int | None
+    cost_usd: Any
+    latency_ms: int | None
+    error_code: str
+    error_message: str
+    raw: str  # ids, author type, model and times only: never message content
+    dropped_fields: str
+
+
+class LineSkipped(StrEnum):
+    """Why a line makes no row; counted, never an error."""
+
+    NO_GPT = "not a conversation with a GPT"
+    NOT_CLARESIA = "a GPT that is not one of the tenant's"
+    UNKNOWN_GPT = "a GPT id not in the inventory"
+    OTHER_AUTHOR = "neither a user nor an assistant message"
+    OTHER_TYPE = "not a CONVERSATION_MESSAGE line"
+
+
+class MalformedLine(ValueError):
+    """The line cannot be read (not JSON, not an object, no id or time): the message says why
+    (and never quotes the line, which may hold message content)."""
+
+
+class AssistantModel(NamedTuple):
+    """An assistant message of a Claresia conversation: the model that answered."""
+
+    conversation_id: str
+    model: str
+
+
+def _text(value: Any, limit: int = 128) -> str:
+    if type(value) is not str:
+        if value is None:
+            return ""
+        value = str(value)
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    return value[:limit]
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def parse_line(line: bytes) -> dict:
+    """One JSON Lines line → its object, or MalformedLine."""
+    try:
+        event = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        raise MalformedLine("not valid JSON") from None
+    if not isinstance(event, dict):
+        raise MalformedLine("not a JSON object")
+    return event
+
+
+def parse_time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise MalformedLine("no timestamp")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise MalformedLine("a timestamp that is not ISO 8601") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _safe_raw(event: dict, log_file: str, line_no: int) -> str:
+    """The line's ids, author type, model and times only: never `message.content` or any
+    field the contract does not name."""
+    actor = _dict(event.get("actor"))
+    conversation = _dict(event.get("conversation"))
+    message = _dict(event.get("message"))
+    author = _dict(message.get("author"))
+    principal = _dict(event.get("principal"))
+    raw = {
+        "event_id": _text(event.get("event_id")),
+        "type": _text(event.get("type"), 32),
+        "timestamp": _text(event.get("timestamp"), 40),
+        "principal": {"id": _text(principal.get("id")), "type": _text(principal.get("type"))},
+        "actor": {
+            "type": _text(actor.get("type"), 40),
+            "user_id": _text(actor.get("user_id")),
+            "user_email": _text(actor.get("user_email"), 254),
+        },
+        "conversation": {
+            "id": _text(conversation.get("id")),
+            "gpt_id": _text(conversation.get("gpt_id")),
+            "project_id": _text(conversation.get("project_id")),
+        },
+        "message": {
+            "id": _text(message.get("id")),
+            "author": {
+                "type": _text(author.get("type"), 32),
+                "model": _text(author.get("model"), 64),
+                "client_type": _text(author.get("client_type"), 32),
+            },
+        },
+        "log_file": {"id": _text(log_file), "line": line_no},
+    }
+    return orjson.dumps(raw).decode()
+
+
+def normalize_log_event(
+    event: dict,
+    *,
+    tenant_slug: str,
+    gpts: GptSkills,
+    log_file: str,
+    line_no: int,
+) -> LogRow | AssistantModel | LineSkipped:
+    """One parsed `CONVERSATION_MESSAGE` line → a row (a user message), the model of an answer
+    (an assistant message), or why it is skipped. Raises MalformedLine when a line of one of the
+    tenant's GPTs lacks its id or time."""
+    if event.get("type", "CONVERSATION_MESSAGE") != "CONVERSATION_MESSAGE":
+        return LineSkipped.OTHER_TYPE
+    conversation = _dict(event.get("conversation"))
+    gpt_id = conversation.get("gpt_id")
+    if not isinstance(gpt_id, str) or not gpt_id:
+        return LineSkipped.NO_GPT
+    if gpt_id not in gpts:
+        return LineSkipped.UNKNOWN_GPT
+    skill = gpts[gpt_id]
+    if skill is None:
+        return LineSkipped.NOT_CLARESIA
+    message = _dict(event.get("message"))
+    author = _dict(message.get("author"))
+    author_type = author.get("type")
+    conversation_id = _text(conversation.get("id"))
+    if author_type == "assistant":
+        return AssistantModel(conversation_id, _text(author.get("model"), 64))
+    if author_type != "user":
+        return LineSkipped.OTHER_AUTHOR
+    event_id = event.get("event_id")
+    if not isinstance(event_id, str) or not event_id:
+        raise MalformedLine("no event_id")
+    occurred_at = parse_time(event.get("timestamp"))
+    skill_ref, skill_pk = skill
+    actor = _dict(event.get("actor"))
+    return LogRow(
+        skill_id=skill_pk,
+        skill_ref=skill_ref,
+        skill_unknown=skill_pk is None,
+        source=SOURCE_COMPLIANCE_LOGS,
+        source_event_id=_text(event_id),
+        event_type=INVOKED,
+        occurred_at=occurred_at,
+        actor_user_id=_text(actor.get("user_id")),
+        actor_email=_text(actor.get("user_email"), 254),
+        gpt_id=_text(gpt_id),
+        gpt_name=f"{GPT_PREFIX}{tenant_slug}-{skill_ref}"[:128],
+        conversation_id=conversation_id,
+        model=_text(author.get("model"), 64),
+        input_tokens=None,
+        output_tokens=None,
+        cost_usd=None,
+        latency_ms=None,
+        error_code="",
+        error_message="",
+        raw=_safe_raw(event, log_file, line_no),
+        dropped_fields="",
+    )
+
+
+def with_models(rows: list[LogRow], models: Mapping[str, str]) -> list[LogRow]:
+    """The rows, each given the model its conversation's assistant answered with (when the row
+    has none)."""
+    return [
+        row._replace(model=models[row.conversation_id])
+        if not row.model and row.conversation_id in models
+        else row
+        for row in rows
+    ]
