@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 from claresia.models import Tenant
 from connectors.openai.client import OpenAIClient
 from skills.models import Publication, Skill
-from skills.services.bundles import knowledge_refs, tenant_context
+from skills.services.bundles import knowledge_refs, skill_bundle_build, tenant_context
 from skills.services.inventory import InventoryGPT, gpt_inventory_read, gpts_by_skill
-from skills.transpiler import BundleError, skill_bundle
+from skills.transpiler import BundleError
 
 VERIFIED_FIELDS = ("name", "description")
 ASSUMED_FIELDS = ("instructions", "conversation_starters")
@@ -87,8 +87,8 @@ def _given_configs(tenant: Tenant, skills: list[Skill]) -> dict[int, dict | str]
             given[skill.pk] = published[skill.pk]
             continue
         try:
-            given[skill.pk] = skill_bundle(
-                skill.ir, tenant=context, knowledge=refs[skill.pk]
+            given[skill.pk] = skill_bundle_build(
+                skill=skill, context=context, refs=refs[skill.pk]
             ).config
         except BundleError as exc:
             given[skill.pk] = f"no bundle to compare: {'; '.join(exc.problems)}"
