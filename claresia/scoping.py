@@ -8,6 +8,8 @@ where their role is admin.
 
 from functools import reduce
 
+from django.contrib.admin import RelatedFieldListFilter, RelatedOnlyFieldListFilter
+from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Model, QuerySet
 
@@ -49,8 +51,20 @@ def tenant_of(obj: Model, tenant_path: str) -> Tenant:
     return reduce(getattr, tenant_path.split("__"), obj)
 
 
+class TenantListFilter(RelatedFieldListFilter):
+    """A changelist filter on a tenant that offers the tenants the user may see, not all."""
+
+    def field_choices(self, field, request, model_admin):
+        return field.get_choices(
+            include_blank=False,
+            limit_choices_to={"pk__in": tenants_visible_to(request.user).values("pk")},
+            ordering=self.field_admin_ordering(field, request, model_admin),
+        )
+
+
 class TenantScopedAdminMixin:
-    """ModelAdmin mixin: querysets, tenant choices and permissions follow tenant membership."""
+    """ModelAdmin mixin: querysets, tenant choices, list filters and permissions follow tenant
+    membership."""
 
     tenant_path = "tenant"
 
@@ -58,6 +72,24 @@ class TenantScopedAdminMixin:
         return scope_to_user(
             super().get_queryset(request), request.user, tenant_path=self.tenant_path
         )
+
+    def get_list_filter(self, request):
+        return [self._scoped_list_filter(item) for item in super().get_list_filter(request)]
+
+    def _scoped_list_filter(self, item):
+        """Django's filter on a relation lists every row of the related model, other tenants'
+        included: a tenant filter lists the user's tenants, any other relation the values its
+        scoped rows hold."""
+        if isinstance(item, list | tuple) and item[1] is RelatedFieldListFilter:
+            item = item[0]
+        if not isinstance(item, str):
+            return item  # a SimpleListFilter, or a filter class chosen on purpose
+        field = get_fields_from_path(self.model, item)[-1]
+        if not field.is_relation:
+            return item
+        if field.related_model is Tenant:
+            return (item, TenantListFilter)
+        return (item, RelatedOnlyFieldListFilter)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model is Tenant:
