@@ -6,12 +6,15 @@ every tenant; other staff see the tenants they hold a membership in, and change 
 where their role is admin.
 """
 
-from functools import reduce
+import dataclasses
+from functools import reduce, wraps
 
-from django.contrib.admin import RelatedFieldListFilter, RelatedOnlyFieldListFilter
+from django.contrib import messages
+from django.contrib.admin import ActionLocation, RelatedFieldListFilter, RelatedOnlyFieldListFilter
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Model, QuerySet
+from django.utils.translation import ngettext
 
 from claresia.models import Tenant, TenantMembership
 
@@ -63,8 +66,8 @@ class TenantListFilter(RelatedFieldListFilter):
 
 
 class TenantScopedAdminMixin:
-    """ModelAdmin mixin: querysets, tenant choices, list filters and permissions follow tenant
-    membership."""
+    """ModelAdmin mixin: querysets, tenant choices, list filters, actions and permissions follow
+    tenant membership."""
 
     tenant_path = "tenant"
 
@@ -72,6 +75,49 @@ class TenantScopedAdminMixin:
         return scope_to_user(
             super().get_queryset(request), request.user, tenant_path=self.tenant_path
         )
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
+        return {
+            name: dataclasses.replace(action, func=self._on_editable_rows(action.func))
+            for name, action in actions.items()
+        }
+
+    def _on_editable_rows(self, func):
+        """An action that asks for more than the view permission changes something or queues
+        work. Its permission check asks whether the user may change *some* tenant; this runs it
+        on the selected rows of the tenants they may change, never on a viewer's."""
+        if set(getattr(func, "allowed_permissions", ())) <= {"view"}:
+            return func
+        lookup = f"{self.tenant_path}__in" if self.tenant_path else "pk__in"
+
+        @wraps(func)
+        def on_editable_rows(modeladmin, request, queryset):
+            if request.user.is_active and request.user.is_superuser:
+                return func(modeladmin, request, queryset)
+            editable = queryset.filter(**{lookup: tenants_editable_by(request.user).values("pk")})
+            skipped = queryset.count() - editable.count()
+            if skipped and not editable.exists():
+                self.message_user(
+                    request,
+                    "Your role on the selected rows' tenant is read only: nothing was done.",
+                    messages.ERROR,
+                )
+                return None
+            if skipped:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "Skipped %d row of a tenant where your role is read only.",
+                        "Skipped %d rows of tenants where your role is read only.",
+                        skipped,
+                    )
+                    % skipped,
+                    messages.WARNING,
+                )
+            return func(modeladmin, request, editable)
+
+        return on_editable_rows
 
     def get_list_filter(self, request):
         return [self._scoped_list_filter(item) for item in super().get_list_filter(request)]

@@ -409,11 +409,14 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             request, queryset, skills_plugin_export, what="in a ChatGPT plugin (SKILL.md)"
         )
 
-    @admin.action(description="Check drift: compare the live GPTs with their last publish")
+    @admin.action(
+        description="Check drift: compare the live GPTs with their last publish",
+        permissions=["change"],  # it queues work and writes what it finds: not for viewers
+    )
     def check_drift_selected(self, request, queryset):
         # The task reads back every published GPT of the tenant: one call per GPT, too slow
         # for a request, and the selected skills are among them.
-        tenant = self._one_tenant(request, queryset, edit=False)
+        tenant = self._one_tenant(request, queryset, edit=True)
         if tenant is None:
             return None
         drift_check_start(tenant=tenant)
