@@ -1,9 +1,9 @@
 """Tenant scoping: the one place that decides which tenants a user may see or change.
 
 Every queryset that tenant staff can reach (admin, Command Center, API) goes through
-`scope_to_user`; admin classes get it by mixing in `TenantScopedAdminMixin`. Superusers see
-every tenant; other staff see the tenants they hold a membership in, and change only those
-where their role is admin.
+`scope_to_user`; admin classes get it by mixing in `TenantScopedAdminMixin`. Only an active staff
+user sees any tenant, as the admin asks of anyone it lets in; superusers see every tenant; other
+staff see the tenants they hold a membership in, and change only those where their role is admin.
 """
 
 import dataclasses
@@ -19,8 +19,14 @@ from django.utils.translation import ngettext
 from claresia.models import Tenant, TenantMembership
 
 
+def is_active_staff(user: AbstractBaseUser) -> bool:
+    """What the admin asks of every user it lets in; the Command Center and the record page ask
+    it too, on every request, so that removing the flag ends a live session's rights."""
+    return user.is_authenticated and user.is_active and user.is_staff
+
+
 def tenants_visible_to(user: AbstractBaseUser) -> QuerySet[Tenant]:
-    if not (user.is_active and user.is_authenticated):
+    if not is_active_staff(user):
         return Tenant.objects.none()
     if user.is_superuser:
         return Tenant.objects.all()
@@ -28,7 +34,7 @@ def tenants_visible_to(user: AbstractBaseUser) -> QuerySet[Tenant]:
 
 
 def tenants_editable_by(user: AbstractBaseUser) -> QuerySet[Tenant]:
-    if not (user.is_active and user.is_authenticated):
+    if not is_active_staff(user):
         return Tenant.objects.none()
     if user.is_superuser:
         return Tenant.objects.all()
@@ -42,7 +48,7 @@ def scope_to_user(
     queryset: QuerySet, user: AbstractBaseUser, *, tenant_path: str = "tenant"
 ) -> QuerySet:
     """Filter `queryset` to rows of tenants `user` may see; `tenant_path` leads to the Tenant."""
-    if user.is_active and user.is_superuser:
+    if is_active_staff(user) and user.is_superuser:
         return queryset
     lookup = f"{tenant_path}__in" if tenant_path else "pk__in"
     return queryset.filter(**{lookup: tenants_visible_to(user).values("pk")})
@@ -93,7 +99,7 @@ class TenantScopedAdminMixin:
 
         @wraps(func)
         def on_editable_rows(modeladmin, request, queryset):
-            if request.user.is_active and request.user.is_superuser:
+            if is_active_staff(request.user) and request.user.is_superuser:
                 return func(modeladmin, request, queryset)
             editable = queryset.filter(**{lookup: tenants_editable_by(request.user).values("pk")})
             skipped = queryset.count() - editable.count()
