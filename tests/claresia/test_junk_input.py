@@ -1,0 +1,63 @@
+"""Junk in a request is the sender's error, said in a 400, never a 500: control characters in
+any parameter or path."""
+
+import pytest
+from django.urls import reverse
+
+RECORDS = "/command-center/records/"
+TELEMETRY = "/command-center/telemetry/"
+
+
+@pytest.fixture
+def logged_in_staff(client, staff):
+    client.force_login(staff)
+    client.raise_request_exception = False
+    return client
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        RECORDS + "?skill=%00",
+        RECORDS + "?status=a%00b",
+        RECORDS + "?tenant=dainese&estimated=%01",
+        "/admin/skills/skill/?gpt_status=%00",
+        "/admin/skills/publishrun/?status__exact=%00",
+        "/admin/skills/skill/?q=%00",
+        "/command-center/%00/",
+        "/admin/skills/skill/%00/change/",
+        "/hub/records/%00",
+        TELEMETRY + "?from=2026-11-01%00&to=2026-11-02",
+    ],
+)
+def test_a_control_character_in_a_query_or_path_is_a_400(logged_in_staff, skill, url):
+    # when
+    response = logged_in_staff.get(url)
+
+    # then
+    assert response.status_code == 400
+    assert "control character" in response.content.decode()
+
+
+def test_a_control_character_in_a_posted_field_is_a_400(logged_in_staff, tenant, skill):
+    # when: the publish form, its skill field holding a NUL
+    response = logged_in_staff.post(
+        reverse("command_center:publish_start"), {"tenant": tenant.slug, "skill": "a\x00"}
+    )
+
+    # then
+    assert response.status_code == 400
+    assert "“skill”" in response.content.decode()
+
+
+def test_tabs_and_newlines_in_a_posted_field_are_fine(logged_in_staff, skill):
+    # when: the skill's description as a textarea sends it
+    response = logged_in_staff.post(
+        reverse("admin:skills_skill_change", args=[skill.pk]),
+        {"name": skill.name, "description": "Line one\r\n\tLine two"},
+    )
+
+    # then
+    assert response.status_code == 302
+    skill.refresh_from_db()
+    assert skill.description == "Line one\r\n\tLine two"
