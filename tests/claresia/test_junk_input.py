@@ -1,5 +1,5 @@
 """Junk in a request is the sender's error, said in a 400, never a 500: control characters in
-any parameter or path."""
+any parameter or path, dates at the end of the calendar."""
 
 import pytest
 from django.urls import reverse
@@ -61,3 +61,24 @@ def test_tabs_and_newlines_in_a_posted_field_are_fine(logged_in_staff, skill):
     assert response.status_code == 302
     skill.refresh_from_db()
     assert skill.description == "Line one\r\n\tLine two"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "from=9999-12-30&to=9999-12-31",
+        "from=9999-12-31&to=9999-12-31",
+        "from=0001-01-01&to=0001-01-01",
+    ],
+)
+@pytest.mark.parametrize("url", [TELEMETRY, TELEMETRY + "volume.csv"])
+def test_dates_at_the_end_of_the_calendar_are_a_clear_400(logged_in_staff, skill, url, query):
+    # when
+    response = logged_in_staff.get(f"{url}?{query}")
+
+    # then
+    if query.startswith("from=0001"):
+        assert response.status_code == 200  # the first day is a day like any other
+    else:
+        assert response.status_code == 400
+        assert "on or before 9999-12-30" in response.content.decode()
