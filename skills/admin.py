@@ -213,8 +213,16 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Bundle")
     def bundle_link(self, obj: Skill) -> str:
+        if obj.pk is None:
+            return "—"
         url = reverse("admin:skills_skill_bundle", args=[obj.pk])
         return format_html('<a href="{}">View the Custom GPT bundle (read only)</a>', url)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # Skills are created by import (an IR, a folder, a ZIP), never typed in: Add leads there.
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return HttpResponseRedirect(reverse("admin:skills_skill_import"))
 
     # ---- custom views ---------------------------------------------------------------------
 

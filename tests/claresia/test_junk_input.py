@@ -1,8 +1,10 @@
 """Junk in a request is the sender's error, said in a 400, never a 500: control characters in
-any parameter or path, dates at the end of the calendar."""
+any parameter or path, dates at the end of the calendar, and the admin's Add skill page."""
 
 import pytest
 from django.urls import reverse
+
+from tests.factories import make_user
 
 RECORDS = "/command-center/records/"
 TELEMETRY = "/command-center/telemetry/"
@@ -82,3 +84,42 @@ def test_dates_at_the_end_of_the_calendar_are_a_clear_400(logged_in_staff, skill
     else:
         assert response.status_code == 400
         assert "on or before 9999-12-30" in response.content.decode()
+
+
+def test_the_add_skill_page_leads_to_the_import_page(logged_in_staff):
+    # when
+    response = logged_in_staff.get(reverse("admin:skills_skill_add"))
+
+    # then: skills are created by import
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:skills_skill_import")
+
+
+def test_the_add_skill_page_refuses_a_viewer(client, tenant):
+    # given
+    client.force_login(make_user("viewer", tenants=[tenant], role="viewer"))
+
+    # when
+    response = client.get(reverse("admin:skills_skill_add"))
+
+    # then
+    assert response.status_code == 403
+
+
+def test_the_skill_changelist_offers_import_not_add(logged_in_staff):
+    # when
+    page = logged_in_staff.get(reverse("admin:skills_skill_changelist")).content.decode()
+
+    # then
+    tools = page.split('<ul class="object-tools">', 1)[1].split("</ul>", 1)[0]
+    assert reverse("admin:skills_skill_import") in tools
+    assert reverse("admin:skills_skill_add") not in tools
+
+
+def test_the_skill_change_form_shows_its_bundle_link(logged_in_staff, skill):
+    # when
+    response = logged_in_staff.get(reverse("admin:skills_skill_change", args=[skill.pk]))
+
+    # then
+    assert response.status_code == 200
+    assert reverse("admin:skills_skill_bundle", args=[skill.pk]) in response.content.decode()
