@@ -16,6 +16,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Model, QuerySet
 from django.utils.translation import ngettext
 
+from claresia.admin_changelist import BoundedChangeListMixin
 from claresia.models import Tenant, TenantMembership
 
 
@@ -71,7 +72,7 @@ class TenantListFilter(RelatedFieldListFilter):
         )
 
 
-class TenantScopedAdminMixin:
+class TenantScopedAdminMixin(BoundedChangeListMixin):
     """ModelAdmin mixin: querysets, tenant choices, list filters, actions and permissions follow
     tenant membership."""
 

@@ -218,6 +218,7 @@ AXES_LOCKOUT_CALLABLE = "claresia.login_throttle.lockout_response"
 # proxy (the local run) the header is the client's own to forge, so it is not read.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0 if DEBUG else 1)
 AXES_CLIENT_IP_CALLABLE = "claresia.login_throttle.client_ip"
+AXES_ENABLE_ADMIN = False  # claresia/admin.py registers axes' admin pages itself
 
 # Hub API (telemetry/hub, hub-records-api.md): hub tokens are HMAC-SHA256 digests keyed by this
 # pepper (SECRET_KEY when unset: rotating it then revokes every hub token); one throttle per token.

@@ -123,3 +123,39 @@ def test_the_skill_change_form_shows_its_bundle_link(logged_in_staff, skill):
     # then
     assert response.status_code == 200
     assert reverse("admin:skills_skill_bundle", args=[skill.pk]) in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "occurred_at__year=9999&occurred_at__month=12&occurred_at__day=31",
+        "occurred_at__year=9999",
+        "occurred_at__year=99999999999999999999",
+    ],
+)
+def test_the_admin_date_drill_down_at_the_end_of_the_calendar_is_not_a_500(
+    client, superuser, query
+):
+    # given
+    client.force_login(superuser)
+    client.raise_request_exception = False
+
+    # when
+    response = client.get(f"/admin/telemetry/telemetryevent/?{query}")
+
+    # then: the admin's own answer to a bad filter
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")
+
+
+def test_the_login_throttles_records_answer_a_junk_date_drill_down_too(client, superuser):
+    # given
+    client.force_login(superuser)
+    client.raise_request_exception = False
+
+    # when
+    response = client.get("/admin/axes/accessattempt/?attempt_time__year=9999")
+
+    # then
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")
