@@ -2,7 +2,7 @@
 
 import re
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseNotFound
 
 # C0 controls and DEL, except tab, line feed and carriage return (a textarea sends those).
 # PostgreSQL refuses a NUL in any text value; none of the others belongs in a name, an id or a
@@ -12,9 +12,7 @@ FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data"
 
 
 def _control_character_in(request: HttpRequest) -> str:
-    """Where the request holds a control character, in words, or ""."""
-    if CONTROL_CHARACTER.search(request.path):
-        return "the address"
+    """Which parameter of the request holds a control character, in words, or ""."""
     sources = [("query parameter", request.GET)]
     # Only form bodies are parsed here; other bodies (the hub API's JSON) are left unread for
     # their own parsers, which bound and validate them.
@@ -35,13 +33,20 @@ def _printable(name: str) -> str:
 
 
 class RejectControlCharactersMiddleware:
-    """A 400 with the reason for a control character (NUL, …) in the path, a query parameter, a
-    form field or an uploaded file's name, before any view or filter sees it."""
+    """Before any view or filter sees it: a 404 for a control character (NUL, …) in the path, as
+    no address of Claresia holds one (the hub answers a malformed record id the same way), and a
+    400 with the reason for one in a query parameter, a form field or an uploaded file's name."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if CONTROL_CHARACTER.search(request.path):
+            return HttpResponseNotFound(
+                "Not found: the address holds a control character (such as NUL), which no "
+                "Claresia address has.\n",
+                content_type="text/plain; charset=utf-8",
+            )
         where = _control_character_in(request)
         if where:
             return HttpResponseBadRequest(

@@ -1,5 +1,6 @@
-"""Junk in a request is the sender's error, said in a 400, never a 500: control characters in
-any parameter or path, dates at the end of the calendar, and the admin's Add skill page."""
+"""Junk in a request is the sender's error, said in a 4xx, never a 500: control characters in
+any parameter (400) or in the path (404), dates at the end of the calendar, and the admin's Add
+skill page."""
 
 import pytest
 from django.urls import reverse
@@ -26,18 +27,34 @@ def logged_in_staff(client, staff):
         "/admin/skills/skill/?gpt_status=%00",
         "/admin/skills/publishrun/?status__exact=%00",
         "/admin/skills/skill/?q=%00",
-        "/command-center/%00/",
-        "/admin/skills/skill/%00/change/",
-        "/hub/records/%00",
         TELEMETRY + "?from=2026-11-01%00&to=2026-11-02",
     ],
 )
-def test_a_control_character_in_a_query_or_path_is_a_400(logged_in_staff, skill, url):
+def test_a_control_character_in_a_query_is_a_400(logged_in_staff, skill, url):
     # when
     response = logged_in_staff.get(url)
 
     # then
     assert response.status_code == 400
+    assert "control character" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/command-center/%00/",
+        "/admin/skills/skill/%00/change/",
+        "/admin/telemetry/hubrecord/rec_%00/change/",
+        "/hub/records/rec_%00",
+        "/hub/v1/records/rec_%00",
+    ],
+)
+def test_a_control_character_in_the_path_is_a_404(logged_in_staff, skill, url):
+    # when
+    response = logged_in_staff.get(url)
+
+    # then: no address holds one
+    assert response.status_code == 404
     assert "control character" in response.content.decode()
 
 
