@@ -1,5 +1,8 @@
+from axes import admin as axes_admin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 
+from claresia.admin_changelist import BoundedChangeListMixin
 from claresia.models import ArchetypeGroup, Tenant, TenantMembership
 from claresia.scoping import TenantScopedAdminMixin
 
@@ -64,3 +67,21 @@ class TenantMembershipAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+# The login throttle's records (django-axes; settings.AXES_ENABLE_ADMIN is off so that they are
+# registered here, with the changelist that answers a junk date drill-down with ?e=1). Deleting
+# an access attempt unlocks that account from that address.
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(BoundedChangeListMixin, axes_admin.AccessAttemptAdmin):
+    pass
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(BoundedChangeListMixin, axes_admin.AccessLogAdmin):
+    pass
+
+
+@admin.register(AccessFailureLog)
+class AccessFailureLogAdmin(BoundedChangeListMixin, axes_admin.AccessFailureLogAdmin):
+    pass

@@ -5,6 +5,7 @@ settings module: production is this module with `DEBUG=false` and real secrets, 
 to start on the development ones.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -91,6 +92,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "axes",
     "claresia",
     "connectors",
     "skills",
@@ -103,12 +105,16 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads a parameter: a NUL in one is a 400, never a database error.
+    "claresia.middleware.RejectControlCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "claresia.urls"
@@ -207,6 +213,27 @@ if not DEBUG:
 
 LOGIN_URL = "/admin/login/"
 
+# Login throttle (django-axes): failed logins are counted per account and client address; at the
+# limit that pair is locked out for the cool-off, even with the right password; a success resets
+# the count. Locking the pair, not the account, keeps a guesser from locking its owner out.
+# An administrator unlocks early in the admin (Axes → Access attempts) or with
+# `manage.py axes_reset_username USERNAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before the others
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "claresia.login_throttle.lockout_response"
+# The client address: README's production runs behind one TLS proxy, which appends the address
+# it saw to X-Forwarded-For; REMOTE_ADDR there is the proxy's, shared by every client. Without a
+# proxy (the local run) the header is the client's own to forge, so it is not read.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0 if DEBUG else 1)
+AXES_CLIENT_IP_CALLABLE = "claresia.login_throttle.client_ip"
+AXES_ENABLE_ADMIN = False  # claresia/admin.py registers axes' admin pages itself
+
 # Hub API (telemetry/hub, hub-records-api.md): hub tokens are HMAC-SHA256 digests keyed by this
 # pepper (SECRET_KEY when unset: rotating it then revokes every hub token); one throttle per token.
 HUB_TOKEN_PEPPER = env.str("HUB_TOKEN_PEPPER", default="")
@@ -273,5 +300,7 @@ LOGGING = {
     "loggers": {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # Failed logins and lockouts are warnings; every successful login is not news.
+        "axes": {"level": "WARNING"},
     },
 }

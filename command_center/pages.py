@@ -1,10 +1,31 @@
-"""The tenant a Command Center page is about, chosen through claresia.scoping only."""
+"""Who may use the Command Center, and the tenant a page is about: through claresia.scoping only."""
 
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from claresia.models import Tenant
-from claresia.scoping import tenants_editable_by, tenants_visible_to
+from claresia.scoping import is_active_staff, tenants_editable_by, tenants_visible_to
+
+
+def command_center_page(view):
+    """Every Command Center view: the login page for anonymous users, then what the admin asks
+    of a user, checked on each request so that a removed staff flag ends a live session's
+    rights: an active staff account, with a tenant membership unless a superuser."""
+
+    @wraps(view)
+    def checked(request, *args, **kwargs):
+        if not is_active_staff(request.user):
+            raise PermissionDenied(
+                "The Command Center is for tenant staff: ask a Claresia administrator for access."
+            )
+        if not tenants_visible_to(request.user).exists():
+            raise PermissionDenied("You are not a member of any tenant.")
+        return view(request, *args, **kwargs)
+
+    return login_required(checked)
 
 
 def page_tenant(request) -> tuple[Tenant, list[Tenant]]:

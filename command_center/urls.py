@@ -1,6 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
+from command_center.pages import command_center_page
 from command_center.views import distribution as views
 from command_center.views import overview as overview_views
 from command_center.views import plugin as plugin_views
@@ -22,7 +23,9 @@ urlpatterns = [
     path("distribution/", views.distribution, name="distribution"),
     path(
         "distribution/openai/",
-        RedirectView.as_view(pattern_name="command_center:export", query_string=True),
+        command_center_page(
+            RedirectView.as_view(pattern_name="command_center:export", query_string=True)
+        ),
     ),
     path("distribution/openai/export/", views.export, name="export"),
     path("distribution/openai/export/download", views.export_download, name="export_download"),

@@ -226,8 +226,16 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Bundle")
     def bundle_link(self, obj: Skill) -> str:
+        if obj.pk is None:
+            return "—"
         url = reverse("admin:skills_skill_bundle", args=[obj.pk])
         return format_html('<a href="{}">View the Custom GPT bundle (read only)</a>', url)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        # Skills are created by import (an IR, a folder, a ZIP), never typed in: Add leads there.
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return HttpResponseRedirect(reverse("admin:skills_skill_import"))
 
     # ---- custom views ---------------------------------------------------------------------
 
@@ -427,11 +435,14 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             request, queryset, skills_plugin_export, what="in a ChatGPT plugin (SKILL.md)"
         )
 
-    @admin.action(description="Check drift: compare the live GPTs with their last publish")
+    @admin.action(
+        description="Check drift: compare the live GPTs with their last publish",
+        permissions=["change"],  # it queues work and writes what it finds: not for viewers
+    )
     def check_drift_selected(self, request, queryset):
         # The task reads back every published GPT of the tenant: one call per GPT, too slow
         # for a request, and the selected skills are among them.
-        tenant = self._one_tenant(request, queryset, edit=False)
+        tenant = self._one_tenant(request, queryset, edit=True)
         if tenant is None:
             return None
         drift_check_start(tenant=tenant)

@@ -70,11 +70,18 @@ def _floor(moment: datetime, bucket: str) -> datetime:
     return moment.replace(hour=0) if bucket == "day" else moment
 
 
+# "to" covers its whole day, so the period ends the day after it: the calendar's last day
+# (9999-12-31) has no day after it.
+LAST_DAY = date.max - timedelta(days=1)
+
+
 def _parse_day(value: str, field: str) -> datetime:
     try:
         day = date.fromisoformat(value)
     except ValueError:
         raise PeriodError(f"“{field}” must be a date like 2026-11-25 (UTC).") from None
+    if day > LAST_DAY:
+        raise PeriodError(f"“{field}” must be on or before {LAST_DAY.isoformat()}.")
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 

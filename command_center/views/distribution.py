@@ -1,7 +1,6 @@
 """Command Center → Distribution: the skills per target with drift and *Republish*, OpenAI →
 Export, the plugin download, publish runs and their progress."""
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -9,7 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from claresia.models import Tenant
 from claresia.scoping import scope_to_user
-from command_center.pages import can_edit, editable_page_tenant, page_tenant
+from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
 from connectors.openai.errors import OpenAIError
 from connectors.services import ConnectorUnavailable, connector_of, connector_workspace_id
 from skills.downloads import zip_attachment
@@ -23,7 +22,7 @@ from skills.services.workspace_drift import skills_workspace_check
 from skills.tasks import drift_check_start, publish_run_start
 
 
-@login_required
+@command_center_page
 @require_GET
 def distribution(request):
     tenant, tenants = page_tenant(request)
@@ -53,7 +52,7 @@ def _workspace(tenant: Tenant) -> dict:
         return {"workspace_lines": None, "workspace_error": exc.user_message}
 
 
-@login_required
+@command_center_page
 @require_GET
 def export(request):
     tenant, tenants = page_tenant(request)
@@ -86,7 +85,7 @@ def _export_download(request, export, nothing_exported: str):
     return zip_attachment(result)
 
 
-@login_required
+@command_center_page
 @require_GET
 def export_download(request):
     """The Custom GPT target: one ZIP per skill and manifest.csv, in one ZIP."""
@@ -95,7 +94,7 @@ def export_download(request):
     )
 
 
-@login_required
+@command_center_page
 @require_GET
 def plugin_download(request):
     """The plugin target: Agent Skills ZIPs, the plugin ZIP and manifest.json, in one ZIP."""
@@ -108,7 +107,7 @@ def _distribution_url(tenant: Tenant) -> str:
     return f"{reverse('command_center:distribution')}?tenant={tenant.slug}"
 
 
-@login_required
+@command_center_page
 @require_POST
 def drift_check(request):
     """Check the tenant's published GPTs for drift now (the daily task does it unasked)."""
@@ -117,7 +116,7 @@ def drift_check(request):
     return HttpResponseRedirect(_distribution_url(tenant))
 
 
-@login_required
+@command_center_page
 @require_POST
 def republish(request):
     """One click: publish this skill again over whatever was changed in ChatGPT."""
@@ -129,7 +128,7 @@ def republish(request):
     return HttpResponseRedirect(reverse("command_center:publish_run", args=[run.pk]))
 
 
-@login_required
+@command_center_page
 @require_POST
 def publish_start(request):
     tenant = editable_page_tenant(request)
@@ -146,7 +145,7 @@ def publish_start(request):
     return HttpResponseRedirect(reverse("command_center:publish_run", args=[run.pk]))
 
 
-@login_required
+@command_center_page
 @require_GET
 def publish_run(request, run_id: int):
     run = get_object_or_404(
@@ -177,7 +176,7 @@ def publish_run(request, run_id: int):
     )
 
 
-@login_required
+@command_center_page
 @require_GET
 def skill_ir_schema(request):
     """The Skill IR JSON Schema that every import is validated against."""

@@ -1,14 +1,13 @@
 """Command Center → Overview: the connector with *Test connection*, skills per target, poll
 health and the open governance events (with *Mark reviewed*)."""
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from command_center.pages import can_edit, editable_page_tenant, page_tenant
+from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
 from connectors.services import connector_of, connector_test_connection
 from skills.models import Publication
 from skills.selectors import publish_runs_recent, skill_rows
@@ -21,7 +20,7 @@ from telemetry.selectors import (
 )
 
 
-@login_required
+@command_center_page
 @require_GET
 def overview(request):
     tenant, tenants = page_tenant(request)
@@ -49,7 +48,7 @@ def overview(request):
     )
 
 
-@login_required
+@command_center_page
 @require_POST
 def connector_test(request):
     """The overview's *Test connection* button: the same service as the admin's."""
@@ -61,7 +60,7 @@ def connector_test(request):
     return HttpResponseRedirect(f"{reverse('command_center:overview')}?tenant={tenant.slug}")
 
 
-@login_required
+@command_center_page
 @require_POST
 def governance_review(request, event_id: int):
     """The overview's *Mark reviewed* button on a governance event."""

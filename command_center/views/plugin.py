@@ -2,13 +2,12 @@
 last commit, what a publish would change, *Publish plugin* and *Dry run* (queued as a task), and
 the one-time steps for the workspace admin (`chatgpt-admin-api.md`, "Plugins, the successor")."""
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from command_center.pages import can_edit, editable_page_tenant, page_tenant
+from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
 from connectors.plugin_remote import plugin_remote_of
 from skills.services.plugin_publish import (
     plugin_marketplace_state,
@@ -18,7 +17,7 @@ from skills.services.plugin_publish import (
 from skills.tasks import plugin_run_start
 
 
-@login_required
+@command_center_page
 @require_GET
 def plugin_page(request):
     tenant, tenants = page_tenant(request)
@@ -38,7 +37,7 @@ def plugin_page(request):
     )
 
 
-@login_required
+@command_center_page
 @require_POST
 def plugin_publish_start(request):
     """*Publish plugin* or *Dry run*: queued, the page shows the result when it lands."""

@@ -4,14 +4,13 @@ render."""
 
 from urllib.parse import urlencode
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from command_center.pages import page_tenant
+from command_center.pages import command_center_page, page_tenant
 from skills.selectors import skills_of
 from telemetry.dashboard import (
     CSV_CHARTS,
@@ -37,7 +36,7 @@ def _period(request):
     )
 
 
-@login_required
+@command_center_page
 @require_GET
 def telemetry_page(request):
     tenant, tenants = page_tenant(request)
@@ -74,7 +73,7 @@ def _period_query(request, period) -> str:
     return f"from={request.GET.get('from', '')}&to={request.GET.get('to', '')}"
 
 
-@login_required
+@command_center_page
 @require_GET
 def telemetry_csv(request, chart: str):
     tenant, _ = page_tenant(request)
@@ -93,7 +92,7 @@ def telemetry_csv(request, chart: str):
     return response
 
 
-@login_required
+@command_center_page
 @require_GET
 def records_page(request):
     tenant, tenants = page_tenant(request)
