@@ -6,6 +6,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django.utils.translation import ngettext
 
@@ -15,6 +16,7 @@ from telemetry.forms import AuditExportUploadForm
 from telemetry.hub.admin import ReadOnlyAdminMixin  # importing it registers the hub's admins
 from telemetry.ingest.services import AuditExportError, telemetry_import_audit_export
 from telemetry.models import PollCursor, TelemetryEvent
+from telemetry.selectors import PollHealth, poll_health_of
 from telemetry.tasks import telemetry_poll_start
 
 # ---- ingest (seed Part 4) -------------------------------------------------------------------
@@ -24,6 +26,7 @@ from telemetry.tasks import telemetry_poll_start
 class PollCursorAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     list_display = [
         "tenant",
+        "health",
         "last_success_at",
         "last_error",
         "last_stored",
@@ -37,6 +40,7 @@ class PollCursorAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
     actions = ["poll_now"]
     fields = [
         "tenant",
+        "health",
         "last_poll_at",
         "last_success_at",
         "last_error",
@@ -51,6 +55,22 @@ class PollCursorAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
         "window_resume_after",
     ]
     readonly_fields = fields
+
+    @admin.display(description="Health")
+    def health(self, obj: PollCursor) -> str:
+        health = poll_health_of(cursor=obj, newest_event_at=obj.newest_event_at, now=timezone.now())
+        colour = {
+            PollHealth.State.HEALTHY: "#1a7f37",
+            PollHealth.State.FAILING: "#cf222e",
+        }.get(health.state, "#9a6700")
+        if not health.advice:
+            return format_html('<strong style="color:{}">{}</strong>', colour, health.label)
+        return format_html(
+            '<strong style="color:{}">{}</strong><div style="max-width:28em">{}</div>',
+            colour,
+            health.label,
+            health.advice,
+        )
 
     @admin.display(description="Lag")
     def lag(self, obj: PollCursor) -> str:
