@@ -122,10 +122,14 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_filter = ["tenant", PublicationStatusFilter]
     search_fields = ["skill_id", "name", "description"]
     list_select_related = ["tenant"]
+    # The IR is the one source of truth for a skill (bundle, footer, plugin): name and
+    # description are shown here, changed only by editing the IR and importing it again.
     readonly_fields = [
         "tenant",
         "skill_id",
+        "name_from_ir",
         "version",
+        "description_from_ir",
         "ir_pretty",
         "bundle_link",
         "updated_at",
@@ -135,9 +139,9 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     fields = [
         "tenant",
         "skill_id",
-        "name",
+        "name_from_ir",
         "version",
-        "description",
+        "description_from_ir",
         "limits",
         "drift_detail",
         "bundle_link",
@@ -219,6 +223,23 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def published_at(self, obj: Skill):
         publication = self._publication(obj)
         return publication.published_at if publication else None
+
+    @admin.display(description="Name")
+    def name_from_ir(self, obj: Skill) -> str:
+        return format_html(
+            '{}<div class="help">{}</div>',
+            obj.name,
+            "To change it, edit the skill's IR and import it again: the bundle, the footer "
+            "and the plugin all read the name from the IR.",
+        )
+
+    @admin.display(description="Description")
+    def description_from_ir(self, obj: Skill) -> str:
+        return format_html(
+            '{}<div class="help">{}</div>',
+            obj.description,
+            "Edit the skill's IR and import it again.",
+        )
 
     @admin.display(description="IR")
     def ir_pretty(self, obj: Skill) -> str:
@@ -438,7 +459,7 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         admin_history_log(request, queryset, "Drift check queued.")
         self.message_user(
             request,
-            f"Drift check of {tenant.slug}'s published GPTs queued; the Drift column shows "
+            f"Drift check of {tenant.name}'s published GPTs queued; the Drift column shows "
             "the result when it lands.",
             messages.SUCCESS,
         )

@@ -11,6 +11,7 @@ from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, ModelPrice
 from telemetry.hub.pricing import DEFAULT_PRICES
 from telemetry.hub.services import (
+    governance_events_reopen,
     governance_events_review,
     hub_token_issue,
     hub_tokens_revoke,
@@ -148,7 +149,7 @@ class GovernanceEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mod
     list_select_related = ["tenant", "skill", "hub_record"]
     search_fields = ["message", "openai_conversation_id", "dedupe_key"]
     date_hierarchy = "occurred_at"
-    actions = ["mark_reviewed"]
+    actions = ["mark_reviewed", "reopen"]
 
     @admin.display(description="Open", boolean=True)
     def open(self, obj: GovernanceEvent) -> bool:
@@ -168,7 +169,22 @@ class GovernanceEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mod
         admin_history_log(request, events, "Marked reviewed.")
         self.message_user(
             request,
-            ngettext("Marked %d event reviewed.", "Marked %d events reviewed.", count) % count,
+            ngettext("Marked %d event reviewed.", "Marked %d events reviewed.", count) % count
+            + " To undo, filter by Reviewed and use “Reopen selected events”.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Reopen selected events (undo Mark reviewed)", permissions=["review"])
+    def reopen(self, request, queryset):
+        reviewed = queryset.filter(
+            tenant__in=tenants_editable_by(request.user), reviewed_at__isnull=False
+        )
+        events = list(reviewed.select_related("tenant"))
+        count = governance_events_reopen(events=reviewed)
+        admin_history_log(request, events, "Reopened.")
+        self.message_user(
+            request,
+            ngettext("Reopened %d event.", "Reopened %d events.", count) % count,
             messages.SUCCESS,
         )
 
