@@ -11,6 +11,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import ngettext
 
 from claresia.admin_history import admin_history_log
+from claresia.formatting import latency_text, truncated
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.forms import AuditExportUploadForm
 from telemetry.hub.admin import ReadOnlyAdminMixin  # importing it registers the hub's admins
@@ -114,17 +115,18 @@ class PollCursorAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
 
 @admin.register(TelemetryEvent)
 class TelemetryEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
+    # The columns that fit 1280 px; long names cut with the whole on hover ("unknown skill" is
+    # a filter, and every field is on the event's page).
     list_display = [
         "occurred_at",
         "tenant",
-        "gpt_name",
+        "short_gpt_name",
         "event_type",
         "skill",
-        "skill_unknown",
-        "actor_email",
+        "short_actor",
         "model",
         "cost_usd",
-        "latency_ms",
+        "latency",
         "source",
     ]
     list_filter = ["source", "event_type", "skill_unknown"]
@@ -133,6 +135,18 @@ class TelemetryEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mode
     date_hierarchy = "occurred_at"
     show_full_result_count = False
     change_list_template = "admin/telemetry/telemetryevent/change_list.html"
+
+    @admin.display(description="GPT", ordering="gpt_name")
+    def short_gpt_name(self, obj: TelemetryEvent) -> str:
+        return truncated(obj.gpt_name, 32)
+
+    @admin.display(description="User", ordering="actor_email")
+    def short_actor(self, obj: TelemetryEvent) -> str:
+        return truncated(obj.actor_email, 24)
+
+    @admin.display(description="Latency", ordering="latency_ms")
+    def latency(self, obj: TelemetryEvent) -> str:
+        return latency_text(obj.latency_ms)
 
     def get_urls(self):
         return [

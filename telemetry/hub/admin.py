@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from claresia.admin_history import admin_history_log
+from claresia.formatting import latency_text, truncated
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, ModelPrice
 from telemetry.hub.pricing import DEFAULT_PRICES
@@ -100,8 +101,9 @@ class HubTokenAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(HubRecord)
 class HubRecordAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "tenant", "skill", "status", "cost_usd", "latency_ms", "estimated_flag",
-                    "created_at", "page"]  # fmt: skip
+    # The columns that fit 1280 px: the record id shortened (whole on hover and on its page).
+    list_display = ["short_id", "tenant", "skill", "status", "cost_usd", "latency",
+                    "estimated_flag", "created_at", "page"]  # fmt: skip
     list_filter = [
         ("tenant", RelatedOnlyFieldListFilter),
         ("skill", RelatedOnlyFieldListFilter),
@@ -112,6 +114,14 @@ class HubRecordAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmi
     search_fields = ["id", "record_key", "openai_conversation_id"]
     date_hierarchy = "created_at"
     exclude = ["token", "content_hash"]
+
+    @admin.display(description="Record", ordering="id")
+    def short_id(self, obj: HubRecord) -> str:
+        return truncated(str(obj.id), 13)
+
+    @admin.display(description="Latency", ordering="latency_ms")
+    def latency(self, obj: HubRecord) -> str:
+        return latency_text(obj.latency_ms)
 
     @admin.display(description="Estimated", boolean=True)
     def estimated_flag(self, obj: HubRecord) -> bool:
@@ -139,7 +149,7 @@ class ReviewListFilter(admin.SimpleListFilter):
 
 @admin.register(GovernanceEvent)
 class GovernanceEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["occurred_at", "tenant", "kind", "skill", "message", "hub_record", "open"]
+    list_display = ["occurred_at", "tenant", "kind", "skill", "short_message", "record", "open"]
     list_filter = [
         ReviewListFilter,
         ("tenant", RelatedOnlyFieldListFilter),
@@ -150,6 +160,17 @@ class GovernanceEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mod
     search_fields = ["message", "openai_conversation_id", "dedupe_key"]
     date_hierarchy = "occurred_at"
     actions = ["mark_reviewed", "reopen"]
+
+    @admin.display(description="Message")
+    def short_message(self, obj: GovernanceEvent) -> str:
+        return truncated(obj.message, 90)
+
+    @admin.display(description="Hub record")
+    def record(self, obj: GovernanceEvent) -> str:
+        if obj.hub_record_id is None:
+            return "—"
+        url = reverse("hub-record-page", args=[obj.hub_record_id])
+        return format_html('<a href="{}" title="{}">View record</a>', url, obj.hub_record_id)
 
     @admin.display(description="Open", boolean=True)
     def open(self, obj: GovernanceEvent) -> bool:

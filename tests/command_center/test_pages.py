@@ -521,7 +521,7 @@ def test_the_record_page_lists_the_conversations_telemetry_events(
 
     # then
     assert "context_length_exceeded" in body
-    assert "4321 ms" not in body
+    assert "4.3 s" not in body
     assert "othercorp_secret_error" not in body
 
 
