@@ -289,7 +289,11 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         tenants = tenants_editable_by(request.user)
         if not (request.user.is_staff and tenants.exists()):
             raise PermissionDenied
-        form = SkillImportForm(request.POST or None, request.FILES or None, tenants=tenants)
+        # A user with one tenant finds it chosen.
+        initial = {"tenant": tenants.get()} if tenants.count() == 1 else {}
+        form = SkillImportForm(
+            request.POST or None, request.FILES or None, tenants=tenants, initial=initial
+        )
         report, source_error = None, ""
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
