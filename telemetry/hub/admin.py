@@ -103,7 +103,7 @@ class HubTokenAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 class HubRecordAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     # The columns that fit 1280 px: the record id shortened (whole on hover and on its page).
     list_display = ["short_id", "tenant", "skill", "status", "cost_usd", "latency",
-                    "estimated_flag", "created_at", "page"]  # fmt: skip
+                    "estimated_flag", "created_at"]  # fmt: skip
     list_filter = [
         ("tenant", RelatedOnlyFieldListFilter),
         ("skill", RelatedOnlyFieldListFilter),
@@ -117,7 +117,9 @@ class HubRecordAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmi
 
     @admin.display(description="Record", ordering="id")
     def short_id(self, obj: HubRecord) -> str:
-        return truncated(str(obj.id), 13)
+        # The record's page (what its footer links to); the whole id on hover.
+        url = reverse("hub-record-page", args=[obj.pk])
+        return format_html('<a href="{}" title="{}">{}…</a>', url, obj.id, str(obj.id)[:12])
 
     @admin.display(description="Latency", ordering="latency_ms")
     def latency(self, obj: HubRecord) -> str:
