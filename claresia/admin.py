@@ -9,6 +9,9 @@ from claresia.scoping import TenantScopedAdminMixin
 admin.site.site_header = "Claresia administration"
 admin.site.site_title = "Claresia"
 admin.site.index_title = "Tenants, connectors, skills and telemetry"
+# "View site" (shown as "Command Center" in templates/admin/base_site.html) leads to the tenant
+# staff's pages, not back to the admin.
+admin.site.site_url = "/command-center/"
 
 
 class ArchetypeGroupInline(admin.TabularInline):

@@ -4,6 +4,9 @@ from django.views.generic import RedirectView
 
 from claresia.views import healthz
 
+# A 403 from a Command Center page for a user with no tenant explains how to get one.
+handler403 = "command_center.views.errors.permission_denied"
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),

@@ -28,6 +28,10 @@ def command_center_page(view):
     return login_required(checked)
 
 
+class NoTenant(PermissionDenied):
+    """The user may see no tenant: the 403 page says how to create or join one."""
+
+
 def page_tenant(request) -> tuple[Tenant, list[Tenant]]:
     """The tenant of `?tenant=slug` (else the first the user may see), and all they may see.
 
@@ -35,7 +39,7 @@ def page_tenant(request) -> tuple[Tenant, list[Tenant]]:
     """
     visible = list(tenants_visible_to(request.user).order_by("slug"))
     if not visible:
-        raise PermissionDenied("You are not a member of any tenant.")
+        raise NoTenant("You are not a member of any tenant.")
     slug = request.GET.get("tenant") or request.POST.get("tenant")
     if not slug:
         return visible[0], visible

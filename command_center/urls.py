@@ -17,6 +17,11 @@ urlpatterns = [
         overview_views.governance_review,
         name="governance_review",
     ),
+    path(
+        "governance/<int:event_id>/reopen",
+        overview_views.governance_reopen,
+        name="governance_reopen",
+    ),
     path("telemetry/", telemetry_views.telemetry_page, name="telemetry"),
     path("telemetry/<str:chart>.csv", telemetry_views.telemetry_csv, name="telemetry_csv"),
     path("records/", telemetry_views.records_page, name="records"),

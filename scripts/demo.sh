@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # `make run`: the whole demo on one machine with nothing else installed — SQLite under var/, the
 # OpenAI sandbox, the demo tenant with its skills published, simulated GPT traffic, the
-# telemetry poller every 60 s, and Claresia on http://127.0.0.1:8000. Ctrl-C stops everything.
+# telemetry poller every 60 s, and Claresia on http://127.0.0.1:8000 (WEB_PORT; the sandbox on
+# SANDBOX_PORT, 8765). Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DEBUG=true
-SANDBOX="http://127.0.0.1:${SANDBOX_PORT:-8765}"
+export SANDBOX_PORT="${SANDBOX_PORT:-8765}"
+SANDBOX="http://127.0.0.1:$SANDBOX_PORT"
+WEB="http://127.0.0.1:${WEB_PORT:-8000}"
 export OPENAI_API_BASE="$SANDBOX/v1"
 export CHATGPT_ADMIN_API_BASE="$SANDBOX/v1"
-export CLARESIA_HUB_BASE_URL="http://127.0.0.1:8000"
+export CLARESIA_HUB_BASE_URL="$WEB"
 PY=.venv/bin/python
 
 pids=()
@@ -32,25 +35,25 @@ $PY manage.py openai_sandbox --port "${SANDBOX_PORT:-8765}" > var/sandbox.log 2>
 pids+=($!)
 wait_for "$SANDBOX/_sandbox/requests"
 
-$PY manage.py load_demo | tee var/logins.txt
+$PY manage.py load_demo --url "$WEB" | tee var/logins.txt
 
-$PY manage.py runserver 127.0.0.1:8000 --noreload > var/web.log 2>&1 &
+$PY manage.py runserver "127.0.0.1:${WEB_PORT:-8000}" --noreload > var/web.log 2>&1 &
 web=$!
 pids+=($web)
-wait_for "http://127.0.0.1:8000/healthz"
+wait_for "$WEB/healthz"
 
 echo "Simulating a day of GPT use (Compliance Logs Platform files and hub records)…"
-$PY manage.py demo_traffic --once --backfill-hours 24 --per-tick 0 | tail -n 1
-$PY manage.py demo_traffic --backfill-hours 0 > var/traffic.log 2>&1 &
+$PY manage.py demo_traffic --hub-url "$WEB" --once --backfill-hours 24 --per-tick 0 | tail -n 1
+$PY manage.py demo_traffic --hub-url "$WEB" --backfill-hours 0 > var/traffic.log 2>&1 &
 pids+=($!)
 $PY manage.py poll_telemetry > var/poller.log 2>&1 &
 pids+=($!)
 
 cat <<TXT
 
-Claresia is running on http://127.0.0.1:8000 — Ctrl-C stops it.
-  Command Center:  http://127.0.0.1:8000/command-center/
-  Admin:           http://127.0.0.1:8000/admin/
+Claresia is running on $WEB — Ctrl-C stops it.
+  Command Center:  $WEB/command-center/
+  Admin:           $WEB/admin/
 $(grep -E "tenant staff|Claresia staff" var/logins.txt)
 Logs: var/web.log, var/sandbox.log, var/poller.log (every 60 s), var/traffic.log (every 20 s).
 TXT

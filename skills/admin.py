@@ -122,10 +122,14 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     list_filter = ["tenant", PublicationStatusFilter]
     search_fields = ["skill_id", "name", "description"]
     list_select_related = ["tenant"]
+    # The IR is the one source of truth for a skill (bundle, footer, plugin): name and
+    # description are shown here, changed only by editing the IR and importing it again.
     readonly_fields = [
         "tenant",
         "skill_id",
+        "name_from_ir",
         "version",
+        "description_from_ir",
         "ir_pretty",
         "bundle_link",
         "updated_at",
@@ -135,9 +139,9 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     fields = [
         "tenant",
         "skill_id",
-        "name",
+        "name_from_ir",
         "version",
-        "description",
+        "description_from_ir",
         "limits",
         "drift_detail",
         "bundle_link",
@@ -220,6 +224,23 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         publication = self._publication(obj)
         return publication.published_at if publication else None
 
+    @admin.display(description="Name")
+    def name_from_ir(self, obj: Skill) -> str:
+        return format_html(
+            '{}<div class="help">{}</div>',
+            obj.name,
+            "To change it, edit the skill's IR and import it again: the bundle, the footer "
+            "and the plugin all read the name from the IR.",
+        )
+
+    @admin.display(description="Description")
+    def description_from_ir(self, obj: Skill) -> str:
+        return format_html(
+            '{}<div class="help">{}</div>',
+            obj.description,
+            "Edit the skill's IR and import it again.",
+        )
+
     @admin.display(description="IR")
     def ir_pretty(self, obj: Skill) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.ir, indent=2, ensure_ascii=False))
@@ -276,7 +297,11 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         tenants = tenants_editable_by(request.user)
         if not (request.user.is_staff and tenants.exists()):
             raise PermissionDenied
-        form = SkillImportForm(request.POST or None, request.FILES or None, tenants=tenants)
+        # A user with one tenant finds it chosen.
+        initial = {"tenant": tenants.get()} if tenants.count() == 1 else {}
+        form = SkillImportForm(
+            request.POST or None, request.FILES or None, tenants=tenants, initial=initial
+        )
         report, source_error = None, ""
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
@@ -449,7 +474,7 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         admin_history_log(request, queryset, "Drift check queued.")
         self.message_user(
             request,
-            f"Drift check of {tenant.slug}'s published GPTs queued; the Drift column shows "
+            f"Drift check of {tenant.name}'s published GPTs queued; the Drift column shows "
             "the result when it lands.",
             messages.SUCCESS,
         )

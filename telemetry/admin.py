@@ -6,15 +6,18 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django.utils.translation import ngettext
 
 from claresia.admin_history import admin_history_log
+from claresia.formatting import latency_text, truncated
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.forms import AuditExportUploadForm
 from telemetry.hub.admin import ReadOnlyAdminMixin  # importing it registers the hub's admins
 from telemetry.ingest.services import AuditExportError, telemetry_import_audit_export
 from telemetry.models import PollCursor, TelemetryEvent
+from telemetry.selectors import PollHealth, poll_health_of
 from telemetry.tasks import telemetry_poll_start
 
 # ---- ingest (seed Part 4) -------------------------------------------------------------------
@@ -24,6 +27,7 @@ from telemetry.tasks import telemetry_poll_start
 class PollCursorAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     list_display = [
         "tenant",
+        "health",
         "last_success_at",
         "last_error",
         "last_stored",
@@ -37,6 +41,7 @@ class PollCursorAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
     actions = ["poll_now"]
     fields = [
         "tenant",
+        "health",
         "last_poll_at",
         "last_success_at",
         "last_error",
@@ -51,6 +56,22 @@ class PollCursorAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
         "window_resume_after",
     ]
     readonly_fields = fields
+
+    @admin.display(description="Health")
+    def health(self, obj: PollCursor) -> str:
+        health = poll_health_of(cursor=obj, newest_event_at=obj.newest_event_at, now=timezone.now())
+        colour = {
+            PollHealth.State.HEALTHY: "#1a7f37",
+            PollHealth.State.FAILING: "#cf222e",
+        }.get(health.state, "#9a6700")
+        if not health.advice:
+            return format_html('<strong style="color:{}">{}</strong>', colour, health.label)
+        return format_html(
+            '<strong style="color:{}">{}</strong><div style="max-width:28em">{}</div>',
+            colour,
+            health.label,
+            health.advice,
+        )
 
     @admin.display(description="Lag")
     def lag(self, obj: PollCursor) -> str:
@@ -94,17 +115,18 @@ class PollCursorAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
 
 @admin.register(TelemetryEvent)
 class TelemetryEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
+    # The columns that fit 1280 px; long names cut with the whole on hover ("unknown skill" is
+    # a filter, and every field is on the event's page).
     list_display = [
         "occurred_at",
         "tenant",
-        "gpt_name",
+        "short_gpt_name",
         "event_type",
         "skill",
-        "skill_unknown",
-        "actor_email",
+        "short_actor",
         "model",
         "cost_usd",
-        "latency_ms",
+        "latency",
         "source",
     ]
     list_filter = ["source", "event_type", "skill_unknown"]
@@ -113,6 +135,18 @@ class TelemetryEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mode
     date_hierarchy = "occurred_at"
     show_full_result_count = False
     change_list_template = "admin/telemetry/telemetryevent/change_list.html"
+
+    @admin.display(description="GPT", ordering="gpt_name")
+    def short_gpt_name(self, obj: TelemetryEvent) -> str:
+        return truncated(obj.gpt_name, 32)
+
+    @admin.display(description="User", ordering="actor_email")
+    def short_actor(self, obj: TelemetryEvent) -> str:
+        return truncated(obj.actor_email, 24)
+
+    @admin.display(description="Latency", ordering="latency_ms")
+    def latency(self, obj: TelemetryEvent) -> str:
+        return latency_text(obj.latency_ms)
 
     def get_urls(self):
         return [

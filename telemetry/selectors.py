@@ -3,37 +3,99 @@ records. Selectors only: the caller picked the tenant through claresia.scoping."
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
+from django.conf import settings
 from django.db.models import Max, Q, QuerySet
+from django.utils.timesince import timesince
 
 from claresia.models import Tenant
 from telemetry.models import GovernanceEvent, HubRecord, LogsCursor, PollCursor, TelemetryEvent
 
+# A poll is stale when this many intervals passed without a success: one missed poll is noise
+# (a slow page, a restart), two mean the poller is not running.
+STALE_AFTER_INTERVALS = 2
+
 
 @dataclass(frozen=True)
 class PollHealth:
+    class State(StrEnum):
+        NOT_POLLED = "not_polled"
+        HEALTHY = "healthy"
+        STALE = "stale"
+        FAILING = "failing"
+
     cursor: PollCursor | None
     newest_event_at: datetime | None
     # now − the newest stored event time: how far behind OpenAI's audit log the dashboard is.
     lag: timedelta | None
+    state: State
+    # What the state means and what to do about it, in the words of the tenant's staff.
+    advice: str
 
     @property
     def failing(self) -> bool:
-        cursor = self.cursor
-        return bool(
-            cursor
-            and cursor.last_error
-            and (cursor.last_success_at is None or cursor.last_error_at > cursor.last_success_at)
+        return self.state == self.State.FAILING
+
+    @property
+    def label(self) -> str:
+        return {
+            self.State.NOT_POLLED: "Not polled yet",
+            self.State.HEALTHY: "Healthy",
+            self.State.STALE: "Stale",
+            self.State.FAILING: "Failing",
+        }[self.state]
+
+
+def poll_health_of(
+    *,
+    cursor: PollCursor | None,
+    newest_event_at: datetime | None,
+    now: datetime,
+    interval: int | None = None,
+) -> PollHealth:
+    """The one place that decides whether a tenant's telemetry poll is healthy (pure)."""
+    interval = settings.TELEMETRY_POLL_INTERVAL if interval is None else interval
+    every = f"polls run every {interval} s"
+    lag = (now - newest_event_at) if newest_event_at else None
+    state, advice = PollHealth.State.HEALTHY, ""
+    success = cursor.last_success_at if cursor else None
+    if (
+        cursor
+        and cursor.last_error
+        and (success is None or (cursor.last_error_at and cursor.last_error_at > success))
+    ):
+        state = PollHealth.State.FAILING
+        advice = (
+            "The last poll failed, so telemetry is not being read. Fix what the error says "
+            "(often the Compliance key or organization id in Connect LLM), then run "
+            f"Poll now in the admin's Telemetry polls; {every} and retry on their own."
         )
+    elif success is None:
+        state = PollHealth.State.NOT_POLLED
+        advice = (
+            "No poll has succeeded yet. The first runs within a minute of connecting; if it "
+            "does not, check that the poller (poll_telemetry, or the Celery worker and beat) runs."
+        )
+    elif now - success > timedelta(seconds=STALE_AFTER_INTERVALS * interval):
+        state = PollHealth.State.STALE
+        advice = (
+            f"No poll has succeeded for {timesince(success, now)} ({every}): the poller is "
+            "probably not running, so new events and costs are not read. Start it "
+            "(poll_telemetry, or the Celery worker and beat), or run Poll now in the admin."
+        )
+    return PollHealth(
+        cursor=cursor, newest_event_at=newest_event_at, lag=lag, state=state, advice=advice
+    )
 
 
-def poll_health(*, tenant: Tenant, now: datetime) -> PollHealth:
+def poll_health(*, tenant: Tenant, now: datetime, interval: int | None = None) -> PollHealth:
     cursor = PollCursor.objects.filter(tenant=tenant).first()
     # Served by the (tenant, occurred_at) index: one index probe, not a scan.
     newest = TelemetryEvent.objects.filter(tenant=tenant).aggregate(newest=Max("occurred_at"))[
         "newest"
     ]
-    return PollHealth(cursor=cursor, newest_event_at=newest, lag=(now - newest) if newest else None)
+    return poll_health_of(cursor=cursor, newest_event_at=newest, now=now, interval=interval)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """Command Center → Distribution: the skills per target with drift and *Republish*, OpenAI →
 Export, the plugin download, publish runs and their progress."""
 
+from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from claresia.models import Tenant
 from claresia.scoping import scope_to_user
@@ -55,6 +56,10 @@ def _workspace(tenant: Tenant) -> dict:
 @command_center_page
 @require_GET
 def export(request):
+    return _export_page(request)
+
+
+def _export_page(request, *, error: str = "", status: int = 200):
     tenant, tenants = page_tenant(request)
     plan = {item.skill.pk: item for item in skills_publish_plan(tenant=tenant)}
     rows = skill_rows(tenant=tenant)
@@ -72,7 +77,9 @@ def export(request):
             "section": "distribution",
             "rows": rows,
             "connector": connector_of(tenant=tenant),
+            "error": error,
         },
+        status=status,
     )
 
 
@@ -89,6 +96,13 @@ def _export_download(request, export, nothing_exported: str):
 @require_GET
 def export_download(request):
     """The Custom GPT target: one ZIP per skill and manifest.csv, in one ZIP."""
+    # The Export page's form, submitted with every box unticked, means nothing, not everything.
+    if "picked" in request.GET and not request.GET.getlist("skill"):
+        return _export_page(
+            request,
+            error="Select at least one skill to export; nothing was downloaded.",
+            status=400,
+        )
     return _export_download(
         request, skills_export, "No skill of this tenant can be exported (see the Export page)."
     )
@@ -113,6 +127,11 @@ def drift_check(request):
     """Check the tenant's published GPTs for drift now (the daily task does it unasked)."""
     tenant = editable_page_tenant(request)
     drift_check_start(tenant=tenant)
+    messages.success(
+        request,
+        f"Drift check of {tenant.name}'s published GPTs started: the “In ChatGPT” column "
+        "shows what it finds (reload the page if it is still running).",
+    )
     return HttpResponseRedirect(_distribution_url(tenant))
 
 
@@ -129,9 +148,13 @@ def republish(request):
 
 
 @command_center_page
-@require_POST
+@require_http_methods(["GET", "POST"])
 def publish_start(request):
+    """GET: the plan (what publishing would do to each GPT, nothing written), as the admin's
+    confirmation page; POST: the publish run."""
     tenant = editable_page_tenant(request)
+    if request.method == "GET":
+        return _publish_plan_page(request, tenant)
     wanted = request.POST.getlist("skill") or skill_ids(tenant=tenant)
     try:
         run = publish_run_start(tenant=tenant, skill_ids=wanted, user=request.user)
@@ -143,6 +166,28 @@ def publish_start(request):
             status=400,
         )
     return HttpResponseRedirect(reverse("command_center:publish_run", args=[run.pk]))
+
+
+def _publish_plan_page(request, tenant: Tenant):
+    try:
+        plan = skills_publish_plan(tenant=tenant)
+    except PublishError as exc:
+        return render(
+            request,
+            "command_center/message.html",
+            {"tenant": tenant, "section": "distribution", "message": str(exc)},
+            status=400,
+        )
+    return render(
+        request,
+        "command_center/publish_plan.html",
+        {
+            "tenant": tenant,
+            "section": "distribution",
+            "plan": plan,
+            "writes": sum(item.action.writes for item in plan),
+        },
+    )
 
 
 @command_center_page

@@ -1,6 +1,7 @@
 """Command Center → Overview: the connector with *Test connection*, skills per target, poll
 health and the open governance events (with *Mark reviewed*)."""
 
+from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -11,7 +12,7 @@ from command_center.pages import can_edit, command_center_page, editable_page_te
 from connectors.services import connector_of, connector_test_connection
 from skills.models import Publication
 from skills.selectors import publish_runs_recent, skill_rows
-from telemetry.hub.services import governance_events_review
+from telemetry.hub.services import governance_events_reopen, governance_events_review
 from telemetry.selectors import (
     governance_event_of,
     governance_summary,
@@ -25,6 +26,15 @@ from telemetry.selectors import (
 def overview(request):
     tenant, tenants = page_tenant(request)
     rows = skill_rows(tenant=tenant)
+    # Just marked reviewed (the redirect says which): offer to undo it.
+    reviewed = request.GET.get("reviewed", "")
+    undo = (
+        governance_event_of(tenant=tenant, event_id=int(reviewed))
+        .filter(reviewed_at__isnull=False)
+        .first()
+        if reviewed.isdigit()
+        else None
+    )
     counts = {status: 0 for status in (*Publication.Status.values, "never")}
     for row in rows:
         counts[row["publication"].status if row["publication"] else "never"] += 1
@@ -44,6 +54,7 @@ def overview(request):
             "logs_polls": logs_poll_health(tenant=tenant),
             "governance": governance_summary(tenant=tenant),
             "runs": publish_runs_recent(tenant=tenant, limit=5),
+            "undo": undo,
         },
     )
 
@@ -57,7 +68,17 @@ def connector_test(request):
     if connector is None:
         raise Http404("This tenant has no connector yet.")
     connector_test_connection(connector=connector)
+    tested = connector_of(tenant=tenant)
+    if tested.last_error:
+        messages.error(request, f"{tenant.name}: the connection test failed. {tested.last_error}")
+    else:
+        messages.success(request, f"{tenant.name}: connected. The Compliance API answered.")
     return HttpResponseRedirect(f"{reverse('command_center:overview')}?tenant={tenant.slug}")
+
+
+def _governance_url(tenant, **query) -> str:
+    extra = "".join(f"&{key}={value}" for key, value in query.items())
+    return f"{reverse('command_center:overview')}?tenant={tenant.slug}{extra}#governance"
 
 
 @command_center_page
@@ -68,7 +89,23 @@ def governance_review(request, event_id: int):
     events = governance_event_of(tenant=tenant, event_id=event_id)
     if not events.exists():
         raise Http404("No such governance event for this tenant.")
+    event = events.select_related("skill").get()
     governance_events_review(events=events, user=request.user)
-    return HttpResponseRedirect(
-        f"{reverse('command_center:overview')}?tenant={tenant.slug}#governance"
-    )
+    what = event.get_kind_display() + (f" · {event.skill.name}" if event.skill else "")
+    messages.success(request, f"Marked reviewed: {what}. It no longer counts as open.")
+    return HttpResponseRedirect(_governance_url(tenant, reviewed=event.pk))
+
+
+@command_center_page
+@require_POST
+def governance_reopen(request, event_id: int):
+    """Undo *Mark reviewed*: the event is open again."""
+    tenant = editable_page_tenant(request)
+    events = governance_event_of(tenant=tenant, event_id=event_id)
+    if not events.exists():
+        raise Http404("No such governance event for this tenant.")
+    event = events.select_related("skill").get()
+    governance_events_reopen(events=events)
+    what = event.get_kind_display() + (f" · {event.skill.name}" if event.skill else "")
+    messages.success(request, f"Reopened: {what}. It counts as open again.")
+    return HttpResponseRedirect(_governance_url(tenant))

@@ -4,3 +4,10 @@ document.addEventListener("change", (event) => {
   const field = event.target.closest("[data-autosubmit]");
   if (field) field.form.submit();
 });
+
+// A table wider than a phone's screen scrolls inside its box: make it reachable by keyboard.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const table of document.querySelectorAll("main table")) {
+    if (table.scrollWidth > table.clientWidth) table.tabIndex = 0;
+  }
+});

@@ -14,8 +14,14 @@ document.addEventListener("DOMContentLoaded", () => {
     const canvas = document.getElementById(id);
     if (canvas) new Chart(canvas, config);
   };
-  const money = (value) => (value === 0 ? "$0" : "$" + Number(value).toFixed(value < 1 ? 4 : 2));
-  const ms = (value) => (value >= 1000 ? (value / 1000).toFixed(1) + " s" : Math.round(value) + " ms");
+  // One number of decimals per axis (from its largest tick), so "$0.50" sits beside "$1.00".
+  const decimalsFor = (max) => (max >= 0.1 ? 2 : max >= 0.01 ? 3 : 4);
+  const moneyIn = (decimals) => (value) => "$" + Number(value).toFixed(decimals);
+  const moneyTick = (value, index, ticks) =>
+    moneyIn(decimalsFor(Math.max(...ticks.map((t) => Math.abs(t.value)))))(value);
+  const money = (value) => moneyIn(decimalsFor(Math.abs(value)))(value);
+  // Latency reads the same everywhere in Claresia: seconds with one decimal, "2.3 s".
+  const ms = (value) => (Number(value) / 1000).toFixed(1) + " s";
 
   draw("chart-volume", {
     type: "bar",
@@ -44,7 +50,7 @@ document.addEventListener("DOMContentLoaded", () => {
     options: {
       indexAxis: "y",
       plugins: { legend: { display: false }, tooltip: { callbacks: { label: (c) => money(c.raw) } } },
-      scales: { x: { beginAtZero: true, ticks: { callback: money } }, y: { grid: { display: false } } },
+      scales: { x: { beginAtZero: true, ticks: { callback: moneyTick } }, y: { grid: { display: false } } },
     },
   });
 

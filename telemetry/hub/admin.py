@@ -7,9 +7,11 @@ from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from claresia.admin_history import admin_history_log
+from claresia.formatting import latency_text, truncated
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, ModelPrice
 from telemetry.hub.services import (
+    governance_events_reopen,
     governance_events_review,
     hub_token_issue,
     hub_tokens_revoke,
@@ -100,8 +102,9 @@ class HubTokenAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(HubRecord)
 class HubRecordAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "tenant", "skill", "status", "cost_usd", "latency_ms", "estimated_flag",
-                    "created_at", "page"]  # fmt: skip
+    # The columns that fit 1280 px: the record id shortened (whole on hover and on its page).
+    list_display = ["short_id", "tenant", "skill", "status", "cost_usd", "latency",
+                    "estimated_flag", "created_at"]  # fmt: skip
     list_filter = [
         ("tenant", RelatedOnlyFieldListFilter),
         ("skill", RelatedOnlyFieldListFilter),
@@ -112,6 +115,16 @@ class HubRecordAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmi
     search_fields = ["id", "record_key", "openai_conversation_id"]
     date_hierarchy = "created_at"
     exclude = ["token", "content_hash"]
+
+    @admin.display(description="Record", ordering="id")
+    def short_id(self, obj: HubRecord) -> str:
+        # The record's page (what its footer links to); the whole id on hover.
+        url = reverse("hub-record-page", args=[obj.pk])
+        return format_html('<a href="{}" title="{}">{}…</a>', url, obj.id, str(obj.id)[:12])
+
+    @admin.display(description="Latency", ordering="latency_ms")
+    def latency(self, obj: HubRecord) -> str:
+        return latency_text(obj.latency_ms)
 
     @admin.display(description="Estimated", boolean=True)
     def estimated_flag(self, obj: HubRecord) -> bool:
@@ -139,7 +152,7 @@ class ReviewListFilter(admin.SimpleListFilter):
 
 @admin.register(GovernanceEvent)
 class GovernanceEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["occurred_at", "tenant", "kind", "skill", "message", "hub_record", "open"]
+    list_display = ["occurred_at", "tenant", "kind", "skill", "short_message", "record", "open"]
     list_filter = [
         ReviewListFilter,
         ("tenant", RelatedOnlyFieldListFilter),
@@ -149,7 +162,18 @@ class GovernanceEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mod
     list_select_related = ["tenant", "skill", "hub_record"]
     search_fields = ["message", "openai_conversation_id", "dedupe_key"]
     date_hierarchy = "occurred_at"
-    actions = ["mark_reviewed"]
+    actions = ["mark_reviewed", "reopen"]
+
+    @admin.display(description="Message")
+    def short_message(self, obj: GovernanceEvent) -> str:
+        return truncated(obj.message, 90)
+
+    @admin.display(description="Hub record")
+    def record(self, obj: GovernanceEvent) -> str:
+        if obj.hub_record_id is None:
+            return "—"
+        url = reverse("hub-record-page", args=[obj.hub_record_id])
+        return format_html('<a href="{}" title="{}">View record</a>', url, obj.hub_record_id)
 
     @admin.display(description="Open", boolean=True)
     def open(self, obj: GovernanceEvent) -> bool:
@@ -169,7 +193,22 @@ class GovernanceEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mod
         admin_history_log(request, events, "Marked reviewed.")
         self.message_user(
             request,
-            ngettext("Marked %d event reviewed.", "Marked %d events reviewed.", count) % count,
+            ngettext("Marked %d event reviewed.", "Marked %d events reviewed.", count) % count
+            + " To undo, filter by Reviewed and use “Reopen selected events”.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Reopen selected events (undo Mark reviewed)", permissions=["review"])
+    def reopen(self, request, queryset):
+        reviewed = queryset.filter(
+            tenant__in=tenants_editable_by(request.user), reviewed_at__isnull=False
+        )
+        events = list(reviewed.select_related("tenant"))
+        count = governance_events_reopen(events=reviewed)
+        admin_history_log(request, events, "Reopened.")
+        self.message_user(
+            request,
+            ngettext("Reopened %d event.", "Reopened %d events.", count) % count,
             messages.SUCCESS,
         )
 

@@ -14,9 +14,15 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
-def render_markdown(text: str) -> str:
-    """Safe HTML for `text` (mark it safe only after this)."""
-    html = _renderer.render(text)
+def render_markdown(text: str, *, heading_offset: int = 0) -> str:
+    """Safe HTML for `text` (mark it safe only after this). `heading_offset` demotes headings
+    (h1 → h1+offset, at most h6), so the output sits under the page's own headings."""
+    tokens = _renderer.parse(text)
+    if heading_offset:
+        for token in tokens:
+            if token.type in ("heading_open", "heading_close"):
+                token.tag = f"h{min(6, int(token.tag[1]) + heading_offset)}"
+    html = _renderer.renderer.render(tokens, _renderer.options, {})
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -28,7 +28,7 @@ def record_page(request, record_id: str):
         "hub/record.html",
         {
             "record": record,
-            "output_html": mark_safe(render_markdown(record.output)),  # noqa: S308 - sanitized
+            "output_html": mark_safe(render_markdown(record.output, heading_offset=2)),  # noqa: S308 - sanitized
             "inputs_json": json.dumps(record.inputs, indent=2, ensure_ascii=False),
             "cost": cost_display(record.cost_usd),
             "seconds": seconds_display(record.latency_ms),

@@ -378,3 +378,8 @@ def governance_events_review(*, events, user) -> int:
     return events.filter(reviewed_at__isnull=True).update(
         reviewed_at=timezone.now(), reviewed_by=user
     )
+
+
+def governance_events_reopen(*, events) -> int:
+    """Undo *Mark reviewed*: the reviewed events among `events` are open again; returns how many."""
+    return events.filter(reviewed_at__isnull=False).update(reviewed_at=None, reviewed_by=None)

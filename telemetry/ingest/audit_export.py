@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 
 from claresia.models import Tenant
 from claresia.services import tenant_slugs_extending
@@ -59,8 +60,9 @@ class AuditExportReport:
 
     def summary(self) -> str:
         text = (
-            f"{self.records} events read: {self.stored} stored, {self.duplicates} already "
-            f"there, {self.skipped} skipped (not this tenant's claresia-* GPTs), "
+            f"{self.records} event{pluralize(self.records)} read: {self.stored} stored, "
+            f"{self.duplicates} already there, {self.skipped} skipped "
+            "(not this tenant's claresia-* GPTs), "
             f"{self.error_count} malformed"
         )
         return text

@@ -22,3 +22,31 @@ def test_load_demo_connects_dainese_to_the_sandbox_and_prints_the_logins(db, san
     assert TenantMembership.objects.filter(tenant__slug="dainese", user__username="dainese-staff")
     assert "dainese-staff / demo-pass-123" in out.getvalue()
     assert connector.api_key not in out.getvalue()
+
+
+@pytest.mark.integration
+def test_load_demo_prints_the_port_the_demo_runs_on(db, sandbox):
+    out = io.StringIO()
+    call_command(
+        "load_demo", "--password", "p-123456789", "--url", "http://127.0.0.1:8123", stdout=out
+    )
+    assert "Claresia is at http://127.0.0.1:8123/admin/" in out.getvalue()
+
+
+def test_the_traffic_simulator_finds_the_sandbox_on_sandbox_port(monkeypatch):
+    # given
+    from demo.management.commands.demo_traffic import Command
+
+    monkeypatch.setenv("SANDBOX_PORT", "8799")
+
+    # when
+    options = Command().create_parser("manage.py", "demo_traffic").parse_args([])
+
+    # then
+    assert options.sandbox_url == "http://127.0.0.1:8799"
+
+
+def test_the_import_form_preselects_the_users_only_tenant(client, tenant, staff, other_tenant):
+    client.force_login(staff)
+    page = client.get("/admin/skills/skill/import/").content.decode()
+    assert f'<option value="{tenant.pk}" selected>' in page

@@ -59,7 +59,7 @@ def test_the_overview_marks_an_event_reviewed_and_stops_counting_it(client, staf
 
     # then
     assert response.status_code == 302
-    assert response["Location"].endswith(f"?tenant={tenant.slug}#governance")
+    assert response["Location"].endswith(f"?tenant={tenant.slug}&reviewed={event.pk}#governance")
     page = client.get(f"{OVERVIEW}?tenant={tenant.slug}").content.decode()
     assert "1 open" in page
     assert "Incident Postmortem left no hub record" not in page

@@ -283,7 +283,24 @@ def test_overview_shows_poll_health_and_lag(client, staff, tenant):
     assert "17 stored, 4 skipped" in body
     assert "OpenAI is rate limiting" in body
     assert "Failing" in body
+    assert "Fix what the error says" in body
     assert "3\xa0hours" in body  # the lag, from the newest event time
+
+
+def test_overview_says_a_dead_poller_is_stale_not_healthy(client, staff, tenant):
+    # given: the last success 7 minutes ago, polls every 60 s
+    now = timezone.now()
+    PollCursor.objects.create(tenant=tenant, last_success_at=now - timedelta(minutes=7))
+    add_event(tenant, at=now - timedelta(minutes=8))
+    client.force_login(staff)
+
+    # when
+    body = client.get(OVERVIEW).content.decode()
+
+    # then
+    assert "Healthy" not in body
+    assert "Stale" in body
+    assert "poller is probably not running" in body
 
 
 def test_overview_lists_open_governance_events_with_links(client, staff, tenant, skill):
@@ -510,7 +527,7 @@ def test_the_record_page_lists_the_conversations_telemetry_events(
 
     # then
     assert "context_length_exceeded" in body
-    assert "4321 ms" not in body
+    assert "4.3 s" not in body
     assert "othercorp_secret_error" not in body
 
 

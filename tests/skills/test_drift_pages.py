@@ -200,7 +200,7 @@ def test_admin_check_drift_action_queues_the_check_whose_result_the_pages_show(
     # then it says the check is queued; the check ran once the request committed
     reported = [str(message) for message in response.context["messages"]]
     assert reported == [
-        "Drift check of dainese's published GPTs queued; the Drift column shows the result "
+        "Drift check of Dainese's published GPTs queued; the Drift column shows the result "
         "when it lands."
     ]
     assert len(queued) == 1

@@ -32,7 +32,7 @@ def import_audit_export(client, request):
     )
     # The events are many and read only: the import is told in the tenant's history.
     message = (
-        "Imported the audit export export.jsonl: 1 events read: 1 stored, 0 already there, "
+        "Imported the audit export export.jsonl: 1 event read: 1 stored, 0 already there, "
         "0 skipped (not this tenant's claresia-* GPTs), 0 malformed."
     )
     return tenant, CHANGE, message

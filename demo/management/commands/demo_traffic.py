@@ -1,3 +1,4 @@
+import os
 import random
 import signal
 import threading
@@ -22,7 +23,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--hub-url", default="http://127.0.0.1:8000")
-        parser.add_argument("--sandbox-url", default="http://127.0.0.1:8765")
+        # The sandbox scripts/demo.sh starts listens on SANDBOX_PORT (8765 unless set).
+        parser.add_argument(
+            "--sandbox-url", default=f"http://127.0.0.1:{os.environ.get('SANDBOX_PORT') or 8765}"
+        )
         parser.add_argument("--interval", type=float, default=20.0, help="seconds between ticks")
         parser.add_argument("--per-tick", type=int, default=6)
         parser.add_argument(
@@ -47,6 +51,7 @@ class Command(BaseCommand):
         )
         rng = random.Random(options["seed"])
         now = int(time.time())
+        totals = {"invocations": 0, "failures": 0, "hub_records": 0}
         for hour in range(options["backfill_hours"], 0, -1):
             tick = demo_traffic_tick(
                 tenant=tenant,
@@ -57,6 +62,8 @@ class Command(BaseCommand):
                 spread_seconds=3480,
             )
             self._report(tick, f"backfill -{hour}h")
+            for key in totals:
+                totals[key] += getattr(tick, key)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -70,6 +77,15 @@ class Command(BaseCommand):
             )
             self._report(tick, "live")
             if options["once"]:
+                for key in totals:
+                    totals[key] += getattr(tick, key)
+                self.stdout.write(
+                    f"Simulated {totals['invocations']} invocation"
+                    f"{'' if totals['invocations'] == 1 else 's'} "
+                    f"({totals['failures']} failed) and {totals['hub_records']} hub record"
+                    f"{'' if totals['hub_records'] == 1 else 's'} "
+                    f"over the last {options['backfill_hours']} h."
+                )
                 break
             stop.wait(options["interval"])
 

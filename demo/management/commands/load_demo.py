@@ -9,8 +9,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--password", help="the demo logins' password (default: a new one)")
+        parser.add_argument(
+            "--url",
+            default="http://127.0.0.1:8000",
+            help="where Claresia runs, for the printed links (scripts/demo.sh passes its port)",
+        )
 
-    def handle(self, *args, password, **options):
+    def handle(self, *args, password, url, **options):
         tenant, logins = demo_load(password=password)
         connector = demo_test_connection(tenant)
         state = connector.get_status_display().lower()
@@ -26,7 +31,7 @@ class Command(BaseCommand):
                     f"Demo tenant '{tenant.slug}' loaded; OpenAI sandbox connection: {state}.",
                     *([published] if published else []),
                     "",
-                    "  Claresia is at http://127.0.0.1:8000/admin/",
+                    f"  Claresia is at {url.rstrip('/')}/admin/",
                     f"  tenant staff:    {logins.staff_username} / {logins.password}",
                     f"  Claresia staff:  {logins.superuser_username} / {logins.password}",
                     "",

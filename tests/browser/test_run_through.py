@@ -1,0 +1,142 @@
+"""The run-through a new user makes: every Command Center page and the key admin pages, as the
+tenant's staff and as Claresia staff, at 1280 px and 390 px. Each page is screenshotted under the
+test's tmp_path, has no sideways scroll and no overlapping nav on a phone, and axe-core finds no
+serious or critical accessibility violation on the Command Center pages and the record page."""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from rest_framework.test import APIClient
+
+from demo.loader import demo_load, demo_skills_publish, demo_test_connection
+from telemetry.hub.services import hub_token_issue
+from tests.browser.helpers import log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+PASSWORD = "a-long-test-passphrase"
+WIDTHS = {"desktop": 1280, "phone": 390}
+COMMAND_CENTER = [
+    "/command-center/?tenant=dainese",
+    "/command-center/distribution/?tenant=dainese",
+    "/command-center/distribution/openai/export/?tenant=dainese",
+    "/command-center/distribution/openai/publish/?tenant=dainese",
+    "/command-center/distribution/plugin/?tenant=dainese",
+    "/command-center/telemetry/?tenant=dainese",
+    "/command-center/records/?tenant=dainese",
+]
+ADMIN = [
+    "/admin/",
+    "/admin/skills/skill/",
+    "/admin/skills/skill/import/",
+    "/admin/telemetry/pollcursor/",
+    "/admin/telemetry/telemetryevent/",
+    "/admin/telemetry/hubrecord/",
+    "/admin/telemetry/governanceevent/",
+]
+
+
+@pytest.fixture
+def demo(transactional_db, sandbox):
+    tenant, logins = demo_load(password=PASSWORD)
+    demo_test_connection(tenant)
+    demo_skills_publish(tenant)
+    hub = APIClient()
+    hub.credentials(HTTP_AUTHORIZATION=f"Bearer {hub_token_issue(tenant=tenant).plaintext}")
+    record = hub.post(
+        "/hub/v1/records",
+        {
+            "skill_id": "prd-review",
+            "output": "# Verdict\nReady with changes.",
+            "usage": {"input_tokens": 1200, "output_tokens": 300},
+            "latency_ms": 2300,
+        },
+        format="json",
+    ).json()
+    return logins, record["id"]
+
+
+def serious_violations(page) -> list[str]:
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def check_page(page, url: str, shots, name: str, width: int) -> None:
+    response = page.goto(url)
+    assert response.status < 400, f"{url}: HTTP {response.status}"
+    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    # no sideways scroll
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, f"{url} scrolls sideways at {width} px ({scroll} px wide)"
+
+
+def nav_overlaps(page) -> bool:
+    return page.evaluate(
+        """() => {
+          const boxes = [...document.querySelectorAll('header .bar > *, header nav a')]
+            .map(e => e.getBoundingClientRect()).filter(r => r.width && r.height);
+          const nav = document.querySelector('header nav').getBoundingClientRect();
+          const others = [...document.querySelectorAll('header .bar > :not(nav)')]
+            .map(e => e.getBoundingClientRect());
+          return others.some(r => r.left < nav.right && r.right > nav.left
+                                  && r.top < nav.bottom && r.bottom > nav.top);
+        }"""
+    )
+
+
+@pytest.mark.parametrize("device", list(WIDTHS))
+def test_the_run_through_as_tenant_staff_and_claresia_staff(
+    browser, live_server, demo, tmp_path, device
+):
+    logins, record_id = demo
+    width = WIDTHS[device]
+    shots = tmp_path / device
+    shots.mkdir()
+    for who, username in (
+        ("tenant-staff", logins.staff_username),
+        ("claresia-staff", logins.superuser_username),
+    ):
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": width, "height": 900}
+        )
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            log_in(page, username, PASSWORD)
+            problems = []
+            for number, url in enumerate([*COMMAND_CENTER, f"/hub/records/{record_id}"]):
+                check_page(page, url, shots, f"{who}-cc-{number}", width)
+                if url.startswith("/command-center/"):
+                    assert not nav_overlaps(page), f"{url}: the nav overlaps at {width} px"
+                    # the header: who is signed in, a way out, the admin for staff
+                    assert page.get_by_role("button", name="Log out").count() == 1
+                    assert page.get_by_role("link", name="Admin", exact=True).count() == 1
+                else:
+                    assert page.locator("main").count() == 1
+                    assert page.locator("h1").count() == 1
+                problems += [f"{url}: {p}" for p in serious_violations(page)]
+            assert problems == [], "\n".join(problems)
+            # the overview's poll health is a state with its meaning, never a bare "Healthy"
+            page.goto("/command-center/?tenant=dainese")
+            assert page.locator("#poll .pill").inner_text() in (
+                "Healthy",
+                "Stale",
+                "Failing",
+                "Not polled yet",
+            )
+            for number, url in enumerate(ADMIN):
+                check_page(
+                    page, url, shots, f"{who}-admin-{number}", width if width > 400 else 10_000
+                )
+                if width == 1280 and url != "/admin/skills/skill/import/":
+                    assert page.get_by_role("link", name="Command Center").count() >= 1
+                    table = page.locator("#result_list")
+                    if table.count():
+                        box = table.bounding_box()
+                        assert box["x"] + box["width"] <= width, f"{url}: the table overflows"
+        finally:
+            context.close()
+    assert len(list(shots.glob("*.png"))) == 2 * (len(COMMAND_CENTER) + 1 + len(ADMIN))
