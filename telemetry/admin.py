@@ -13,6 +13,7 @@ from claresia.admin_history import admin_history_log
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.forms import AuditExportUploadForm
 from telemetry.hub.admin import ReadOnlyAdminMixin  # importing it registers the hub's admins
+from telemetry.hub.mcp_admin import McpClientAdmin  # noqa: F401 - registers the MCP clients' admin
 from telemetry.ingest.services import AuditExportError, telemetry_import_audit_export
 from telemetry.models import PollCursor, TelemetryEvent
 from telemetry.tasks import telemetry_poll_start
