@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "axes",
+    "oauth2_provider",
     "claresia",
     "connectors",
     "skills",
@@ -252,6 +253,40 @@ SPECTACULAR_SETTINGS = {
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
 }
 
+# The hub as an MCP app (/mcp, README "The hub as an MCP app"): OAuth 2.1 per the MCP
+# authorization spec, on django-oauth-toolkit. Public clients registered by ChatGPT (RFC 7591),
+# authorization code + PKCE S256 only, short-lived access tokens, rotated refresh tokens with
+# replay detection, tokens stored only as SHA-256 checksums (RFC 9700 §4), `iss` in responses.
+MCP_ACCESS_TOKEN_SECONDS = env.int("MCP_ACCESS_TOKEN_SECONDS", default=3600)
+MCP_SCOPE = "hub.records"
+# DOT's own default, named so that telemetry's migration can refer to it as a swappable model.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "SCOPES": {MCP_SCOPE: "Record skill outputs to this tenant's Claresia hub"},
+    "DEFAULT_SCOPES": [MCP_SCOPE],
+    "PKCE_REQUIRED": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": MCP_ACCESS_TOKEN_SECONDS,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("MCP_REFRESH_TOKEN_SECONDS", default=30 * 86400),
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # ChatGPT's redirect is https; plain http only for loopback clients in development.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEBUG else ["https"],
+    "ALLOW_URI_WILDCARDS": False,
+    # Our own strict registration view (telemetry/hub/oauth.py) replaces DOT's DCR.
+    "DCR_ENABLED": False,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": not DEBUG,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
+
 # Celery: a Redis broker in production; with none configured, tasks run in-process.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or None
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
@@ -302,5 +337,7 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
         # Failed logins and lockouts are warnings; every successful login is not news.
         "axes": {"level": "WARNING"},
+        # The MCP SDK logs each stateless exchange's manager start and stop at INFO.
+        "mcp": {"level": "WARNING"},
     },
 }

@@ -169,15 +169,29 @@ Version {version}. One Agent Skills folder per skill under `skills/` ({count}): 
 instructions and Claresia's rules) and its knowledge under `references/`.
 
 ## Recording to the hub
-Every skill must record its output with the hub's `emit_hub_record` operation
-(`POST {hub_base}/hub/v1/records`, bearer hub token) and end with the footer it returns. A plugin
-reaches it through an MCP server that exposes `emit_hub_record`; the token is not in this export:
-Claresia staff mint it with `manage.py issue_hub_token --tenant {tenant}`, shown only once.
+Every skill must record its output with the `emit_hub_record` tool of the Claresia hub app and
+end with the footer it returns. The plugin declares the app in `.mcp.json`: the hub's MCP server
+`{hub_base}/mcp` (Streamable HTTP, OAuth 2.1). A tenant admin of `{tenant}` approves the
+connection once, when ChatGPT first connects; no hub token is in this export.
 
 ## Not carried
 Function tools, conversation starters and archetype groups (sharing) have no place in a plugin
 skill: the export's `manifest.json` lists them per skill.
 """
+
+
+MCP_SERVER_NAME = "claresia-hub"
+
+
+def mcp_server_url(tenant: TenantContext) -> str:
+    """The hub's MCP endpoint for this tenant: its hub base (a Mode C tenant's own)."""
+    return f"{tenant.hub_base.rstrip('/')}/mcp"
+
+
+def mcp_servers(tenant: TenantContext) -> dict:
+    """`.mcp.json`: the hub as a remote MCP server over Streamable HTTP; ChatGPT runs its OAuth
+    (README, "The hub as an MCP app")."""
+    return {"mcpServers": {MCP_SERVER_NAME: {"type": "http", "url": mcp_server_url(tenant)}}}
 
 
 def plugin_name(tenant: TenantContext) -> str:
@@ -194,6 +208,9 @@ def plugin_json(skills: list[AgentSkill], irs: dict[str, dict], *, tenant: Tenan
         "description": f"Claresia skills of {tenant.slug}: {names}."[:DESCRIPTION_LIMIT],
         "author": {"name": "Claresia"},
         "skills": "./skills/",
+        # The app the skills record through: the hub's MCP server (telemetry/hub/mcp.py),
+        # declared in the plugin root's .mcp.json as Codex plugins bundle MCP servers.
+        "mcpServers": "./.mcp.json",
         "interface": {
             "displayName": f"Claresia · {tenant.slug}",
             "shortDescription": f"{len(skills)} Claresia skill(s) that record to the hub",
@@ -213,6 +230,9 @@ def plugin_folder(
     """The plugin folder's files by path, the skills under `skills/<id>/`."""
     manifest = plugin_json(skills, irs, tenant=tenant)
     entries = {
+        ".mcp.json": (
+            json.dumps(mcp_servers(tenant), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        ).encode(),
         ".codex-plugin/plugin.json": (
             json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         ).encode(),

@@ -18,9 +18,9 @@ TYPE_LABELS = {
 }
 # How each target reaches the hub's `emit_hub_record` operation (hub-records-api.md).
 GPT_HUB_CALL = f"`claresia.emit_hub_record` (action operation `{HUB_OPERATION_ID}`)"
+# A plugin skill calls the app its plugin declares: the hub's MCP server (`{hub_base}/mcp`).
 PLUGIN_HUB_CALL = (
-    f"the Claresia hub's `{HUB_OPERATION_ID}` tool (`POST /hub/v1/records` with the tenant's "
-    "hub token)"
+    f"the `{HUB_OPERATION_ID}` tool of the plugin's Claresia hub app (MCP server `claresia-hub`)"
 )
 
 

@@ -15,6 +15,7 @@ from claresia.formatting import latency_text, truncated
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.forms import AuditExportUploadForm
 from telemetry.hub.admin import ReadOnlyAdminMixin  # importing it registers the hub's admins
+from telemetry.hub.mcp_admin import McpClientAdmin  # noqa: F401 - registers the MCP clients' admin
 from telemetry.ingest.services import AuditExportError, telemetry_import_audit_export
 from telemetry.models import PollCursor, TelemetryEvent
 from telemetry.selectors import PollHealth, poll_health_of

@@ -10,13 +10,14 @@ from django.db.models.functions import Now
 
 from claresia.models import Tenant
 from skills.models import Skill
-from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, ModelPrice
+from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, McpClient, ModelPrice
 
 __all__ = [
     "GovernanceEvent",
     "HubRecord",
     "HubToken",
     "LogsCursor",
+    "McpClient",
     "ModelPrice",
     "PollCursor",
     "TelemetryEvent",

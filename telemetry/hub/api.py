@@ -23,6 +23,7 @@ from telemetry.hub.serializers import (
     FieldErrors,
     HubRecordAnswer,
     HubRecordDetail,
+    emit_hub_record_values,
 )
 from telemetry.hub.services import (
     OpenAIContext,
@@ -32,7 +33,7 @@ from telemetry.hub.services import (
     hub_record_get,
     hub_record_url,
 )
-from telemetry.hub.validation import MAX_BODY_CHARACTERS, accepted_values
+from telemetry.hub.validation import MAX_BODY_CHARACTERS
 
 
 def _answer(record: HubRecord) -> dict:
@@ -86,14 +87,7 @@ class HubRecordsView(HubAPIView):
     )
     def post(self, request):
         self._check_size(request)
-        data = request.data
-        if not isinstance(data, dict):
-            raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
-        values = accepted_values(data)
-        if values is None:  # not plainly valid: the serializer decides, and words the errors
-            incoming = EmitHubRecord(data=data)
-            incoming.is_valid(raise_exception=True)
-            values = incoming.validated_data
+        values = emit_hub_record_values(request.data)
         usage = values.get("usage")
         try:
             result = hub_record_emit(

@@ -11,6 +11,7 @@ import time
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from oauth2_provider.settings import oauth2_settings
 
 from claresia.models import Tenant
 from skills.models import Skill
@@ -204,3 +205,32 @@ class ModelPrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} ({self.tenant.slug})"
+
+
+class McpClient(models.Model):
+    """An OAuth client of the hub's MCP endpoint (`/mcp`), as ChatGPT registers it (RFC 7591),
+    and the one tenant it is bound to. The binding is made when a tenant admin approves the
+    connection (README, "The hub as an MCP app"); every token issued to the client writes to
+    that tenant only, and a later approval for another tenant is refused."""
+
+    application = models.OneToOneField(
+        oauth2_settings.APPLICATION_MODEL,
+        on_delete=models.CASCADE,
+        related_name="claresia_mcp",
+    )
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="mcp_clients"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "MCP client"
+
+    def __str__(self) -> str:
+        tenant = self.tenant.slug if self.tenant_id else "not approved"
+        return f"{self.application.name or self.application.client_id} ({tenant})"

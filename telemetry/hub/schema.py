@@ -12,7 +12,7 @@ from skills.hub_action import action_schema_cut, action_schema_text
 
 
 def hub_openapi_document() -> dict:
-    from telemetry.urls import api_urlpatterns
+    from telemetry.hub.api_urls import api_urlpatterns
 
     generator = SchemaGenerator(patterns=api_urlpatterns)
     return generator.get_schema(request=None, public=True)

@@ -14,6 +14,7 @@ from telemetry.hub.validation import (
     MAX_SKILL_ID,
     MAX_TOKENS,
     UNSTORABLE,
+    accepted_values,
     storable,
     storable_json,
 )
@@ -107,3 +108,17 @@ class FieldErrors(serializers.Serializer):
 
 class Detail(serializers.Serializer):
     detail = serializers.CharField()
+
+
+def emit_hub_record_values(data) -> dict:
+    """`emit_hub_record`'s validated body, for the HTTP API and the MCP tool alike: the fast
+    check for plainly valid bodies, else the serializer, which raises ValidationError with the
+    field messages."""
+    if not isinstance(data, dict):
+        raise serializers.ValidationError({"non_field_errors": ["Send a JSON object."]})
+    values = accepted_values(data)
+    if values is None:  # not plainly valid: the serializer decides, and words the errors
+        incoming = EmitHubRecord(data=data)
+        incoming.is_valid(raise_exception=True)
+        values = incoming.validated_data
+    return values

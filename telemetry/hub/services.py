@@ -147,7 +147,8 @@ def _instructions(skill: Skill) -> str:
 
 def hub_record_emit(
     *,
-    token: HubToken,
+    token: HubToken | None = None,
+    tenant: Tenant | None = None,
     skill_id: str,
     output: str,
     status: str = HubRecord.Status.COMPLETED,
@@ -160,8 +161,12 @@ def hub_record_emit(
 ) -> EmitResult:
     """Store what a GPT produced, once: a repeat (same record_key, or without one the same
     conversation + skill + output) returns the first record, also under concurrent repeats.
-    Raises SkillNotFound when the token's tenant has no such skill."""
-    tenant = token.tenant
+    Raises SkillNotFound when the tenant has no such skill.
+
+    The caller is known by its hub token (`POST /hub/v1/records`) or, for the hub's MCP
+    endpoint, by the tenant its OAuth grant is bound to (then `token` is None)."""
+    if tenant is None:
+        tenant = token.tenant
     skill, price = _skill_and_price(tenant_id=tenant.pk, skill_id=skill_id, model=model)
     inputs = inputs or {}
     content_hash = _content_hash(conversation_id=context.conversation_id, output=output)

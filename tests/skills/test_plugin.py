@@ -6,6 +6,7 @@ import io
 import json
 import re
 import zipfile
+from dataclasses import replace
 
 import pytest
 import yaml
@@ -150,8 +151,27 @@ def test_plugin_folder_has_plugin_json_and_the_skill_folders():
 def test_plugin_readme_says_how_to_reach_the_hub_without_holding_a_token():
     ir = ir_normalized(minimal_ir())
     readme = plugin_folder([agent_skill(ir, files={})], {ir["id"]: ir}, tenant=CONTEXT)["README.md"]
-    assert b"POST https://api.claresia.com/hub/v1/records" in readme
-    assert b"issue_hub_token --tenant dainese" in readme
+    assert b"https://api.claresia.com/mcp" in readme
+    assert b"no hub token is in this export" in readme
+
+
+def test_plugin_declares_the_hub_app_at_the_tenants_hub_base():
+    # given: the plugin of a tenant, and of a Mode C tenant with its own hub
+    ir = ir_normalized(minimal_ir())
+    folder = plugin_folder([agent_skill(ir, files={})], {ir["id"]: ir}, tenant=CONTEXT)
+    mode_c = replace(CONTEXT, hub_base="https://hub.dainese.example/")
+    folder_c = plugin_folder([agent_skill(ir, files={})], {ir["id"]: ir}, tenant=mode_c)
+
+    # then
+    assert json.loads(folder[".codex-plugin/plugin.json"])["mcpServers"] == "./.mcp.json"
+    servers = json.loads(folder[".mcp.json"])["mcpServers"]
+    assert servers == {"claresia-hub": {"type": "http", "url": "https://api.claresia.com/mcp"}}
+    servers_c = json.loads(folder_c[".mcp.json"])["mcpServers"]
+    assert servers_c["claresia-hub"]["url"] == "https://hub.dainese.example/mcp"
+    # and each SKILL.md sends the model to the app's tool and its footer
+    skill_md = folder[f"skills/{ir['id']}/SKILL.md"].decode()
+    assert "`emit_hub_record` tool of the plugin's Claresia hub app" in skill_md
+    assert "footer" in skill_md
 
 
 def test_plugin_version_changes_when_a_skill_changes():

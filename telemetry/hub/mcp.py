@@ -1,0 +1,268 @@
+"""The hub as an MCP server (`/mcp`, Streamable HTTP with stateless JSON responses) on the
+official `mcp` SDK, with one tool, `emit_hub_record`: a plugin skill's way to the hub
+(hub-records-api.md; chatgpt-admin-api.md, "Plugins, the successor").
+
+The SDK's transport is an ASGI app. `mcp_endpoint` is a Django view that authenticates the
+caller, bounds the body and drives that app for this one request in-process (a stateless JSON
+exchange has exactly one body in and one out), so /mcp is served by the same web process,
+under WSGI (gunicorn, the test server) and ASGI alike; README "Running in production" and
+bench_mcp measure the cost. The tool calls the same service as `POST /hub/v1/records`."""
+
+import contextvars
+import functools
+import json
+import logging
+
+import mcp_types as types
+from asgiref.sync import async_to_sync, sync_to_async
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from mcp.server.lowlevel import Server
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.shared.exceptions import MCPError
+from rest_framework import serializers as drf_serializers
+
+from telemetry.hub import pricing
+from telemetry.hub.exceptions import PayloadTooLarge, SkillNotFoundError, _flatten
+from telemetry.hub.footer import cost_display
+from telemetry.hub.mcp_services import McpCaller, mcp_caller_authenticate
+from telemetry.hub.oauth import resource_metadata_url
+from telemetry.hub.serializers import emit_hub_record_values
+from telemetry.hub.services import (
+    OpenAIContext,
+    SkillNotFound,
+    hub_record_emit,
+    hub_record_footer,
+    hub_record_url,
+)
+from telemetry.hub.validation import MAX_BODY_CHARACTERS
+
+logger = logging.getLogger(__name__)
+
+TOOL_NAME = "emit_hub_record"
+# The tool's arguments are the hub API's body (at most MAX_BODY_CHARACTERS); the JSON-RPC
+# envelope around them gets a little room, and UTF-8 at most 4 bytes a character.
+MAX_REQUEST_BYTES = 4 * MAX_BODY_CHARACTERS + 8192
+
+_caller: contextvars.ContextVar[tuple[McpCaller, OpenAIContext]] = contextvars.ContextVar(
+    "mcp_caller"
+)
+
+
+def _inline_refs(node, components: dict):
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            return _inline_refs(components[ref.rsplit("/", 1)[1]], components)
+        return {key: _inline_refs(value, components) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline_refs(item, components) for item in node]
+    return node
+
+
+@functools.cache
+def _schemas() -> tuple[dict, dict, str]:
+    """The tool's input and output schemas and its description, cut from the hub's OpenAPI
+    document (the one generated from the serializers): the body is never written twice."""
+    from telemetry.hub.schema import hub_openapi_document
+
+    document = hub_openapi_document()
+    components = document["components"]["schemas"]
+    operation = document["paths"]["/hub/v1/records"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    answer = operation["responses"]["201"]["content"]["application/json"]["schema"]
+    return (
+        _inline_refs(body, components),
+        _inline_refs(answer, components),
+        operation["description"],
+    )
+
+
+def _tool() -> types.Tool:
+    input_schema, output_schema, description = _schemas()
+    return types.Tool(
+        name=TOOL_NAME,
+        title="Record to the Claresia hub",
+        description=description,
+        input_schema=input_schema,
+        output_schema=output_schema,
+        annotations=types.ToolAnnotations(
+            read_only_hint=False, destructive_hint=False, idempotent_hint=True
+        ),
+    )
+
+
+async def _list_tools(ctx, params) -> types.ListToolsResult:
+    return types.ListToolsResult(tools=[_tool()])
+
+
+def _tool_error(body: dict) -> types.CallToolResult:
+    # An MCP tool error (isError), carrying the HTTP API's own error body.
+    return types.CallToolResult(
+        content=[types.TextContent(text=json.dumps(body))], structured_content=body, is_error=True
+    )
+
+
+def _emit(caller: McpCaller, context: OpenAIContext, arguments: dict) -> types.CallToolResult:
+    if len(json.dumps(arguments)) > MAX_BODY_CHARACTERS:
+        return _tool_error({"detail": str(PayloadTooLarge.default_detail)})
+    try:
+        values = emit_hub_record_values(arguments)
+    except drf_serializers.ValidationError as error:
+        return _tool_error({"errors": _flatten(error.detail)})
+    usage = values.get("usage")
+    try:
+        result = hub_record_emit(
+            tenant=caller.tenant,
+            skill_id=values["skill_id"],
+            output=values["output"],
+            status=values["status"],
+            record_key=values.get("record_key", ""),
+            inputs=values.get("inputs"),
+            model=values.get("model", ""),
+            usage=pricing.Usage(**usage) if usage else None,
+            latency_ms=values.get("latency_ms"),
+            context=context,
+        )
+    except SkillNotFound:
+        return _tool_error({"detail": str(SkillNotFoundError.default_detail)})
+    record = result.record
+    answer = {
+        "id": record.id,
+        "url": hub_record_url(record),
+        "footer": hub_record_footer(record),
+        "cost_usd": cost_display(record.cost_usd),
+        "latency_ms": record.latency_ms,
+    }
+    return types.CallToolResult(
+        content=[types.TextContent(text=answer["footer"])], structured_content=answer
+    )
+
+
+async def _call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+    if params.name != TOOL_NAME:
+        raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {params.name[:100]}")
+    caller, context = _caller.get()
+    return await sync_to_async(_emit, thread_sensitive=True)(
+        caller, context, params.arguments or {}
+    )
+
+
+server = Server(
+    "claresia-hub",
+    version="1",
+    title="Claresia hub",
+    instructions="Record each skill's output with emit_hub_record and end with its footer.",
+    on_list_tools=_list_tools,
+    on_call_tool=_call_tool,
+)
+
+
+async def _serve(scope: dict, body: bytes) -> tuple[int, list, bytes]:
+    """One stateless Streamable HTTP exchange through the SDK's own transport."""
+    sent = {"status": 500, "headers": [], "body": []}
+    delivered = False
+
+    async def receive():
+        nonlocal delivered
+        if delivered:
+            return {"type": "http.disconnect"}
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            sent["status"] = message["status"]
+            sent["headers"] = message.get("headers", [])
+        elif message["type"] == "http.response.body":
+            sent["body"].append(message.get("body", b""))
+
+    # A manager per exchange: stateless mode keeps nothing between requests, and a manager's
+    # run() cannot be entered twice.
+    manager = StreamableHTTPSessionManager(
+        app=server, json_response=True, stateless=True, security_settings=None
+    )
+    async with manager.run():
+        await manager.handle_request(scope, receive, send)
+    return sent["status"], sent["headers"], b"".join(sent["body"])
+
+
+def _unauthorized(request, description: str) -> JsonResponse:
+    response = JsonResponse(
+        {"error": "invalid_token", "error_description": description}, status=401
+    )
+    # RFC 9728 §5.1 / MCP authorization: the client finds the resource metadata here.
+    response["WWW-Authenticate"] = (
+        f'Bearer error="invalid_token", resource_metadata="{resource_metadata_url(request)}"'
+    )
+    return response
+
+
+def _jsonrpc_error(status: int, code: int, message: str) -> JsonResponse:
+    return JsonResponse(
+        {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}, status=status
+    )
+
+
+def _header(request, name: str) -> str:
+    return request.META.get(name, "").replace("\x00", "")[:200]
+
+
+@csrf_exempt
+def mcp_endpoint(request):
+    """`/mcp`: bearer token first (a 401 pointing at the resource metadata), then the body's
+    bound, then the SDK's transport answers: JSON-RPC errors for what is not JSON-RPC, 405 for
+    GET (no server-sent stream in stateless mode), MCP tool errors for bad arguments."""
+    scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return _unauthorized(request, "Send an access token as 'Authorization: Bearer …'.")
+    caller = mcp_caller_authenticate(plaintext=credentials.strip())
+    if caller is None:
+        return _unauthorized(request, "The access token is not valid, expired or was revoked.")
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_REQUEST_BYTES:
+        return _jsonrpc_error(413, types.INVALID_REQUEST, "The request body is too large.")
+    body = request.body if request.method == "POST" else b""
+    if len(body) > MAX_REQUEST_BYTES:
+        return _jsonrpc_error(413, types.INVALID_REQUEST, "The request body is too large.")
+    headers = [
+        (key[5:].replace("_", "-").lower().encode("latin-1"), value.encode("latin-1", "replace"))
+        for key, value in request.META.items()
+        if key.startswith("HTTP_") and isinstance(value, str)
+    ]
+    if request.META.get("CONTENT_TYPE"):
+        headers.append((b"content-type", request.META["CONTENT_TYPE"].encode("latin-1", "replace")))
+    headers.append((b"content-length", str(len(body)).encode()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": request.method,
+        "scheme": request.scheme,
+        "path": "/mcp",
+        "raw_path": b"/mcp",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": (request.META.get("REMOTE_ADDR", ""), 0),
+        "server": (request.get_host(), 0),
+    }
+    context = OpenAIContext(
+        conversation_id=_header(request, "HTTP_OPENAI_CONVERSATION_ID"),
+        ephemeral_user_id=_header(request, "HTTP_OPENAI_EPHEMERAL_USER_ID"),
+        gpt_id=_header(request, "HTTP_OPENAI_GPT_ID"),
+    )
+    token = _caller.set((caller, context))
+    try:
+        status, response_headers, content = async_to_sync(_serve)(scope, body)
+    finally:
+        _caller.reset(token)
+    response = HttpResponse(content, status=status)
+    for key, value in response_headers:
+        name = key.decode("latin-1")
+        if name.lower() not in {"content-length", "connection", "transfer-encoding"}:
+            response[name] = value.decode("latin-1")
+    return response

@@ -1,0 +1,102 @@
+"""Services of the hub's MCP endpoint: its OAuth clients (registered by ChatGPT, RFC 7591),
+their binding to one tenant when a tenant admin approves, and access-token authentication.
+The views in telemetry/hub/oauth.py and telemetry/hub/mcp.py and the admin only call these."""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, Application, RefreshToken
+
+from claresia.models import Tenant
+from telemetry.hub.models import McpClient
+
+
+class ClientBoundElsewhere(Exception):
+    """The client is already bound to another tenant: one connection, one tenant."""
+
+
+@dataclass(frozen=True)
+class McpCaller:
+    """Who calls /mcp: the tenant the client's grant is bound to, and the access token."""
+
+    tenant: Tenant
+    access_token_id: int
+
+
+def mcp_client_register(*, client_name: str, redirect_uris: list[str]) -> Application:
+    """A public client (no secret) for the authorization-code grant with PKCE; bound to no
+    tenant until a tenant admin approves it. Raises django's ValidationError for a bad URI."""
+    application = Application(
+        name=client_name,
+        client_type=Application.CLIENT_PUBLIC,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        redirect_uris=" ".join(redirect_uris),
+        skip_authorization=False,
+        algorithm=Application.NO_ALGORITHM,
+    )
+    application.full_clean(exclude=["user", "client_secret"])
+    with transaction.atomic():
+        application.save()
+        McpClient.objects.create(application=application)
+    return application
+
+
+def mcp_client_approve(*, client_id: str, tenant: Tenant, user) -> McpClient:
+    """Bind the client to `tenant` on its first approval; a later approval must name the same
+    tenant (else ClientBoundElsewhere). McpClient.DoesNotExist for a client not registered here."""
+    with transaction.atomic():
+        client = McpClient.objects.select_for_update().get(application__client_id=client_id)
+        if client.tenant_id is None:
+            client.tenant = tenant
+            client.approved_by = user
+            client.approved_at = timezone.now()
+            client.save(update_fields=["tenant", "approved_by", "approved_at"])
+        elif client.tenant_id != tenant.pk:
+            raise ClientBoundElsewhere(client_id)
+    return client
+
+
+def mcp_caller_authenticate(*, plaintext: str) -> McpCaller | None:
+    """The tenant an unexpired access token with the hub scope is bound to, or None.
+
+    Tokens are stored only as SHA-256 checksums (DOT's RFC 9700 token storage), so the lookup
+    is by checksum; a revoked token is deleted, so the next call fails."""
+    if not plaintext or len(plaintext) > 512:
+        return None
+    checksum = hashlib.sha256(plaintext.encode("utf-8", "replace")).hexdigest()
+    row = (
+        AccessToken.objects.filter(
+            token_checksum=checksum,
+            expires__gt=timezone.now(),
+            application__claresia_mcp__tenant__isnull=False,
+        )
+        .select_related("application__claresia_mcp__tenant")
+        .only("id", "scope", "application__claresia_mcp__tenant")
+        .first()
+    )
+    if row is None or settings.MCP_SCOPE not in row.scope.split():
+        return None
+    return McpCaller(tenant=row.application.claresia_mcp.tenant, access_token_id=row.pk)
+
+
+def mcp_tokens_revoke(*, clients) -> int:
+    """Revoke every access and refresh token of the given clients (a queryset of McpClient);
+    returns how many access tokens were cut. The next call with one of them gets a 401."""
+    applications = clients.values("application_id")
+    with transaction.atomic():
+        refresh = RefreshToken.objects.filter(application_id__in=applications, revoked__isnull=True)
+        refresh.update(revoked=timezone.now())
+        deleted, _ = AccessToken.objects.filter(application_id__in=applications).delete()
+    return deleted
+
+
+def mcp_client_disconnect(*, clients) -> int:
+    """Revoke the clients' tokens and delete the clients: ChatGPT must register and be
+    approved again."""
+    mcp_tokens_revoke(clients=clients)
+    application_ids = list(clients.values_list("application_id", flat=True))
+    deleted, _ = Application.objects.filter(pk__in=application_ids).delete()
+    return len(application_ids) if deleted else 0

@@ -1,0 +1,195 @@
+"""OAuth 2.1 for the hub's MCP endpoint, as the MCP authorization spec asks and ChatGPT connects
+apps (chatgpt-admin-api.md, "Plugins, the successor"; OpenAI Apps SDK, "Authentication"):
+protected-resource metadata (RFC 9728), authorization-server metadata (RFC 8414), dynamic client
+registration (RFC 7591), the authorization page where a tenant admin approves the connection for
+one tenant, and django-oauth-toolkit's token and revocation endpoints (PKCE S256, rotation)."""
+
+import json
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from oauth2_provider.forms import AllowForm
+from oauth2_provider.views import AuthorizationView
+
+from claresia.scoping import tenants_editable_by
+from telemetry.hub.mcp_services import (
+    ClientBoundElsewhere,
+    mcp_client_approve,
+    mcp_client_register,
+)
+from telemetry.hub.models import McpClient
+
+MAX_REGISTRATION_BYTES = 16 * 1024
+MAX_REDIRECT_URIS = 5
+
+
+def issuer(request) -> str:
+    """This hub's base URL as the request reached it (a Mode C hub is its own issuer); the
+    same value DOT puts in the authorization response's `iss` (RFC 9207)."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def resource_metadata_url(request) -> str:
+    return f"{issuer(request)}/.well-known/oauth-protected-resource/mcp"
+
+
+@require_GET
+def protected_resource_metadata(request):
+    """RFC 9728: where /mcp's tokens come from. Served at the root and at the path-suffixed
+    form (`…/oauth-protected-resource/mcp`), which MCP clients try first."""
+    base = issuer(request)
+    return JsonResponse(
+        {
+            "resource": f"{base}/mcp",
+            "authorization_servers": [base],
+            "scopes_supported": [settings.MCP_SCOPE],
+            "bearer_methods_supported": ["header"],
+            "resource_name": "Claresia hub",
+        }
+    )
+
+
+@require_GET
+def authorization_server_metadata(request):
+    """RFC 8414: what this authorization server supports — exactly what ChatGPT needs and no
+    more (public clients, authorization code with PKCE S256, refresh tokens)."""
+    base = issuer(request)
+    return JsonResponse(
+        {
+            "issuer": base,
+            "authorization_endpoint": f"{base}/oauth/authorize/",
+            "token_endpoint": f"{base}/oauth/token/",
+            "registration_endpoint": f"{base}/oauth/register",
+            "revocation_endpoint": f"{base}/oauth/revoke/",
+            "scopes_supported": [settings.MCP_SCOPE],
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "revocation_endpoint_auth_methods_supported": ["none"],
+            "authorization_response_iss_parameter_supported": True,
+        }
+    )
+
+
+def _registration_error(description: str, status: int = 400) -> JsonResponse:
+    # RFC 7591 §3.2.2
+    return JsonResponse(
+        {"error": "invalid_client_metadata", "error_description": description}, status=status
+    )
+
+
+@csrf_exempt
+@require_POST
+def register_client(request):
+    """RFC 7591 registration, strict: a public client (token_endpoint_auth_method `none`) for
+    the authorization-code grant (with refresh tokens), 1 to 5 redirect URIs. Other requested
+    auth methods are replaced by `none` (RFC 7591 §3.2.1 lets the server replace values); other
+    grant or response types are refused. The client can do nothing until a tenant admin
+    approves it."""
+    if request.content_type != "application/json":
+        return _registration_error("Send the client metadata as application/json.", 415)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_REGISTRATION_BYTES or len(request.body) > MAX_REGISTRATION_BYTES:
+        return _registration_error("The client metadata is too large.", 413)
+    try:
+        data = json.loads(request.body)
+    except (ValueError, RecursionError):
+        return _registration_error("The body is not JSON.")
+    if not isinstance(data, dict):
+        return _registration_error("Send a JSON object.")
+    uris = data.get("redirect_uris")
+    if (
+        not isinstance(uris, list)
+        or not 1 <= len(uris) <= MAX_REDIRECT_URIS
+        or not all(isinstance(uri, str) and 0 < len(uri) <= 2000 for uri in uris)
+        or any(" " in uri or "#" in uri for uri in uris)
+    ):
+        return _registration_error(f"Give 1 to {MAX_REDIRECT_URIS} redirect_uris (strings).")
+    grants = data.get("grant_types", ["authorization_code"])
+    if not isinstance(grants, list) or set(grants) - {"authorization_code", "refresh_token"}:
+        return _registration_error("Only authorization_code and refresh_token are supported.")
+    if "authorization_code" not in grants:
+        return _registration_error("grant_types must include authorization_code.")
+    responses = data.get("response_types", ["code"])
+    if responses != ["code"]:
+        return _registration_error("Only the response type 'code' is supported.")
+    name = data.get("client_name", "")
+    if not isinstance(name, str) or len(name) > 100 or "\x00" in name:
+        return _registration_error("client_name must be text of at most 100 characters.")
+    try:
+        application = mcp_client_register(client_name=name.strip(), redirect_uris=uris)
+    except ValidationError:
+        return _registration_error("A redirect URI is not allowed (https, no wildcard).")
+    answer = {
+        "client_id": application.client_id,
+        "client_id_issued_at": int(application.created.timestamp()),
+        "redirect_uris": uris,
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        "scope": settings.MCP_SCOPE,
+    }
+    if application.name:
+        answer["client_name"] = application.name
+    return JsonResponse(answer, status=201)
+
+
+class TenantAllowForm(AllowForm):
+    tenant = forms.ModelChoiceField(
+        queryset=McpClient.objects.none(),
+        empty_label=None,
+        help_text="The tenant whose hub this ChatGPT connection writes to.",
+    )
+
+
+class McpAuthorizationView(AuthorizationView):
+    """The approval page: a Claresia login (DOT's LoginRequiredMixin) of a tenant admin, who
+    picks the tenant the connection writes to. The first approval binds the client to that
+    tenant; approving it for another tenant later is refused."""
+
+    template_name = "hub/mcp_authorize.html"
+    form_class = TenantAllowForm
+
+    def _tenants(self):
+        tenants = tenants_editable_by(self.request.user).order_by("slug")
+        client_id = self.request.POST.get("client_id") or self.request.GET.get("client_id", "")
+        bound = (
+            McpClient.objects.filter(application__client_id=client_id)
+            .values_list("tenant_id", flat=True)
+            .first()
+        )
+        return tenants.filter(pk=bound) if bound else tenants
+
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        form.fields["tenant"].queryset = self._tenants()
+        return form
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["has_tenants"] = self._tenants().exists()
+        return context
+
+    def form_valid(self, form):
+        if form.cleaned_data.get("allow"):
+            try:
+                mcp_client_approve(
+                    client_id=form.cleaned_data["client_id"],
+                    tenant=form.cleaned_data["tenant"],
+                    user=self.request.user,
+                )
+            except McpClient.DoesNotExist:
+                form.add_error(None, "This client was not registered for the Claresia hub.")
+                return self.form_invalid(form)
+            except ClientBoundElsewhere:
+                form.add_error("tenant", "This connection is bound to another tenant.")
+                return self.form_invalid(form)
+        return super().form_valid(form)
