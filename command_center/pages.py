@@ -10,6 +10,10 @@ from claresia.models import Tenant
 from claresia.scoping import is_active_staff, tenants_editable_by, tenants_visible_to
 
 
+class NoTenant(PermissionDenied):
+    """The user may see no tenant: the 403 page says how to create or join one."""
+
+
 def command_center_page(view):
     """Every Command Center view: the login page for anonymous users, then what the admin asks
     of a user, checked on each request so that a removed staff flag ends a live session's
@@ -22,14 +26,10 @@ def command_center_page(view):
                 "The Command Center is for tenant staff: ask a Claresia administrator for access."
             )
         if not tenants_visible_to(request.user).exists():
-            raise PermissionDenied("You are not a member of any tenant.")
+            raise NoTenant("You are not a member of any tenant.")
         return view(request, *args, **kwargs)
 
     return login_required(checked)
-
-
-class NoTenant(PermissionDenied):
-    """The user may see no tenant: the 403 page says how to create or join one."""
 
 
 def page_tenant(request) -> tuple[Tenant, list[Tenant]]:

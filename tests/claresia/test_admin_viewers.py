@@ -17,7 +17,8 @@ from claresia.scoping import TenantScopedAdminMixin
 from connectors.models import Connector
 from connectors.services import connector_connect
 from skills.models import PublishRun, Skill
-from telemetry.hub.models import GovernanceEvent, HubToken, ModelPrice
+from telemetry.hub.mcp_services import mcp_client_approve, mcp_client_register
+from telemetry.hub.models import GovernanceEvent, HubToken, McpClient, ModelPrice
 from telemetry.hub.services import hub_token_issue
 from telemetry.models import PollCursor, TelemetryEvent
 from tests.factories import make_skill, make_user
@@ -101,6 +102,13 @@ def _row(model, tenant, superuser):
         PublishRun: lambda: PublishRun.objects.create(tenant=tenant, skill_ids=[], total=0),
         PollCursor: lambda: PollCursor.objects.create(tenant=tenant),
         HubToken: lambda: hub_token_issue(tenant=tenant, name="published GPTs").token,
+        McpClient: lambda: mcp_client_approve(
+            client_id=mcp_client_register(
+                client_name="ChatGPT", redirect_uris=["https://chatgpt.com/connector/callback"]
+            ).client_id,
+            tenant=tenant,
+            user=superuser,
+        ),
         GovernanceEvent: lambda: GovernanceEvent.objects.create(
             tenant=tenant,
             kind=GovernanceEvent.Kind.HUB_RECORD_MISSING,
