@@ -18,8 +18,9 @@ Behaviour by credential (real host only; the seed's rules in `state.py` do not a
 | org id containing `team` / `plus`, workspace id starting `00000000` | 404: no Admin API |
 
 Controls (JSON bodies), under `/_sandbox/compliance/`:
-- `POST logs` `{"principal": id, "event_type": "CONVERSATION_MESSAGE", "lines": [obj…] |
-  "raw": "text" | "path": "/file.jsonl", "end_time": ISO, "max_event_time": ISO}`: add a file
+- `POST logs` `{"principal": id, "event_type": "CONVERSATION_MESSAGE" | "APP_LOG" | …,
+  "lines": [obj…] | "raw": "text" | "path": "/file.jsonl", "end_time": ISO,
+  "max_event_time": ISO}`: add a file (`conversation_lines` and `app_log_lines` make lines)
   (a late file is one added with an `end_time` after files already read, holding old events;
   the same event may be put in two files). Answers `{"id", "end_time", "file_sha256"}`.
 - `POST logs/<file_id>/corrupt` `{"times": 1}`: the next downloads serve bytes that do not
@@ -560,4 +561,51 @@ def conversation_lines(
                 }
             )
             moment += step
+    return lines
+
+
+def app_log_lines(
+    *,
+    principal: str,
+    calls: int,
+    start: datetime,
+    seed: int = 0,
+    app_name: str = "claresia-hub",
+    app_url: str = "https://api.claresia.com/mcp",
+    tool_name: str = "emit_hub_record",
+    arguments: dict | None = None,
+    step: timedelta = timedelta(seconds=1),
+) -> list[dict]:
+    """`APP_LOG` lines: calls to an MCP app. The contract does not verify this type's fields;
+    these are the ones `telemetry.ingest.logs_normalizer.app_call_fields` assumes (the app
+    under `app`, the tool under `tool`), with the call's arguments and result in the line as a
+    real log would carry them, so that tests can prove Claresia never keeps them."""
+    users = [("user-ana", "ana"), ("user-bo", "bo"), ("user-cy", "cy")]
+    lines = []
+    moment = start
+    for c in range(calls):
+        user_id, user = users[c % len(users)]
+        lines.append(
+            {
+                "event_id": f"app-{seed:x}-{c:x}",
+                "type": "APP_LOG",
+                "timestamp": iso(moment),
+                "principal": {"id": principal, "type": "workspace"},
+                "actor": {
+                    "type": "ACCOUNT_USER",
+                    "user_id": user_id,
+                    "user_email": f"{user}@example.com",
+                },
+                "conversation": {"id": f"conv-{seed:x}-{c:x}"},
+                "app": {"id": f"app_{app_name}", "name": app_name, "url": app_url},
+                "tool": {
+                    "name": tool_name,
+                    "arguments": arguments
+                    if arguments is not None
+                    else {"skill_id": "incident-postmortem", "output": "The summary."},
+                },
+                "result": {"content": [{"type": "text", "text": "Claresia · footer"}]},
+            }
+        )
+        moment += step
     return lines
