@@ -188,6 +188,16 @@ def marketplace(
     return Marketplace(files=files, skill_digests=skill_digests(blobs, tenant=tenant))
 
 
+def plugin_version(files: dict[str, bytes], *, tenant: TenantContext) -> str:
+    """The `version` of the plugin's manifest among a marketplace's files ("" when absent)."""
+    manifest = files.get(f"{plugin_root(tenant)}/.codex-plugin/plugin.json")
+    try:
+        version = json.loads(manifest).get("version") if manifest else None
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return ""
+    return version if isinstance(version, str) else ""
+
+
 def skill_changes(before: dict[str, str], after: dict[str, str]) -> SkillChanges:
     """Skills added, changed and removed between two {skill id: digest} maps, sorted."""
     return SkillChanges(

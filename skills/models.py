@@ -180,6 +180,9 @@ class PluginMarketplace(models.Model):
     last_commit = models.CharField(max_length=40, blank=True)
     last_commit_message = models.TextField(blank=True)
     last_published_at = models.DateTimeField(null=True, blank=True)
+    # The `version` of the plugin's `.codex-plugin/plugin.json` in the last commit: what a
+    # workspace that has synced it reports (the plugin arrival check compares the two).
+    last_plugin_version = models.CharField(max_length=100, blank=True)
     # {skill id: digest} in the last commit: what the page's "pending" compares with.
     published_skills = models.JSONField(default=dict, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)

@@ -105,9 +105,14 @@ def dashboard_period(*, now: datetime, preset: str = "", start: str = "", end: s
 
 def _events(tenant: Tenant, period: Period) -> QuerySet[TelemetryEvent]:
     # Ordering cleared: the model's default "-occurred_at" would otherwise join every GROUP BY.
-    return TelemetryEvent.objects.filter(
-        tenant=tenant, occurred_at__gte=period.start, occurred_at__lt=period.end
-    ).order_by()
+    # An MCP app call is the trace of a hub record, not an invocation (compliance_logs.py).
+    return (
+        TelemetryEvent.objects.filter(
+            tenant=tenant, occurred_at__gte=period.start, occurred_at__lt=period.end
+        )
+        .exclude(event_type=TelemetryEvent.EventType.APP_CALL)
+        .order_by()
+    )
 
 
 class PercentileCont(Aggregate):

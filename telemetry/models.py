@@ -37,6 +37,9 @@ class TelemetryEvent(models.Model):
     class EventType(models.TextChoices):
         INVOKED = "invoked", "Invoked"
         FAILED = "failed", "Failed"
+        # A call to the tenant's Claresia MCP app seen in the Logs Platform's APP_LOG: not an
+        # invocation of its own (telemetry/ingest/compliance_logs.py says why it is a row).
+        APP_CALL = "app_call", "MCP app call"
 
     # No index of its own: the (tenant, …) indexes below serve tenant lookups, and every index
     # less is faster ingest.

@@ -1,6 +1,7 @@
 """Command Center → Distribution → Plugin: the tenant's git plugin marketplace — its remote, the
 last commit, what a publish would change, *Publish plugin* and *Dry run* (queued as a task), and
-the one-time steps for the workspace admin (`chatgpt-admin-api.md`, "Plugins, the successor")."""
+the one-time steps for the workspace admin, and whether the plugin has reached the workspace
+(`chatgpt-admin-api.md`, "Plugins, the successor")."""
 
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
@@ -9,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
 from connectors.plugin_remote import plugin_remote_of
+from skills.services.plugin_arrival import plugin_arrival_check
 from skills.services.plugin_publish import (
     plugin_marketplace_state,
     plugin_pending,
@@ -32,6 +34,7 @@ def plugin_page(request):
             "state": plugin_marketplace_state(tenant=tenant),
             "pending": plugin_pending(tenant=tenant),
             "runs": plugin_runs_recent(tenant=tenant),
+            "arrival": plugin_arrival_check(tenant=tenant),
             "can_publish": can_edit(request.user, tenant),
         },
     )

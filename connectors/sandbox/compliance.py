@@ -18,8 +18,9 @@ Behaviour by credential (real host only; the seed's rules in `state.py` do not a
 | org id containing `team` / `plus`, workspace id starting `00000000` | 404: no Admin API |
 
 Controls (JSON bodies), under `/_sandbox/compliance/`:
-- `POST logs` `{"principal": id, "event_type": "CONVERSATION_MESSAGE", "lines": [obj…] |
-  "raw": "text" | "path": "/file.jsonl", "end_time": ISO, "max_event_time": ISO}`: add a file
+- `POST logs` `{"principal": id, "event_type": "CONVERSATION_MESSAGE" | "APP_LOG" | …,
+  "lines": [obj…] | "raw": "text" | "path": "/file.jsonl", "end_time": ISO,
+  "max_event_time": ISO}`: add a file (`conversation_lines` and `app_log_lines` make lines)
   (a late file is one added with an `end_time` after files already read, holding old events;
   the same event may be put in two files). Answers `{"id", "end_time", "file_sha256"}`.
 - `POST logs/<file_id>/corrupt` `{"times": 1}`: the next downloads serve bytes that do not
@@ -27,8 +28,13 @@ Controls (JSON bodies), under `/_sandbox/compliance/`:
 - `POST rate_limit` `{"per_minute": 100}`.
 - `POST gpts/<workspace>` `{"gpts": [GPT…]}` adds or replaces GPTs (real shape);
   `PATCH` / `DELETE gpts/<workspace>/<gpt_id>` changes or removes one behind Claresia's back.
+- `POST plugins/<workspace>` `{"plugins": [plugin…]}` (see `plugin_object`) adds or replaces the
+  workspace's plugins, as a workspace admin importing a marketplace would; `PATCH` / `DELETE
+  plugins/<workspace>/<plugin_id>` syncs (a new `version`, `updated_at`) or removes one. The
+  plugin list pages with an opaque `cursor` (`limit` 1..100, `has_more`, `next_cursor`).
 """
 
+import base64
 import collections
 import hashlib
 import itertools
@@ -114,6 +120,7 @@ class ComplianceState:
             self.corrupt: dict[str, int] = {}
             self.signed: dict[str, tuple[str, float]] = {}
             self.gpts: dict[str, dict[str, dict]] = {}
+            self.plugins: dict[str, dict[str, dict]] = {}
             self.per_minute = 100
             self.sent: dict[tuple, collections.deque] = collections.defaultdict(collections.deque)
 
@@ -176,6 +183,8 @@ class ComplianceState:
             return 200, self.max_event_time(principal, query), {}
         if kind == "workspaces" and parts[0] == "gpts":
             return 200, self.gpts_api(principal, parts[1:], query), {}
+        if kind == "workspaces" and parts[0] == "plugins" and len(parts) <= 2:
+            return 200, self.plugins_api(principal, parts[1:], query), {}
         raise ComplianceError(404, f"Unknown route {method} {path}")
 
     def logs_list(self, principal: str, query: dict) -> dict:
@@ -274,6 +283,32 @@ class ComplianceState:
             return {"object": "list", "data": found["latest_config"]["data"], "has_more": False}
         raise ComplianceError(404, "Unknown GPT route")
 
+    def plugins_api(self, workspace: str, parts: list[str], query: dict) -> dict:
+        with self.lock:
+            plugins = sorted(self.plugins.get(workspace, {}).values(), key=lambda p: p["id"])
+        if not parts:
+            try:
+                limit = int(_one(query, "limit") or 20)
+            except ValueError:
+                raise ComplianceError(400, "limit must be an integer") from None
+            if not 1 <= limit <= 100:
+                raise ComplianceError(400, "limit must be between 1 and 100")
+            cursor = _one(query, "cursor")
+            after = _cursor_id(cursor) if cursor else None
+            items = [p for p in plugins if after is None or p["id"] > after]
+            page = items[:limit]
+            has_more = len(items) > limit
+            return {
+                "object": "list",
+                "data": page,
+                "has_more": has_more,
+                "next_cursor": _cursor_of(page[-1]["id"]) if has_more else None,
+            }
+        found = next((p for p in plugins if p["id"] == parts[0]), None)
+        if found is None:
+            raise ComplianceError(404, f"No plugin {parts[0]!r}")
+        return found
+
     # ---- controls ------------------------------------------------------------------------------
 
     def add_file(self, data: dict) -> dict:
@@ -342,12 +377,40 @@ class ComplianceState:
                     return gpts[gpt_id]
                 if gpt_id in gpts and method == "DELETE":
                     return gpts.pop(gpt_id)
+        if rest.startswith("plugins/"):
+            workspace, _, plugin_id = rest.removeprefix("plugins/").partition("/")
+            with self.lock:
+                plugins = self.plugins.setdefault(workspace, {})
+                if not plugin_id and method == "POST":
+                    for plugin in data["plugins"]:
+                        plugins[plugin["id"]] = plugin
+                    return {"plugins": len(plugins)}
+                if plugin_id in plugins and method == "PATCH":
+                    plugins[plugin_id].update(data)
+                    return plugins[plugin_id]
+                if plugin_id in plugins and method == "DELETE":
+                    return plugins.pop(plugin_id)
         raise ComplianceError(404, f"Unknown sandbox control {method} {rest}")
 
 
 def _one(query: dict, name: str) -> str | None:
     values = query.get(name)
     return values[-1] if values else None
+
+
+def _cursor_of(plugin_id: str) -> str:
+    """An opaque cursor, as a real one is: Claresia must send back what it was given."""
+    return base64.urlsafe_b64encode(f"after:{plugin_id}".encode()).decode()
+
+
+def _cursor_id(cursor: str) -> str:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise ComplianceError(400, "cursor is not one this API gave") from None
+    if not text.startswith("after:"):
+        raise ComplianceError(400, "cursor is not one this API gave")
+    return text.removeprefix("after:")
 
 
 def _max_timestamp(data: dict) -> str | None:
@@ -428,6 +491,27 @@ def gpt_object(
     }
 
 
+def plugin_object(
+    *,
+    plugin_id: str,
+    name: str,
+    version: str = "1.0.0",
+    created_at: int | None = None,
+    updated_at: int | None = None,
+) -> dict:
+    """One plugin of the workspace's inventory, in the field names `connectors.openai.compliance
+    .workspace_plugin` assumes (chatgpt-admin-api.md → Plugins verifies the endpoints only)."""
+    created = created_at if created_at is not None else int(time.time()) - 86400
+    return {
+        "id": plugin_id,
+        "object": "plugin",
+        "name": name,
+        "version": version,
+        "created_at": created,
+        "updated_at": updated_at if updated_at is not None else created,
+    }
+
+
 def conversation_lines(
     *,
     principal: str,
@@ -477,4 +561,51 @@ def conversation_lines(
                 }
             )
             moment += step
+    return lines
+
+
+def app_log_lines(
+    *,
+    principal: str,
+    calls: int,
+    start: datetime,
+    seed: int = 0,
+    app_name: str = "claresia-hub",
+    app_url: str = "https://api.claresia.com/mcp",
+    tool_name: str = "emit_hub_record",
+    arguments: dict | None = None,
+    step: timedelta = timedelta(seconds=1),
+) -> list[dict]:
+    """`APP_LOG` lines: calls to an MCP app. The contract does not verify this type's fields;
+    these are the ones `telemetry.ingest.logs_normalizer.app_call_fields` assumes (the app
+    under `app`, the tool under `tool`), with the call's arguments and result in the line as a
+    real log would carry them, so that tests can prove Claresia never keeps them."""
+    users = [("user-ana", "ana"), ("user-bo", "bo"), ("user-cy", "cy")]
+    lines = []
+    moment = start
+    for c in range(calls):
+        user_id, user = users[c % len(users)]
+        lines.append(
+            {
+                "event_id": f"app-{seed:x}-{c:x}",
+                "type": "APP_LOG",
+                "timestamp": iso(moment),
+                "principal": {"id": principal, "type": "workspace"},
+                "actor": {
+                    "type": "ACCOUNT_USER",
+                    "user_id": user_id,
+                    "user_email": f"{user}@example.com",
+                },
+                "conversation": {"id": f"conv-{seed:x}-{c:x}"},
+                "app": {"id": f"app_{app_name}", "name": app_name, "url": app_url},
+                "tool": {
+                    "name": tool_name,
+                    "arguments": arguments
+                    if arguments is not None
+                    else {"skill_id": "incident-postmortem", "output": "The summary."},
+                },
+                "result": {"content": [{"type": "text", "text": "Claresia · footer"}]},
+            }
+        )
+        moment += step
     return lines

@@ -28,6 +28,7 @@ from skills.marketplace import (
     is_owned,
     marketplace,
     plugin_root,
+    plugin_version,
     skill_changes,
     skill_digests,
 )
@@ -158,6 +159,7 @@ def _publish_locked(
         result = PluginPublishResult(
             outcome=PluginOutcome.UNCHANGED, changes=changes, blocked=build.blocked
         )
+        version = plugin_version(built.files, tenant=context)
         if tree == repository.tree_of(base):
             result.commit = base or ""
             if dry_run:
@@ -171,6 +173,7 @@ def _publish_locked(
                     last_commit=base,
                     last_commit_message=message,
                     published_skills=after,
+                    last_plugin_version=version,
                     last_error="",
                     **({"last_published_at": timezone.now()} if landed else {}),
                 )
@@ -194,6 +197,7 @@ def _publish_locked(
             last_commit_message=message.strip(),
             last_published_at=timezone.now(),
             published_skills=after,
+            last_plugin_version=version,
             last_error="",
         )
         result.outcome = PluginOutcome.PUBLISHED

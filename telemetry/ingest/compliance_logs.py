@@ -1,8 +1,9 @@
 """The Compliance Logs Platform poller: each `user` message in a conversation with one of the
-tenant's Claresia GPTs into `fn_telemetry_event` (source `compliance_logs`), exactly once
-(ARCHITECTURE.md → Exactly-once telemetry; `shared/contracts/chatgpt-admin-api.md` → Compliance
-Logs Platform). A second source beside the seed's audit-log poller (`poller.py`), run by the same
-`poll_telemetry`, beat fan-out and per-tenant lock.
+tenant's Claresia GPTs, and each call to the tenant's Claresia MCP app, into `fn_telemetry_event`
+(source `compliance_logs`), exactly once (ARCHITECTURE.md → Exactly-once telemetry;
+`shared/contracts/chatgpt-admin-api.md` → Compliance Logs Platform). A second source beside the
+seed's audit-log poller (`poller.py`), run by the same `poll_telemetry`, beat fan-out and
+per-tenant lock.
 
 How a poll reads, and why it neither loses nor duplicates an event
 -----------------------------------------------------------------
@@ -24,6 +25,25 @@ How a poll reads, and why it neither loses nor duplicates an event
 6. **Pacing.** The client keeps under 100 requests per minute per route and honours
    `Retry-After`; a poll reads at most `FILE_BUDGET` files, so a backlog of thousands drains over
    several polls, each resuming at the cursor.
+
+Two event types, each with its own cursor (`LogsCursor` per tenant and event type) and the same
+rules above: `CONVERSATION_MESSAGE` first, then `APP_LOG`, in one poll under one lock, sharing
+the file budget (both download on the same route). A failure of one type's own (a 403 when the
+key may read conversations and not app logs, a 400, a bad list or file) is that type's error on
+its own cursor and the other type still runs; one that concerns both (the key refused, a 404, the
+rate limit, OpenAI unavailable) is recorded on both without asking again.
+
+Why an `APP_LOG` call is a row (event type `app_call`), not a count on the poll: a count cannot be
+exactly once (delivery is at least once, and only a stored `event_id` absorbs a repeat), and a
+plugin skill is not a GPT, so its conversation messages carry no Claresia `gpt_id` to find it by:
+the call to Claresia's own app (`emit_hub_record` on the hub's `/mcp`) is the Logs Platform's only
+trace of it, joined to the hub record by conversation id on the record page. It is not an
+invocation of its own: the hub record the call made is the use (it carries the skill, cost and
+latency; the call's arguments, which name the skill, are never read), so `app_call` rows are left
+out of the dashboard's invocation counts (`telemetry/dashboard.py`) and of reconciliation, whose
+range follows the `CONVERSATION_MESSAGE` cursor only (an idle app would hold it back). Only calls
+to the tenant's Claresia app are kept (other apps' calls are counted as skipped); only ids, times,
+the app's name and the tool's name are stored.
 
 What it does not catch: a file that appears later with an `end_time` at or before the cursor
 (the contract promises `end_time` order; a late *event* arrives in a later file, which is read).
@@ -48,20 +68,29 @@ from django.utils import timezone
 from claresia.models import Tenant
 from connectors.openai import compliance
 from connectors.openai.client import OpenAIClient
-from connectors.openai.errors import OpenAIError
+from connectors.openai.errors import (
+    BadRequestError,
+    MalformedListError,
+    OpenAIError,
+    PermissionDeniedError,
+)
 from connectors.services import (
     ConnectorUnavailable,
     admin_client_for_tenant,
     connector_workspace_id,
 )
+from skills.plugin import MCP_SERVER_NAME, mcp_server_url, plugin_name
+from skills.services.bundles import tenant_context
 from skills.services.inventory import gpt_inventory_read, gpt_skill_map
 from telemetry.hub.models import HubRecord
 from telemetry.ingest.logs_normalizer import (
     MAX_LINE_BYTES,
+    AppIdentity,
     AssistantModel,
     LineSkipped,
     LogRow,
     MalformedLine,
+    normalize_app_event,
     normalize_log_event,
     parse_line,
     parse_time,
@@ -73,7 +102,9 @@ from telemetry.models import LogsCursor
 
 logger = logging.getLogger(__name__)
 
-EVENT_TYPES = (compliance.CONVERSATION_MESSAGE,)
+EVENT_TYPES = (compliance.CONVERSATION_MESSAGE, compliance.APP_LOG)
+# The hub's MCP server's title (telemetry/hub/mcp.py), as ChatGPT may name the app.
+MCP_SERVER_TITLE = "Claresia hub"
 RETENTION = timedelta(days=30)  # chatgpt-admin-api.md: files are kept 30 days
 # Files one poll may read: two requests each (list pages aside), well under the per-route limit
 # of 100 per minute for the download route over a poll of a few minutes.
@@ -96,6 +127,7 @@ class LogsOutcome:
     stored: int = 0
     skipped: int = 0
     malformed: int = 0
+    app_calls: int = 0  # of `stored`: calls to the tenant's Claresia app (APP_LOG)
     error: str = ""
     gap: str = ""
     malformed_at: list[str] = field(default_factory=list)
@@ -104,7 +136,10 @@ class LogsOutcome:
         if self.status == PollStatus.LOCKED:
             return f"{self.tenant} Logs Platform: skipped, another poller is running"
         files = f"{self.files} file" + ("" if self.files == 1 else "s")
-        text = f"{self.tenant} Logs Platform: {self.stored} stored, {self.skipped} skipped, {files}"
+        stored = f"{self.stored} stored"
+        if self.app_calls:
+            stored += f" ({self.app_calls} app call{'' if self.app_calls == 1 else 's'})"
+        text = f"{self.tenant} Logs Platform: {stored}, {self.skipped} skipped, {files}"
         if self.malformed:
             text += f", {self.malformed} malformed line(s) ({'; '.join(self.malformed_at[:3])})"
         if self.status == PollStatus.PARTIAL:
@@ -196,7 +231,40 @@ def file_lines(
         yield line_no + 1, bytes(buffer)
 
 
-def _download(client, principal, file_id: str, tenant_slug: str, gpt_map: _GptMap) -> _FileRead:
+@dataclass
+class _Readers:
+    """What turns a poll's lines into rows: the GPT map (CONVERSATION_MESSAGE) and the tenant's
+    Claresia app (APP_LOG)."""
+
+    gpt_map: _GptMap
+    app: AppIdentity
+
+
+def app_identity(tenant: Tenant) -> AppIdentity:
+    """The tenant's Claresia app as an `APP_LOG` line may name it: the hub's MCP server (its
+    name and title), the plugin that declares it, and its URL."""
+    context = tenant_context(tenant)
+    names = {MCP_SERVER_NAME, MCP_SERVER_TITLE, plugin_name(context)}
+    return AppIdentity(frozenset(name.lower() for name in names), mcp_server_url(context))
+
+
+def _normalize(event: dict, event_type: str, tenant_slug: str, readers: _Readers, file_id, line_no):
+    if event_type == compliance.APP_LOG:
+        return normalize_app_event(event, ours=readers.app, log_file=file_id, line_no=line_no)
+    gpt_map = readers.gpt_map
+    result = normalize_log_event(
+        event, tenant_slug=tenant_slug, gpts=gpt_map.gpts, log_file=file_id, line_no=line_no
+    )
+    if result is LineSkipped.UNKNOWN_GPT and gpt_map.refresh():
+        result = normalize_log_event(
+            event, tenant_slug=tenant_slug, gpts=gpt_map.gpts, log_file=file_id, line_no=line_no
+        )
+    return result
+
+
+def _download(
+    client, principal, file_id: str, event_type: str, tenant_slug: str, readers: _Readers
+) -> _FileRead:
     digest = hashlib.sha256()
     rows: list[LogRow] = []
     models: dict[str, str] = {}
@@ -211,21 +279,7 @@ def _download(client, principal, file_id: str, tenant_slug: str, gpt_map: _GptMa
                 continue
             try:
                 event = parse_line(line)
-                result = normalize_log_event(
-                    event,
-                    tenant_slug=tenant_slug,
-                    gpts=gpt_map.gpts,
-                    log_file=file_id,
-                    line_no=line_no,
-                )
-                if result is LineSkipped.UNKNOWN_GPT and gpt_map.refresh():
-                    result = normalize_log_event(
-                        event,
-                        tenant_slug=tenant_slug,
-                        gpts=gpt_map.gpts,
-                        log_file=file_id,
-                        line_no=line_no,
-                    )
+                result = _normalize(event, event_type, tenant_slug, readers, file_id, line_no)
             except MalformedLine as exc:
                 malformed.append((line_no, str(exc)))
                 continue
@@ -238,12 +292,14 @@ def _download(client, principal, file_id: str, tenant_slug: str, gpt_map: _GptMa
     return _FileRead(with_models(rows, models), skipped, malformed, digest.hexdigest())
 
 
-def _read_file(client, principal, file: dict, tenant_slug: str, gpt_map: _GptMap) -> _FileRead:
+def _read_file(
+    client, principal, file: dict, event_type: str, tenant_slug: str, readers: _Readers
+) -> _FileRead:
     """Download and read one file, checked against its `file_sha256`: one retry on a mismatch,
     then FileCheckFailed."""
     expected = str(file.get("file_sha256") or "").lower()
     for attempt in (1, 2):
-        read = _download(client, principal, file["id"], tenant_slug, gpt_map)
+        read = _download(client, principal, file["id"], event_type, tenant_slug, readers)
         if not expected or read.sha256 == expected:
             return read
         logger.warning(
@@ -278,25 +334,29 @@ def logs_poll(
         if not acquired:
             outcome.status = PollStatus.LOCKED
             return outcome
-        cursors = []
         try:
             with client or admin_client_for_tenant(tenant=tenant) as opened:
-                gpt_map = _GptMap(tenant, opened)
+                readers = _Readers(_GptMap(tenant, opened), app_identity(tenant))
+                stopped = ""
                 for event_type in EVENT_TYPES:
                     cursor = _cursor(tenant, event_type, principal, now)
-                    cursors.append(cursor)
-                    _poll_type(
-                        cursor, opened, principal, gpt_map, outcome, now, max_files, should_stop
+                    if stopped:  # a failure that concerns every type: not asked again
+                        _failed([cursor], tenant, outcome, stopped, now)
+                        continue
+                    error, every_type = _poll_type_safely(
+                        cursor, opened, principal, readers, outcome, now, max_files, should_stop
                     )
+                    if error:
+                        _failed([cursor], tenant, outcome, error, now)
+                        stopped = error if every_type else ""
         except (OpenAIError, ConnectorUnavailable) as exc:
-            return _failed(cursors, tenant, outcome, exc.user_message, now)
-        except FileCheckFailed as exc:
-            return _failed(cursors, tenant, outcome, str(exc), now)
+            # Before any type was read: the client or the GPT map could not be had.
+            return _failed([], tenant, outcome, exc.user_message, now)
         except (OperationalError, InterfaceError):
             raise
         except Exception:
             logger.exception("Logs Platform poll of tenant %s stopped on an error", tenant.slug)
-            return _failed(cursors, tenant, outcome, INTERNAL_ERROR_MESSAGE, now)
+            return _failed([], tenant, outcome, INTERNAL_ERROR_MESSAGE, now)
     logger.info("telemetry poll %s", outcome)
     return outcome
 
@@ -313,7 +373,33 @@ def _cursor(tenant: Tenant, event_type: str, principal, now: datetime) -> LogsCu
     return cursor
 
 
-def _poll_type(cursor, client, principal, gpt_map, outcome, now, max_files, should_stop) -> None:
+# Failures that may concern one event type only (the key may read one type and not the other,
+# one file or one list may be bad): the next type is still read. Any other failure (the key
+# refused, a wrong id, the rate limit, OpenAI unavailable) would meet the next type too.
+TYPE_FAILURES = (PermissionDeniedError, BadRequestError, MalformedListError, FileCheckFailed)
+
+
+def _poll_type_safely(cursor, *args) -> tuple[str, bool]:
+    """Poll one event type: ("", False) when it went well, else its error in words and whether
+    it concerns every type (then the poll asks no more)."""
+    try:
+        _poll_type(cursor, *args)
+    except (OpenAIError, ConnectorUnavailable, FileCheckFailed) as exc:
+        message = str(exc) if isinstance(exc, FileCheckFailed) else exc.user_message
+        return message, not isinstance(exc, TYPE_FAILURES)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        logger.exception(
+            "Logs Platform poll of tenant %s (%s) stopped on an error",
+            cursor.tenant.slug,
+            cursor.event_type,
+        )
+        return INTERNAL_ERROR_MESSAGE, True
+    return "", False
+
+
+def _poll_type(cursor, client, principal, readers, outcome, now, max_files, should_stop) -> None:
     oldest = now - RETENTION
     start = cursor.cursor_at or (now - timedelta(seconds=settings.TELEMETRY_INITIAL_LOOKBACK))
     if cursor.cursor_at is not None and cursor.cursor_at < oldest:
@@ -333,7 +419,7 @@ def _poll_type(cursor, client, principal, gpt_map, outcome, now, max_files, shou
         if outcome.files >= max_files or should_stop():
             outcome.status = PollStatus.PARTIAL
             break
-        read = _read_file(client, principal, file, cursor.tenant.slug, gpt_map)
+        read = _read_file(client, principal, file, cursor.event_type, cursor.tenant.slug, readers)
         _store_file(cursor, file, read, outcome)
     try:
         newest = compliance.max_event_time(client, principal, event_type=cursor.event_type)
@@ -367,16 +453,26 @@ def _store_file(cursor: LogsCursor, file: dict, read: _FileRead, outcome: LogsOu
         logger.warning("telemetry %s: malformed log line skipped: %s", cursor.tenant.slug, line)
     outcome.files += 1
     outcome.stored += stored
+    if cursor.event_type == compliance.APP_LOG:
+        outcome.app_calls += stored
     outcome.skipped += read.skipped + (len(read.rows) - stored)
     outcome.malformed += len(read.malformed)
     outcome.malformed_at.extend(where[: max(0, MALFORMED_REPORTED - len(outcome.malformed_at))])
 
 
 def _failed(cursors, tenant, outcome: LogsOutcome, message: str, now) -> LogsOutcome:
+    """Mark the poll failed with `message`, on these cursors (every event type's when none is
+    named: nothing was read)."""
     outcome.status = PollStatus.FAILED
-    outcome.error = message
+    if cursors and cursors[0].event_type != EVENT_TYPES[0]:
+        shown = f"{cursors[0].event_type}: {message}"  # the first type's errors read as before
+    else:
+        shown = message
+    if shown not in outcome.error and message not in outcome.error:
+        outcome.error = "; ".join(filter(None, [outcome.error, shown]))
     targets = cursors or [
-        LogsCursor.objects.get_or_create(tenant=tenant, event_type=EVENT_TYPES[0])[0]
+        LogsCursor.objects.get_or_create(tenant=tenant, event_type=event_type)[0]
+        for event_type in EVENT_TYPES
     ]
     for cursor in targets:
         cursor.last_error, cursor.last_error_at, cursor.last_poll_at = message, now, now

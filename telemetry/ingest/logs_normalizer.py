@@ -8,6 +8,12 @@ with one of the tenant's Claresia GPTs is one invocation; an `assistant` message
 
 **Message content is customer data Claresia never stores, logs or shows**: only the fields named
 in `_safe_raw` are read, and the row's `raw` is built from them alone, never from the line.
+
+An `APP_LOG` line records a call to an MCP app (chatgpt-admin-api.md: its fields are **not
+verified**). `app_call_fields` is the one function that knows where the app and tool are; a call
+to the tenant's Claresia app (the hub's MCP server) is one `app_call` row holding ids, times,
+the app's name and the tool's name, never the call's arguments or result
+(`telemetry/ingest/compliance_logs.py` says why it is a row).
 """
 
 from collections.abc import Mapping
@@ -21,6 +27,7 @@ import orjson
 # imports no Django (tests/architecture checks both agree).
 SOURCE_COMPLIANCE_LOGS = "compliance_logs"
 INVOKED = "invoked"
+APP_CALL = "app_call"  # TelemetryEvent.EventType.APP_CALL
 GPT_PREFIX = "claresia-"
 # A line longer than this is reported malformed, never held whole (assumed bound: the largest
 # real line seen is a few hundred KB of message content, which Claresia does not keep).
@@ -65,7 +72,8 @@ class LineSkipped(StrEnum):
     NOT_CLARESIA = "a GPT that is not one of the tenant's"
     UNKNOWN_GPT = "a GPT id not in the inventory"
     OTHER_AUTHOR = "neither a user nor an assistant message"
-    OTHER_TYPE = "not a CONVERSATION_MESSAGE line"
+    OTHER_TYPE = "not a line of the type being read"
+    OTHER_APP = "a call to an app that is not the tenant's Claresia app"
 
 
 class MalformedLine(ValueError):
@@ -223,3 +231,124 @@ def with_models(rows: list[LogRow], models: Mapping[str, str]) -> list[LogRow]:
         else row
         for row in rows
     ]
+
+
+# ---- APP_LOG: calls to an MCP app ---------------------------------------------------------------
+
+
+class AppIdentity(NamedTuple):
+    """How the tenant's Claresia app is known in an `APP_LOG` line: its names (the MCP server's
+    name and title, the plugin's name), lower-cased, and its URL (the hub's `/mcp`)."""
+
+    names: frozenset[str]
+    url: str
+
+
+class AppCall(NamedTuple):
+    app_id: str
+    app_name: str
+    app_url: str
+    tool_name: str
+    conversation_id: str
+
+
+def _first_text(*values: Any, limit: int = 128) -> str:
+    for value in values:
+        if isinstance(value, str) and value:
+            return _text(value, limit)
+    return ""
+
+
+def app_call_fields(event: dict) -> AppCall:
+    """Where an `APP_LOG` line names the app, the tool and the conversation. **Assumed**, read
+    defensively (the contract does not verify these fields): the app under `app` (else
+    `connector` or `mcp_server`) as `{id, name, url}` or flat `app_id` / `app_name`; the tool as
+    `tool.name` (else `tool_name`, `action.name`); the conversation as `conversation.id` (else
+    `conversation_id`). Arguments and results are never read. The one function to correct."""
+    app = _dict(event.get("app")) or _dict(event.get("connector")) or _dict(event.get("mcp_server"))
+    tool = event.get("tool")
+    return AppCall(
+        app_id=_first_text(app.get("id"), event.get("app_id")),
+        app_name=_first_text(app.get("name"), event.get("app_name")),
+        app_url=_first_text(app.get("url"), app.get("server_url"), limit=512),
+        tool_name=_first_text(
+            _dict(tool).get("name"),
+            tool if isinstance(tool, str) else None,
+            event.get("tool_name"),
+            _dict(event.get("action")).get("name"),
+            limit=64,
+        ),
+        conversation_id=_first_text(
+            _dict(event.get("conversation")).get("id"), event.get("conversation_id")
+        ),
+    )
+
+
+def _is_ours(call: AppCall, ours: AppIdentity) -> bool:
+    if call.app_name and call.app_name.lower() in ours.names:
+        return True
+    return bool(call.app_url and ours.url and call.app_url.rstrip("/") == ours.url.rstrip("/"))
+
+
+def _safe_app_raw(event: dict, call: AppCall, log_file: str, line_no: int) -> str:
+    """The line's ids, times, app and tool names only: never arguments, results or content."""
+    actor = _dict(event.get("actor"))
+    principal = _dict(event.get("principal"))
+    raw = {
+        "event_id": _text(event.get("event_id")),
+        "type": _text(event.get("type"), 32),
+        "timestamp": _text(event.get("timestamp"), 40),
+        "principal": {"id": _text(principal.get("id")), "type": _text(principal.get("type"))},
+        "actor": {
+            "type": _text(actor.get("type"), 40),
+            "user_id": _text(actor.get("user_id")),
+            "user_email": _text(actor.get("user_email"), 254),
+        },
+        "conversation": {"id": call.conversation_id},
+        "app": {"id": call.app_id, "name": call.app_name},
+        "tool": {"name": call.tool_name},
+        "log_file": {"id": _text(log_file), "line": line_no},
+    }
+    return orjson.dumps(raw).decode()
+
+
+def normalize_app_event(
+    event: dict, *, ours: AppIdentity, log_file: str, line_no: int
+) -> LogRow | LineSkipped:
+    """One parsed `APP_LOG` line → an `app_call` row (a call to the tenant's Claresia app), or
+    why it is skipped. Raises MalformedLine when such a call lacks its id or time."""
+    if event.get("type", "APP_LOG") != "APP_LOG":
+        return LineSkipped.OTHER_TYPE
+    call = app_call_fields(event)
+    if not _is_ours(call, ours):
+        return LineSkipped.OTHER_APP
+    event_id = event.get("event_id")
+    if not isinstance(event_id, str) or not event_id:
+        raise MalformedLine("no event_id")
+    occurred_at = parse_time(event.get("timestamp"))
+    actor = _dict(event.get("actor"))
+    return LogRow(
+        skill_id=None,
+        # Which skill recorded is in the call's arguments, which Claresia does not read: the
+        # hub record the call made names it.
+        skill_ref="",
+        skill_unknown=False,
+        source=SOURCE_COMPLIANCE_LOGS,
+        source_event_id=_text(event_id),
+        event_type=APP_CALL,
+        occurred_at=occurred_at,
+        actor_user_id=_text(actor.get("user_id")),
+        actor_email=_text(actor.get("user_email"), 254),
+        gpt_id="",
+        gpt_name=(call.app_name or call.app_id or call.app_url)[:128],
+        conversation_id=call.conversation_id,
+        model="",
+        input_tokens=None,
+        output_tokens=None,
+        cost_usd=None,
+        latency_ms=None,
+        error_code="",
+        error_message="",
+        raw=_safe_app_raw(event, call, log_file, line_no),
+        dropped_fields="",
+    )

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from claresia.models import Tenant
+from connectors.openai.compliance import CONVERSATION_MESSAGE
 from telemetry.hub.models import GovernanceEvent, HubRecord
 from telemetry.hub.services import hub_record_correct_from_telemetry
 from telemetry.models import LogsCursor, PollCursor, TelemetryEvent
@@ -54,7 +55,11 @@ def telemetry_reconcile(
             until = min(until, cursor.cursor_at)
         if since is None:
             # The Logs Platform's cursor too: its files arrive minutes after their events.
-            logs_cursor = LogsCursor.objects.filter(tenant=tenant, cursor_at__isnull=False)
+            # Invocations come from CONVERSATION_MESSAGE only: an idle APP_LOG cursor must not
+            # hold the range back.
+            logs_cursor = LogsCursor.objects.filter(
+                tenant=tenant, event_type=CONVERSATION_MESSAGE, cursor_at__isnull=False
+            )
             oldest = logs_cursor.order_by("cursor_at").values_list("cursor_at", flat=True).first()
             if oldest is not None:
                 until = min(until, oldest)

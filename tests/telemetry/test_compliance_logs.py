@@ -152,7 +152,7 @@ def test_the_same_event_in_two_files_is_stored_once_and_the_cursor_is_the_last_e
         "evt-1-0-0",
         "evt-2-0-0",
     ]
-    cursor = LogsCursor.objects.get(tenant=tenant)
+    cursor = LogsCursor.objects.get(tenant=tenant, event_type="CONVERSATION_MESSAGE")
     assert cursor.cursor_at == parse_iso(last["end_time"])
     assert cursor.last_file_id == last["id"]
 
@@ -205,7 +205,7 @@ def test_a_file_whose_checksum_fails_twice_stops_the_poll_before_it(workspace, t
     assert outcome.status == PollStatus.FAILED
     assert f"log file {bad['id']}" in outcome.error and "sha256" in outcome.error
     assert list(rows(tenant).values_list("source_event_id", flat=True)) == ["evt-1-0-0"]
-    cursor = LogsCursor.objects.get(tenant=tenant)
+    cursor = LogsCursor.objects.get(tenant=tenant, event_type="CONVERSATION_MESSAGE")
     assert cursor.last_error == outcome.error
 
     # when: the next poll, the file served whole again
@@ -238,7 +238,10 @@ def test_a_malformed_line_is_counted_and_reported_with_its_file_and_line(workspa
     assert f"file {made['id']} line 2: not valid JSON" in outcome.malformed_at
     assert f"file {made['id']} line 4: not a JSON object" in outcome.malformed_at
     assert rows(tenant).count() == 1
-    assert "line 2" in LogsCursor.objects.get(tenant=tenant).malformed_report
+    assert (
+        "line 2"
+        in LogsCursor.objects.get(tenant=tenant, event_type="CONVERSATION_MESSAGE").malformed_report
+    )
 
 
 def test_an_overlong_line_is_malformed_and_never_held_whole(workspace, tenant, monkeypatch):
@@ -344,7 +347,10 @@ def test_a_cursor_older_than_30_days_records_a_visible_gap_and_goes_on(workspace
     assert "expired before Claresia read them" in outcome.gap
     assert f"events between {old:%Y-%m-%d %H:%M}" in outcome.gap
     assert rows(tenant).count() == 1
-    assert "expired before Claresia read them" in LogsCursor.objects.get(tenant=tenant).last_gap
+    assert (
+        "expired before Claresia read them"
+        in LogsCursor.objects.get(tenant=tenant, event_type="CONVERSATION_MESSAGE").last_gap
+    )
 
 
 def test_a_429_with_retry_after_is_honoured(workspace, tenant):
@@ -395,7 +401,7 @@ def test_poll_health_keeps_the_logs_platforms_max_event_time(workspace, tenant):
     poll(tenant)
 
     # then
-    cursor = LogsCursor.objects.get(tenant=tenant)
+    cursor = LogsCursor.objects.get(tenant=tenant, event_type="CONVERSATION_MESSAGE")
     assert compliance.iso(cursor.max_event_time)[:19] == made[-1]["timestamp"][:19]
 
 

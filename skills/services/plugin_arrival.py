@@ -1,0 +1,132 @@
+"""Has the tenant's plugin reached its ChatGPT workspace? Read through the real Compliance API's
+plugin inventory (`GET /compliance/workspaces/{ws}/plugins` and `…/plugins/{plugin_id}`,
+`shared/contracts/chatgpt-admin-api.md` → Plugins, the successor).
+
+No API publishes a plugin: a workspace admin imports the marketplace once, and ChatGPT syncs
+it daily or on *Sync now*. So the plugin `claresia-<tenant>` is, for the workspace:
+- **in the workspace** (since it was added) when it is there and has what Claresia last pushed;
+- **not yet imported** when it is not there: the one-time steps are still to do;
+- **imported, waiting for sync** when it is there but older than the last commit Claresia
+  pushed. "Older" compares the plugin's `version` with the manifest version of that commit (the
+  version's build part changes with every skill change, `skills/plugin.py`), and, when the
+  workspace reports no version, its last sync time with the push time. Both fields are
+  **assumed** (`connectors.openai.compliance.workspace_plugin`).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from claresia.models import Tenant
+from connectors.openai import compliance
+from connectors.openai.client import OpenAIClient, RetryPolicy
+from connectors.openai.errors import OpenAIError
+from connectors.services import (
+    ConnectorUnavailable,
+    admin_client_for_tenant,
+    connector_workspace_id,
+)
+from skills.models import PluginMarketplace
+from skills.plugin import plugin_name
+from skills.services.bundles import tenant_context
+
+# A page asks while someone waits: one attempt and a short timeout, never a 120 s Retry-After;
+# the next view of the page asks again.
+PAGE_CLIENT_OPTIONS = {"retry": RetryPolicy(max_attempts=1), "timeout": 10.0}
+
+
+class ArrivalStatus(StrEnum):
+    NO_WORKSPACE = "no workspace"
+    IN_WORKSPACE = "in the workspace"
+    NOT_IMPORTED = "not imported"
+    WAITING_FOR_SYNC = "waiting for sync"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class PluginArrival:
+    status: ArrivalStatus
+    plugin_name: str
+    workspace_id: str = ""
+    plugin_id: str = ""
+    since: datetime | None = None  # when the workspace added the plugin
+    synced_at: datetime | None = None
+    workspace_version: str = ""
+    pushed_version: str = ""
+    error: str = ""
+
+    @property
+    def summary(self) -> str:
+        """One line in the page's words."""
+        if self.status == ArrivalStatus.IN_WORKSPACE:
+            since = f" (since {self.since:%Y-%m-%d %H:%M} UTC)" if self.since else ""
+            return f"in the workspace{since}"
+        if self.status == ArrivalStatus.NOT_IMPORTED:
+            return "not yet imported — do the one-time steps"
+        if self.status == ArrivalStatus.WAITING_FOR_SYNC:
+            return "imported, waiting for sync"
+        if self.status == ArrivalStatus.NO_WORKSPACE:
+            return (
+                "no ChatGPT workspace id on the connector: set it to confirm that the plugin "
+                "reached the workspace"
+            )
+        return f"could not check: {self.error}"
+
+
+def _waiting_for_sync(found: compliance.WorkspacePlugin, state: PluginMarketplace | None) -> bool:
+    if state is None or not state.last_commit:
+        return False  # nothing pushed yet: whatever is there is all there is
+    if found.version and state.last_plugin_version:
+        return found.version != state.last_plugin_version
+    if found.synced_at and state.last_published_at:
+        return found.synced_at < state.last_published_at
+    return False  # the workspace says nothing that tells: it is there
+
+
+def _find(client: OpenAIClient, workspace_id: str, name: str) -> compliance.WorkspacePlugin | None:
+    for raw in compliance.plugins_pages(client, workspace_id):
+        listed = compliance.workspace_plugin(raw)
+        if listed.name == name and listed.id:
+            # The list may carry a summary: the plugin's own object has its version and times.
+            return compliance.workspace_plugin(
+                compliance.plugin_get(client, workspace_id, listed.id)
+            )
+    return None
+
+
+def plugin_arrival_check(*, tenant: Tenant, client: OpenAIClient | None = None) -> PluginArrival:
+    """Where the tenant's plugin stands in its ChatGPT workspace (module docstring). Never
+    raises for an OpenAI or connector problem: the status is UNKNOWN and `error` says why, in
+    the client's error mapping's words (401, 403, 404, 429 …)."""
+    name = plugin_name(tenant_context(tenant))
+    workspace_id = connector_workspace_id(tenant=tenant)
+    if workspace_id is None:
+        return PluginArrival(ArrivalStatus.NO_WORKSPACE, name)
+    try:
+        if client is not None:
+            found = _find(client, workspace_id, name)
+        else:
+            with admin_client_for_tenant(tenant=tenant, **PAGE_CLIENT_OPTIONS) as opened:
+                found = _find(opened, workspace_id, name)
+    except (OpenAIError, ConnectorUnavailable) as exc:
+        return PluginArrival(
+            ArrivalStatus.UNKNOWN, name, workspace_id=workspace_id, error=exc.user_message
+        )
+    if found is None:
+        return PluginArrival(ArrivalStatus.NOT_IMPORTED, name, workspace_id=workspace_id)
+    state = PluginMarketplace.objects.filter(tenant=tenant).first()
+    status = (
+        ArrivalStatus.WAITING_FOR_SYNC
+        if _waiting_for_sync(found, state)
+        else ArrivalStatus.IN_WORKSPACE
+    )
+    return PluginArrival(
+        status,
+        name,
+        workspace_id=workspace_id,
+        plugin_id=found.id,
+        since=found.added_at,
+        synced_at=found.synced_at,
+        workspace_version=found.version,
+        pushed_version=state.last_plugin_version if state else "",
+    )

@@ -1,0 +1,275 @@
+"""Plugin arrival: whether the tenant's plugin `claresia-<tenant>` is in its ChatGPT workspace,
+since when, and whether the workspace has synced the last commit — read through the real
+Compliance API's plugin inventory (the sandbox over real HTTP; respx for single faults)."""
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import respx
+
+from connectors.openai import compliance
+from connectors.openai.client import Host, OpenAIClient, RetryPolicy
+from connectors.openai.errors import MalformedListError
+from connectors.sandbox.compliance import plugin_object
+from connectors.services import connector_connect
+from skills.models import PluginMarketplace
+from skills.services.plugin_arrival import ArrivalStatus, plugin_arrival_check
+from skills.services.plugin_publish import plugin_publish
+
+pytestmark = pytest.mark.integration
+
+WORKSPACE = "3f1e8a4c-5b6d-4e7f-8a9b-0c1d2e3f4a5b"
+PAGE = "/command-center/distribution/plugin/"
+ADDED = int(datetime(2026, 11, 2, 9, 30, tzinfo=UTC).timestamp())
+
+
+def connect(tenant, *, workspace_id=WORKSPACE, api_key="sk-admin-key"):
+    connector_connect(
+        tenant=tenant, organization_id="org-dainese", api_key=api_key, workspace_id=workspace_id
+    )
+
+
+@pytest.fixture
+def workspace(sandbox, tenant):
+    connect(tenant)
+    return sandbox
+
+
+def put_plugins(sandbox, *plugins, workspace_id=WORKSPACE):
+    httpx.post(
+        f"{sandbox.url}/_sandbox/compliance/plugins/{workspace_id}", json={"plugins": list(plugins)}
+    ).raise_for_status()
+
+
+def sync(sandbox, plugin_id, **fields):
+    httpx.patch(
+        f"{sandbox.url}/_sandbox/compliance/plugins/{WORKSPACE}/{plugin_id}", json=fields
+    ).raise_for_status()
+
+
+def plugin_requests(sandbox):
+    return [path for _method, path, _status in sandbox.state.requests if "/plugins" in path]
+
+
+def test_without_a_workspace_id_nothing_is_asked(sandbox, tenant):
+    # given a connector with no workspace id
+    connect(tenant, workspace_id="")
+    # when
+    arrival = plugin_arrival_check(tenant=tenant)
+    # then
+    assert arrival.status == ArrivalStatus.NO_WORKSPACE
+    assert "set it to confirm" in arrival.summary
+    assert plugin_requests(sandbox) == []
+
+
+def test_a_workspace_without_the_plugin_says_do_the_one_time_steps(workspace, tenant):
+    # given the workspace holds someone else's plugin only
+    put_plugins(workspace, plugin_object(plugin_id="plg_other", name="travel-tools"))
+    # when
+    arrival = plugin_arrival_check(tenant=tenant)
+    # then
+    assert arrival.status == ArrivalStatus.NOT_IMPORTED
+    assert arrival.summary == "not yet imported — do the one-time steps"
+
+
+def test_an_imported_plugin_is_in_the_workspace_since_it_was_added(workspace, tenant):
+    # given the workspace imported claresia-dainese (nothing pushed by Claresia recorded yet)
+    put_plugins(
+        workspace, plugin_object(plugin_id="plg_1", name="claresia-dainese", created_at=ADDED)
+    )
+    # when
+    arrival = plugin_arrival_check(tenant=tenant)
+    # then the list found it and its own object was read
+    assert arrival.status == ArrivalStatus.IN_WORKSPACE
+    assert arrival.since == datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    assert arrival.summary == "in the workspace (since 2026-11-02 09:30 UTC)"
+    assert any(path.endswith("/plugins/plg_1") for path in plugin_requests(workspace))
+
+
+def test_the_plugin_is_found_on_a_later_page_by_its_cursor(workspace, tenant):
+    # given 150 other plugins sorting before ours: it is on the second page of 100
+    others = [plugin_object(plugin_id=f"plg_a{i:03d}", name=f"tool-{i}") for i in range(150)]
+    put_plugins(workspace, *others, plugin_object(plugin_id="plg_z", name="claresia-dainese"))
+    # when
+    arrival = plugin_arrival_check(tenant=tenant)
+    # then
+    assert arrival.status == ArrivalStatus.IN_WORKSPACE and arrival.plugin_id == "plg_z"
+    # two list pages, then the plugin itself
+    assert [p.rsplit("/", 1)[-1] for p in plugin_requests(workspace)] == [
+        "plugins",
+        "plugins",
+        "plg_z",
+    ]
+
+
+def test_a_push_the_workspace_has_not_synced_is_waiting_for_sync(
+    workspace, tenant, bare, two_skills
+):
+    # given Claresia pushed its marketplace, and the workspace holds an older version
+    assert plugin_publish(tenant=tenant).ok
+    pushed = PluginMarketplace.objects.get(tenant=tenant).last_plugin_version
+    assert pushed.startswith("1.0.0+sha.")
+    put_plugins(
+        workspace,
+        plugin_object(plugin_id="plg_1", name="claresia-dainese", version="1.0.0+sha.000000000000"),
+    )
+    # when
+    arrival = plugin_arrival_check(tenant=tenant)
+    # then
+    assert arrival.status == ArrivalStatus.WAITING_FOR_SYNC
+    assert arrival.summary == "imported, waiting for sync"
+    assert arrival.pushed_version == pushed
+
+    # when the workspace syncs (Sync now)
+    sync(workspace, "plg_1", version=pushed)
+    # then it is in the workspace
+    assert plugin_arrival_check(tenant=tenant).status == ArrivalStatus.IN_WORKSPACE
+
+
+def test_without_a_version_a_sync_older_than_the_push_is_waiting(workspace, tenant):
+    # given a push recorded now, and a workspace plugin that reports only its last sync time
+    PluginMarketplace.objects.create(
+        tenant=tenant, last_commit="a" * 40, last_published_at=datetime.now(UTC)
+    )
+    yesterday = int((datetime.now(UTC) - timedelta(days=1)).timestamp())
+    plugin = plugin_object(plugin_id="plg_1", name="claresia-dainese", updated_at=yesterday)
+    del plugin["version"]
+    put_plugins(workspace, plugin)
+    # then
+    assert plugin_arrival_check(tenant=tenant).status == ArrivalStatus.WAITING_FOR_SYNC
+    # when it syncs after the push
+    sync(workspace, "plg_1", updated_at=int(datetime.now(UTC).timestamp()) + 60)
+    assert plugin_arrival_check(tenant=tenant).status == ArrivalStatus.IN_WORKSPACE
+
+
+@pytest.mark.parametrize(
+    ("api_key", "workspace_id", "words"),
+    [
+        ("sk-revoked-key", WORKSPACE, "refused the key (401"),
+        ("sk-forbidden-key", WORKSPACE, "denied this call (403"),
+        ("sk-admin-key", "ffffffff-5b6d-4e7f-8a9b-0c1d2e3f4a5b", "denied this call (403"),
+        ("sk-admin-key", "00000000-5b6d-4e7f-8a9b-0c1d2e3f4a5b", "answered 404"),
+    ],
+)
+def test_a_refusal_is_said_in_plain_words(sandbox, tenant, api_key, workspace_id, words):
+    # given
+    connect(tenant, api_key=api_key, workspace_id=workspace_id)
+    # when
+    arrival = plugin_arrival_check(tenant=tenant)
+    # then
+    assert arrival.status == ArrivalStatus.UNKNOWN
+    assert words in arrival.summary and arrival.summary.startswith("could not check: ")
+
+
+def test_a_rate_limit_is_said_in_plain_words_without_waiting(workspace, tenant):
+    # given a rate limit of one request a minute, already spent
+    httpx.post(
+        f"{workspace.url}/_sandbox/compliance/rate_limit", json={"per_minute": 1}
+    ).raise_for_status()
+    put_plugins(workspace, plugin_object(plugin_id="plg_1", name="claresia-dainese"))
+    assert plugin_arrival_check(tenant=tenant).status == ArrivalStatus.IN_WORKSPACE
+    # when the page asks again within the minute
+    started = datetime.now(UTC)
+    arrival = plugin_arrival_check(tenant=tenant)
+    # then it says so at once (one attempt: the page does not sit out Retry-After)
+    assert arrival.status == ArrivalStatus.UNKNOWN
+    assert "rate limiting" in arrival.error
+    assert datetime.now(UTC) - started < timedelta(seconds=5)
+
+
+# ---- the page ---------------------------------------------------------------------------------
+
+
+def test_the_plugin_page_says_where_the_plugin_stands(client, staff, workspace, tenant):
+    client.force_login(staff)
+    page = client.get(PAGE, {"tenant": "dainese"}).content.decode()
+    assert "not yet imported — do the one-time steps" in page
+
+    put_plugins(
+        workspace, plugin_object(plugin_id="plg_1", name="claresia-dainese", created_at=ADDED)
+    )
+    page = client.get(PAGE, {"tenant": "dainese"}).content.decode()
+    assert "in the workspace (since 2026-11-02 09:30 UTC)" in page
+
+
+def test_the_plugin_page_shows_a_refusal_and_still_renders(client, staff, sandbox, tenant):
+    connect(tenant, api_key="sk-revoked-key")
+    client.force_login(staff)
+    response = client.get(PAGE, {"tenant": "dainese"})
+    assert response.status_code == 200
+    assert (
+        "could not check: The ChatGPT Compliance API refused the key" in response.content.decode()
+    )
+
+
+# ---- the client's edge cases (respx) ----------------------------------------------------------
+
+BASE = "https://chatgpt.test/v1"
+PLUGINS = f"{BASE}/compliance/workspaces/{WORKSPACE}/plugins"
+
+
+@pytest.fixture
+def admin_client():
+    with OpenAIClient(
+        api_key="sk-admin-unit",
+        host=Host.CHATGPT_ADMIN,
+        base_url=BASE,
+        retry=RetryPolicy(max_attempts=1),
+    ) as opened:
+        yield opened
+
+
+@respx.mock
+def test_the_cursor_given_is_sent_back_and_limit_is_at_most_100(admin_client):
+    # given two pages, the first naming its next cursor
+    route = respx.get(PLUGINS).mock(
+        side_effect=[
+            httpx.Response(
+                200, json={"data": [{"id": "p1"}], "has_more": True, "next_cursor": "c-2"}
+            ),
+            httpx.Response(200, json={"data": [{"id": "p2"}], "has_more": False}),
+        ]
+    )
+    # when
+    ids = [p["id"] for p in compliance.plugins_pages(admin_client, WORKSPACE)]
+    # then
+    assert ids == ["p1", "p2"]
+    first, second = (call.request.url.params for call in route.calls)
+    assert first["limit"] == "100" and "cursor" not in first
+    assert second["cursor"] == "c-2"
+
+
+@respx.mock
+def test_a_cursor_that_does_not_advance_is_not_followed_for_ever(admin_client):
+    respx.get(PLUGINS).mock(
+        return_value=httpx.Response(
+            200, json={"data": [{"id": "p1"}], "has_more": True, "next_cursor": "same"}
+        )
+    )
+    with pytest.raises(MalformedListError):
+        list(compliance.plugins_pages(admin_client, WORKSPACE))
+
+
+@respx.mock
+def test_a_list_whose_data_is_not_a_list_is_refused(admin_client):
+    respx.get(PLUGINS).mock(return_value=httpx.Response(200, json={"data": {"id": "p1"}}))
+    with pytest.raises(MalformedListError):
+        list(compliance.plugins_pages(admin_client, WORKSPACE))
+
+
+def test_a_plugin_object_is_read_defensively():
+    # ISO times, the manifest's name and version, junk elsewhere
+    plugin = compliance.workspace_plugin(
+        {
+            "id": "p1",
+            "manifest": {"name": "claresia-dainese", "version": "1.0.0+sha.abc"},
+            "created_at": "2026-11-02T09:30:00Z",
+            "last_synced_at": True,
+        }
+    )
+    assert plugin.name == "claresia-dainese" and plugin.version == "1.0.0+sha.abc"
+    assert plugin.added_at == datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    assert plugin.synced_at is None
+    empty = compliance.workspace_plugin({"name": 3, "created_at": 10**20})
+    assert empty.name == "" and empty.added_at is None
