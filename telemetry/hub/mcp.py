@@ -8,13 +8,16 @@ exchange has exactly one body in and one out), so /mcp is served by the same web
 under WSGI (gunicorn, the test server) and ASGI alike; README "Running in production" and
 bench_mcp measure the cost. The tool calls the same service as `POST /hub/v1/records`."""
 
+import asyncio
 import contextvars
 import functools
 import json
 import logging
+import os
+import threading
 
 import mcp_types as types
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from mcp.server.lowlevel import Server
@@ -187,6 +190,38 @@ async def _serve(scope: dict, body: bytes) -> tuple[int, list, bytes]:
     return sent["status"], sent["headers"], b"".join(sent["body"])
 
 
+_loop_lock = threading.Lock()
+_loop: tuple[int, asyncio.AbstractEventLoop] | None = None
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """This process's event loop for /mcp exchanges, on a daemon thread of its own, started
+    on first use (so after gunicorn forks; a forked child starts its own)."""
+    global _loop
+    with _loop_lock:
+        if _loop is None or _loop[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="mcp-event-loop", daemon=True).start()
+            _loop = (os.getpid(), loop)
+        return _loop[1]
+
+
+def _exchange(scope: dict, body: bytes) -> tuple[int, list, bytes]:
+    """Run `_serve` from this sync request thread; the tool's ORM work comes back to this
+    thread (sync_to_async, thread-sensitive), so it uses the request's database connection.
+
+    Under WSGI, async_to_sync would start a thread and an event loop per call: 2 of the ~9 ms
+    an exchange cost (bench_mcp). asgiref runs the coroutine on the thread's "main event loop"
+    when one is recorded, as it is for a sync view under an ASGI server (left alone here), so a
+    WSGI thread records this process's long-lived loop. Should asgiref stop reading that
+    record, every call falls back to a loop of its own: slower, still correct."""
+    threadlocal = SyncToAsync.threadlocal
+    if getattr(threadlocal, "main_event_loop_pid", None) != os.getpid():
+        threadlocal.main_event_loop = _event_loop()
+        threadlocal.main_event_loop_pid = os.getpid()
+    return async_to_sync(_serve)(scope, body)
+
+
 def _unauthorized(request, description: str) -> JsonResponse:
     response = JsonResponse(
         {"error": "invalid_token", "error_description": description}, status=401
@@ -257,7 +292,7 @@ def mcp_endpoint(request):
     )
     token = _caller.set((caller, context))
     try:
-        status, response_headers, content = async_to_sync(_serve)(scope, body)
+        status, response_headers, content = _exchange(scope, body)
     finally:
         _caller.reset(token)
     response = HttpResponse(content, status=status)

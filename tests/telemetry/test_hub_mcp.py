@@ -1,5 +1,6 @@
 """/mcp: the hub as an MCP server — the tool, its schema, its errors, tokens and tenants."""
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from oauth2_provider.models import AccessToken
 
+from telemetry.hub import mcp as mcp_module
 from telemetry.hub.mcp import _schemas
 from telemetry.hub.mcp_services import mcp_tokens_revoke
 from telemetry.hub.models import GovernanceEvent, HubRecord, McpClient
@@ -235,6 +237,29 @@ def test_arguments_over_the_hub_bound_are_a_tool_error(client, token, skill):
 
     assert result["isError"] is True
     assert "100,000" in result["structuredContent"]["detail"]
+
+
+def test_exchanges_run_on_one_long_lived_event_loop(client, token, skill, monkeypatch):
+    # given: the loop each exchange runs on, recorded
+    loops = []
+    serve = mcp_module._serve
+
+    async def recording_serve(scope, body):
+        loops.append(asyncio.get_running_loop())
+        return await serve(scope, body)
+
+    monkeypatch.setattr(mcp_module, "_serve", recording_serve)
+
+    # when
+    first = _result(rpc(client, token, call("emit_hub_record", BODY)))
+    second = _result(rpc(client, token, call("emit_hub_record", {**BODY, "record_key": "k2"})))
+
+    # then: one loop for both, not one per call; the tool wrote on the request's own database
+    # connection (the records are visible in this test's transaction)
+    assert len(loops) == 2
+    assert loops[0] is loops[1]
+    assert first["isError"] is second["isError"] is False
+    assert HubRecord.objects.count() == 2
 
 
 def test_get_is_refused_without_a_stream(client, token):
