@@ -26,6 +26,7 @@ from mcp.shared.exceptions import MCPError
 from rest_framework import serializers as drf_serializers
 
 from telemetry.hub import pricing
+from telemetry.hub.auth import WindowThrottle
 from telemetry.hub.exceptions import PayloadTooLarge, SkillNotFoundError, _flatten
 from telemetry.hub.footer import cost_display
 from telemetry.hub.mcp_services import McpCaller, mcp_caller_authenticate
@@ -46,6 +47,12 @@ TOOL_NAME = "emit_hub_record"
 # The tool's arguments are the hub API's body (at most MAX_BODY_CHARACTERS); the JSON-RPC
 # envelope around them gets a little room, and UTF-8 at most 4 bytes a character.
 MAX_REQUEST_BYTES = 4 * MAX_BODY_CHARACTERS + 8192
+# JSON-RPC's range for implementation-defined server errors (-32000 to -32099).
+SERVER_BUSY = -32000
+
+# Per OAuth client, not per access token: tokens rotate hourly, and a refresh must not reset
+# the count. Like a hub token, a client is one tenant's connection from OpenAI's shared egress.
+_throttle = WindowThrottle("mcp_client")
 
 _caller: contextvars.ContextVar[tuple[McpCaller, OpenAIContext]] = contextvars.ContextVar(
     "mcp_caller"
@@ -245,15 +252,21 @@ def _header(request, name: str) -> str:
 
 @csrf_exempt
 def mcp_endpoint(request):
-    """`/mcp`: bearer token first (a 401 pointing at the resource metadata), then the body's
-    bound, then the SDK's transport answers: JSON-RPC errors for what is not JSON-RPC, 405 for
-    GET (no server-sent stream in stateless mode), MCP tool errors for bad arguments."""
+    """`/mcp`: bearer token first (a 401 pointing at the resource metadata), then the client's
+    throttle (429 with Retry-After), then the body's bound, then the SDK's transport answers:
+    JSON-RPC errors for what is not JSON-RPC, 405 for GET (no server-sent stream in stateless
+    mode), MCP tool errors for bad arguments."""
     scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
         return _unauthorized(request, "Send an access token as 'Authorization: Bearer …'.")
     caller = mcp_caller_authenticate(plaintext=credentials.strip())
     if caller is None:
         return _unauthorized(request, "The access token is not valid, expired or was revoked.")
+    wait = _throttle.wait_if_over(str(caller.application_id))
+    if wait is not None:
+        response = _jsonrpc_error(429, SERVER_BUSY, "Too many requests for this connection.")
+        response["Retry-After"] = str(wait)
+        return response
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
