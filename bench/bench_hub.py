@@ -68,7 +68,9 @@ def _rows() -> tuple[int, int]:
     return hub, bare
 
 
-def _start_gunicorn(pepper: str) -> tuple[subprocess.Popen, socket.socket, int]:
+def _start_gunicorn(
+    pepper: str, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, socket.socket, int]:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))  # a free port, held open and handed to gunicorn
     listener.listen(1024)
@@ -87,6 +89,7 @@ def _start_gunicorn(pepper: str) -> tuple[subprocess.Popen, socket.socket, int]:
         "LOG_LEVEL": "WARNING",
         # Plain HTTP on loopback: no redirect to https (production sits behind TLS).
         "SECURE_SSL_REDIRECT": "false",
+        **(extra_env or {}),
     }
     command = [sys.executable, "-m", "gunicorn", "claresia.wsgi:application"]
     command += ["--bind", f"fd://{listener.fileno()}", "--workers", str(WORKERS)]

@@ -3,12 +3,14 @@ server closes them), run in processes of its own so the load never shares the se
 interpreter. `wrk` is not assumed installed."""
 
 import json
+import re
 import secrets
 import selectors
 import socket
 import time
 from multiprocessing import get_context
 
+TOOL_ERROR = re.compile(rb'"isError":\s*true')
 BODY_TEMPLATE = {
     "skill_id": "incident-postmortem",
     "inputs": {"incident_id": "INC-4121", "severity": "SEV2"},
@@ -19,14 +21,25 @@ BODY_TEMPLATE = {
 }
 
 
-def _request(path: str, token: str, key: str, host: str) -> bytes:
-    body = json.dumps({**BODY_TEMPLATE, "record_key": key}).encode()
+def _request(path: str, token: str, key: str, host: str, *, mcp: bool = False) -> bytes:
+    body = {**BODY_TEMPLATE, "record_key": key}
+    accept = ""
+    if mcp:
+        # The same record as an MCP `tools/call` (stateless Streamable HTTP, JSON answer).
+        body = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "emit_hub_record", "arguments": body},
+        }
+        accept = "Accept: application/json, text/event-stream\r\n"
+    encoded = json.dumps(body).encode()
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(encoded)}\r\n{accept}"
         "openai-conversation-id: conv-bench\r\n\r\n"
     )
-    return head.encode() + body
+    return head.encode() + encoded
 
 
 def _parse(buffer: bytearray) -> tuple[int, bool, int] | None:
@@ -49,14 +62,15 @@ def _parse(buffer: bytearray) -> tuple[int, bool, int] | None:
     return status, close, end + 4 + length
 
 
-def _worker(args) -> tuple[list[float], dict[int, int], int, int]:
-    port, path, token, seconds, connections, worker_id = args
+def _worker(args) -> tuple[list[float], dict[int, int], int, int, int]:
+    port, path, token, seconds, connections, worker_id, mcp = args
     run = secrets.token_hex(4)  # record keys never repeat across runs
     host = f"127.0.0.1:{port}"
     selector = selectors.DefaultSelector()
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     errors = 0
+    tool_errors = 0  # MCP answers 200 with `isError: true` for a record it did not write
     sequence = 0
     deadline = time.perf_counter() + seconds
 
@@ -71,7 +85,7 @@ def _worker(args) -> tuple[list[float], dict[int, int], int, int]:
         sequence += 1
         state["started"] = time.perf_counter()
         state["pending"] = True
-        state["sock"].sendall(_request(path, token, f"{run}-{worker_id}-{sequence}", host))
+        state["sock"].sendall(_request(path, token, f"{run}-{worker_id}-{sequence}", host, mcp=mcp))
 
     states = [{} for _ in range(connections)]
     for state in states:
@@ -95,6 +109,8 @@ def _worker(args) -> tuple[list[float], dict[int, int], int, int]:
                 if parsed is None:
                     continue
                 status, close, used = parsed
+                if mcp and TOOL_ERROR.search(state["buffer"], 0, used):
+                    tool_errors += 1
                 del state["buffer"][:used]
                 finished = time.perf_counter()
                 latencies.append(finished - state["started"])
@@ -112,17 +128,25 @@ def _worker(args) -> tuple[list[float], dict[int, int], int, int]:
                 send(state)
     for state in states:
         state["sock"].close()
-    return latencies, statuses, errors, in_window
+    return latencies, statuses, errors, in_window, tool_errors
 
 
 def run_load(
-    *, port: int, path: str, token: str, seconds: float, processes: int, connections: int
+    *,
+    port: int,
+    path: str,
+    token: str,
+    seconds: float,
+    processes: int,
+    connections: int,
+    mcp: bool = False,
 ) -> dict:
-    """Closed-loop load for `seconds`; returns req/s, p50/p99 (ms), status counts, errors."""
+    """Closed-loop load for `seconds`; returns req/s, p50/p99 (ms), status counts, errors
+    (and, with `mcp`, the requests as MCP `tools/call`s and the tool errors counted)."""
     with get_context("spawn").Pool(processes) as pool:
         results = pool.map(
             _worker,
-            [(port, path, token, seconds, connections, index) for index in range(processes)],
+            [(port, path, token, seconds, connections, index, mcp) for index in range(processes)],
         )
     latencies = sorted(value for result in results for value in result[0])
     statuses: dict[int, int] = {}
@@ -143,4 +167,5 @@ def run_load(
         "p99": percentile(0.99),
         "statuses": statuses,
         "errors": errors,
+        "tool_errors": sum(result[4] for result in results),
     }

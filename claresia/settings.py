@@ -240,7 +240,14 @@ AXES_ENABLE_ADMIN = False  # claresia/admin.py registers axes' admin pages itsel
 HUB_TOKEN_PEPPER = env.str("HUB_TOKEN_PEPPER", default="")
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"hub_token": env.str("HUB_TOKEN_RATE", default="6000/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "hub_token": env.str("HUB_TOKEN_RATE", default="6000/min"),
+        # /mcp, per OAuth client (one ChatGPT connection of one tenant): as a hub token's.
+        "mcp_client": env.str("MCP_CLIENT_RATE", default="6000/min"),
+        # Client registration, per client address (a registrant is no one yet). Generous:
+        # ChatGPT registers from OpenAI's egress, shared by every workspace.
+        "oauth_register": env.str("OAUTH_REGISTER_RATE", default="60/min"),
+    },
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {

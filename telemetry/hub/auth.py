@@ -83,6 +83,49 @@ def _count_with_cache_api(key: str, *, timeout: float) -> int:
         return cache.incr(key)
 
 
+def window_count(key: str, *, duration: int) -> tuple[int | None, float]:
+    """Count one request of `key` in the current fixed window of `duration` seconds, in the
+    shared cache: (the window's count so far, when the window ends). The count is None when
+    the cache is unreachable: throttles fail open."""
+    now = time.time()
+    window = int(now // duration)
+    window_end = (window + 1) * duration
+    window_key = f"{key}:{window}"
+    try:
+        counter = _redis_counter()
+        if counter is not None:
+            # make_key, not make_and_validate_key: the key is ours, short and ASCII.
+            count = counter.count(cache.make_key(window_key), timeout=int(duration) + 1)
+        else:
+            count = _count_with_cache_api(window_key, timeout=duration + 1)
+    except RedisError as error:
+        # Fail open: a GPT's record matters more than the throttle while Redis is away.
+        logger.warning("hub throttle skipped: the cache is unreachable (%s)", type(error).__name__)
+        return None, window_end
+    return count, window_end
+
+
+class WindowThrottle:
+    """The hub token throttle's counting for a plain Django view (/mcp, client registration):
+    the rate is read at call time from DEFAULT_THROTTLE_RATES[scope], as DRF's throttles do."""
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+
+    def wait_if_over(self, ident: str) -> int | None:
+        """Count a request of `ident`; the seconds to wait when it is over the rate, else None."""
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        if rate is None:
+            return None
+        # DRF's rate format: "<requests>/<s|m|h|d>[…]", e.g. "6000/min".
+        number, _, period = rate.partition("/")
+        num_requests, duration = int(number), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+        count, window_end = window_count(f"throttle:{self.scope}:{ident}", duration=duration)
+        if count is None or count <= num_requests:
+            return None
+        return max(1, int(window_end - time.time()) + 1)
+
+
 class HubTokenThrottle(throttling.SimpleRateThrottle):
     """Requests per hub token, in fixed windows counted in the shared cache.
 
@@ -109,24 +152,8 @@ class HubTokenThrottle(throttling.SimpleRateThrottle):
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        now = time.time()
-        window = int(now // self.duration)
-        self.window_end = (window + 1) * self.duration
-        window_key = f"{key}:{window}"
-        try:
-            counter = _redis_counter()
-            if counter is not None:
-                # make_key, not make_and_validate_key: the key is ours, short and ASCII.
-                count = counter.count(cache.make_key(window_key), timeout=int(self.duration) + 1)
-            else:
-                count = _count_with_cache_api(window_key, timeout=self.duration + 1)
-        except RedisError as error:
-            # Fail open: a GPT's record matters more than the throttle while Redis is away.
-            logger.warning(
-                "hub throttle skipped: the cache is unreachable (%s)", type(error).__name__
-            )
-            return True
-        return count <= self.num_requests
+        count, self.window_end = window_count(key, duration=self.duration)
+        return count is None or count <= self.num_requests
 
     def wait(self):
         return max(1, int(self.window_end - time.time()) + 1)

@@ -8,13 +8,16 @@ exchange has exactly one body in and one out), so /mcp is served by the same web
 under WSGI (gunicorn, the test server) and ASGI alike; README "Running in production" and
 bench_mcp measure the cost. The tool calls the same service as `POST /hub/v1/records`."""
 
+import asyncio
 import contextvars
 import functools
 import json
 import logging
+import os
+import threading
 
 import mcp_types as types
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from mcp.server.lowlevel import Server
@@ -23,6 +26,7 @@ from mcp.shared.exceptions import MCPError
 from rest_framework import serializers as drf_serializers
 
 from telemetry.hub import pricing
+from telemetry.hub.auth import WindowThrottle
 from telemetry.hub.exceptions import PayloadTooLarge, SkillNotFoundError, _flatten
 from telemetry.hub.footer import cost_display
 from telemetry.hub.mcp_services import McpCaller, mcp_caller_authenticate
@@ -43,6 +47,12 @@ TOOL_NAME = "emit_hub_record"
 # The tool's arguments are the hub API's body (at most MAX_BODY_CHARACTERS); the JSON-RPC
 # envelope around them gets a little room, and UTF-8 at most 4 bytes a character.
 MAX_REQUEST_BYTES = 4 * MAX_BODY_CHARACTERS + 8192
+# JSON-RPC's range for implementation-defined server errors (-32000 to -32099).
+SERVER_BUSY = -32000
+
+# Per OAuth client, not per access token: tokens rotate hourly, and a refresh must not reset
+# the count. Like a hub token, a client is one tenant's connection from OpenAI's shared egress.
+_throttle = WindowThrottle("mcp_client")
 
 _caller: contextvars.ContextVar[tuple[McpCaller, OpenAIContext]] = contextvars.ContextVar(
     "mcp_caller"
@@ -187,6 +197,38 @@ async def _serve(scope: dict, body: bytes) -> tuple[int, list, bytes]:
     return sent["status"], sent["headers"], b"".join(sent["body"])
 
 
+_loop_lock = threading.Lock()
+_loop: tuple[int, asyncio.AbstractEventLoop] | None = None
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """This process's event loop for /mcp exchanges, on a daemon thread of its own, started
+    on first use (so after gunicorn forks; a forked child starts its own)."""
+    global _loop
+    with _loop_lock:
+        if _loop is None or _loop[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="mcp-event-loop", daemon=True).start()
+            _loop = (os.getpid(), loop)
+        return _loop[1]
+
+
+def _exchange(scope: dict, body: bytes) -> tuple[int, list, bytes]:
+    """Run `_serve` from this sync request thread; the tool's ORM work comes back to this
+    thread (sync_to_async, thread-sensitive), so it uses the request's database connection.
+
+    Under WSGI, async_to_sync would start a thread and an event loop per call: 2 of the ~9 ms
+    an exchange cost (bench_mcp). asgiref runs the coroutine on the thread's "main event loop"
+    when one is recorded, as it is for a sync view under an ASGI server (left alone here), so a
+    WSGI thread records this process's long-lived loop. Should asgiref stop reading that
+    record, every call falls back to a loop of its own: slower, still correct."""
+    threadlocal = SyncToAsync.threadlocal
+    if getattr(threadlocal, "main_event_loop_pid", None) != os.getpid():
+        threadlocal.main_event_loop = _event_loop()
+        threadlocal.main_event_loop_pid = os.getpid()
+    return async_to_sync(_serve)(scope, body)
+
+
 def _unauthorized(request, description: str) -> JsonResponse:
     response = JsonResponse(
         {"error": "invalid_token", "error_description": description}, status=401
@@ -210,15 +252,21 @@ def _header(request, name: str) -> str:
 
 @csrf_exempt
 def mcp_endpoint(request):
-    """`/mcp`: bearer token first (a 401 pointing at the resource metadata), then the body's
-    bound, then the SDK's transport answers: JSON-RPC errors for what is not JSON-RPC, 405 for
-    GET (no server-sent stream in stateless mode), MCP tool errors for bad arguments."""
+    """`/mcp`: bearer token first (a 401 pointing at the resource metadata), then the client's
+    throttle (429 with Retry-After), then the body's bound, then the SDK's transport answers:
+    JSON-RPC errors for what is not JSON-RPC, 405 for GET (no server-sent stream in stateless
+    mode), MCP tool errors for bad arguments."""
     scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
         return _unauthorized(request, "Send an access token as 'Authorization: Bearer …'.")
     caller = mcp_caller_authenticate(plaintext=credentials.strip())
     if caller is None:
         return _unauthorized(request, "The access token is not valid, expired or was revoked.")
+    wait = _throttle.wait_if_over(str(caller.application_id))
+    if wait is not None:
+        response = _jsonrpc_error(429, SERVER_BUSY, "Too many requests for this connection.")
+        response["Retry-After"] = str(wait)
+        return response
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -257,7 +305,7 @@ def mcp_endpoint(request):
     )
     token = _caller.set((caller, context))
     try:
-        status, response_headers, content = async_to_sync(_serve)(scope, body)
+        status, response_headers, content = _exchange(scope, body)
     finally:
         _caller.reset(token)
     response = HttpResponse(content, status=status)

@@ -20,9 +20,11 @@ class ClientBoundElsewhere(Exception):
 
 @dataclass(frozen=True)
 class McpCaller:
-    """Who calls /mcp: the tenant the client's grant is bound to, and the access token."""
+    """Who calls /mcp: the tenant the client's grant is bound to, the client (one ChatGPT
+    connection) and the access token."""
 
     tenant: Tenant
+    application_id: int
     access_token_id: int
 
 
@@ -79,7 +81,11 @@ def mcp_caller_authenticate(*, plaintext: str) -> McpCaller | None:
     )
     if row is None or settings.MCP_SCOPE not in row.scope.split():
         return None
-    return McpCaller(tenant=row.application.claresia_mcp.tenant, access_token_id=row.pk)
+    return McpCaller(
+        tenant=row.application.claresia_mcp.tenant,
+        application_id=row.application_id,
+        access_token_id=row.pk,
+    )
 
 
 def mcp_tokens_revoke(*, clients) -> int:

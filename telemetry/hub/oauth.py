@@ -15,7 +15,9 @@ from django.views.decorators.http import require_GET, require_POST
 from oauth2_provider.forms import AllowForm
 from oauth2_provider.views import AuthorizationView
 
+from claresia.login_throttle import client_ip
 from claresia.scoping import tenants_editable_by
+from telemetry.hub.auth import WindowThrottle
 from telemetry.hub.mcp_services import (
     ClientBoundElsewhere,
     mcp_client_approve,
@@ -25,6 +27,8 @@ from telemetry.hub.models import McpClient
 
 MAX_REGISTRATION_BYTES = 16 * 1024
 MAX_REDIRECT_URIS = 5
+# Each registration is a row until someone cleans up: bounded per client address.
+_registration_throttle = WindowThrottle("oauth_register")
 
 
 def issuer(request) -> str:
@@ -91,6 +95,17 @@ def register_client(request):
     auth methods are replaced by `none` (RFC 7591 §3.2.1 lets the server replace values); other
     grant or response types are refused. The client can do nothing until a tenant admin
     approves it."""
+    wait = _registration_throttle.wait_if_over(client_ip(request) or "unknown")
+    if wait is not None:
+        response = JsonResponse(
+            {
+                "error": "too_many_requests",
+                "error_description": "Too many registrations from this address; try later.",
+            },
+            status=429,
+        )
+        response["Retry-After"] = str(wait)
+        return response
     if request.content_type != "application/json":
         return _registration_error("Send the client metadata as application/json.", 415)
     try:

@@ -1,5 +1,6 @@
 """/mcp: the hub as an MCP server — the tool, its schema, its errors, tokens and tenants."""
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from oauth2_provider.models import AccessToken
 
+from telemetry.hub import mcp as mcp_module
 from telemetry.hub.mcp import _schemas
 from telemetry.hub.mcp_services import mcp_tokens_revoke
 from telemetry.hub.models import GovernanceEvent, HubRecord, McpClient
@@ -237,6 +239,29 @@ def test_arguments_over_the_hub_bound_are_a_tool_error(client, token, skill):
     assert "100,000" in result["structuredContent"]["detail"]
 
 
+def test_exchanges_run_on_one_long_lived_event_loop(client, token, skill, monkeypatch):
+    # given: the loop each exchange runs on, recorded
+    loops = []
+    serve = mcp_module._serve
+
+    async def recording_serve(scope, body):
+        loops.append(asyncio.get_running_loop())
+        return await serve(scope, body)
+
+    monkeypatch.setattr(mcp_module, "_serve", recording_serve)
+
+    # when
+    first = _result(rpc(client, token, call("emit_hub_record", BODY)))
+    second = _result(rpc(client, token, call("emit_hub_record", {**BODY, "record_key": "k2"})))
+
+    # then: one loop for both, not one per call; the tool wrote on the request's own database
+    # connection (the records are visible in this test's transaction)
+    assert len(loops) == 2
+    assert loops[0] is loops[1]
+    assert first["isError"] is second["isError"] is False
+    assert HubRecord.objects.count() == 2
+
+
 def test_get_is_refused_without_a_stream(client, token):
     response = client.get(MCP_URL, HTTP_AUTHORIZATION=f"Bearer {token}")
 
@@ -363,3 +388,84 @@ def test_an_unapproved_clients_token_is_refused(client, tenant, skill):
 
     assert rpc(client, token, call("emit_hub_record", BODY)).status_code == 401
     assert AccessToken.objects.filter(expires__gt=timezone.now() - timedelta(days=1)).exists()
+
+
+def _rates(settings, **rates):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
+    }
+
+
+def test_a_throttled_connection_gets_429_with_retry_after_and_writes_nothing(
+    client, token, skill, settings
+):
+    # given: two calls a minute for a connection, both spent
+    _rates(settings, mcp_client="2/min")
+    _result(rpc(client, token, call("emit_hub_record", BODY)))
+    _result(rpc(client, token, call("emit_hub_record", {**BODY, "record_key": "k2"})))
+
+    # when
+    response = rpc(client, token, call("emit_hub_record", {**BODY, "record_key": "k3"}))
+
+    # then
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 61
+    assert response.json()["error"]["code"] == -32000
+    assert HubRecord.objects.count() == 2
+
+
+def test_the_throttle_counts_per_connection_not_per_token(
+    client, tenant, other_tenant, skill, other_skill, settings
+):
+    # given: a connection with two access tokens (one refreshed), and another connection
+    _rates(settings, mcp_client="1/min")
+    first = mcp_token(tenant)
+    application = AccessToken.objects.get().application
+    second = mcp_token(tenant)
+    AccessToken.objects.exclude(application=application).update(application=application)
+    other = mcp_token(other_tenant)
+    _result(rpc(client, first, call("emit_hub_record", BODY)))
+
+    # when
+    refreshed = rpc(client, second, call("emit_hub_record", {**BODY, "record_key": "k2"}))
+    other_body = {**BODY, "skill_id": "quarterly-review"}
+    elsewhere = rpc(client, other, call("emit_hub_record", other_body))
+
+    # then
+    assert refreshed.status_code == 429
+    assert elsewhere.status_code == 200
+
+
+def test_an_unauthenticated_call_is_not_counted(client, token, skill, settings):
+    _rates(settings, mcp_client="1/min")
+    rpc(client, "not-a-token", call("emit_hub_record", BODY))
+
+    assert rpc(client, token, call("emit_hub_record", BODY)).status_code == 200
+
+
+REGISTRATION = {"client_name": "ChatGPT", "redirect_uris": ["https://chatgpt.com/cb"]}
+
+
+def _register(client, **extra):
+    return client.post(
+        "/oauth/register", data=json.dumps(REGISTRATION), content_type="application/json", **extra
+    )
+
+
+def test_registration_is_throttled_per_client_address(client, settings):
+    # given: two registrations a minute from an address, both spent
+    _rates(settings, oauth_register="2/min")
+    assert _register(client).status_code == 201
+    assert _register(client).status_code == 201
+
+    # when
+    throttled = _register(client)
+    elsewhere = _register(client, REMOTE_ADDR="203.0.113.9")
+
+    # then
+    assert throttled.status_code == 429
+    assert 1 <= int(throttled["Retry-After"]) <= 61
+    assert throttled.json()["error"] == "too_many_requests"
+    assert elsewhere.status_code == 201
+    assert McpClient.objects.count() == 3
