@@ -64,7 +64,7 @@ Claresia is running on $WEB — Ctrl-C stops it.
   Command Center:  $WEB/command-center/
   Admin:           $WEB/admin/
 $(grep -E "tenant staff|Claresia staff" var/logins.txt)
-Logs: var/web.log, var/worker.log (publish, import), var/sandbox.log, var/poller.log (every 60 s),
+Logs: var/web.log, var/worker.log (publish, drift), var/sandbox.log, var/poller.log (every 60 s),
 var/traffic.log (every 20 s).
 TXT
 wait "$web"
