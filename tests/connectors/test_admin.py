@@ -58,7 +58,13 @@ def test_connect_llm_stores_the_key_encrypted_and_shows_it_masked(client, staff,
 @pytest.mark.parametrize(
     ("org_id", "api_key", "field", "message"),
     [
-        ("acme", COMPLIANCE_KEY, "organization_id", "starts with &#x27;org-&#x27;"),
+        ("acme", COMPLIANCE_KEY, "organization_id", "looks like org-… with letters, digits"),
+        (
+            "org-dainése-démo-✓",
+            COMPLIANCE_KEY,
+            "organization_id",
+            "looks like org-… with letters, digits, _ and - only",
+        ),
         ("org-dainese", "", "api_key", "it is empty"),
         ("org-dainese", "sk-two words", "api_key", "no spaces"),
     ],
