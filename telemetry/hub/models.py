@@ -84,7 +84,7 @@ class HubRecord(models.Model):
     model = models.CharField(max_length=64, blank=True)
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
-    cost_usd = models.DecimalField("cost (USD)", max_digits=14, decimal_places=6, default=0)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)
     latency_ms = models.PositiveIntegerField("latency (ms)", default=0)
     cost_estimated = models.BooleanField(default=False)
     latency_estimated = models.BooleanField(default=False)

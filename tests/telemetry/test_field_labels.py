@@ -13,7 +13,7 @@ from django.apps import apps
         ("telemetry.HubRecord", "latency_ms", "latency (ms)"),
         ("telemetry.GovernanceEvent", "openai_conversation_id", "OpenAI conversation id"),
         ("telemetry.GovernanceEvent", "dedupe_key", "what makes the event one of a kind"),
-        ("telemetry.TelemetryEvent", "cost_usd", "cost (USD)"),
+        ("telemetry.TelemetryEvent", "latency_ms", "latency (ms)"),
     ],
 )
 def test_labels_say_what_the_field_is(model, field, label):
