@@ -13,6 +13,8 @@ from celery.schedules import crontab
 from cryptography.fernet import Fernet
 from django.utils.csp import CSP
 
+from claresia.broker import filesystem_transport_options
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -297,6 +299,16 @@ OAUTH2_PROVIDER = {
 # Celery: a Redis broker in production; with none configured, tasks run in-process.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or None
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+if CELERY_BROKER_URL and CELERY_BROKER_URL.startswith("filesystem://"):
+    # `make run`'s broker: kombu's filesystem transport, one folder of message files that the
+    # web process writes and a local worker reads (scripts/demo.sh); nothing to install.
+    CELERY_FILESYSTEM_FOLDER = Path(
+        env.str("CELERY_FILESYSTEM_FOLDER", default=str(BASE_DIR / "var" / "celery"))
+    )
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_transport_options(
+        CELERY_FILESYSTEM_FOLDER,
+        polling_interval=env.float("CELERY_FILESYSTEM_POLLING_INTERVAL", default=0.2),
+    )
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -179,8 +179,36 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         )
         if not self.has_change_permission(request, connector):
             raise PermissionDenied
+        unsaved = self._unsaved_fields(request, connector)
+        if unsaved:
+            # The button submits the change form, so what was typed arrives here. Testing it
+            # would show a status the stored connector does not have: refuse, and say why.
+            self.message_user(
+                request,
+                f"Save first: the {' and the '.join(unsaved)} you typed "
+                f"{'is' if len(unsaved) == 1 else 'are'} not saved. Test connection tests "
+                "the saved connector: press “Save and continue editing”, then Test connection.",
+                messages.WARNING,
+            )
+            return HttpResponseRedirect(reverse("admin:connectors_connector_change", args=[pk]))
         self._test(request, connector)
         return HttpResponseRedirect(reverse("admin:connectors_connector_change", args=[pk]))
+
+    @staticmethod
+    def _unsaved_fields(request, connector: Connector) -> list[str]:
+        """What the change form holds that the stored connector does not (empty when the
+        button is posted on its own)."""
+        unsaved = []
+        if request.POST.get("api_key", "").strip():
+            unsaved.append("key")
+        typed_org = request.POST.get("organization_id")
+        if typed_org is not None and typed_org.strip() != connector.organization_id:
+            unsaved.append("organization id")
+        typed_workspace = request.POST.get("workspace_id")
+        stored_workspace = str(connector.workspace_id) if connector.workspace_id else ""
+        if typed_workspace is not None and typed_workspace.strip().lower() != stored_workspace:
+            unsaved.append("workspace id")
+        return unsaved
 
     def _test(self, request, connector: Connector) -> None:
         """Test one connector, then report it to the user and in the connector's history."""

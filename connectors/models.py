@@ -8,7 +8,8 @@ from connectors.crypto import secret_decrypt, secret_encrypt, secret_mask
 
 org_id_validator = RegexValidator(
     r"^org-[A-Za-z0-9_-]{1,64}$",
-    "An OpenAI organization id starts with 'org-' (Settings → Organization → General).",
+    "An OpenAI organization id looks like org-… with letters, digits, _ and - only "
+    "(platform.openai.com → Settings → Organization → General).",
 )
 
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: the whole demo on one machine with nothing else installed — SQLite under var/, the
 # OpenAI sandbox, the demo tenant with its skills published, simulated GPT traffic, the
-# telemetry poller every 60 s, and Claresia on http://127.0.0.1:8000 (WEB_PORT; the sandbox on
-# SANDBOX_PORT, 8765). Ctrl-C stops everything.
+# telemetry poller every 60 s, a Celery worker on kombu's filesystem transport (var/celery/), and
+# Claresia on http://127.0.0.1:8000 (WEB_PORT; the sandbox on SANDBOX_PORT, 8765). Ctrl-C stops
+# everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,10 @@ WEB="http://127.0.0.1:${WEB_PORT:-8000}"
 export OPENAI_API_BASE="$SANDBOX/v1"
 export CHATGPT_ADMIN_API_BASE="$SANDBOX/v1"
 export CLARESIA_HUB_BASE_URL="$WEB"
+# Long work (publish, import, drift) goes to a real worker, as in production, so its progress
+# page is live: the broker is a folder of message files (claresia/settings.py).
+export CELERY_BROKER_URL="${CELERY_BROKER_URL:-filesystem://}"
+export CELERY_FILESYSTEM_FOLDER="${CELERY_FILESYSTEM_FOLDER:-$PWD/var/celery}"
 PY=.venv/bin/python
 
 pids=()
@@ -28,8 +33,12 @@ wait_for() {  # URL
   return 1
 }
 
-mkdir -p var
+mkdir -p var "$CELERY_FILESYSTEM_FOLDER"/{queue,control,processed}
 $PY manage.py migrate --noinput -v 0
+
+.venv/bin/celery -A claresia worker --pool=threads --concurrency=2 --loglevel=INFO \
+  --without-mingle --without-gossip --without-heartbeat > var/worker.log 2>&1 &
+pids+=($!)
 
 $PY manage.py openai_sandbox --port "${SANDBOX_PORT:-8765}" > var/sandbox.log 2>&1 &
 pids+=($!)
@@ -55,6 +64,7 @@ Claresia is running on $WEB — Ctrl-C stops it.
   Command Center:  $WEB/command-center/
   Admin:           $WEB/admin/
 $(grep -E "tenant staff|Claresia staff" var/logins.txt)
-Logs: var/web.log, var/sandbox.log, var/poller.log (every 60 s), var/traffic.log (every 20 s).
+Logs: var/web.log, var/worker.log (publish, drift), var/sandbox.log, var/poller.log (every 60 s),
+var/traffic.log (every 20 s).
 TXT
 wait "$web"

@@ -302,13 +302,13 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         form = SkillImportForm(
             request.POST or None, request.FILES or None, tenants=tenants, initial=initial
         )
-        report, source_error = None, ""
+        report = None
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
                 sources = sources_from_upload(upload.name, upload.read())
             except SkillSourceError as exc:
-                source_error = str(exc)
+                form.add_error("file", str(exc))  # shown under the file it is about
             else:
                 report = skills_import(tenant=form.cleaned_data["tenant"], sources=sources)
                 self._log_import(request, form.cleaned_data["tenant"], upload.name, report)
@@ -332,7 +332,6 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             "opts": self.model._meta,
             "form": form,
             "report": report,
-            "source_error": source_error,
         }
         return TemplateResponse(request, "admin/skills/skill/import.html", context)
 

@@ -7,7 +7,12 @@ from skills.ir.importers import upload_size_problem
 class SkillImportForm(forms.Form):
     tenant = forms.ModelChoiceField(queryset=Tenant.objects.none())
     file = forms.FileField(
-        help_text="A .zip of skill folders, a skill.yaml / .json IR file, or a SKILL.md."
+        help_text="A .zip of skill folders, a skill.yaml / .json IR file, or a SKILL.md.",
+        error_messages={
+            "required": "Choose a file to import: a .zip of skill folders, a skill.yaml or "
+            ".json file, or a SKILL.md.",
+            "empty": "The file is empty: choose the .zip, .yaml, .json or SKILL.md to import.",
+        },
     )
 
     def __init__(self, *args, tenants, **kwargs):

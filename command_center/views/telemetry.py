@@ -60,8 +60,9 @@ def telemetry_page(request):
             "presets": list(PRESETS),
             "error": error,
             "period_query": _period_query(request, period),
-            "from_value": request.GET.get("from", "") if period.is_custom else "",
-            "to_value": request.GET.get("to", "") if period.is_custom else "",
+            # A rejected range keeps what was typed, to be corrected rather than retyped.
+            "from_value": request.GET.get("from", "") if period.is_custom or error else "",
+            "to_value": request.GET.get("to", "") if period.is_custom or error else "",
         },
         status=status,
     )

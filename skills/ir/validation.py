@@ -169,10 +169,38 @@ def _describe(error: SchemaError) -> str:
     if validator == "minItems":
         return f"at least {value} item{'s' if value > 1 else ''}"
     if validator == "pattern":
-        return f"{_shown(error.instance)} does not match {value}"
+        return f"{_pattern_rule(error)} (not {_shown(error.instance)})"
     if validator == "not":
-        return f"{_shown(error.instance)} uses the reserved prefix claresia_"
+        return (
+            f"names starting with claresia_ are kept for Claresia's own tools "
+            f"(not {_shown(error.instance)})"
+        )
     return error.message
+
+
+# What a `pattern` asks, in words, per field: a customer's staff reads the rule and an example,
+# never the regular expression.
+SLUG_RULE = "use lower-case letters, digits and single dashes, like {example}"
+PATTERN_RULES = {
+    ("id",): SLUG_RULE.format(example="incident-postmortem"),
+    ("version",): "use a version like 1.0.0: major.minor.patch, numbers without leading zeros",
+    ("parameters", "name"): (
+        "start with a lower-case letter, then lower-case letters, digits and _, like severity"
+    ),
+    ("tools", "name"): "use letters, digits, _ and - only (at most 64), like create_ticket",
+    ("tools", "http", "url"): "use an https:// address, like https://api.example.com/tickets",
+    ("knowledge", "path"): (
+        "use a path inside the skill's folder, like docs/runbook.md: not starting with /, "
+        "with no .. and no backslashes"
+    ),
+    ("archetypes",): SLUG_RULE.format(example="engineering-managers"),
+    ("owner",): "use an e-mail address, like ana@example.com",
+}
+
+
+def _pattern_rule(error: SchemaError) -> str:
+    field = tuple(part for part in error.absolute_path if not isinstance(part, int))
+    return PATTERN_RULES.get(field, "is not in the expected form")
 
 
 def _semantic_errors(document: dict) -> list[tuple[list, str]]:

@@ -85,12 +85,14 @@ class HubRecord(models.Model):
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)
-    latency_ms = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField("latency (ms)", default=0)
     cost_estimated = models.BooleanField(default=False)
     latency_estimated = models.BooleanField(default=False)
-    openai_conversation_id = models.CharField(max_length=200, blank=True)
-    openai_ephemeral_user_id = models.CharField(max_length=200, blank=True)
-    openai_gpt_id = models.CharField(max_length=200, blank=True)
+    openai_conversation_id = models.CharField("OpenAI conversation id", max_length=200, blank=True)
+    openai_ephemeral_user_id = models.CharField(
+        "OpenAI ephemeral user id", max_length=200, blank=True
+    )
+    openai_gpt_id = models.CharField("OpenAI GPT id", max_length=200, blank=True)
     user_email = models.EmailField(blank=True, help_text="From telemetry, when it supplies one.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     corrected_at = models.DateTimeField(
@@ -148,9 +150,16 @@ class GovernanceEvent(models.Model):
     )
     kind = models.CharField(max_length=40, choices=Kind.choices)
     message = models.CharField(max_length=500)
-    openai_conversation_id = models.CharField(max_length=200, blank=True, db_index=True)
+    openai_conversation_id = models.CharField(
+        "OpenAI conversation id", max_length=200, blank=True, db_index=True
+    )
     dedupe_key = models.CharField(
-        max_length=200, help_text="Unique per tenant and kind: writing an event twice is a no-op."
+        "what makes the event one of a kind",
+        max_length=200,
+        help_text=(
+            "The same event seen twice (the same invocation, the same record) has the same "
+            "value here, so it is written once per tenant and kind."
+        ),
     )
     details = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField()

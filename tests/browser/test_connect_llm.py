@@ -32,7 +32,16 @@ def test_connect_llm_then_test_connection_success_and_scope_failure(
     page.get_by_text("Admin key is not Compliance scope").first.wait_for()
     assert "sk-admin-regular-key" not in page.content()
 
-    # when: the key is re-minted with Compliance scope and pasted again
+    # when: the key is re-minted with Compliance scope, pasted, and tested before saving
+    tested_at = Connector.objects.get(tenant=tenant).last_tested_at
+    page.fill("#id_api_key", "sk-compliance-reminted-1a2b")
+    page.get_by_role("button", name="Test connection").click()
+
+    # then: the typed key is not tested in silence
+    page.get_by_text("Save first: the key you typed is not saved.").wait_for()
+    assert Connector.objects.get(tenant=tenant).last_tested_at == tested_at
+
+    # when: pasted again and saved
     page.fill("#id_api_key", "sk-compliance-reminted-1a2b")
     page.click("input[name=_continue]")
     page.get_by_role("button", name="Test connection").click()

@@ -149,7 +149,9 @@ def test_connect_openai_with_an_empty_key_saves_nothing(tenant):
 def test_connect_openai_with_a_bad_org_id_saves_nothing(tenant, tmp_path):
     key_file = tmp_path / "key.txt"
     key_file.write_text(COMPLIANCE_KEY)
-    with pytest.raises(CommandError, match="organization_id: An OpenAI organization id starts"):
+    with pytest.raises(
+        CommandError, match="organization_id: An OpenAI organization id looks like org-"
+    ):
         connect_openai("--api-key-file", str(key_file), org_id="dainese")
     assert not Connector.objects.exists()
 

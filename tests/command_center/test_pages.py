@@ -418,6 +418,31 @@ def test_a_bad_period_gets_a_message_not_an_error_page(client, staff, tenant):
     assert "“to” must be after “from”." in response.content.decode()
 
 
+def test_a_rejected_range_keeps_the_typed_dates_in_the_inputs(client, staff, tenant):
+    # given
+    client.force_login(staff)
+
+    # when
+    body = client.get(TELEMETRY + "?from=2026-11-05&to=2026-11-01").content.decode()
+
+    # then: corrected, not retyped
+    assert re.search(r'<input type="text" name="from" value="2026-11-05"', body)
+    assert re.search(r'<input type="text" name="to" value="2026-11-01"', body)
+
+
+def test_the_range_inputs_ask_for_iso_days_not_the_browsers_locale(client, staff, tenant):
+    # given
+    client.force_login(staff)
+
+    # when
+    body = client.get(TELEMETRY).content.decode()
+
+    # then
+    assert 'type="date"' not in body
+    assert body.count('placeholder="YYYY-MM-DD"') == 2
+    assert "UTC days, YYYY-MM-DD" in body
+
+
 def test_the_csv_download_is_an_attachment(client, staff, tenant):
     # given
     add_event(tenant, failed=True, error_code="timeout")

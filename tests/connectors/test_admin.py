@@ -58,7 +58,13 @@ def test_connect_llm_stores_the_key_encrypted_and_shows_it_masked(client, staff,
 @pytest.mark.parametrize(
     ("org_id", "api_key", "field", "message"),
     [
-        ("acme", COMPLIANCE_KEY, "organization_id", "starts with &#x27;org-&#x27;"),
+        ("acme", COMPLIANCE_KEY, "organization_id", "looks like org-… with letters, digits"),
+        (
+            "org-dainése-démo-✓",
+            COMPLIANCE_KEY,
+            "organization_id",
+            "looks like org-… with letters, digits, _ and - only",
+        ),
         ("org-dainese", "", "api_key", "it is empty"),
         ("org-dainese", "sk-two words", "api_key", "no spaces"),
     ],
@@ -163,6 +169,77 @@ def test_the_test_connection_button_shows_a_scope_failure(client, staff, tenant,
     # then
     assert response.status_code == 200
     assert "Admin key is not Compliance scope" in response.content.decode()
+
+
+def test_test_connection_refuses_a_typed_key_that_is_not_saved(client, staff, connector):
+    # given the change form with a new key typed into "Replace the key", not saved
+    client.force_login(staff)
+    url = reverse("admin:connectors_connector_test_connection", args=[connector.pk])
+    stored_key = connector.api_key
+
+    # when the Test connection button submits the change form
+    response = client.post(
+        url,
+        {
+            "provider": connector.provider,
+            "organization_id": connector.organization_id,
+            "workspace_id": "",
+            "api_key": "sk-typed-but-not-saved-9z9z",
+            "publish_mode": connector.publish_mode,
+        },
+        follow=True,
+    )
+
+    # then nothing is tested (no OpenAI call: the base is unreachable here) and it says why
+    page = response.content.decode()
+    assert "Save first: the key you typed is not saved." in page
+    connector.refresh_from_db()
+    assert connector.status == Connector.Status.NEVER_TESTED
+    assert connector.last_tested_at is None
+    assert connector.api_key == stored_key
+    assert "sk-typed-but-not-saved-9z9z" not in page
+
+
+def test_test_connection_refuses_a_typed_organization_id_that_is_not_saved(
+    client, staff, connector
+):
+    # given
+    client.force_login(staff)
+    url = reverse("admin:connectors_connector_test_connection", args=[connector.pk])
+
+    # when
+    response = client.post(url, {"organization_id": "org-other", "api_key": ""}, follow=True)
+
+    # then
+    assert "Save first: the organization id you typed is not saved." in response.content.decode()
+    connector.refresh_from_db()
+    assert connector.status == Connector.Status.NEVER_TESTED
+
+
+@pytest.mark.integration
+def test_test_connection_tests_the_saved_connector_when_the_form_matches_it(
+    client, staff, connector, sandbox
+):
+    # given the change form as it is rendered: the stored values, "Replace the key" empty
+    client.force_login(staff)
+    url = reverse("admin:connectors_connector_test_connection", args=[connector.pk])
+
+    # when
+    response = client.post(
+        url,
+        {
+            "organization_id": connector.organization_id,
+            "workspace_id": "",
+            "api_key": "",
+            "publish_mode": connector.publish_mode,
+        },
+        follow=True,
+    )
+
+    # then
+    connector.refresh_from_db()
+    assert connector.status == Connector.Status.CONNECTED
+    assert "connected to org-dainese" in response.content.decode()
 
 
 def test_the_test_connection_url_refuses_get(client, staff, connector):

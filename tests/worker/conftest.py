@@ -16,6 +16,7 @@ import redis
 from django.db import connection
 
 from claresia import celery_app
+from claresia.broker import filesystem_folders_create, filesystem_transport_options
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,19 +39,31 @@ def _drop_connection_pools() -> None:
 
 
 @pytest.fixture
-def broker_url():
+def broker(request, tmp_path) -> tuple[str, dict, dict]:
+    """(broker URL, transport options, the worker's extra environment): Redis as in production,
+    or, with `indirect` param "filesystem", the folder of message files `make run` uses."""
+    if getattr(request, "param", "redis") == "filesystem":
+        folder = tmp_path / "celery"
+        filesystem_folders_create(folder)
+        return (
+            "filesystem://",
+            filesystem_transport_options(folder),
+            {"CELERY_FILESYSTEM_FOLDER": str(folder)},
+        )
     url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     redis.Redis.from_url(url).flushdb()
-    return url
+    return url, {}, {}
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, broker_url, sandbox):
+def celery_worker_process(transactional_db, broker, sandbox):
     """A worker subprocess, and this process's Celery app sending through the same broker."""
     if connection.vendor != "postgresql":
         pytest.skip("the worker shares the test database over PostgreSQL")
+    broker_url, transport_options, broker_env = broker
     env = {
         **os.environ,
+        **broker_env,
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": broker_url,
         "OPENAI_API_BASE": sandbox.api_base,
@@ -79,13 +92,14 @@ def celery_worker_process(transactional_db, broker_url, sandbox):
         text=True,
     )
     conf = celery_app.conf
-    saved = (conf.task_always_eager, conf.broker_url)
+    saved = (conf.task_always_eager, conf.broker_url, conf.broker_transport_options)
     conf.task_always_eager, conf.broker_url = False, broker_url
+    conf.broker_transport_options = transport_options
     _drop_connection_pools()
     try:
         yield worker
     finally:
-        conf.task_always_eager, conf.broker_url = saved
+        conf.task_always_eager, conf.broker_url, conf.broker_transport_options = saved
         _drop_connection_pools()
         worker.terminate()
         try:

@@ -1,4 +1,5 @@
-"""Publishing runs as a Celery task through Redis and a real worker, not only in-process."""
+"""Publishing runs as a Celery task through a broker and a real worker, not only in-process:
+Redis as in production, and the filesystem transport `make run` uses."""
 
 import pytest
 
@@ -10,6 +11,7 @@ from tests.worker.helpers import wait_for
 pytestmark = [pytest.mark.integration, pytest.mark.worker]
 
 
+@pytest.mark.parametrize("broker", ["redis", "filesystem"], indirect=True)
 def test_a_publish_run_is_executed_by_the_worker(celery_worker_process, sandbox):
     # given: the demo tenant with its three skills, connected to the sandbox
     tenant, _ = demo_load(password="worker-test-pass")
