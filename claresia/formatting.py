@@ -1,7 +1,9 @@
 """How Claresia shows a few values the same way on every page (admin, Command Center, record)."""
 
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils import timezone
 from django.utils.html import format_html
 
 
@@ -13,9 +15,22 @@ def latency_text(latency_ms: int | None) -> str:
     return f"{seconds} s"
 
 
-def truncated(text: str, length: int = 60) -> str:
-    """`text` cut to `length` characters in a table cell, the whole of it on hover (`title`)."""
+def truncated(text: str, length: int = 60, title: str | None = None) -> str:
+    """`text` cut to `length` characters in a table cell, the whole of it on hover (`title`;
+    a `title` given is shown on hover instead, cut or not)."""
     text = text or ""
     if len(text) <= length:
-        return text
-    return format_html('<span title="{}">{}…</span>', text, text[: length - 1].rstrip())
+        return format_html('<span title="{}">{}</span>', title, text) if title else text
+    short = text[: length - 1].rstrip()
+    return format_html('<span title="{}">{}…</span>', title or text, short)
+
+
+def short_datetime(value: datetime | None) -> str:
+    """A date and time in a narrow table cell, e.g. "2026-11-29 23:53" (the current time zone),
+    the seconds and the zone on hover; "—" when there is none."""
+    if value is None:
+        return "—"
+    local = timezone.localtime(value)
+    return format_html(
+        '<span title="{}">{}</span>', local.isoformat(timespec="seconds"), f"{local:%Y-%m-%d %H:%M}"
+    )

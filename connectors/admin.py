@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from claresia.admin_history import admin_history_log
+from claresia.formatting import short_datetime, truncated
 from claresia.scoping import TenantScopedAdminMixin, scope_to_user, tenants_editable_by
 from connectors.crypto import SecretUnreadable
 from connectors.forms import ConnectorForm
@@ -46,20 +47,25 @@ required: the Compliance API and the admin Custom GPT controls do not exist on P
 @admin.register(Connector)
 class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     form = ConnectorForm
-    list_display = [
-        "tenant",
-        "provider",
-        "organization_id",
-        "key",
-        "publish_mode",
-        "status_badge",
-        "last_tested_at",
-    ]
+    # Fits 1280 px: the provider is always ChatGPT Enterprise and the publish mode is a filter.
+    list_display = ["tenant_name", "status_badge", "organization", "key", "last_tested"]
     list_filter = ["status", "publish_mode"]
     search_fields = ["tenant__slug", "tenant__name", "organization_id"]
     list_select_related = ["tenant"]
     actions = ["test_connection_selected", "reencrypt_selected"]
     change_form_template = "admin/connectors/connector/change_form.html"
+
+    @admin.display(description="Tenant", ordering="tenant__name")
+    def tenant_name(self, obj: Connector) -> str:
+        return truncated(obj.tenant.name, 28)
+
+    @admin.display(description="Organization", ordering="organization_id")
+    def organization(self, obj: Connector) -> str:
+        return truncated(obj.organization_id, 24)
+
+    @admin.display(description="Last tested", ordering="last_tested_at")
+    def last_tested(self, obj: Connector) -> str:
+        return short_datetime(obj.last_tested_at)
 
     @admin.display(description="Stored key")
     def key(self, obj: Connector) -> str:

@@ -1,14 +1,18 @@
 """Screenshots of the running app (README images and visual checks), with Debian's Chromium.
 
 Usage: .venv/bin/python scripts/screenshots.py USER PASSWORD OUT_DIR PATH [PATH …]
+
+The app is at CLARESIA_URL (default http://127.0.0.1:8000), e.g. a demo started with WEB_PORT:
+CLARESIA_URL=http://127.0.0.1:8200 .venv/bin/python scripts/screenshots.py …
 """
 
+import os
 import sys
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-BASE = "http://127.0.0.1:8000"
+BASE = os.environ.get("CLARESIA_URL", "http://127.0.0.1:8000").rstrip("/")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 

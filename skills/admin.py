@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import ngettext
 
 from claresia.admin_history import admin_history_log
+from claresia.formatting import short_datetime, truncated
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from skills.downloads import zip_attachment
 from skills.forms import SkillImportForm
@@ -109,15 +110,15 @@ class SkillVersionInline(admin.TabularInline):
 
 @admin.register(Skill)
 class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    # Fits 1280 px: long names and ids are cut (whole on hover), the warnings are a count.
     list_display = [
-        "skill_id",
-        "name",
+        "skill",
+        "tenant_name",
         "version",
-        "tenant",
         "gpt_status",
-        "published_at",
         "drift",
-        "limits",
+        "published",
+        "limits_flag",
     ]
     list_filter = ["tenant", PublicationStatusFilter]
     search_fields = ["skill_id", "name", "description"]
@@ -219,10 +220,29 @@ class SkillAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             "", '<div style="color:#9a6700">⚠ {}</div>', ((w,) for w in warnings)
         )
 
+    @admin.display(description="Limits")
+    def limits_flag(self, obj: Skill) -> str:
+        warnings = skill_warnings(obj)
+        if not warnings:
+            return format_html('<span style="color:#6e7781" title="{}">✓</span>', "Within limits")
+        return format_html(
+            '<span style="color:#9a6700;white-space:nowrap" title="{}">⚠ {}</span>',
+            "\n".join(warnings),
+            len(warnings),
+        )
+
+    @admin.display(description="Skill", ordering="skill_id")
+    def skill(self, obj: Skill) -> str:
+        return truncated(obj.skill_id, 28, title=f"{obj.name} ({obj.skill_id})")
+
+    @admin.display(description="Tenant", ordering="tenant__name")
+    def tenant_name(self, obj: Skill) -> str:
+        return truncated(obj.tenant.name, 20)
+
     @admin.display(description="Published")
-    def published_at(self, obj: Skill):
+    def published(self, obj: Skill) -> str:
         publication = self._publication(obj)
-        return publication.published_at if publication else None
+        return short_datetime(publication.published_at if publication else None)
 
     @admin.display(description="Name")
     def name_from_ir(self, obj: Skill) -> str:
