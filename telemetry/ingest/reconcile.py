@@ -5,6 +5,9 @@ Two checks, both idempotent:
   grace period (`TELEMETRY_RECONCILE_GRACE`, 15 min) has passed becomes one governance event
   "hub record missing" per skill and conversation (whatever source reported it, however often).
 - A hub record whose cost or latency the hub estimated is corrected from its telemetry event.
+- A Logs Platform invocation, which carries no usage or latency (chatgpt-admin-api.md → Compliance
+  Logs Platform), takes its cost and latency from the hub record its GPT wrote for it: the first
+  record of the same conversation and skill made at or after the message.
 
 Each poll checks the event-time range from the tenant's `reconciled_until` (less the poll
 overlap, for late events) up to the older of `now − grace` and the poll cursor, so an
@@ -16,7 +19,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 
 from claresia.models import Tenant
 from connectors.openai.compliance import CONVERSATION_MESSAGE
@@ -75,7 +78,35 @@ def telemetry_reconcile(
             cursor.reconciled_until = until
             cursor.save(update_fields=["reconciled_until"])
     corrected = _correct_estimates(tenant=tenant, now=now)
+    _costs_from_hub_records(tenant=tenant, now=now)
     return ReconcileOutcome(missing_records=missing, corrected_records=corrected)
+
+
+def _costs_from_hub_records(*, tenant: Tenant, now: datetime) -> int:
+    """Give Logs Platform invocations their hub record's cost and latency (module docstring);
+    the number of events filled. Idempotent: a filled event is not looked at again."""
+    record = HubRecord.objects.filter(
+        tenant=tenant,
+        openai_conversation_id=OuterRef("conversation_id"),
+        skill_id=OuterRef("skill_id"),
+        created_at__gte=OuterRef("occurred_at"),
+    ).order_by("created_at", "id")
+    return (
+        TelemetryEvent.objects.filter(
+            tenant=tenant,
+            source=TelemetryEvent.Source.COMPLIANCE_LOGS,
+            event_type=TelemetryEvent.EventType.INVOKED,
+            cost_usd__isnull=True,
+            occurred_at__gte=now - HORIZON,
+            skill__isnull=False,
+        )
+        .exclude(conversation_id="")
+        .filter(Exists(record))
+        .update(
+            cost_usd=Subquery(record.values("cost_usd")[:1]),
+            latency_ms=Subquery(record.values("latency_ms")[:1]),
+        )
+    )
 
 
 def _flag_missing_records(*, tenant: Tenant, start: datetime, until: datetime) -> int:

@@ -255,3 +255,34 @@ def test_a_poll_prices_with_the_tenants_table_and_reconciles(
     assert list(missing(tenant).values_list("openai_conversation_id", flat=True)) == [
         "conv-missing"
     ]
+
+
+def test_a_logs_platform_invocation_takes_its_cost_and_latency_from_its_hub_record(tenant, skill):
+    # given: a Logs Platform message (no usage, no latency) and the hub record its GPT wrote
+    message = invocation(
+        tenant, skill, "conv-logs", minutes_ago=30, source="compliance_logs", event_id="evt-1"
+    )
+    hub_record(tenant, skill, "conv-logs", cost_usd="0.042000", latency_ms=2300)
+
+    # when: reconciled twice
+    telemetry_reconcile(tenant=tenant, now=NOW)
+    telemetry_reconcile(tenant=tenant, now=NOW)
+
+    # then: the invocation carries the record's cost and latency, for the dashboard
+    message.refresh_from_db()
+    assert (str(message.cost_usd), message.latency_ms) == ("0.042000", 2300)
+
+
+def test_a_logs_platform_invocation_without_its_hub_record_keeps_no_cost(tenant, skill):
+    # given: another conversation's record only
+    message = invocation(
+        tenant, skill, "conv-a", minutes_ago=30, source="compliance_logs", event_id="evt-2"
+    )
+    hub_record(tenant, skill, "conv-b", cost_usd="0.042000", latency_ms=2300)
+
+    # when
+    telemetry_reconcile(tenant=tenant, now=NOW)
+
+    # then
+    message.refresh_from_db()
+    assert (message.cost_usd, message.latency_ms) == (None, None)
