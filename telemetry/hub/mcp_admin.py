@@ -50,7 +50,8 @@ class McpClientAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         return request.user.is_staff and self._can_edit(request, None)
 
     @admin.action(
-        description="Revoke their tokens (ChatGPT must re-authorize)", permissions=["revoke"]
+        description="Revoke their tokens (a tenant admin must approve again)",
+        permissions=["revoke"],
     )
     def revoke_tokens(self, request, queryset):
         clients = queryset.filter(tenant__in=self._editable(request))

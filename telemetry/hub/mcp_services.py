@@ -1,11 +1,15 @@
 """Services of the hub's MCP endpoint: its OAuth clients (registered by ChatGPT, RFC 7591),
-their binding to one tenant when a tenant admin approves, and access-token authentication.
+their binding to one tenant when a tenant admin approves, the end users' later authorizations of
+a bound client, and access-token authentication.
 The views in telemetry/hub/oauth.py and telemetry/hub/mcp.py and the admin only call these."""
 
+import contextlib
 import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, RefreshToken
@@ -48,17 +52,70 @@ def mcp_client_register(*, client_name: str, redirect_uris: list[str]) -> Applic
 
 def mcp_client_approve(*, client_id: str, tenant: Tenant, user) -> McpClient:
     """Bind the client to `tenant` on its first approval; a later approval must name the same
-    tenant (else ClientBoundElsewhere). McpClient.DoesNotExist for a client not registered here."""
+    tenant (else ClientBoundElsewhere) and lifts a revocation, letting end users authorize again.
+    McpClient.DoesNotExist for a client not registered here."""
     with transaction.atomic():
         client = McpClient.objects.select_for_update().get(application__client_id=client_id)
         if client.tenant_id is None:
             client.tenant = tenant
             client.approved_by = user
             client.approved_at = timezone.now()
-            client.save(update_fields=["tenant", "approved_by", "approved_at"])
+            client.revoked_at = None
+            client.save(update_fields=["tenant", "approved_by", "approved_at", "revoked_at"])
         elif client.tenant_id != tenant.pk:
             raise ClientBoundElsewhere(client_id)
+        elif client.revoked_at is not None:
+            client.approved_by = user
+            client.approved_at = timezone.now()
+            client.revoked_at = None
+            client.save(update_fields=["approved_by", "approved_at", "revoked_at"])
+        # approved all the same if the name is taken; its end users' authorizations are refused
+        with contextlib.suppress(ServiceUserTaken):
+            mcp_service_user(tenant=tenant)
     return client
+
+
+class ServiceUserTaken(Exception):
+    """A person's account already has the service user's name: it is never used for grants."""
+
+
+def mcp_service_user(*, tenant: Tenant):
+    """The tenant's MCP service user, `mcp-<tenant slug>`, created on first use: the user DOT
+    records on the grants and tokens of end users' authorizations, who have no Claresia login.
+
+    It is inactive, with an unusable password, neither staff nor superuser, with no membership:
+    ModelBackend refuses inactive users and there is no password to try, so it can never log in
+    (admin, Command Center, API); the admin and the Command Center also require staff and a
+    membership. DOT does not check the grant's user at the code and refresh grants, and /mcp
+    finds the tenant through the client (McpClient), never through this user. An existing
+    account of that name that is not such a user raises ServiceUserTaken."""
+    user, _ = get_user_model().objects.get_or_create(
+        username=f"mcp-{tenant.slug}",
+        defaults={
+            "is_active": False,
+            "is_staff": False,
+            "is_superuser": False,
+            "password": make_password(None),
+        },
+    )
+    if user.is_active or user.is_staff or user.is_superuser or user.has_usable_password():
+        raise ServiceUserTaken(user.username)
+    return user
+
+
+def mcp_client_for_end_users(*, client_id: str) -> McpClient | None:
+    """The client, if its end users' authorizations pass without a Claresia login: registered
+    here, approved for a tenant by a tenant admin and not revoked since (a disconnected client
+    no longer exists). None otherwise: the tenant admin's login and approval, as the first time."""
+    if not client_id or len(client_id) > 255:
+        return None
+    return (
+        McpClient.objects.filter(
+            application__client_id=client_id, tenant__isnull=False, revoked_at__isnull=True
+        )
+        .select_related("tenant", "application")
+        .first()
+    )
 
 
 def mcp_caller_authenticate(*, plaintext: str) -> McpCaller | None:
@@ -90,9 +147,11 @@ def mcp_caller_authenticate(*, plaintext: str) -> McpCaller | None:
 
 def mcp_tokens_revoke(*, clients) -> int:
     """Revoke every access and refresh token of the given clients (a queryset of McpClient);
-    returns how many access tokens were cut. The next call with one of them gets a 401."""
+    returns how many access tokens were cut. The next call with one of them gets a 401, and
+    the clients' end users can no longer authorize until a tenant admin approves again."""
     applications = clients.values("application_id")
     with transaction.atomic():
+        clients.update(revoked_at=timezone.now())
         refresh = RefreshToken.objects.filter(application_id__in=applications, revoked__isnull=True)
         refresh.update(revoked=timezone.now())
         deleted, _ = AccessToken.objects.filter(application_id__in=applications).delete()

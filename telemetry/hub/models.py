@@ -234,6 +234,9 @@ class McpClient(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     approved_at = models.DateTimeField(null=True, blank=True)
+    # Set when a tenant admin revokes the client's tokens: end users' authorizations no longer
+    # pass without a login until a tenant admin approves the client again.
+    revoked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -2,7 +2,8 @@
 apps (chatgpt-admin-api.md, "Plugins, the successor"; OpenAI Apps SDK, "Authentication"):
 protected-resource metadata (RFC 9728), authorization-server metadata (RFC 8414), dynamic client
 registration (RFC 7591), the authorization page where a tenant admin approves the connection for
-one tenant, and django-oauth-toolkit's token and revocation endpoints (PKCE S256, rotation)."""
+one tenant, which then lets the connection's end users authorize without a Claresia login, and
+django-oauth-toolkit's token and revocation endpoints (PKCE S256, rotation)."""
 
 import json
 
@@ -12,16 +13,22 @@ from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.forms import AllowForm
+from oauth2_provider.oauth2_validators import is_valid_resource_uri
 from oauth2_provider.views import AuthorizationView
+from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
 from claresia.login_throttle import client_ip
 from claresia.scoping import tenants_editable_by
 from telemetry.hub.auth import WindowThrottle
 from telemetry.hub.mcp_services import (
     ClientBoundElsewhere,
+    ServiceUserTaken,
     mcp_client_approve,
+    mcp_client_for_end_users,
     mcp_client_register,
+    mcp_service_user,
 )
 from telemetry.hub.models import McpClient
 
@@ -168,10 +175,65 @@ class TenantAllowForm(AllowForm):
 class McpAuthorizationView(AuthorizationView):
     """The approval page: a Claresia login (DOT's LoginRequiredMixin) of a tenant admin, who
     picks the tenant the connection writes to. The first approval binds the client to that
-    tenant; approving it for another tenant later is refused."""
+    tenant; approving it for another tenant later is refused.
+
+    Once bound (and not revoked since), the client's later authorizations — each end user's,
+    who has no Claresia login — are granted at once, with no login and no page: the code is
+    the tenant's MCP service user's (mcp_service_user), and DOT checks the request as for any
+    other (registered redirect URI, PKCE S256 required); a state is required too. The code goes
+    only to a redirect URI the approved client registered, and only the holder of the PKCE
+    verifier can exchange it."""
 
     template_name = "hub/mcp_authorize.html"
     form_class = TenantAllowForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "GET":
+            client = mcp_client_for_end_users(client_id=request.GET.get("client_id", ""))
+            if client is not None:
+                self.oauth2_data = {}
+                return self._authorize_end_user(request, client)
+        return super().dispatch(request, *args, **kwargs)
+
+    def _end_user_error(self, description, credentials, application):
+        error = OAuthToolkitError(
+            error=CustomOAuth2Error(
+                error="invalid_request", description=description, state=credentials.get("state")
+            ),
+            redirect_uri=credentials["redirect_uri"],
+        )
+        return self.error_response(error, application)
+
+    def _authorize_end_user(self, request, client: McpClient):
+        try:
+            scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        application = client.application
+        if not credentials.get("state"):
+            return self._end_user_error("Send a state.", credentials, application)
+        resources = request.GET.getlist("resource")
+        if not all(is_valid_resource_uri(uri) for uri in resources):
+            return self._end_user_error(
+                "A resource is not an absolute URI.", credentials, application
+            )
+        if resources:
+            credentials["resource"] = resources
+        try:
+            request.user = mcp_service_user(tenant=client.tenant)
+        except ServiceUserTaken:
+            return self._end_user_error(
+                "This connection cannot be authorized; ask a Claresia admin.",
+                credentials,
+                application,
+            )
+        try:
+            uri, _headers, _body, _status = self.create_authorization_response(
+                request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
+            )
+        except OAuthToolkitError as error:
+            return self.error_response(error, application)
+        return self.redirect(uri, application)
 
     def _tenants(self):
         tenants = tenants_editable_by(self.request.user).order_by("slug")

@@ -123,6 +123,25 @@ class TenantAdmin:
         return self.result
 
 
+class EndUser(TenantAdmin):
+    """A member of the workspace at the authorization page, with no Claresia login: for a
+    client a tenant admin approved, the page answers at once with the redirect back to ChatGPT."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(base_url, username="", tenant="")
+
+    async def approve(self, authorization_url: str) -> None:
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as browser:
+            response = await browser.get(authorization_url)
+        assert response.status_code == 302, response.text
+        location = response.headers["location"]
+        assert location.startswith(REDIRECT_URI + "?"), location
+        query = {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+        self.result = AuthorizationCodeResult(
+            code=query["code"], state=query.get("state"), iss=query.get("iss")
+        )
+
+
 async def _connect_and_emit(mcp_url: str, admin: TenantAdmin, storage: MemoryStorage, calls):
     """Connect as ChatGPT does (401 → discovery → registration → authorization → token), then
     list the tools and make the given tool calls; returns (tool names, call results)."""
@@ -221,3 +240,28 @@ def test_a_connection_approved_for_another_tenant_writes_only_there(live_server,
     record = HubRecord.objects.get()
     assert record.tenant == othercorp
     assert not HubRecord.objects.filter(tenant=dainese).exists()
+
+
+def test_an_end_users_connection_to_an_approved_client_needs_no_login(live_server, admins):
+    # given: ChatGPT's connection approved by dainese's admin, once
+    dainese, _ = admins
+    mcp_url = f"{live_server.url}/mcp"
+    storage = MemoryStorage()
+    anyio.run(
+        _connect_and_emit, mcp_url, TenantAdmin(live_server.url, "ana", "Dainese"), storage, []
+    )
+    client_id = storage.client_info.client_id
+
+    # when: an end user connects the same registered client (new PKCE, no tokens yet)
+    storage.tokens = None
+    end_user = EndUser(live_server.url)
+    _, (result,) = anyio.run(
+        _connect_and_emit, mcp_url, end_user, storage, [("emit_hub_record", BODY)]
+    )
+
+    # then: no login, no page, the same client, and the record is dainese's
+    assert end_user.result is not None
+    assert storage.client_info.client_id == client_id
+    assert McpClient.objects.count() == 1
+    assert result.is_error is False
+    assert HubRecord.objects.get().tenant == dainese
