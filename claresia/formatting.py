@@ -34,3 +34,8 @@ def short_datetime(value: datetime | None) -> str:
     return format_html(
         '<span title="{}">{}</span>', local.isoformat(timespec="seconds"), f"{local:%Y-%m-%d %H:%M}"
     )
+
+
+def name_cell(obj, length: int = 20) -> str:
+    """A tenant's or skill's name in a narrow table cell ("—" for none), the whole on hover."""
+    return "—" if obj is None else truncated(getattr(obj, "name", "") or str(obj), length)

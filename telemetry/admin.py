@@ -11,7 +11,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import ngettext
 
 from claresia.admin_history import admin_history_log
-from claresia.formatting import latency_text, truncated
+from claresia.formatting import latency_text, name_cell, short_datetime, truncated
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.forms import AuditExportUploadForm
 from telemetry.hub.admin import ReadOnlyAdminMixin  # importing it registers the hub's admins
@@ -26,17 +26,9 @@ from telemetry.tasks import telemetry_poll_start
 
 @admin.register(PollCursor)
 class PollCursorAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "tenant",
-        "health",
-        "last_success_at",
-        "last_error",
-        "last_stored",
-        "last_skipped",
-        "lag",
-        "cursor_at",
-        "window_in_progress",
-    ]
+    # The columns that fit 1280 px; the advice, the error and the window on hover or on the
+    # poll's page.
+    list_display = ["short_tenant", "health_label", "last_success", "short_error", "counts", "lag"]
     list_select_related = ["tenant"]
     search_fields = ["tenant__slug", "tenant__name"]
     actions = ["poll_now"]
@@ -57,6 +49,27 @@ class PollCursorAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
         "window_resume_after",
     ]
     readonly_fields = fields
+
+    @admin.display(description="Tenant", ordering="tenant__name")
+    def short_tenant(self, obj: PollCursor) -> str:
+        return name_cell(obj.tenant)
+
+    @admin.display(description="Health")
+    def health_label(self, obj: PollCursor) -> str:
+        health = poll_health_of(cursor=obj, newest_event_at=obj.newest_event_at, now=timezone.now())
+        return format_html('<strong title="{}">{}</strong>', health.advice or "", health.label)
+
+    @admin.display(description="Last success", ordering="last_success_at")
+    def last_success(self, obj: PollCursor) -> str:
+        return short_datetime(obj.last_success_at)
+
+    @admin.display(description="Last error")
+    def short_error(self, obj: PollCursor) -> str:
+        return truncated(obj.last_error, 40) or "—"
+
+    @admin.display(description="Stored / skipped")
+    def counts(self, obj: PollCursor) -> str:
+        return f"{obj.last_stored} / {obj.last_skipped}"
 
     @admin.display(description="Health")
     def health(self, obj: PollCursor) -> str:
@@ -116,19 +129,16 @@ class PollCursorAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdm
 
 @admin.register(TelemetryEvent)
 class TelemetryEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
-    # The columns that fit 1280 px; long names cut with the whole on hover ("unknown skill" is
-    # a filter, and every field is on the event's page).
+    # The columns that fit 1280 px beside the filters; long names cut with the whole on hover
+    # (the user is searchable, "unknown skill" is a filter, and every field is on the event's page).
     list_display = [
-        "occurred_at",
-        "tenant",
-        "short_gpt_name",
+        "when",
+        "short_tenant",
         "event_type",
-        "skill",
-        "short_actor",
-        "model",
+        "short_skill",
         "cost_usd",
         "latency",
-        "source",
+        "short_source",
     ]
     list_filter = ["source", "event_type", "skill_unknown"]
     list_select_related = ["tenant", "skill"]
@@ -137,13 +147,27 @@ class TelemetryEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mode
     show_full_result_count = False
     change_list_template = "admin/telemetry/telemetryevent/change_list.html"
 
-    @admin.display(description="GPT", ordering="gpt_name")
-    def short_gpt_name(self, obj: TelemetryEvent) -> str:
-        return truncated(obj.gpt_name, 32)
+    @admin.display(description="Occurred", ordering="occurred_at")
+    def when(self, obj: TelemetryEvent) -> str:
+        return short_datetime(obj.occurred_at)
 
-    @admin.display(description="User", ordering="actor_email")
-    def short_actor(self, obj: TelemetryEvent) -> str:
-        return truncated(obj.actor_email, 24)
+    @admin.display(description="Tenant", ordering="tenant__name")
+    def short_tenant(self, obj: TelemetryEvent) -> str:
+        return name_cell(obj.tenant)
+
+    @admin.display(description="Skill", ordering="skill_ref")
+    def short_skill(self, obj: TelemetryEvent) -> str:
+        # The skill id the GPT name carries; the GPT's whole name on hover.
+        return truncated(obj.skill_ref, 24, title=obj.gpt_name)
+
+    @admin.display(description="Source", ordering="source")
+    def short_source(self, obj: TelemetryEvent) -> str:
+        short = {
+            TelemetryEvent.Source.COMPLIANCE_API: "Audit log",
+            TelemetryEvent.Source.COMPLIANCE_LOGS: "Logs Platform",
+            TelemetryEvent.Source.AUDIT_EXPORT: "Export",
+        }
+        return truncated(short.get(obj.source, obj.source), 16, title=obj.get_source_display())
 
     @admin.display(description="Latency", ordering="latency_ms")
     def latency(self, obj: TelemetryEvent) -> str:

@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from claresia.admin_history import admin_history_log
-from claresia.formatting import latency_text, truncated
+from claresia.formatting import latency_text, name_cell, short_datetime, truncated
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, ModelPrice
 from telemetry.hub.services import (
@@ -103,8 +103,8 @@ class HubTokenAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 @admin.register(HubRecord)
 class HubRecordAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
     # The columns that fit 1280 px: the record id shortened (whole on hover and on its page).
-    list_display = ["short_id", "tenant", "skill", "status", "cost_usd", "latency",
-                    "estimated_flag", "created_at"]  # fmt: skip
+    list_display = ["short_id", "short_tenant", "short_skill", "status", "cost", "latency",
+                    "created"]  # fmt: skip
     list_filter = [
         ("tenant", RelatedOnlyFieldListFilter),
         ("skill", RelatedOnlyFieldListFilter),
@@ -120,19 +120,29 @@ class HubRecordAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmi
     def short_id(self, obj: HubRecord) -> str:
         # The record's page (what its footer links to); the whole id on hover.
         url = reverse("hub-record-page", args=[obj.pk])
-        return format_html('<a href="{}" title="{}">{}…</a>', url, obj.id, str(obj.id)[:12])
+        return format_html('<a href="{}" title="{}">{}…</a>', url, obj.id, str(obj.id)[:8])
 
     @admin.display(description="Latency", ordering="latency_ms")
     def latency(self, obj: HubRecord) -> str:
         return latency_text(obj.latency_ms)
 
-    @admin.display(description="Estimated", boolean=True)
-    def estimated_flag(self, obj: HubRecord) -> bool:
-        return obj.estimated
+    @admin.display(description="Tenant", ordering="tenant__name")
+    def short_tenant(self, obj: HubRecord) -> str:
+        return name_cell(obj.tenant)
 
-    @admin.display(description="View record")
-    def page(self, obj: HubRecord) -> str:
-        return format_html('<a href="{}">open</a>', reverse("hub-record-page", args=[obj.pk]))
+    @admin.display(description="Skill", ordering="skill__name")
+    def short_skill(self, obj: HubRecord) -> str:
+        return name_cell(obj.skill, 24)
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj: HubRecord) -> str:
+        return short_datetime(obj.created_at)
+
+    @admin.display(description="Cost", ordering="cost_usd")
+    def cost(self, obj: HubRecord) -> str:
+        # "est." as on the record page and in the footer: the hub estimated it (no usage sent).
+        text = f"${obj.cost_usd:.4f}"
+        return f"{text} est." if obj.cost_estimated else text
 
 
 class ReviewListFilter(admin.SimpleListFilter):
@@ -152,7 +162,15 @@ class ReviewListFilter(admin.SimpleListFilter):
 
 @admin.register(GovernanceEvent)
 class GovernanceEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["occurred_at", "tenant", "kind", "skill", "short_message", "record", "open"]
+    list_display = [
+        "when",
+        "short_tenant",
+        "kind",
+        "short_skill",
+        "short_message",
+        "record",
+        "open",
+    ]
     list_filter = [
         ReviewListFilter,
         ("tenant", RelatedOnlyFieldListFilter),
@@ -164,9 +182,21 @@ class GovernanceEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mod
     date_hierarchy = "occurred_at"
     actions = ["mark_reviewed", "reopen"]
 
+    @admin.display(description="Occurred", ordering="occurred_at")
+    def when(self, obj: GovernanceEvent) -> str:
+        return short_datetime(obj.occurred_at)
+
+    @admin.display(description="Tenant", ordering="tenant__name")
+    def short_tenant(self, obj: GovernanceEvent) -> str:
+        return name_cell(obj.tenant)
+
+    @admin.display(description="Skill", ordering="skill__name")
+    def short_skill(self, obj: GovernanceEvent) -> str:
+        return name_cell(obj.skill, 24)
+
     @admin.display(description="Message")
     def short_message(self, obj: GovernanceEvent) -> str:
-        return truncated(obj.message, 90)
+        return truncated(obj.message, 56)
 
     @admin.display(description="Hub record")
     def record(self, obj: GovernanceEvent) -> str:

@@ -5,10 +5,13 @@ serious or critical accessibility violation on the Command Center pages and the 
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from demo.loader import demo_load, demo_skills_publish, demo_test_connection
+from telemetry.hub.models import GovernanceEvent
 from telemetry.hub.services import hub_token_issue
+from telemetry.models import PollCursor, TelemetryEvent
 from tests.browser.helpers import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -36,7 +39,14 @@ ADMIN = [
 ]
 # Changelists whose whole table fits at 1280 px, beside the filters: no sideways scroll of the
 # results either (the demo has a connector and three published skills).
-FITS = ["/admin/connectors/connector/", "/admin/skills/skill/"]
+FITS = [
+    "/admin/connectors/connector/",
+    "/admin/skills/skill/",
+    "/admin/telemetry/pollcursor/",
+    "/admin/telemetry/telemetryevent/",
+    "/admin/telemetry/hubrecord/",
+    "/admin/telemetry/governanceevent/",
+]
 
 
 @pytest.fixture
@@ -56,7 +66,47 @@ def demo(transactional_db, sandbox):
         },
         format="json",
     ).json()
+    _telemetry_rows(tenant)
     return logins, record["id"]
+
+
+def _telemetry_rows(tenant) -> None:
+    """A row in each telemetry list, with the long values a real day brings."""
+    now = timezone.now()
+    skill = tenant.skills.get(skill_id="prd-review")
+    PollCursor.objects.update_or_create(
+        tenant=tenant,
+        defaults={
+            "last_poll_at": now,
+            "last_error": "OpenAI unavailable: HTTP 503 " + "(retried three times) " * 6,
+            "last_error_at": now,
+            "last_stored": 1234,
+            "last_skipped": 56,
+        },
+    )
+    TelemetryEvent.objects.create(
+        tenant=tenant,
+        skill=skill,
+        skill_ref=skill.skill_id,
+        source=TelemetryEvent.Source.COMPLIANCE_LOGS,
+        source_event_id="evt-run-through",
+        event_type=TelemetryEvent.EventType.INVOKED,
+        occurred_at=now,
+        actor_email="a.very.long.name.for.a.person@dainese.example",
+        gpt_name=skill.gpt_name,
+        conversation_id="conv-run-through",
+        model="gpt-4o-2024-08-06",
+        raw={},
+    )
+    GovernanceEvent.objects.create(
+        tenant=tenant,
+        skill=skill,
+        kind=GovernanceEvent.Kind.HUB_RECORD_MISSING,
+        message="Hub record missing: PRD Review ran in ChatGPT but emit_hub_record was not "
+        "called (refused or disabled by the user)",
+        dedupe_key="run-through",
+        occurred_at=now,
+    )
 
 
 def serious_violations(page) -> list[str]:
