@@ -23,6 +23,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from telemetry.ingest.normalizer import TelemetryRow
+
 # TelemetryEvent.Source.COMPLIANCE_LOGS and EventType.INVOKED, spelled here because this core
 # imports no Django (tests/architecture checks both agree).
 SOURCE_COMPLIANCE_LOGS = "compliance_logs"
@@ -37,32 +39,8 @@ MAX_LINE_BYTES = 1024 * 1024
 GptSkills = Mapping[str, tuple[str, int | None] | None]
 
 
-class LogRow(NamedTuple):
-    """The columns of `fn_telemetry_event` except the tenant, in insert order: the same fields
-    as `normalizer.TelemetryRow` (a test holds them equal), declared here so that this core
-    imports nothing that imports Django."""
-
-    skill_id: int | None
-    skill_ref: str
-    skill_unknown: bool
-    source: str
-    source_event_id: str
-    event_type: str
-    occurred_at: datetime
-    actor_user_id: str
-    actor_email: str
-    gpt_id: str
-    gpt_name: str
-    conversation_id: str
-    model: str
-    input_tokens: int | None
-    output_tokens: int | None
-    cost_usd: Any
-    latency_ms: int | None
-    error_code: str
-    error_message: str
-    raw: str  # ids, author type, model and times only: never message content
-    dropped_fields: str
+# One row type for every source: the audit-event normalizer is as pure as this one.
+LogRow = TelemetryRow
 
 
 class LineSkipped(StrEnum):
