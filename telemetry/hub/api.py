@@ -10,7 +10,6 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from telemetry.hub import pricing
 from telemetry.hub.auth import HubTokenAuthentication, HubTokenThrottle
 from telemetry.hub.exceptions import PayloadTooLarge, SkillNotFoundError, hub_exception_handler
 from telemetry.hub.footer import cost_display
@@ -28,7 +27,7 @@ from telemetry.hub.serializers import (
 from telemetry.hub.services import (
     OpenAIContext,
     SkillNotFound,
-    hub_record_emit,
+    hub_record_emit_values,
     hub_record_footer,
     hub_record_get,
     hub_record_url,
@@ -88,19 +87,9 @@ class HubRecordsView(HubAPIView):
     def post(self, request):
         self._check_size(request)
         values = emit_hub_record_values(request.data)
-        usage = values.get("usage")
         try:
-            result = hub_record_emit(
-                token=request.auth,
-                skill_id=values["skill_id"],
-                output=values["output"],
-                status=values["status"],
-                record_key=values.get("record_key", ""),
-                inputs=values.get("inputs"),
-                model=values.get("model", ""),
-                usage=pricing.Usage(**usage) if usage else None,
-                latency_ms=values.get("latency_ms"),
-                context=_openai_context(request),
+            result = hub_record_emit_values(
+                values, token=request.auth, context=_openai_context(request)
             )
         except SkillNotFound:
             raise SkillNotFoundError() from None

@@ -25,7 +25,6 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.exceptions import MCPError
 from rest_framework import serializers as drf_serializers
 
-from telemetry.hub import pricing
 from telemetry.hub.auth import WindowThrottle
 from telemetry.hub.exceptions import PayloadTooLarge, SkillNotFoundError, _flatten
 from telemetry.hub.footer import cost_display
@@ -35,7 +34,7 @@ from telemetry.hub.serializers import emit_hub_record_values
 from telemetry.hub.services import (
     OpenAIContext,
     SkillNotFound,
-    hub_record_emit,
+    hub_record_emit_values,
     hub_record_footer,
     hub_record_url,
 )
@@ -120,20 +119,8 @@ def _emit(caller: McpCaller, context: OpenAIContext, arguments: dict) -> types.C
         values = emit_hub_record_values(arguments)
     except drf_serializers.ValidationError as error:
         return _tool_error({"errors": _flatten(error.detail)})
-    usage = values.get("usage")
     try:
-        result = hub_record_emit(
-            tenant=caller.tenant,
-            skill_id=values["skill_id"],
-            output=values["output"],
-            status=values["status"],
-            record_key=values.get("record_key", ""),
-            inputs=values.get("inputs"),
-            model=values.get("model", ""),
-            usage=pricing.Usage(**usage) if usage else None,
-            latency_ms=values.get("latency_ms"),
-            context=context,
-        )
+        result = hub_record_emit_values(values, tenant=caller.tenant, context=context)
     except SkillNotFound:
         return _tool_error({"detail": str(SkillNotFoundError.default_detail)})
     record = result.record

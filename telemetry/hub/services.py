@@ -236,6 +236,31 @@ def _insert_sql() -> tuple[str, tuple]:
     )
 
 
+def hub_record_emit_values(
+    values: dict,
+    *,
+    token: HubToken | None = None,
+    tenant: Tenant | None = None,
+    context: OpenAIContext = OpenAIContext(),
+) -> EmitResult:
+    """`hub_record_emit` with a request body's validated values (`emit_hub_record_values`): the
+    one mapping of the body for `POST /hub/v1/records` and the MCP tool."""
+    usage = values.get("usage")
+    return hub_record_emit(
+        token=token,
+        tenant=tenant,
+        skill_id=values["skill_id"],
+        output=values["output"],
+        status=values["status"],
+        record_key=values.get("record_key", ""),
+        inputs=values.get("inputs"),
+        model=values.get("model", ""),
+        usage=pricing.Usage(**usage) if usage else None,
+        latency_ms=values.get("latency_ms"),
+        context=context,
+    )
+
+
 def _insert_record(record: HubRecord) -> None:
     """`record.save(force_insert=True)` without building the INSERT anew each time (the ORM's
     compiler cost about as much as the round trip; bench_hub). HubRecord has no save() override
