@@ -103,15 +103,11 @@ def parse_time(value: Any) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _safe_raw(event: dict, log_file: str, line_no: int) -> str:
-    """The line's ids, author type, model and times only: never `message.content` or any
-    field the contract does not name."""
+def _who_and_when(event: dict) -> dict:
+    """What every kept line's raw starts with: its ids, type, time, principal and actor."""
     actor = _dict(event.get("actor"))
-    conversation = _dict(event.get("conversation"))
-    message = _dict(event.get("message"))
-    author = _dict(message.get("author"))
     principal = _dict(event.get("principal"))
-    raw = {
+    return {
         "event_id": _text(event.get("event_id")),
         "type": _text(event.get("type"), 32),
         "timestamp": _text(event.get("timestamp"), 40),
@@ -121,6 +117,17 @@ def _safe_raw(event: dict, log_file: str, line_no: int) -> str:
             "user_id": _text(actor.get("user_id")),
             "user_email": _text(actor.get("user_email"), 254),
         },
+    }
+
+
+def _safe_raw(event: dict, log_file: str, line_no: int) -> str:
+    """The line's ids, author type, model and times only: never `message.content` or any
+    field the contract does not name."""
+    conversation = _dict(event.get("conversation"))
+    message = _dict(event.get("message"))
+    author = _dict(message.get("author"))
+    raw = {
+        **_who_and_when(event),
         "conversation": {
             "id": _text(conversation.get("id")),
             "gpt_id": _text(conversation.get("gpt_id")),
@@ -270,18 +277,8 @@ def _is_ours(call: AppCall, ours: AppIdentity) -> bool:
 
 def _safe_app_raw(event: dict, call: AppCall, log_file: str, line_no: int) -> str:
     """The line's ids, times, app and tool names only: never arguments, results or content."""
-    actor = _dict(event.get("actor"))
-    principal = _dict(event.get("principal"))
     raw = {
-        "event_id": _text(event.get("event_id")),
-        "type": _text(event.get("type"), 32),
-        "timestamp": _text(event.get("timestamp"), 40),
-        "principal": {"id": _text(principal.get("id")), "type": _text(principal.get("type"))},
-        "actor": {
-            "type": _text(actor.get("type"), 40),
-            "user_id": _text(actor.get("user_id")),
-            "user_email": _text(actor.get("user_email"), 254),
-        },
+        **_who_and_when(event),
         "conversation": {"id": call.conversation_id},
         "app": {"id": call.app_id, "name": call.app_name},
         "tool": {"name": call.tool_name},
