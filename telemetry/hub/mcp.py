@@ -19,6 +19,7 @@ import threading
 import mcp_types as types
 from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -28,7 +29,7 @@ from rest_framework import serializers as drf_serializers
 from telemetry.hub.auth import WindowThrottle
 from telemetry.hub.exceptions import PayloadTooLarge, SkillNotFoundError, _flatten
 from telemetry.hub.footer import cost_display
-from telemetry.hub.mcp_services import McpCaller, mcp_caller_authenticate
+from telemetry.hub.mcp_services import McpCaller, mcp_caller_authenticate, mcp_client_touch
 from telemetry.hub.oauth import resource_metadata_url
 from telemetry.hub.serializers import emit_hub_record_values
 from telemetry.hub.services import (
@@ -249,6 +250,7 @@ def mcp_endpoint(request):
     caller = mcp_caller_authenticate(plaintext=credentials.strip())
     if caller is None:
         return _unauthorized(request, "The access token is not valid, expired or was revoked.")
+    mcp_client_touch(application_id=caller.application_id, now=timezone.now())
     wait = _throttle.wait_if_over(str(caller.application_id))
     if wait is not None:
         response = _jsonrpc_error(429, SERVER_BUSY, "Too many requests for this connection.")

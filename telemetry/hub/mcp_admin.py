@@ -7,16 +7,42 @@ from django.utils import timezone
 from django.utils.translation import ngettext
 
 from claresia.admin_history import admin_history_log
+from claresia.formatting import short_datetime, truncated
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
-from telemetry.hub.mcp_services import mcp_client_disconnect, mcp_tokens_revoke
+from telemetry.hub.mcp_services import (
+    is_chatgpt_callback,
+    mcp_client_disconnect,
+    mcp_client_label,
+    mcp_client_redirect_hosts,
+    mcp_tokens_revoke,
+)
 from telemetry.hub.models import McpClient
 
 
 @admin.register(McpClient)
 class McpClientAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["client", "tenant", "approved_by", "approved_at", "live_tokens", "created_at"]
+    # Who asked (name and where its codes go), for which tenant, approved by whom, and in use:
+    # enough to tell two "ChatGPT" registrations apart and to spot one that is not ChatGPT's.
+    list_display = [
+        "client",
+        "redirect_to",
+        "tenant",
+        "approval",
+        "registered",
+        "last_use",
+        "live_tokens",
+    ]
     list_select_related = ["tenant", "application", "approved_by"]
-    fields = ["client", "tenant", "approved_by", "approved_at", "live_tokens", "created_at"]
+    fields = [
+        "client",
+        "client_id",
+        "redirect_uris",
+        "tenant",
+        "approval",
+        "registered",
+        "last_use",
+        "live_tokens",
+    ]
     readonly_fields = fields
     actions = ["revoke_tokens", "disconnect"]
 
@@ -34,7 +60,41 @@ class McpClientAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Client")
     def client(self, obj: McpClient) -> str:
-        return f"{obj.application.name or 'unnamed'} ({obj.application.client_id[:8]}…)"
+        return truncated(mcp_client_label(obj.application), 50)
+
+    @admin.display(description="Client id")
+    def client_id(self, obj: McpClient) -> str:
+        return obj.application.client_id
+
+    @admin.display(description="Redirect URIs")
+    def redirect_uris(self, obj: McpClient) -> str:
+        return "\n".join(obj.application.redirect_uris.split())
+
+    @admin.display(description="Redirects to")
+    def redirect_to(self, obj: McpClient) -> str:
+        hosts = ", ".join(mcp_client_redirect_hosts(obj.application)) or "—"
+        uris = obj.application.redirect_uris.split()
+        if uris and all(is_chatgpt_callback(uri) for uri in uris):
+            return hosts
+        return f"{hosts} (not ChatGPT's callback)"
+
+    @admin.display(description="Approval", ordering="approved_at")
+    def approval(self, obj: McpClient) -> str:
+        if obj.approved_at is None:
+            return "not approved"
+        who = obj.approved_by.get_username() if obj.approved_by else "a deleted user"
+        when = f"{timezone.localtime(obj.approved_at):%Y-%m-%d %H:%M}"
+        if obj.revoked_at is not None:
+            return f"revoked {timezone.localtime(obj.revoked_at):%Y-%m-%d %H:%M} ({who})"
+        return f"by {who} {when}"
+
+    @admin.display(description="Registered", ordering="created_at")
+    def registered(self, obj: McpClient) -> str:
+        return short_datetime(obj.created_at)
+
+    @admin.display(description="Last use", ordering="last_used_at")
+    def last_use(self, obj: McpClient) -> str:
+        return short_datetime(obj.last_used_at) if obj.last_used_at else "never"
 
     @admin.display(description="Live access tokens", ordering="live")
     def live_tokens(self, obj: McpClient) -> int:

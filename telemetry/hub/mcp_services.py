@@ -5,7 +5,10 @@ The views in telemetry/hub/oauth.py and telemetry/hub/mcp.py and the admin only 
 
 import contextlib
 import hashlib
+import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -16,6 +19,77 @@ from oauth2_provider.models import AccessToken, Application, RefreshToken
 
 from claresia.models import Tenant
 from telemetry.hub.models import McpClient
+
+# ChatGPT's OAuth callbacks (chatgpt-admin-api.md, "Apps: how ChatGPT connects to an MCP
+# server"): `https://chatgpt.com/connector/oauth/{callback_id}` for new connections and the legacy
+# `https://chatgpt.com/connector_platform_oauth_redirect`. Any other redirect URI is not ChatGPT's,
+# and the approval page says so.
+CHATGPT_CALLBACK_HOST = "chatgpt.com"
+CHATGPT_CALLBACK_PATH = re.compile(r"^/connector/oauth/[A-Za-z0-9._~-]+$")
+CHATGPT_LEGACY_CALLBACK_PATH = "/connector_platform_oauth_redirect"
+# How often a client's last use is written, at most, per web process.
+LAST_USE_PRECISION = timedelta(minutes=1)
+_last_use_written: dict[int, datetime] = {}
+
+
+def is_chatgpt_callback(redirect_uri: str) -> bool:
+    """Whether the redirect URI is one of ChatGPT's callbacks, exactly: https, the host
+    chatgpt.com (no port, no user), one of the two paths, no query or fragment."""
+    try:
+        parts = urlsplit(redirect_uri)
+        port = parts.port
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "https"
+        and parts.netloc == CHATGPT_CALLBACK_HOST
+        and port is None
+        and not parts.query
+        and not parts.fragment
+        and (
+            parts.path == CHATGPT_LEGACY_CALLBACK_PATH
+            or CHATGPT_CALLBACK_PATH.match(parts.path) is not None
+        )
+    )
+
+
+def redirect_host(redirect_uri: str) -> str:
+    """The host (and port, if any) a redirect URI sends the code to; never its user part."""
+    try:
+        parts = urlsplit(redirect_uri)
+        port = parts.port
+    except ValueError:
+        return "(not a valid URI)"
+    host = parts.hostname or "(no host)"
+    return f"{host}:{port}" if port is not None else host
+
+
+def mcp_client_redirect_hosts(application) -> list[str]:
+    """The distinct hosts of a client's registered redirect URIs, in registration order."""
+    hosts = [redirect_host(uri) for uri in application.redirect_uris.split()]
+    return list(dict.fromkeys(hosts))
+
+
+def mcp_client_label(application) -> str:
+    """How a client is told apart from the others: its self-chosen name and where its codes go
+    (`ChatGPT · chatgpt.com`); the name alone is the registrant's to choose."""
+    hosts = mcp_client_redirect_hosts(application)
+    where = hosts[0] if hosts else "no redirect URI"
+    if len(hosts) > 1:
+        where += f" +{len(hosts) - 1}"
+    return f"{application.name or 'unnamed client'} · {where}"
+
+
+def mcp_client_touch(*, application_id: int, now: datetime) -> None:
+    """Record a client's use of /mcp: at most once per LAST_USE_PRECISION per web process, so a
+    busy connection costs one UPDATE a minute, not one per call."""
+    written = _last_use_written.get(application_id)
+    if written is not None and timedelta(0) <= now - written < LAST_USE_PRECISION:
+        return
+    if len(_last_use_written) > 10_000:
+        _last_use_written.clear()
+    _last_use_written[application_id] = now
+    McpClient.objects.filter(application_id=application_id).update(last_used_at=now)
 
 
 class ClientBoundElsewhere(Exception):

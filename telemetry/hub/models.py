@@ -238,6 +238,9 @@ class McpClient(models.Model):
     # pass without a login until a tenant admin approves the client again.
     revoked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The last authenticated /mcp call, to the minute (mcp_client_touch writes at most once a
+    # minute per client and web process, so a busy connection costs no write per call).
+    last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

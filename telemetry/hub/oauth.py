@@ -6,17 +6,22 @@ one tenant, which then lets the connection's end users authorize without a Clare
 django-oauth-toolkit's token and revocation endpoints (PKCE S256, rotation)."""
 
 import json
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django import forms
 from django.conf import settings
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.forms import AllowForm
+from oauth2_provider.models import Application
 from oauth2_provider.oauth2_validators import is_valid_resource_uri
 from oauth2_provider.views import AuthorizationView
+from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
 from claresia.login_throttle import client_ip
@@ -25,14 +30,22 @@ from telemetry.hub.auth import WindowThrottle
 from telemetry.hub.mcp_services import (
     ClientBoundElsewhere,
     ServiceUserTaken,
+    is_chatgpt_callback,
     mcp_client_approve,
     mcp_client_for_end_users,
     mcp_client_register,
     mcp_service_user,
+    redirect_host,
 )
 from telemetry.hub.models import McpClient
 
 MAX_REGISTRATION_BYTES = 16 * 1024
+# What an approved connection may do, as the approval page says it: the one tool of /mcp.
+SCOPE_DESCRIPTIONS = (
+    "write hub records: each skill's output, inputs, model, token usage and latency, through "
+    "the app's emit_hub_record tool",
+    "read back the footer of each record it writes (skill, cost, latency, View record link)",
+)
 MAX_REDIRECT_URIS = 5
 # Each registration is a row until someone cleans up: bounded per client address.
 _registration_throttle = WindowThrottle("oauth_register")
@@ -165,11 +178,22 @@ def register_client(request):
 
 
 class TenantAllowForm(AllowForm):
+    # Not required: Deny names no tenant (form_valid requires one for Approve).
     tenant = forms.ModelChoiceField(
         queryset=McpClient.objects.none(),
         empty_label=None,
+        required=False,
         help_text="The tenant whose hub this ChatGPT connection writes to.",
     )
+
+
+def _with_issuer(uri: str, issuer_url: str) -> str:
+    """The authorization response's redirect with RFC 9207's `iss` (the metadata's `issuer`),
+    replacing any `iss` the URI held; DOT adds it to codes, this adds it to errors too (§2)."""
+    parts = urlsplit(uri)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "iss"]
+    query.append(("iss", issuer_url))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 class McpAuthorizationView(AuthorizationView):
@@ -186,6 +210,44 @@ class McpAuthorizationView(AuthorizationView):
 
     template_name = "hub/mcp_authorize.html"
     form_class = TenantAllowForm
+
+    def redirect(self, redirect_to, application):
+        """After the page's form (Approve or Deny), a page that navigates to the client's
+        redirect URI instead of a 302: Chromium applies CSP `form-action` to every redirect
+        after a form's POST, so a 302 to the client (and any hop it makes next) under
+        `form-action 'self'` silently goes nowhere, while a navigation is not subject to it
+        (chatgpt-admin-api.md, "Apps"). The page keeps the strict policy: a meta refresh and
+        a link, no script. Without a form (an end user's authorization, a bad request), 302."""
+        response = super().redirect(redirect_to, application)  # validates the scheme
+        if self.request.method != "POST":
+            return response
+        page = render(
+            self.request,
+            "hub/mcp_authorize_continue.html",
+            {
+                "site_header": admin.site.site_header,
+                "site_title": admin.site.site_title,
+                "redirect_to": response.url,
+                "redirect_host": redirect_host(response.url),
+                "denied": "error" in dict(parse_qsl(urlsplit(response.url).query)),
+            },
+        )
+        # The code is in the page: never cached, never sent on as a referrer.
+        page["Cache-Control"] = "no-store"
+        page["Referrer-Policy"] = "no-referrer"
+        return page
+
+    def error_response(self, error, application, **kwargs):
+        redirect, error_response = OAuthLibMixin.error_response(self, error, **kwargs)
+        if redirect:
+            url = _with_issuer(error_response["url"], issuer(self.request))
+            return self.redirect(url, application)
+        context = {
+            **error_response,
+            "site_header": admin.site.site_header,
+            "site_title": admin.site.site_title,
+        }
+        return self.render_to_response(context, status=error_response["error"].status_code)
 
     def dispatch(self, request, *args, **kwargs):
         if request.method == "GET":
@@ -252,11 +314,37 @@ class McpAuthorizationView(AuthorizationView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["has_tenants"] = self._tenants().exists()
+        tenants = list(self._tenants())
+        context.update(
+            site_header=admin.site.site_header,
+            site_title=admin.site.site_title,
+            has_tenants=bool(tenants),
+            tenants=tenants,
+            scope_descriptions=SCOPE_DESCRIPTIONS,
+        )
+        form = context.get("form")
+        data = form.data if form is not None and form.is_bound else self.oauth2_data
+        client_id = data.get("client_id") or ""
+        redirect_uri = data.get("redirect_uri") or ""
+        application = (
+            Application.objects.filter(client_id=client_id).first()
+            if client_id and len(client_id) <= 255
+            else None
+        )
+        if application is not None and redirect_uri:
+            context.update(
+                application=application,
+                redirect_uri=redirect_uri,
+                redirect_host=redirect_host(redirect_uri),
+                chatgpt_callback=is_chatgpt_callback(redirect_uri),
+            )
         return context
 
     def form_valid(self, form):
         if form.cleaned_data.get("allow"):
+            if form.cleaned_data.get("tenant") is None:
+                form.add_error("tenant", "Choose the tenant this connection writes to.")
+                return self.form_invalid(form)
             try:
                 mcp_client_approve(
                     client_id=form.cleaned_data["client_id"],

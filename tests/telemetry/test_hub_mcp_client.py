@@ -65,6 +65,13 @@ def _form_fields(page: str) -> dict[str, str]:
     return fields
 
 
+def _navigates_to(page: str) -> str:
+    """Where the page's meta refresh goes."""
+    refresh = re.search(r'<meta http-equiv="refresh" content="0;url=([^"]*)">', page)
+    assert refresh, page
+    return html.unescape(refresh[1])
+
+
 def _tenant_choices(page: str) -> dict[str, str]:
     select = re.search(r'<select name="tenant".*?</select>', page, re.S)
     assert select, page
@@ -107,11 +114,12 @@ class TenantAdmin:
             fields = _form_fields(consent.text)
             response = await browser.post(
                 consent_url,
-                data={**fields, "tenant": self.offered[self.tenant]},
+                data={**fields, "tenant": self.offered[self.tenant], "allow": "on"},
                 headers={"Referer": consent_url},
             )
-        assert response.status_code == 302, response.text
-        location = response.headers["location"]
+        # the answer to the form navigates on to ChatGPT (no 302: CSP form-action)
+        assert response.status_code == 200, response.text
+        location = _navigates_to(response.text)
         assert location.startswith(REDIRECT_URI + "?"), location
         query = {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
         self.result = AuthorizationCodeResult(
