@@ -99,6 +99,7 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                     "workspace_id",
                     "api_key",
                     "publish_mode",
+                    "app_id",
                 ],
                 "description": GUIDANCE,
             },
@@ -113,6 +114,7 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             "key",
             "api_key",
             "publish_mode",
+            "app_id",
         ]
         return [
             connect,
@@ -149,6 +151,7 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             api_key=form.cleaned_data["api_key"],
             publish_mode=form.cleaned_data["publish_mode"],
             workspace_id=form.cleaned_data.get("workspace_id") or "",
+            app_id=form.cleaned_data.get("app_id") or "",
         )
         obj.pk = connector.pk
 

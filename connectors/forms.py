@@ -38,6 +38,7 @@ class ConnectorForm(forms.ModelForm):
             "workspace_id",
             "api_key",
             "publish_mode",
+            "app_id",
         ]
         widgets = {"provider": forms.RadioSelect}
 

@@ -12,6 +12,14 @@ org_id_validator = RegexValidator(
     "(platform.openai.com → Settings → Organization → General).",
 )
 
+# An Apps SDK / MCP app's id as the Logs Platform's APP_LOG carries it and a plugin's `.app.json`
+# names it (chatgpt-admin-api.md, "Compliance Logs Platform" → APP_LOG; "Plugins, the successor").
+app_id_validator = RegexValidator(
+    r"^asdk_app_[A-Za-z0-9_-]{1,120}$",
+    "A ChatGPT app id looks like asdk_app_… (letters, digits, _ and - after the prefix), as "
+    "ChatGPT shows it for the Claresia app a workspace admin added.",
+)
+
 
 class Connector(models.Model):
     class Provider(models.TextChoices):
@@ -42,6 +50,18 @@ class Connector(models.Model):
         help_text=(
             "The ChatGPT Enterprise workspace's id, a UUID, as the ChatGPT Admin Console shows "
             "it. Optional: needed to read the workspace's GPTs back."
+        ),
+    )
+    # The Claresia app as the workspace registered it (ChatGPT → Apps): optional; when set, the
+    # tenant's plugin names it in `.app.json` beside `.mcp.json`.
+    app_id = models.CharField(
+        "ChatGPT app id",
+        max_length=140,
+        blank=True,
+        validators=[app_id_validator],
+        help_text=(
+            "Optional: the asdk_app_… id ChatGPT gave the Claresia app when the workspace admin "
+            "added it (its /mcp URL). The plugin then names this app in .app.json."
         ),
     )
     # Never shown, never exported: only `api_key_last4` is displayed (as …abcd).

@@ -95,12 +95,14 @@ def connector_connect(
     api_key: str | None,
     publish_mode: str | None = None,
     workspace_id: str | uuid.UUID | None = None,
+    app_id: str | None = None,
 ) -> Connector:
     """Store (or replace) the tenant's org id, ChatGPT workspace id and encrypted Compliance key.
 
     `api_key=None` keeps the stored key (a form left blank); `workspace_id=None` keeps the
-    stored workspace id and `""` removes it. New credentials reset the status to *never
-    tested*. Raises ValidationError, saving nothing, on a bad org id, workspace id or key.
+    stored workspace id and `""` removes it; `app_id` (the ChatGPT app id) likewise. New
+    credentials reset the status to *never tested*. Raises ValidationError, saving nothing, on a
+    bad org id, workspace id, key or app id.
     """
     connector = Connector.objects.select_for_update().filter(tenant=tenant).first() or Connector(
         tenant=tenant
@@ -122,6 +124,8 @@ def connector_connect(
     connector.workspace_id = workspace
     if publish_mode:
         connector.publish_mode = publish_mode
+    if app_id is not None:
+        connector.app_id = app_id.strip()
     try:
         if api_key is not None:
             connector.set_api_key(validate_api_key(api_key))
@@ -142,6 +146,11 @@ def connector_connect(
     connector.save()
     logger.info("connector stored for tenant %s (key %s)", tenant.slug, connector.api_key_masked)
     return connector
+
+
+def connector_app_id(*, tenant: Tenant) -> str:
+    """The ChatGPT app id (`asdk_app_…`) the tenant's workspace gave the Claresia app, or ""."""
+    return Connector.objects.filter(tenant=tenant).values_list("app_id", flat=True).first() or ""
 
 
 def connector_of(*, tenant: Tenant) -> Connector | None:

@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from skills.plugin import AgentSkill, plugin_folder, plugin_name
+from skills.plugin import AgentSkill, mcp_server_url, plugin_folder, plugin_name
 from skills.transpiler import TenantContext, canonical_json
 
 MARKETPLACE_PATH = ".agents/plugins/marketplace.json"
@@ -38,17 +38,39 @@ changed and removed. Files outside `{marketplace}`, `README.md` and `plugins/{pl
 Claresia keeps them on every publish.
 
 ## One-time steps for the ChatGPT workspace admin
-1. ChatGPT → Admin → Plugins → Add → **Import marketplace**.
-2. Enter this repository's URL.
-3. Press **Sync now** (ChatGPT also syncs daily, so later publishes arrive by themselves).
+1. **Add the Claresia app.** In ChatGPT's workspace settings for apps, add a custom app (an MCP
+   server) with the URL `{mcp_url}` and OAuth authentication. ChatGPT registers itself with
+   Claresia and opens Claresia's approval page.
+2. **Claresia approves it.** A tenant admin of `{tenant}` in Claresia logs in on that page. It
+   shows who asks and where the approval code goes (ChatGPT's callback on `chatgpt.com`; a
+   warning otherwise), when the client registered, the tenant it will write to and what it may
+   do: write hub records and read back their footer. They press **Approve** (or **Deny**). After
+   that, each member of the workspace connects with no Claresia login.
+3. **Import this marketplace.** ChatGPT → Admin → Plugins → Add → **Import marketplace**, this
+   repository's URL, then **Sync now** (ChatGPT also syncs daily, so later publishes arrive by
+   themselves).
+4. **Enable the app for the plugin.** Syncing does not grant access to a plugin's apps: open the
+   plugin `{plugin}`, set its installation policy, and enable its required app — the Claresia app
+   of step 1 — for the roles that should use the skills. A plugin that requires an app is
+   available only to roles with that app enabled.
+5. Optional: send Claresia the app's id (`asdk_app_…`, as ChatGPT shows it for the app). Claresia
+   records it as the connector's *ChatGPT app id*, and the plugin then names the app in
+   `.app.json` as well as declaring its server in `.mcp.json`.
 
 ## Who may use the skills
 A plugin cannot carry archetype groups (who may use which skill). Assign the plugin to roles in
 ChatGPT → Workspace settings → Plugins.
 
 ## Recording to the hub
-Every skill records its output with the hub's `emit_hub_record` operation
-(`{hub_base}/hub/v1/records`) and ends with the footer it returns.
+Every skill records its output with the `emit_hub_record` tool of the Claresia app, the MCP
+server at `{mcp_url}` (Streamable HTTP, OAuth 2.1), and ends with the footer it returns. The
+plugin declares that server in `plugins/{plugin}/.mcp.json`{app_reference}.
+
+## Connections: where they are seen and revoked
+In Claresia, Admin → Telemetry → **MCP clients** lists each ChatGPT connection of `{tenant}`:
+its name and redirect host, when it registered, who approved it, its last use and live tokens.
+*Revoke their tokens* cuts the next call (a tenant admin must approve again); *Disconnect*
+removes the connection (ChatGPT must register and be approved again).
 """
 
 
@@ -178,7 +200,12 @@ def marketplace(
             plugin=plugin_name(tenant),
             count=len(skills),
             marketplace=MARKETPLACE_PATH,
-            hub_base=tenant.hub_base.rstrip("/"),
+            mcp_url=mcp_server_url(tenant),
+            app_reference=(
+                f" and names the app `{tenant.app_id}` in `plugins/{plugin_name(tenant)}/.app.json`"
+                if tenant.app_id
+                else ""
+            ),
         ).encode(),
     }
     for path, data in plugin_folder(skills, irs, tenant=tenant).items():

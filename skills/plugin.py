@@ -171,8 +171,8 @@ instructions and Claresia's rules) and its knowledge under `references/`.
 ## Recording to the hub
 Every skill must record its output with the `emit_hub_record` tool of the Claresia hub app and
 end with the footer it returns. The plugin declares the app in `.mcp.json`: the hub's MCP server
-`{hub_base}/mcp` (Streamable HTTP, OAuth 2.1). A tenant admin of `{tenant}` approves the
-connection once, when ChatGPT first connects; no hub token is in this export.
+`{hub_base}/mcp` (Streamable HTTP, OAuth 2.1){app_reference}. A tenant admin of `{tenant}`
+approves the connection once, when ChatGPT first connects; no hub token is in this export.
 
 ## Not carried
 Function tools, conversation starters and archetype groups (sharing) have no place in a plugin
@@ -194,6 +194,16 @@ def mcp_servers(tenant: TenantContext) -> dict:
     return {"mcpServers": {MCP_SERVER_NAME: {"type": "http", "url": mcp_server_url(tenant)}}}
 
 
+def app_references(tenant: TenantContext) -> dict | None:
+    """`.app.json`: the Claresia app as the workspace registered it (`asdk_app_…`), when the
+    tenant gave its id. `.mcp.json` declares the server the plugin distributes; `.app.json`
+    names the app registered in the workspace, which ChatGPT may need to route the skills'
+    calls (chatgpt-admin-api.md, "Plugins, the successor")."""
+    if not tenant.app_id:
+        return None
+    return {"apps": {MCP_SERVER_NAME: {"id": tenant.app_id}}}
+
+
 def plugin_name(tenant: TenantContext) -> str:
     return f"claresia-{tenant.slug}"
 
@@ -211,6 +221,7 @@ def plugin_json(skills: list[AgentSkill], irs: dict[str, dict], *, tenant: Tenan
         # The app the skills record through: the hub's MCP server (telemetry/hub/mcp.py),
         # declared in the plugin root's .mcp.json as Codex plugins bundle MCP servers.
         "mcpServers": "./.mcp.json",
+        **({"apps": "./.app.json"} if app_references(tenant) else {}),
         "interface": {
             "displayName": f"Claresia · {tenant.slug}",
             "shortDescription": f"{len(skills)} Claresia skill(s) that record to the hub",
@@ -242,8 +253,16 @@ def plugin_folder(
             count=len(skills),
             hub_base=tenant.hub_base.rstrip("/"),
             tenant=tenant.slug,
+            app_reference=(
+                f"; `.app.json` names it as the workspace registered it, `{tenant.app_id}`"
+                if tenant.app_id
+                else ""
+            ),
         ).encode(),
     }
+    apps = app_references(tenant)
+    if apps is not None:
+        entries[".app.json"] = (json.dumps(apps, indent=2, sort_keys=True) + "\n").encode()
     for skill in sorted(skills, key=lambda s: s.skill_id):
         for path, data in skill.files.items():
             entries[f"skills/{skill.skill_id}/{path}"] = data

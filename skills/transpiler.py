@@ -34,11 +34,13 @@ class BundleError(Exception):
 
 @dataclass(frozen=True)
 class TenantContext:
-    """What the transpiler needs of a tenant: its slug, hub base, archetype → workspace group."""
+    """What the transpiler needs of a tenant: its slug, hub base, archetype → workspace group,
+    and the ChatGPT app id (`asdk_app_…`) its workspace gave the Claresia app, if known."""
 
     slug: str
     hub_base: str
     archetypes: dict[str, str] = field(default_factory=dict)
+    app_id: str = ""
 
 
 @dataclass(frozen=True)

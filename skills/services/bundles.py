@@ -3,6 +3,7 @@ are read here, the hub's action schema from its committed file, then the pure tr
 the rest."""
 
 from claresia.models import ArchetypeGroup, Tenant
+from connectors.services import connector_app_id
 from skills.hub_action import hub_action_schema
 from skills.models import KnowledgeFile, Skill
 from skills.transpiler import Bundle, KnowledgeRef, TenantContext, skill_bundle
@@ -12,7 +13,12 @@ def tenant_context(tenant: Tenant) -> TenantContext:
     archetypes = dict(
         ArchetypeGroup.objects.filter(tenant=tenant).values_list("slug", "workspace_group_id")
     )
-    return TenantContext(slug=tenant.slug, hub_base=tenant.hub_base, archetypes=archetypes)
+    return TenantContext(
+        slug=tenant.slug,
+        hub_base=tenant.hub_base,
+        archetypes=archetypes,
+        app_id=connector_app_id(tenant=tenant),
+    )
 
 
 def knowledge_refs(skills: list[Skill]) -> dict[int, list[KnowledgeRef]]:

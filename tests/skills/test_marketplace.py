@@ -4,6 +4,7 @@ skills added / changed / removed that a commit message lists."""
 
 import json
 import subprocess
+from dataclasses import replace
 
 from skills.ir.importers import sources_from_tree
 from skills.ir.validation import ir_normalized
@@ -137,3 +138,46 @@ def test_blob_ids_are_git_s():
         .strip()
     )
     assert git_blob_id(data) == expected
+
+
+def test_the_admin_readme_explains_connecting_the_app_at_mcp():
+    # when
+    readme = _build([ir_normalized(minimal_ir())]).files["README.md"].decode()
+
+    # then: the app's /mcp URL, who approves, the required app after the import, revocation
+    assert "`https://api.claresia.com/mcp`" in readme
+    assert "/hub/v1/records" not in readme
+    assert "tenant admin of `dainese`" in readme and "**Approve**" in readme
+    assert "enable its required app" in readme
+    assert "Telemetry → **MCP clients**" in readme and "*Revoke their tokens*" in readme
+    assert ".app.json`" not in readme.split("## Recording to the hub")[1]
+
+
+def test_with_an_app_id_the_plugin_names_the_app_in_app_json():
+    # given: the workspace gave the Claresia app an id
+    context = replace(CONTEXT, app_id="asdk_app_0123abcd")
+    irs = [ir_normalized(minimal_ir())]
+    skills = [agent_skill(ir, files={}) for ir in irs]
+
+    # when
+    files = marketplace(skills, {ir["id"]: ir for ir in irs}, tenant=context).files
+
+    # then: .app.json beside .mcp.json, both named in plugin.json, and the README says so
+    root = "plugins/claresia-dainese"
+    assert json.loads(files[f"{root}/.app.json"]) == {
+        "apps": {"claresia-hub": {"id": "asdk_app_0123abcd"}}
+    }
+    manifest = json.loads(files[f"{root}/.codex-plugin/plugin.json"])
+    assert manifest["apps"] == "./.app.json" and manifest["mcpServers"] == "./.mcp.json"
+    assert f"{root}/.mcp.json" in files
+    assert "names the app `asdk_app_0123abcd`" in files["README.md"].decode()
+
+
+def test_without_an_app_id_there_is_no_app_json():
+    # when
+    files = _build([ir_normalized(minimal_ir())]).files
+
+    # then
+    root = "plugins/claresia-dainese"
+    assert f"{root}/.app.json" not in files
+    assert "apps" not in json.loads(files[f"{root}/.codex-plugin/plugin.json"])
