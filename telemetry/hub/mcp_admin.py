@@ -32,6 +32,7 @@ class McpClientAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
         "last_use",
         "live_tokens",
     ]
+    list_filter = ["tenant"]
     list_select_related = ["tenant", "application", "approved_by"]
     fields = [
         "client",
