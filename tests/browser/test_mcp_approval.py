@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from claresia.models import TenantMembership
+from tests.browser.test_run_through import serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -188,3 +189,17 @@ def test_deny_in_chromium_arrives_at_the_callback_with_access_denied(
     assert query["state"] == "state-deny-1"
     assert query["iss"] == live_server.url
     assert "code" not in query
+
+
+def test_the_approval_page_has_no_serious_accessibility_violation(
+    page, live_server, tenant_admin, callback
+):
+    # given
+    client_id = register(live_server, callback.uri)
+    url, _ = authorization_url(live_server, client_id, callback.uri, "state-a11y")
+
+    # when
+    log_in_at_the_approval_page(page, url)
+
+    # then
+    assert serious_violations(page) == []

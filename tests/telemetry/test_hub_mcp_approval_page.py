@@ -117,7 +117,7 @@ def test_the_page_says_who_asks_where_the_code_goes_and_what_it_may_do(
     assert response.status_code == 200
     assert "Claresia administration" in page and "Django administration" not in page
     assert '<span id="client-name">ChatGPT</span>' in page
-    assert '<span id="redirect-host">chatgpt.com</span>' in page
+    assert '<strong id="redirect-host">chatgpt.com</strong>' in page
     assert "2026-11-30 09:15 UTC" in page
     assert "write hub records" in page and "footer" in page
     assert f'<option value="{tenant.pk}">Dainese</option>' in page
