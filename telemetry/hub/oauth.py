@@ -40,13 +40,13 @@ from telemetry.hub.mcp_services import (
 from telemetry.hub.models import McpClient
 
 MAX_REGISTRATION_BYTES = 16 * 1024
+MAX_REDIRECT_URIS = 5
 # What an approved connection may do, as the approval page says it: the one tool of /mcp.
 SCOPE_DESCRIPTIONS = (
     "write hub records: each skill's output, inputs, model, token usage and latency, through "
     "the app's emit_hub_record tool",
     "read back the footer of each record it writes (skill, cost, latency, View record link)",
 )
-MAX_REDIRECT_URIS = 5
 # Each registration is a row until someone cleans up: bounded per client address.
 _registration_throttle = WindowThrottle("oauth_register")
 
@@ -314,12 +314,10 @@ class McpAuthorizationView(AuthorizationView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        tenants = list(self._tenants())
         context.update(
             site_header=admin.site.site_header,
             site_title=admin.site.site_title,
-            has_tenants=bool(tenants),
-            tenants=tenants,
+            has_tenants=self._tenants().exists(),
             scope_descriptions=SCOPE_DESCRIPTIONS,
         )
         form = context.get("form")
@@ -331,7 +329,9 @@ class McpAuthorizationView(AuthorizationView):
             if client_id and len(client_id) <= 255
             else None
         )
-        if application is not None and redirect_uri:
+        # Only a redirect URI the client registered is shown (a re-shown form's posted value
+        # may be anything; DOT refuses any other at approval anyway).
+        if application is not None and application.redirect_uri_allowed(redirect_uri):
             context.update(
                 application=application,
                 redirect_uri=redirect_uri,
@@ -341,6 +341,13 @@ class McpAuthorizationView(AuthorizationView):
         return context
 
     def form_valid(self, form):
+        # Deny goes back to the posted redirect URI unchecked by DOT: only a registered one.
+        application = Application.objects.filter(client_id=form.cleaned_data["client_id"]).first()
+        if application is None or not application.redirect_uri_allowed(
+            form.cleaned_data.get("redirect_uri") or ""
+        ):
+            form.add_error(None, "This redirect URI is not one the client registered.")
+            return self.form_invalid(form)
         if form.cleaned_data.get("allow"):
             if form.cleaned_data.get("tenant") is None:
                 form.add_error("tenant", "Choose the tenant this connection writes to.")

@@ -301,3 +301,36 @@ def test_last_use_is_written_at_most_once_a_minute(django_assert_num_queries):
 
     # then: no write; the minute's first use stands
     assert McpClient.objects.get(application=application).last_used_at == first
+
+
+def test_a_reshown_form_never_shows_a_redirect_uri_the_client_did_not_register(
+    client, tenant_admin
+):
+    # given: the form posted back with another redirect URI and no tenant
+    application = mcp_client_register(client_name="ChatGPT", redirect_uris=[CHATGPT_CALLBACK])
+    url = f"/oauth/authorize/?{_authorize_query(application.client_id, CHATGPT_CALLBACK)}"
+    fields = {**_form_fields(client.get(url).text), "redirect_uri": ATTACKER}
+
+    # when
+    response = client.post(url, {**fields, "allow": "on"})
+
+    # then
+    assert response.status_code == 200
+    assert "attacker.example" not in response.text.replace(
+        'value="https://attacker.example/steal"', ""
+    )
+
+
+def test_deny_never_sends_the_browser_to_an_unregistered_redirect_uri(client, tenant_admin):
+    # given
+    application = mcp_client_register(client_name="ChatGPT", redirect_uris=[CHATGPT_CALLBACK])
+    url = f"/oauth/authorize/?{_authorize_query(application.client_id, CHATGPT_CALLBACK)}"
+    fields = {**_form_fields(client.get(url).text), "redirect_uri": ATTACKER}
+
+    # when
+    response = client.post(url, {**fields, "deny": "on"})
+
+    # then
+    assert response.status_code == 200
+    assert 'http-equiv="refresh"' not in response.text
+    assert "This redirect URI is not one the client registered." in response.text
