@@ -116,7 +116,9 @@ def test_the_record_page_answers_200_with_the_manifest(client, tenant, skill, pr
     assert response.status_code == 200
 
 
-def test_the_approval_page_answers_200_with_the_manifest(client, tenant, production_static):
+def test_the_approval_page_and_its_answer_render_with_the_manifest(
+    client, tenant, production_static
+):
     # given
     redirect_uri = "https://chatgpt.com/connector_platform_oauth_redirect"
     application = mcp_client_register(client_name="ChatGPT", redirect_uris=[redirect_uri])
@@ -138,3 +140,13 @@ def test_the_approval_page_answers_200_with_the_manifest(client, tenant, product
     # then
     assert response.status_code == 200
     assert "Approve" in response.text
+
+    # when: Approve
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', response.text))
+    answer = client.post(
+        f"/oauth/authorize/?{query}", {**fields, "tenant": tenant.pk, "allow": "on"}
+    )
+
+    # then: the page that navigates on to the callback renders too
+    assert answer.status_code == 200
+    assert 'http-equiv="refresh"' in answer.text
