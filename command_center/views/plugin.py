@@ -1,7 +1,8 @@
 """Command Center → Distribution → Plugin: the tenant's git plugin marketplace — its remote, the
-last commit, what a publish would change, *Publish plugin* and *Dry run* (queued as a task), and
-the one-time steps for the workspace admin, and whether the plugin has reached the workspace
-(`chatgpt-admin-api.md`, "Plugins, the successor")."""
+last commit, what a publish would change, *Publish plugin* and *Dry run* (queued as a task),
+whether the plugin has reached the workspace (`chatgpt-admin-api.md`, "Plugins, the successor"),
+and the workspace admin's one-time steps, connecting the Claresia app (`/mcp`) included, with the
+tenant's connections to it and where they are revoked."""
 
 from django.contrib import admin
 from django.http import HttpResponseRedirect
