@@ -97,6 +97,7 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                     "provider",
                     "organization_id",
                     "workspace_id",
+                    "app_id",
                     "api_key",
                     "publish_mode",
                 ],
@@ -110,6 +111,7 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             "provider",
             "organization_id",
             "workspace_id",
+            "app_id",
             "key",
             "api_key",
             "publish_mode",
@@ -149,6 +151,7 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             api_key=form.cleaned_data["api_key"],
             publish_mode=form.cleaned_data["publish_mode"],
             workspace_id=form.cleaned_data.get("workspace_id") or "",
+            app_id=form.cleaned_data.get("app_id") or "",
         )
         obj.pk = connector.pk
 

@@ -44,6 +44,10 @@ class Connector(models.Model):
             "it. Optional: needed to read the workspace's GPTs back."
         ),
     )
+    # The tenant's Claresia app as APP_LOG lines name it (`asdk_app_…`, chatgpt-admin-api.md →
+    # APP_LOG); blank until the admin sets it or the poll learns it from the first call to the
+    # app by its configured name (connectors.services.validate_app_id checks the prefix).
+    app_id = models.CharField("ChatGPT app id", max_length=64, blank=True, default="")
     # Never shown, never exported: only `api_key_last4` is displayed (as …abcd).
     api_key_ciphertext = models.TextField(editable=False)
     api_key_last4 = models.CharField(max_length=4, editable=False)
