@@ -18,6 +18,7 @@ import random
 import socket
 import threading
 import time
+import urllib.request
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -194,14 +195,20 @@ def _resolve(host: str, port: int) -> set[str]:
 def _peer_refusal(response: httpx.Response) -> str:
     """Why the address the download actually connected to is refused, or "": checked after the
     connection, so a name that resolved to a public address and then to a private one (DNS
-    rebinding) is still refused before its body is read."""
-    if settings.LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP:
+    rebinding) is still refused before its body is read. Behind an outgoing proxy (HTTPS_PROXY)
+    the peer is the proxy, so only the name's check above applies."""
+    if settings.LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP or _proxied():
         return ""
     stream = response.extensions.get("network_stream")
     peer = stream.get_extra_info("server_addr") if stream is not None else None
     if not peer:
         return ""
     return "" if _address_public(str(peer[0])) else f"it connected to {peer[0]}, not public"
+
+
+def _proxied() -> bool:
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get("https") or proxies.get("all"))
 
 
 class _BoundedDecoder:
