@@ -122,7 +122,9 @@ def of_principal(event: dict, principals: Collection[str]) -> bool:
     Platform), and a line that names another, or none, is not the tenant's to store."""
     principal = event.get("principal")
     principal_id = principal.get("id") if isinstance(principal, dict) else None
-    return isinstance(principal_id, str) and principal_id.lower() in principals
+    if not isinstance(principal_id, str):
+        return False
+    return principal_id in principals or principal_id.lower() in principals
 
 
 def _who_and_when(event: dict) -> dict:
