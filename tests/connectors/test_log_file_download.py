@@ -196,3 +196,24 @@ def test_an_encoding_not_asked_for_is_refused(client, resolves):
     # when / then
     with pytest.raises(LogFileRefusedError, match="Content-Encoding 'br'"):
         download(client)
+
+
+class _Stream:
+    def __init__(self, address):
+        self.address = address
+
+    def get_extra_info(self, name):
+        return (self.address, 443) if name == "server_addr" else None
+
+
+@pytest.mark.parametrize(("address", "refused"), [("10.0.0.5", True), (PUBLIC, False)])
+def test_the_address_actually_connected_to_is_checked_too(address, refused, monkeypatch):
+    # given: a name that resolved to a public address, then connected elsewhere (DNS rebinding)
+    monkeypatch.setattr(openai_client, "_proxied", lambda: False)
+    response = httpx.Response(200, extensions={"network_stream": _Stream(address)})
+
+    # when
+    reason = openai_client._peer_refusal(response)
+
+    # then
+    assert bool(reason) is refused
