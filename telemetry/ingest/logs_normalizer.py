@@ -61,7 +61,6 @@ class LineSkipped(StrEnum):
     OTHER_TYPE = "not a line of the type being read"
     OTHER_APP = "a call to an app that is not the tenant's Claresia app"
     APP_REQUEST = "the request line of an app call (its response line is the row)"
-    OTHER_PRINCIPAL = "a line of another workspace or organization"
 
 
 class MalformedLine(ValueError):
