@@ -9,6 +9,11 @@ checked, streamed line by line, normalized, kept rows inserted, the cursor commi
 Baseline, measured in the same run: the same files read from disk with orjson line by line, the
 kept rows (the same normalizer's) written with binary COPY, no HTTP, no checksum, no cursor.
 Memory: the process's peak RSS after draining 2 files and after 20; flat = streamed.
+APP_LOG: 6 files of ~15 MB of tool calls in the real shape (a `request` line then a `response`
+line per call, the request's `input._meta` with the user's location), a fifth of the calls to the
+tenant's Claresia app, drained end to end the same way (one row per call, from its response
+line), next to the same baseline method over the same APP_LOG files, and to the conversation
+baseline of the same run.
 """
 
 import json
@@ -28,26 +33,31 @@ from django.db import connection
 from bench.bench_telemetry import _post, _start_sandbox
 from claresia.models import Tenant
 from connectors.openai import compliance
-from connectors.sandbox.compliance import gpt_object
+from connectors.sandbox.compliance import app_log_lines, gpt_object
 from connectors.services import connector_connect, connector_test_connection
 from skills.models import Skill
 from telemetry.ingest import storage
 from telemetry.ingest.compliance_logs import logs_poll
-from telemetry.ingest.logs_normalizer import AssistantModel, LogRow, normalize_log_event
+from telemetry.ingest.logs_normalizer import (
+    AppIdentity,
+    AssistantModel,
+    LogRow,
+    normalize_app_event,
+    normalize_log_event,
+)
 from telemetry.ingest.normalizer import COLUMNS
 from telemetry.models import TelemetryEvent
 
 FILES, FEW = 20, 2
+APP_FILES = 6
+BENCH_WORKSPACE = "3f1e8a4c-5b6d-4e7f-8a9b-0c1d2e3f4a5b"  # the principal every line names
+OTHER_APPS = (("Jira", "asdk_app_jira"), ("Slack", "asdk_app_slack"), ("Drive", "asdk_app_drive"))
 FILE_BYTES = 15 * 1024 * 1024
 CLARESIA_SHARE = 0.2
 KEY = "sk-admin-bench-key"
 SKILLS = ("incident-postmortem", "prd-review", "pipeline-hygiene")
 OTHER_GPTS = ("g-travel", "g-legal", "g-brand", "g-sales")
 CONTENT = "Could you summarise what went wrong in last night's deploy and who should follow up? "
-
-
-def _workspace(n: int) -> str:
-    return f"3f1e8a4c-5b6d-4e7f-8a9b-{n:012x}"
 
 
 def _peak_rss_mb() -> float:
@@ -103,7 +113,45 @@ def _prepare(folder: Path, start: datetime) -> list[tuple[Path, str]]:
     moment = start
     for n in range(FILES):
         path = folder / f"conversation-{n:02d}.jsonl"
-        moment = _write_file(path, "WS", n, moment)
+        moment = _write_file(path, BENCH_WORKSPACE, n, moment)
+        files.append((path, moment.isoformat()))
+    return files
+
+
+def _write_app_file(path: Path, seed: int, start: datetime) -> datetime:
+    """One ~15 MB APP_LOG file of request + response pairs; returns its last timestamp."""
+    rng = random.Random(seed)
+    moment = start
+    size = call = 0
+    with path.open("wb") as handle:
+        while size < FILE_BYTES:
+            call += 1
+            if rng.random() < CLARESIA_SHARE:
+                app = {}
+            else:
+                name, app_id = rng.choice(OTHER_APPS)
+                app = {"app_name": name, "app_id": app_id, "tool_name": "search"}
+            for line in app_log_lines(
+                principal=BENCH_WORKSPACE,
+                calls=1,
+                start=moment,
+                seed=seed * 1_000_000 + call,
+                failed={0} if call % 17 == 0 else (),
+                **app,
+            ):
+                data = orjson.dumps(line) + b"\n"
+                handle.write(data)
+                size += len(data)
+            moment += timedelta(milliseconds=50)
+    return moment
+
+
+def _prepare_app_logs(folder: Path, start: datetime) -> list[tuple[Path, str]]:
+    files = []
+    moment = start
+    for n in range(APP_FILES):
+        path = folder / f"app-log-{n:02d}.jsonl"
+        moment = _write_app_file(path, 100 + n, moment)
         files.append((path, moment.isoformat()))
     return files
 
@@ -124,19 +172,28 @@ def _tenant(slug: str, workspace: str, url: str) -> Tenant:
     return tenant
 
 
-def _serve(url: str, workspace: str, files: list[tuple[Path, str]]) -> None:
+def _serve(url: str, workspace: str, files: list[tuple[Path, str]], event_type: str) -> None:
     for path, end_time in files:
         _post(
             f"{url}/_sandbox/compliance/logs",
-            {"principal": workspace, "path": str(path), "end_time": end_time},
+            {
+                "principal": workspace,
+                "path": str(path),
+                "end_time": end_time,
+                "event_type": event_type,
+            },
         )
 
 
-def _drain(url: str, slug: str, n: int, files: list[tuple[Path, str]]) -> tuple[float, int, int]:
-    """Serve `files` to a new tenant's workspace and drain them; (lines/s, lines, rows)."""
-    workspace = _workspace(n)
+def _drain(
+    url: str, slug: str, files: list[tuple[Path, str]], event_type: str = "CONVERSATION_MESSAGE"
+) -> tuple[float, int, int]:
+    """Serve `files` to a new tenant's workspace (the sandbox emptied first: every drain reads
+    the same workspace, whose id the lines name) and drain them; (lines/s, lines, rows)."""
+    _post(f"{url}/_sandbox/reset", {})
+    workspace = BENCH_WORKSPACE
     tenant = _tenant(slug, workspace, url)
-    _serve(url, workspace, files)
+    _serve(url, workspace, files, event_type)
     lines = sum(_count_lines(path) for path, _ in files)
     started = time.perf_counter()
     outcome = logs_poll(
@@ -152,7 +209,9 @@ def _count_lines(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
-def _baseline(slug: str, files: list[tuple[Path, str]]) -> tuple[float, int]:
+def _baseline(
+    slug: str, files: list[tuple[Path, str]], event_type: str = "CONVERSATION_MESSAGE"
+) -> tuple[float, int]:
     """The same files from disk, orjson line by line, kept rows COPYed; (lines/s, rows)."""
     tenant = Tenant.objects.create(slug=slug, name=slug)
     skills = {
@@ -160,6 +219,15 @@ def _baseline(slug: str, files: list[tuple[Path, str]]) -> tuple[float, int]:
         for s in SKILLS
     }
     gpts = {f"g-{s}": (s, pk) for s, pk in skills.items()} | dict.fromkeys(OTHER_GPTS)
+    ours = AppIdentity("asdk_app_claresia0hub", frozenset({"claresia-hub"}))
+
+    def normalize(event, line_no, name):
+        if event_type == "APP_LOG":
+            return normalize_app_event(event, ours=ours, log_file=name, line_no=line_no)
+        return normalize_log_event(
+            event, tenant_slug=slug, gpts=gpts, log_file=name, line_no=line_no
+        )
+
     columns = ", ".join(COLUMNS)
     db = connection.settings_dict
     lines = rows = 0
@@ -181,13 +249,7 @@ def _baseline(slug: str, files: list[tuple[Path, str]]) -> tuple[float, int]:
             with path.open("rb") as handle:
                 for line_no, line in enumerate(handle, 1):
                     lines += 1
-                    result = normalize_log_event(
-                        orjson.loads(line),
-                        tenant_slug=slug,
-                        gpts=gpts,
-                        log_file=path.name,
-                        line_no=line_no,
-                    )
+                    result = normalize(orjson.loads(line), line_no, path.name)
                     if isinstance(result, LogRow):
                         kept.append(result)
                     elif isinstance(result, AssistantModel):
@@ -215,18 +277,25 @@ def main() -> None:
     settings.CHATGPT_ADMIN_API_BASE = f"{url}/v1"
     settings.OPENAI_API_BASE = f"{url}/v1"
     settings.TELEMETRY_INITIAL_LOOKBACK = 20 * 86_400
+    # The sandbox serves its signed URLs over plain http on loopback (claresia/settings.py).
+    settings.LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP = True
     try:
         files = _prepare(folder, datetime.now(UTC) - timedelta(days=10))
         total_mb = sum(path.stat().st_size for path, _ in files) / 1024 / 1024
-        few_rate, _, _ = _drain(url, "few", 1, files[:FEW])
+        few_rate, _, _ = _drain(url, "few", files[:FEW])
         few_rss = _peak_rss_mb()
-        rate, lines, stored = _drain(url, "bench", 2, files)
+        rate, lines, stored = _drain(url, "bench", files)
         many_rss = _peak_rss_mb()
         baseline, kept = _baseline("baseline", files)
         assert stored == kept == TelemetryEvent.objects.filter(tenant__slug="bench").count(), (
             stored,
             kept,
         )
+        app_files = _prepare_app_logs(folder, datetime.now(UTC) - timedelta(days=5))
+        app_mb = sum(path.stat().st_size for path, _ in app_files) / 1024 / 1024
+        app_rate, app_lines, app_stored = _drain(url, "apps", app_files, "APP_LOG")
+        app_baseline, app_kept = _baseline("appbaseline", app_files, "APP_LOG")
+        assert app_stored == app_kept, (app_stored, app_kept)
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=10)
@@ -239,4 +308,21 @@ def main() -> None:
     print(f"   load average: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
     print(f"   peak RSS after {FEW} files:  {few_rss:6.1f} MB")
     print(f"   peak RSS after {FILES} files: {many_rss:6.1f} MB   (goal < 200, flat = streamed)")
-    print(json.dumps({"ratio": round(rate / baseline, 2), "rss_mb": round(many_rss, 1)}))
+    print(
+        f"   APP_LOG: {APP_FILES} files, {app_mb:.0f} MB, {app_lines:,} lines "
+        f"({app_lines // 2:,} calls), {app_stored:,} Claresia app calls kept"
+    )
+    print(f"   APP_LOG end to end:            {app_rate:9.0f} lines/s")
+    print(f"   APP_LOG baseline (same method): {app_baseline:8.0f} lines/s")
+    print(f"   APP_LOG end to end / its baseline:         {app_rate / app_baseline:9.2f}")
+    print(f"   APP_LOG end to end / conversation baseline: {app_rate / baseline:8.2f}")
+    print(
+        json.dumps(
+            {
+                "ratio": round(rate / baseline, 2),
+                "rss_mb": round(many_rss, 1),
+                "app_log_lines_per_s": round(app_rate),
+                "app_log_ratio": round(app_rate / app_baseline, 2),
+            }
+        )
+    )

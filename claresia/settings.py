@@ -35,6 +35,17 @@ OPENAI_API_BASE = env.str("OPENAI_API_BASE", default="https://api.openai.com/v1"
 CHATGPT_ADMIN_API_BASE = env.str(
     "CHATGPT_ADMIN_API_BASE", default="https://api.chatgpt.com/v1"
 ).rstrip("/")
+# A Logs Platform file's download bounds (chatgpt-admin-api.md → Compliance Logs Platform: ~15 MB
+# per file, assumed). Decoded bytes: 64 MiB, four times that cap, so a larger real file is still
+# read while a gzip bomb stops after 64 MiB inflated (well under a second of CPU; the lines are
+# streamed, so memory stays flat either way). Time: 120 s from the first request to the last
+# byte, a 15 MB file at 128 KB/s, so a body that streams for ever releases the poll lock.
+LOGS_FILE_MAX_BYTES = env.int("LOGS_FILE_MAX_BYTES", default=64 * 1024 * 1024)
+LOGS_FILE_MAX_SECONDS = env.float("LOGS_FILE_MAX_SECONDS", default=120.0)
+# Follow a log file's 307 over plain http and to loopback or private addresses: the sandbox only
+# (tests, `make run`, the benchmarks), which serves its signed URLs on loopback. Off in production
+# (refused below with DEBUG off): a 307 to 169.254.169.254 must never be followed.
+LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP = env.bool("LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP", default=False)
 CLARESIA_HUB_BASE_URL = env.str("CLARESIA_HUB_BASE_URL", default="https://api.claresia.com")
 TELEMETRY_POLL_INTERVAL = env.int("TELEMETRY_POLL_INTERVAL", default=60)
 TELEMETRY_INITIAL_LOOKBACK = env.int("TELEMETRY_INITIAL_LOOKBACK", default=86400)
@@ -83,6 +94,10 @@ if not DEBUG:
         _refuse_to_start(
             "FIELD_ENCRYPTION_KEYS holds the development key and DEBUG is off; "
             "set your own Fernet keys"
+        )
+    if LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP:
+        _refuse_to_start(
+            "LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP is on and DEBUG is off; it is for the sandbox only"
         )
 
 INSTALLED_APPS = [

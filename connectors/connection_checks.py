@@ -4,8 +4,11 @@ reach, each with its outcome, the fix in words, and the features a failing line 
 The lines (seed Part 2, and `shared/contracts/chatgpt-admin-api.md`):
 1. the seed's audit log, `GET /organization/audit_logs` on the Platform host (the seed's step 3
    describes it; a real workspace sends it no `gpt.*` events);
-2. the Compliance Logs Platform for the organization id, and 3. for the workspace id when one is
-   set: list `CONVERSATION_MESSAGE` files (what brings ChatGPT telemetry);
+2. the Compliance Logs Platform for the organization id: list `APP_LOG` files (calls to the
+   Claresia app; the organization path serves organization-scoped types only and answers
+   `CONVERSATION_MESSAGE` with a 400, chatgpt-admin-api.md → Credentials and errors);
+3. the Logs Platform for the workspace id: list `CONVERSATION_MESSAGE` files (GPT and plugin
+   skill use), skipped with where to find the workspace id when none is set;
 4. the GPT inventory, when a workspace id is set (what reads the workspace's GPTs back).
 
 The connector is *connected* when a telemetry source answers (line 1, 2 or 3). The results are
@@ -41,19 +44,19 @@ LOGS_CHECKS = (Check.LOGS_WORKSPACE, Check.LOGS_ORGANIZATION)  # the workspace f
 
 LABELS = {
     Check.AUDIT_LOG: "Seed audit log (GET /v1/organization/audit_logs, Platform host)",
-    Check.LOGS_ORGANIZATION: "Compliance Logs Platform, organization {id} (CONVERSATION_MESSAGE)",
+    Check.LOGS_ORGANIZATION: "Compliance Logs Platform, organization {id} (APP_LOG)",
     Check.LOGS_WORKSPACE: "Compliance Logs Platform, workspace {id} (CONVERSATION_MESSAGE)",
     Check.GPT_INVENTORY: "GPT inventory, workspace {id}",
 }
 DISABLES = {
     Check.AUDIT_LOG: "the seed's audit-log telemetry (gpt.invoked / gpt.failed events)",
     Check.LOGS_ORGANIZATION: (
-        "ChatGPT telemetry from the Logs Platform through the organization id (the workspace "
-        "id, when it passes, is read instead)"
+        "app-call telemetry (APP_LOG) through the organization id (the workspace id, when it "
+        "passes, is read instead)"
     ),
     Check.LOGS_WORKSPACE: (
-        "ChatGPT telemetry from the Logs Platform through the workspace id (the organization "
-        "id, when it passes, is read instead)"
+        "conversation telemetry (CONVERSATION_MESSAGE: GPT and plugin skill use), which only "
+        "the workspace path serves"
     ),
     Check.GPT_INVENTORY: (
         "reading the workspace's GPTs back: Distribution's found / owner / visibility / "
@@ -68,6 +71,13 @@ AUDIT_ONLY_NOTE = (
 NO_WORKSPACE = (
     "No ChatGPT workspace id: set it on the connector to read the workspace's GPTs back "
     "(found, owner, visibility, action domain, drift)."
+)
+# Where the workspace id is: the ChatGPT Admin Console's workspace settings (README → Connect).
+CONVERSATIONS_NEED_WORKSPACE = (
+    "Conversation telemetry (GPT and plugin skill use, CONVERSATION_MESSAGE) needs the ChatGPT "
+    "workspace id: the organization path serves app calls (APP_LOG) only. Find the workspace id "
+    "in the ChatGPT Admin Console (chatgpt.com/admin → Settings, beside the workspace's name) "
+    "and set it on the connector."
 )
 # How far back the Logs Platform check lists: the files are kept 30 days (chatgpt-admin-api.md).
 LOGS_LOOKBACK = timedelta(days=30)
@@ -130,22 +140,41 @@ def run_connection_checks(
             lambda: endpoints.audit_logs_page(platform_client, limit=1),
         )
     ]
-    principals = [(Check.LOGS_ORGANIZATION, compliance.Principal.organization(organization_id))]
+    # Each path is probed with a type it serves: the organization path refuses conversations.
+    principals = [
+        (
+            Check.LOGS_ORGANIZATION,
+            compliance.Principal.organization(organization_id),
+            compliance.APP_LOG,
+        )
+    ]
     if workspace_id:
-        principals.append((Check.LOGS_WORKSPACE, compliance.Principal.workspace(workspace_id)))
-    for check, principal in principals:
+        principals.append(
+            (
+                Check.LOGS_WORKSPACE,
+                compliance.Principal.workspace(workspace_id),
+                compliance.CONVERSATION_MESSAGE,
+            )
+        )
+    for check, principal, event_type in principals:
         results.append(
             _run(
                 check,
                 LABELS[check].format(id=principal.id),
-                lambda principal=principal: compliance.logs_page(
-                    admin_client,
-                    principal,
-                    event_type=compliance.CONVERSATION_MESSAGE,
-                    after=after,
-                    limit=1,
+                lambda principal=principal, event_type=event_type: compliance.logs_page(
+                    admin_client, principal, event_type=event_type, after=after, limit=1
                 ),
                 principal=principal.id,
+            )
+        )
+    if not workspace_id:
+        results.append(
+            CheckResult(
+                Check.LOGS_WORKSPACE,
+                LABELS[Check.LOGS_WORKSPACE].format(id="(none)"),
+                Outcome.SKIPPED,
+                CONVERSATIONS_NEED_WORKSPACE,
+                DISABLES[Check.LOGS_WORKSPACE],
             )
         )
     if workspace_id:

@@ -2,7 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from connectors.models import Connector
-from connectors.services import validate_api_key, validate_workspace_id
+from connectors.services import validate_api_key, validate_app_id, validate_workspace_id
 
 KEY_HELP = (
     "Write-only: the key is encrypted at rest and never shown again, only as …abcd. "
@@ -36,11 +36,17 @@ class ConnectorForm(forms.ModelForm):
             "provider",
             "organization_id",
             "workspace_id",
+            "app_id",
             "api_key",
             "publish_mode",
-            "app_id",
         ]
         widgets = {"provider": forms.RadioSelect}
+        help_texts = {
+            "app_id": (
+                "Optional: the Claresia app's id in ChatGPT (asdk_app_…). Blank: learned from "
+                "the first APP_LOG call to the app by its name."
+            )
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,3 +67,9 @@ class ConnectorForm(forms.ModelForm):
             return validate_workspace_id(self.cleaned_data.get("workspace_id") or "")
         except ValidationError as exc:
             raise ValidationError(exc.message_dict["workspace_id"]) from None
+
+    def clean_app_id(self) -> str:
+        try:
+            return validate_app_id(self.cleaned_data.get("app_id") or "")
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["app_id"]) from None

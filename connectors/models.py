@@ -15,7 +15,7 @@ org_id_validator = RegexValidator(
 # An Apps SDK / MCP app's id as the Logs Platform's APP_LOG carries it and a plugin's `.app.json`
 # names it (chatgpt-admin-api.md, "Compliance Logs Platform" → APP_LOG; "Plugins, the successor").
 app_id_validator = RegexValidator(
-    r"^asdk_app_[A-Za-z0-9_-]{1,120}$",
+    r"^asdk_app_[A-Za-z0-9_-]{1,55}$",
     "A ChatGPT app id looks like asdk_app_… (letters, digits, _ and - after the prefix), as "
     "ChatGPT shows it for the Claresia app a workspace admin added.",
 )
@@ -53,15 +53,19 @@ class Connector(models.Model):
         ),
     )
     # The Claresia app as the workspace registered it (ChatGPT → Apps): optional; when set, the
-    # tenant's plugin names it in `.app.json` beside `.mcp.json`.
+    # tenant's plugin names it in `.app.json` beside `.mcp.json`, and APP_LOG lines are matched by
+    # it. Blank until the admin sets it or the poll learns it from the first call to the app by its
+    # configured name (connectors.services.connector_app_id_learn).
     app_id = models.CharField(
         "ChatGPT app id",
-        max_length=140,
+        max_length=64,
         blank=True,
+        default="",
         validators=[app_id_validator],
         help_text=(
             "Optional: the asdk_app_… id ChatGPT gave the Claresia app when the workspace admin "
-            "added it (its /mcp URL). The plugin then names this app in .app.json."
+            "added it (its /mcp URL). The plugin then names this app in .app.json. Left blank, "
+            "Claresia learns it from the first APP_LOG call to the app by its name."
         ),
     )
     # Never shown, never exported: only `api_key_last4` is displayed (as …abcd).

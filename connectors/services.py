@@ -8,6 +8,7 @@ an OpenAI client comes from `openai_client_for_tenant`, every reason it cannot i
 """
 
 import logging
+import re
 import uuid
 
 from django.core.exceptions import ValidationError
@@ -87,6 +88,60 @@ def validate_workspace_id(workspace_id: str | uuid.UUID) -> uuid.UUID | None:
         ) from None
 
 
+APP_ID_PREFIX = "asdk_app_"  # chatgpt-admin-api.md → APP_LOG: an Apps SDK / MCP app's id
+APP_ID_PATTERN = re.compile(r"^asdk_app_[A-Za-z0-9_-]{1,55}$")
+
+
+def validate_app_id(app_id: str) -> str:
+    """The ChatGPT app id as stored ("" when blank), or ValidationError: an Apps SDK app's id,
+    `asdk_app_` then letters, digits, `_` or `-`."""
+    text = (app_id or "").strip()
+    if text and not APP_ID_PATTERN.match(text):
+        raise ValidationError(
+            {
+                "app_id": (
+                    f"A ChatGPT app id looks like {APP_ID_PREFIX}… (letters, digits, _ and -, at "
+                    "most 64 characters), as the app's APP_LOG lines name it. Leave it blank to "
+                    "let Claresia learn it from the first call to the app."
+                )
+            }
+        )
+    return text
+
+
+def connector_app_id_learn(*, tenant: Tenant, app_id: str) -> bool:
+    """Keep the app id the Logs Platform poll learned for the tenant's Claresia app, only when
+    none is set (the admin's own wins) and it is a well-formed app id; True when stored."""
+    try:
+        valid = validate_app_id(app_id)
+    except ValidationError:
+        return False
+    if not valid:
+        return False
+    stored = Connector.objects.filter(tenant=tenant, app_id="").update(app_id=valid)
+    if stored:
+        logger.info("connector of tenant %s: ChatGPT app id %s learned", tenant.slug, valid)
+    return bool(stored)
+
+
+def connector_app_id(*, tenant: Tenant) -> str:
+    """The tenant's ChatGPT app id (`asdk_app_…`), or "" when not known yet."""
+    connector = connector_of(tenant=tenant)
+    return connector.app_id if connector else ""
+
+
+def connector_principal_ids(*, tenant: Tenant) -> frozenset[str]:
+    """The tenant's own Compliance principals (its workspace id and organization id), lower-cased:
+    the `principal.id` a Logs Platform line of this tenant may carry."""
+    connector = connector_of(tenant=tenant)
+    if connector is None:
+        return frozenset()
+    ids = {connector.organization_id}
+    if connector.workspace_id:
+        ids.add(str(connector.workspace_id))
+    return frozenset(i.lower() for i in ids if i)
+
+
 @transaction.atomic
 def connector_connect(
     *,
@@ -115,6 +170,11 @@ def connector_connect(
             workspace = validate_workspace_id(workspace_id)
         except ValidationError as exc:
             errors.update(exc.message_dict)
+    if app_id is not None:
+        try:
+            connector.app_id = validate_app_id(app_id)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     credentials_changed = (
         api_key is not None
         or organization_id != connector.organization_id
@@ -124,8 +184,6 @@ def connector_connect(
     connector.workspace_id = workspace
     if publish_mode:
         connector.publish_mode = publish_mode
-    if app_id is not None:
-        connector.app_id = app_id.strip()
     try:
         if api_key is not None:
             connector.set_api_key(validate_api_key(api_key))
@@ -146,11 +204,6 @@ def connector_connect(
     connector.save()
     logger.info("connector stored for tenant %s (key %s)", tenant.slug, connector.api_key_masked)
     return connector
-
-
-def connector_app_id(*, tenant: Tenant) -> str:
-    """The ChatGPT app id (`asdk_app_…`) the tenant's workspace gave the Claresia app, or ""."""
-    return Connector.objects.filter(tenant=tenant).values_list("app_id", flat=True).first() or ""
 
 
 def connector_of(*, tenant: Tenant) -> Connector | None:

@@ -13,6 +13,8 @@ SANDBOX="http://127.0.0.1:$SANDBOX_PORT"
 WEB="http://127.0.0.1:${WEB_PORT:-8000}"
 export OPENAI_API_BASE="$SANDBOX/v1"
 export CHATGPT_ADMIN_API_BASE="$SANDBOX/v1"
+# The sandbox serves its log files' signed URLs over plain http on loopback (claresia/settings.py).
+export LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP=true
 export CLARESIA_HUB_BASE_URL="$WEB"
 # Long work (publish, import, drift) goes to a real worker, as in production, so its progress
 # page is live: the broker is a folder of message files (claresia/settings.py).

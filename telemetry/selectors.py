@@ -10,6 +10,8 @@ from django.db.models import Max, Q, QuerySet
 from django.utils.timesince import timesince
 
 from claresia.models import Tenant
+from connectors.connection_checks import CONVERSATIONS_NEED_WORKSPACE
+from connectors.services import connector_logs_principal
 from telemetry.models import GovernanceEvent, HubRecord, LogsCursor, PollCursor, TelemetryEvent
 
 # A poll is stale when this many intervals passed without a success: one missed poll is noise
@@ -141,3 +143,13 @@ def logs_poll_health(*, tenant: Tenant) -> list[LogsCursor]:
     """The tenant's Compliance Logs Platform polls (one per event type read), with the
     platform's own `max_event_time` freshness beside the cursor."""
     return list(LogsCursor.objects.filter(tenant=tenant).order_by("event_type"))
+
+
+def logs_conversations_unread(*, tenant: Tenant) -> str:
+    """Why the Logs Platform reads no conversations for the tenant, or "": its connection reads
+    the organization path only, which serves app calls (chatgpt-admin-api.md → Credentials and
+    errors), so conversation telemetry waits for the workspace id."""
+    principal = connector_logs_principal(tenant=tenant)
+    if principal is None or principal.is_workspace:
+        return ""
+    return CONVERSATIONS_NEED_WORKSPACE

@@ -49,10 +49,12 @@ def _sandbox_server():
 
 @pytest.fixture
 def sandbox(_sandbox_server, settings):
-    """A fresh OpenAI sandbox, with OPENAI_API_BASE and CHATGPT_ADMIN_API_BASE pointing at it."""
+    """A fresh OpenAI sandbox, with OPENAI_API_BASE and CHATGPT_ADMIN_API_BASE pointing at it
+    (and its signed URLs, plain http on loopback, allowed to be followed)."""
     _sandbox_server.state.reset()
     settings.OPENAI_API_BASE = _sandbox_server.api_base
     settings.CHATGPT_ADMIN_API_BASE = _sandbox_server.api_base
+    settings.LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP = True
     return _sandbox_server
 
 

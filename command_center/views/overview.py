@@ -16,6 +16,7 @@ from telemetry.hub.services import governance_events_reopen, governance_events_r
 from telemetry.selectors import (
     governance_event_of,
     governance_summary,
+    logs_conversations_unread,
     logs_poll_health,
     poll_health,
 )
@@ -52,6 +53,7 @@ def overview(request):
             "can_edit": can_edit(request.user, tenant),
             "poll": poll_health(tenant=tenant, now=timezone.now()),
             "logs_polls": logs_poll_health(tenant=tenant),
+            "logs_conversations_unread": logs_conversations_unread(tenant=tenant),
             "governance": governance_summary(tenant=tenant),
             "runs": publish_runs_recent(tenant=tenant, limit=5),
             "undo": undo,

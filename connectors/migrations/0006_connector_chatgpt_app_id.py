@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='connector',
             name='app_id',
-            field=models.CharField(blank=True, help_text='Optional: the asdk_app_… id ChatGPT gave the Claresia app when the workspace admin added it (its /mcp URL). The plugin then names this app in .app.json.', max_length=140, validators=[django.core.validators.RegexValidator('^asdk_app_[A-Za-z0-9_-]{1,120}$', 'A ChatGPT app id looks like asdk_app_… (letters, digits, _ and - after the prefix), as ChatGPT shows it for the Claresia app a workspace admin added.')], verbose_name='ChatGPT app id'),
+            field=models.CharField(blank=True, default='', help_text='Optional: the asdk_app_… id ChatGPT gave the Claresia app when the workspace admin added it (its /mcp URL). The plugin then names this app in .app.json. Left blank, Claresia learns it from the first APP_LOG call to the app by its name.', max_length=64, validators=[django.core.validators.RegexValidator('^asdk_app_[A-Za-z0-9_-]{1,55}$', 'A ChatGPT app id looks like asdk_app_… (letters, digits, _ and - after the prefix), as ChatGPT shows it for the Claresia app a workspace admin added.')], verbose_name='ChatGPT app id'),
         ),
     ]

@@ -12,10 +12,14 @@ Logs Platform download); the paths live in `connectors.openai.endpoints` (the se
 """
 
 import collections
+import ipaddress
 import logging
 import random
+import socket
 import threading
 import time
+import urllib.request
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +31,8 @@ import orjson
 from django.conf import settings
 
 from connectors.openai.errors import (
+    LogFileRefusedError,
+    LogFileTooLargeError,
     MalformedListError,
     OpenAIError,
     RateLimitedError,
@@ -141,6 +147,121 @@ def _transport_reason(exc: httpx.TransportError) -> str:
     return f"connection failed ({type(exc).__name__})"
 
 
+# A log file's body is decoded in steps of at most this many bytes (zlib's max_length), so a
+# gzip that inflates a thousandfold never lands in memory at once.
+DECODE_STEP = 256 * 1024
+
+
+def _address_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global
+
+
+def signed_url_refusal(location: str) -> str:
+    """Why a log file's signed URL (its 307's Location) may not be followed, or "": it must be
+    HTTPS to public addresses only, never loopback, a private network or a link-local address
+    such as 169.254.169.254 (a cloud's metadata service). `LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP` lifts
+    this for the sandbox, which serves its signed URLs over plain http on loopback."""
+    if settings.LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP:
+        return ""
+    url = httpx.URL(location)
+    if url.scheme != "https":
+        return f"its signed URL is not HTTPS ({url.scheme or 'no scheme'}://{url.host})"
+    host = url.host
+    try:
+        addresses = {host} if _is_ip(host) else _resolve(host, url.port or 443)
+    except OSError:
+        return f"its signed URL's host {host} could not be resolved"
+    private = sorted(a for a in addresses if not _address_public(a))
+    if private or not addresses:
+        return f"its signed URL's host {host} is not a public address ({', '.join(private)})"
+    return ""
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _resolve(host: str, port: int) -> set[str]:
+    return {info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+
+
+def _peer_refusal(response: httpx.Response) -> str:
+    """Why the address the download actually connected to is refused, or "": checked after the
+    connection, so a name that resolved to a public address and then to a private one (DNS
+    rebinding) is still refused before its body is read. Behind an outgoing proxy (HTTPS_PROXY)
+    the peer is the proxy, so only the name's check above applies."""
+    if settings.LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP or _proxied():
+        return ""
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if not peer:
+        return ""
+    return "" if _address_public(str(peer[0])) else f"it connected to {peer[0]}, not public"
+
+
+def _proxied() -> bool:
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get("https") or proxies.get("all"))
+
+
+class _BoundedDecoder:
+    """A log file's `Content-Encoding` undone step by step (at most DECODE_STEP bytes a step),
+    refused once more than `max_bytes` are decoded (a decompression bomb is stopped there, not
+    inflated whole)."""
+
+    def __init__(self, encoding: str, max_bytes: int) -> None:
+        encoding = encoding.strip().lower()
+        if encoding in ("", "identity"):
+            self._wbits: int | None = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._wbits = zlib.MAX_WBITS | 16
+        elif encoding == "deflate":
+            self._wbits = zlib.MAX_WBITS
+        else:
+            raise LogFileRefusedError(f"its Content-Encoding {encoding!r} was not asked for")
+        self._zlib = zlib.decompressobj(self._wbits) if self._wbits is not None else None
+        self.max_bytes, self.decoded = max_bytes, 0
+
+    def _count(self, data: bytes) -> bytes:
+        self.decoded += len(data)
+        if self.decoded > self.max_bytes:
+            raise LogFileTooLargeError(
+                f"it decodes to more than {self.max_bytes:,} bytes (LOGS_FILE_MAX_BYTES)"
+            )
+        return data
+
+    def feed(self, raw: bytes) -> Iterator[bytes]:
+        if self._zlib is None:
+            yield self._count(raw)
+            return
+        data = raw
+        while data:
+            try:
+                out = self._zlib.decompress(data, DECODE_STEP)
+            except zlib.error:
+                raise LogFileRefusedError("its compressed body is corrupt") from None
+            if out:
+                yield self._count(out)
+            if self._zlib.eof and self._zlib.unused_data:  # a gzip of several members
+                data = self._zlib.unused_data
+                self._zlib = zlib.decompressobj(self._wbits)
+            else:
+                data = self._zlib.unconsumed_tail
+
+    def finish(self) -> Iterator[bytes]:
+        if self._zlib is not None:
+            tail = self._zlib.flush()
+            if tail:
+                yield self._count(tail)
+
+
 class OpenAIClient:
     def __init__(
         self,
@@ -214,24 +335,72 @@ class OpenAIClient:
         return self._send("GET", path, route=route, redirect=True)
 
     @contextmanager
-    def log_file(self, path: str, *, route: str) -> Iterator[httpx.Response]:
-        """Open a Logs Platform file as a stream: `GET path` answers 307 to a short-lived
-        signed URL on another host, which is followed at once **without** the Authorization
-        header (chatgpt-admin-api.md → Compliance Logs Platform). The body is not read: the
-        caller iterates it."""
+    def log_file(
+        self,
+        path: str,
+        *,
+        route: str,
+        max_bytes: int | None = None,
+        max_seconds: float | None = None,
+    ) -> Iterator[Iterator[bytes]]:
+        """Open a Logs Platform file as a stream of decoded chunks: `GET path` answers 307 to a
+        short-lived signed URL on another host, which is followed at once **without** the
+        Authorization header (chatgpt-admin-api.md → Compliance Logs Platform), only over HTTPS
+        to a public address (`signed_url_refusal`). Bounded: at most `max_bytes` decoded
+        (`LOGS_FILE_MAX_BYTES`, else LogFileTooLargeError) and `max_seconds` from the first
+        request to the last byte (`LOGS_FILE_MAX_SECONDS`, else LogFileRefusedError)."""
+        max_bytes = settings.LOGS_FILE_MAX_BYTES if max_bytes is None else max_bytes
+        max_seconds = settings.LOGS_FILE_MAX_SECONDS if max_seconds is None else max_seconds
+        deadline = time.monotonic() + max_seconds
         location = self.log_file_location(path, route=route)
-        # A bare client: none of this client's headers (the key) ever reach the signed host.
-        with httpx.Client(timeout=self._timeout, transport=self._transport) as bare:
+        refusal = signed_url_refusal(location)
+        if refusal:
+            raise LogFileRefusedError(refusal)
+        # A read never waits past the whole download's bound.
+        timeout = httpx.Timeout(min(30.0, max_seconds), connect=min(5.0, max_seconds))
+        # A bare client: none of this client's headers (the key) ever reach the signed host;
+        # it follows no further redirect (each hop would need the same checks).
+        with httpx.Client(timeout=timeout, transport=self._transport) as bare:
             try:
-                with bare.stream("GET", location) as response:
-                    if response.status_code >= 400:
+                with bare.stream(
+                    "GET", location, headers={"Accept-Encoding": "gzip, deflate"}
+                ) as response:
+                    refusal = _peer_refusal(response)
+                    if refusal:
+                        raise LogFileRefusedError(refusal)
+                    if response.status_code != 200:
                         raise UnavailableError(
                             f"the log file's signed URL answered HTTP {response.status_code}",
                             status=response.status_code,
                         )
-                    yield response
+                    decoder = _BoundedDecoder(
+                        response.headers.get("content-encoding", ""), max_bytes
+                    )
+                    yield self._bounded_chunks(response, decoder, deadline, max_seconds)
             except httpx.TransportError as exc:
+                if time.monotonic() >= deadline:
+                    raise self._too_slow(max_seconds) from None
                 raise UnavailableError(f"log file download: {_transport_reason(exc)}") from None
+
+    @staticmethod
+    def _too_slow(max_seconds: float) -> LogFileRefusedError:
+        return LogFileRefusedError(
+            f"it took longer than {max_seconds:g} s (LOGS_FILE_MAX_SECONDS); "
+            "the next poll downloads it again"
+        )
+
+    def _bounded_chunks(
+        self,
+        response: httpx.Response,
+        decoder: _BoundedDecoder,
+        deadline: float,
+        max_seconds: float,
+    ) -> Iterator[bytes]:
+        for raw in response.iter_raw(DECODE_STEP):
+            if time.monotonic() > deadline:
+                raise self._too_slow(max_seconds)
+            yield from decoder.feed(raw)
+        yield from decoder.finish()
 
     def _send(self, method, path, *, route=None, redirect=False, **body) -> Any:
         attempt = 0

@@ -17,6 +17,9 @@ from connectors.openai.errors import MalformedListError
 
 CONVERSATION_MESSAGE = "CONVERSATION_MESSAGE"
 APP_LOG = "APP_LOG"
+# The types the organization path serves (chatgpt-admin-api.md → Credentials and errors,
+# observed): it answers a workspace-scoped type such as CONVERSATION_MESSAGE with a 400.
+ORGANIZATION_EVENT_TYPES = frozenset({APP_LOG, "APP_AUTH_LOG", "COSTS"})
 LOGS_PAGE_LIMIT = 100
 PLUGINS_PAGE_LIMIT = 100  # chatgpt-admin-api.md → Plugins: `limit` ≤ 100 (verified)
 
@@ -43,6 +46,15 @@ class Principal:
 
     def __str__(self) -> str:
         return f"{self.kind[:-1]} {self.id}"
+
+    @property
+    def is_workspace(self) -> bool:
+        return self.kind == "workspaces"
+
+    def serves(self, event_type: str) -> bool:
+        """Whether this principal's path serves `event_type`: a workspace every type, an
+        organization only the organization-scoped ones (conversations need the workspace)."""
+        return self.is_workspace or event_type in ORGANIZATION_EVENT_TYPES
 
 
 def _require_admin_host(client: OpenAIClient) -> None:
@@ -107,11 +119,12 @@ def log_file_path(principal: Principal, log_file_id: str) -> str:
     return f"{principal.prefix}/logs/{log_file_id}"
 
 
-def log_file_open(client: OpenAIClient, principal: Principal, log_file_id: str):
-    """A context manager streaming one log file through its 307 (client.log_file)."""
+def log_file_open(client: OpenAIClient, principal: Principal, log_file_id: str, **bounds):
+    """A context manager giving one log file's decoded chunks through its 307, bounded in size
+    and time (client.log_file)."""
     _require_admin_host(client)
     return client.log_file(
-        log_file_path(principal, log_file_id), route=f"{principal.kind}/logs/{{id}}"
+        log_file_path(principal, log_file_id), route=f"{principal.kind}/logs/{{id}}", **bounds
     )
 
 

@@ -154,6 +154,20 @@ class MalformedListError(OpenAIError):
         return f"OpenAI sent a list page Claresia cannot follow: {self.message}"
 
 
+class LogFileRefusedError(OpenAIError):
+    """A Logs Platform download Claresia stopped (chatgpt-admin-api.md → Compliance Logs
+    Platform: the 307's signed URL is followed at once, streamed, never read whole): its URL is
+    not HTTPS to a public address, or it outlasted the time bound."""
+
+    def _describe(self) -> str:
+        return f"Log file download refused: {self.message}"
+
+
+class LogFileTooLargeError(LogFileRefusedError):
+    """A log file that decodes past the size bound (a gzip that inflates hugely): the file is
+    refused and reported, the files after it are read."""
+
+
 _BY_CODE: dict[str, type[OpenAIError]] = {
     "missing_scope": MissingScopeError,
     "invalid_api_key": AuthenticationError,

@@ -7,6 +7,10 @@ short-lived signed URL (`/_signed/logs/<token>`) that refuses any request carryi
 Authorization header, as a storage host would; `max_event_time`; the per-route rate limit
 (100 requests per minute per principal, method and route, with `Retry-After`).
 
+The organization path serves the organization-scoped types only (`APP_LOG`, `APP_AUTH_LOG`,
+`COSTS`): any other, such as `CONVERSATION_MESSAGE`, is a 400 naming the workspace route. A
+missing or bad parameter (`event_type`, `after`, `before`, `limit`) is a 422.
+
 Behaviour by credential (real host only; the seed's rules in `state.py` do not apply here):
 
 | credential | answer |
@@ -44,6 +48,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -64,6 +69,9 @@ EVENT_TYPES = {
     "APP_AUTH_LOG",
     "COSTS",
 }
+# What the organization path serves (chatgpt-admin-api.md → Credentials and errors, observed):
+# any other type is workspace-scoped and answered with a 400 naming the workspace route.
+ORGANIZATION_EVENT_TYPES = {"APP_LOG", "APP_AUTH_LOG", "COSTS"}
 
 
 class ComplianceError(Exception):
@@ -176,24 +184,22 @@ class ComplianceState:
         route = "/".join("{id}" if i % 2 else part for i, part in enumerate(parts))
         self.throttle(key, principal, method, route)
         if parts == ["logs"]:
-            return 200, self.logs_list(principal, query), {}
+            return 200, self.logs_list(kind, principal, query), {}
         if len(parts) == 2 and parts[0] == "logs":
             return 307, b"", {"Location": self.sign(principal, parts[1], base)}
         if parts == ["max_event_time"]:
-            return 200, self.max_event_time(principal, query), {}
+            return 200, self.max_event_time(kind, principal, query), {}
         if kind == "workspaces" and parts[0] == "gpts":
             return 200, self.gpts_api(principal, parts[1:], query), {}
         if kind == "workspaces" and parts[0] == "plugins" and len(parts) <= 2:
             return 200, self.plugins_api(principal, parts[1:], query), {}
         raise ComplianceError(404, f"Unknown route {method} {path}")
 
-    def logs_list(self, principal: str, query: dict) -> dict:
-        event_type = _one(query, "event_type")
+    def logs_list(self, kind: str, principal: str, query: dict) -> dict:
+        event_type = _event_type(kind, query)
         after = _one(query, "after")
-        if event_type not in EVENT_TYPES:
-            raise ComplianceError(400, "event_type is required and must be a known type")
         if not after:
-            raise ComplianceError(400, "after is required (ISO 8601)")
+            raise ComplianceError(422, "after is required (ISO 8601)")
         try:
             after_at = parse_iso(after)
             before = _one(query, "before")
@@ -201,10 +207,10 @@ class ComplianceState:
             limit = int(_one(query, "limit") or 100)
         except ValueError:
             raise ComplianceError(
-                400, "after / before must be ISO 8601; limit an integer"
+                422, "after / before must be ISO 8601; limit an integer"
             ) from None
         if not 1 <= limit <= 100:
-            raise ComplianceError(400, "limit must be between 1 and 100")
+            raise ComplianceError(422, "limit must be between 1 and 100")
         with self.lock:
             files = [
                 f
@@ -220,10 +226,8 @@ class ComplianceState:
             "last_end_time": page[-1].end_time if page else None,
         }
 
-    def max_event_time(self, principal: str, query: dict) -> dict:
-        event_type = _one(query, "event_type")
-        if event_type not in EVENT_TYPES:
-            raise ComplianceError(400, "event_type is required and must be a known type")
+    def max_event_time(self, kind: str, principal: str, query: dict) -> dict:
+        event_type = _event_type(kind, query)
         with self.lock:
             times = [
                 f.max_event_time
@@ -398,6 +402,22 @@ def _one(query: dict, name: str) -> str | None:
     return values[-1] if values else None
 
 
+def _event_type(kind: str, query: dict) -> str:
+    """The request's `event_type`: a missing or unknown one is a 422 (a bad parameter,
+    chatgpt-admin-api.md → Credentials and errors); a workspace-scoped type asked of the
+    organization path is the 400 naming the workspace route."""
+    event_type = _one(query, "event_type")
+    if event_type not in EVENT_TYPES:
+        raise ComplianceError(422, "event_type is required and must be a known event type")
+    if kind == "organizations" and event_type not in ORGANIZATION_EVENT_TYPES:
+        raise ComplianceError(
+            400,
+            f"{event_type} is a workspace-scoped event type: use "
+            "/v1/compliance/workspaces/{workspace_id}/logs",
+        )
+    return event_type
+
+
 def _cursor_of(plugin_id: str) -> str:
     """An opaque cursor, as a real one is: Claresia must send back what it was given."""
     return base64.urlsafe_b64encode(f"after:{plugin_id}".encode()).decode()
@@ -570,42 +590,82 @@ def app_log_lines(
     calls: int,
     start: datetime,
     seed: int = 0,
+    app_id: str = "asdk_app_claresia0hub",
     app_name: str = "claresia-hub",
-    app_url: str = "https://api.claresia.com/mcp",
+    app_type: str = "MCP",
     tool_name: str = "emit_hub_record",
     arguments: dict | None = None,
+    content: str = "Claresia · incident-postmortem · $0.01 · 1.2 s · View record",
+    failed: Collection[int] = (),
+    latency_ms: int = 420,
+    location: dict | None = None,
     step: timedelta = timedelta(seconds=1),
 ) -> list[dict]:
-    """`APP_LOG` lines: calls to an MCP app. The contract does not verify this type's fields;
-    these are the ones `telemetry.ingest.logs_normalizer.app_call_fields` assumes (the app
-    under `app`, the tool under `tool`), with the call's arguments and result in the line as a
-    real log would carry them, so that tests can prove Claresia never keeps them."""
+    """`APP_LOG` lines in the real shape (chatgpt-admin-api.md → APP_LOG): each tool call is a
+    `request` line (flat app fields; `input` = the arguments plus `_meta` with the user's
+    locale, session and location) then a `response` line (`output[].response`: `action_name`,
+    `result {content, isError}`, `internal.external_call_time_ms`), with different event ids.
+    The calls numbered in `failed` answer `isError: true`. The location and the result's content
+    are in the lines as a real log carries them, so that tests prove Claresia never keeps them."""
     users = [("user-ana", "ana"), ("user-bo", "bo"), ("user-cy", "cy")]
+    kind = "organization" if principal.startswith("org-") else "workspace"
+    place = location or {"city": "Treviso", "latitude": 45.6669, "longitude": 12.243}
     lines = []
     moment = start
     for c in range(calls):
         user_id, user = users[c % len(users)]
-        lines.append(
-            {
-                "event_id": f"app-{seed:x}-{c:x}",
-                "type": "APP_LOG",
-                "timestamp": iso(moment),
-                "principal": {"id": principal, "type": "workspace"},
-                "actor": {
-                    "type": "ACCOUNT_USER",
-                    "user_id": user_id,
-                    "user_email": f"{user}@example.com",
-                },
-                "conversation": {"id": f"conv-{seed:x}-{c:x}"},
-                "app": {"id": f"app_{app_name}", "name": app_name, "url": app_url},
-                "tool": {
-                    "name": tool_name,
-                    "arguments": arguments
+        common = {
+            "type": "APP_LOG",
+            "principal": {"id": principal, "type": kind},
+            "actor": {
+                "type": "ACCOUNT_USER",
+                "user_id": user_id,
+                "user_email": f"{user}@example.com",
+            },
+            "app_id": app_id,
+            "app_name": app_name,
+            "app_type": app_type,
+            "conversation_id": f"conv-{seed:x}-{c:x}",
+        }
+        request = {
+            "event_id": f"app-{seed:x}-{c:x}-request",
+            "timestamp": iso(moment),
+            **common,
+            "log_type": "request",
+            "input": {
+                **(
+                    arguments
                     if arguments is not None
-                    else {"skill_id": "incident-postmortem", "output": "The summary."},
+                    else {"skill_id": "incident-postmortem", "output": "The summary."}
+                ),
+                "_meta": {
+                    "openai/locale": "it-IT",
+                    "openai/session": f"sess-{seed:x}-{c:x}",
+                    "openai/userLocation": {**place, "country": "IT", "timezone": "Europe/Rome"},
                 },
-                "result": {"content": [{"type": "text", "text": "Claresia · footer"}]},
-            }
-        )
+            },
+        }
+        response = {
+            "event_id": f"app-{seed:x}-{c:x}",
+            "timestamp": iso(moment + timedelta(milliseconds=latency_ms)),
+            **common,
+            "log_type": "response",
+            "output": [
+                {
+                    "response": {
+                        "action_name": tool_name,
+                        "connector_id": app_id,
+                        "connector_name": app_name,
+                        "is_sync": True,
+                        "result": {
+                            "content": [{"type": "text", "text": content}],
+                            "isError": c in failed,
+                        },
+                        "internal": {"external_call_time_ms": latency_ms + c},
+                    }
+                }
+            ],
+        }
+        lines += [request, response]
         moment += step
     return lines

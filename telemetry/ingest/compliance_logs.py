@@ -11,10 +11,14 @@ How a poll reads, and why it neither loses nor duplicates an event
    our clock. Files are listed `after` it (exclusive), in `end_time` order, page by page
    (`last_end_time`). A tenant with no cursor starts `TELEMETRY_INITIAL_LOOKBACK` back.
 2. **One file, one transaction.** A file is downloaded through its 307 (the key never reaches
-   the signed URL's host), read as a stream (bounded memory: chunks, lines at most
-   `MAX_LINE_BYTES`), its bytes hashed as they pass; its rows are inserted and the cursor moved
-   to its `end_time` in one transaction, only once the whole file has been read and its
-   `file_sha256` matched. A crash mid-file stores nothing of it: the next poll re-reads it.
+   the signed URL's host, which must be HTTPS at a public address), read as a stream (bounded
+   memory: chunks, lines at most `MAX_LINE_BYTES`; bounded work: at most `LOGS_FILE_MAX_BYTES`
+   decoded and `LOGS_FILE_MAX_SECONDS` in all), its bytes hashed as they pass; its rows are
+   inserted and the cursor moved to its `end_time` in one transaction, only once the whole file
+   has been read and its `file_sha256` matched. A crash mid-file stores nothing of it: the next
+   poll re-reads it. A file that decodes past the size bound is refused whole and reported on
+   the cursor, and the files after it are read (it would be refused on every poll); one that
+   outlasts the time bound stops its type's poll before it, and the next poll tries again.
 3. **A file that fails its checksum** is downloaded once more; a second mismatch stops the poll
    *before* that file with a clear poll error (the cursor stays behind it).
 4. **Idempotent rows.** The source event id is the line's `event_id`, unique per tenant and
@@ -28,10 +32,16 @@ How a poll reads, and why it neither loses nor duplicates an event
 
 Two event types, each with its own cursor (`LogsCursor` per tenant and event type) and the same
 rules above: `CONVERSATION_MESSAGE` first, then `APP_LOG`, in one poll under one lock, sharing
-the file budget (both download on the same route). A failure of one type's own (a 403 when the
-key may read conversations and not app logs, a 400, a bad list or file) is that type's error on
-its own cursor and the other type still runs; one that concerns both (the key refused, a 404, the
-rate limit, OpenAI unavailable) is recorded on both without asking again.
+the file budget (both download on the same route). Conversations are read through the workspace
+only: the organization path serves organization-scoped types (`APP_LOG`) and answers
+`CONVERSATION_MESSAGE` with a 400, so an organization-only connection reads app calls alone
+(`Principal.serves`). A line whose `principal.id` is not one of the tenant's (its workspace or
+organization id) is skipped and counted, never stored as the tenant's.
+
+A failure of one type's own (a 403 when the key may read conversations and not app logs, a 400,
+a bad list or file, a refused download) is that type's error on its own cursor and the other type
+still runs; one that concerns both (the key refused, a 404, the rate limit, OpenAI unavailable)
+is recorded on both without asking again.
 
 Why an `APP_LOG` call is a row (event type `app_call`), not a count on the poll: a count cannot be
 exactly once (delivery is at least once, and only a stored `event_id` absorbs a repeat), and a
@@ -42,8 +52,11 @@ invocation of its own: the hub record the call made is the use (it carries the s
 latency; the call's arguments, which name the skill, are never read), so `app_call` rows are left
 out of the dashboard's invocation counts (`telemetry/dashboard.py`) and of reconciliation, whose
 range follows the `CONVERSATION_MESSAGE` cursor only (an idle app would hold it back). Only calls
-to the tenant's Claresia app are kept (other apps' calls are counted as skipped); only ids, times,
-the app's name and the tool's name are stored.
+to the tenant's Claresia app are kept (other apps' calls are counted as skipped), one row per call:
+its response line (the request line, the first of the two, is skipped); ids, times, the app, the
+tool's name, `isError` (as `error_code` `tool_error`) and `external_call_time_ms` (as latency).
+The app is known by its `app_id` once known — the connector's, set by the admin or learned from
+the first call to an MCP app by its configured name — and until then by that name.
 
 What it does not catch: a file that appears later with an `end_time` at or before the cursor
 (the contract promises `end_time` order; a late *event* arrives in a later file, which is read).
@@ -51,7 +64,9 @@ What it does not catch: a file that appears later with an `end_time` at or befor
 Which GPTs are the tenant's: the workspace's GPT inventory (`skills.services.inventory`, when a
 workspace id is set) maps `conversation.gpt_id` to a skill by its name `claresia-{tenant}-{skill}`,
 plus the GPT ids the tenant's hub records carry (`openai-gpt-id`); an unknown gpt id refreshes
-the map once per poll. No message content is stored, logged or shown (`logs_normalizer.py`).
+the map once per poll. A GPT named for a longer tenant slug (`claresia-alpha-eu-…` seen by
+`alpha`) is not the tenant's, as on the audit-log path. No message content is stored, logged or
+shown (`logs_normalizer.py`).
 """
 
 import contextlib
@@ -66,10 +81,13 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from claresia.models import Tenant
+from claresia.services import tenant_slugs_extending
 from connectors.openai import compliance
 from connectors.openai.client import OpenAIClient
 from connectors.openai.errors import (
     BadRequestError,
+    LogFileRefusedError,
+    LogFileTooLargeError,
     MalformedListError,
     OpenAIError,
     PermissionDeniedError,
@@ -77,9 +95,12 @@ from connectors.openai.errors import (
 from connectors.services import (
     ConnectorUnavailable,
     admin_client_for_tenant,
+    connector_app_id,
+    connector_app_id_learn,
+    connector_principal_ids,
     connector_workspace_id,
 )
-from skills.plugin import MCP_SERVER_NAME, mcp_server_url, plugin_name
+from skills.plugin import MCP_SERVER_NAME, plugin_name
 from skills.services.bundles import tenant_context
 from skills.services.inventory import gpt_inventory_read, gpt_skill_map
 from telemetry.hub.models import HubRecord
@@ -90,12 +111,15 @@ from telemetry.ingest.logs_normalizer import (
     LineSkipped,
     LogRow,
     MalformedLine,
+    app_call_fields,
     normalize_app_event,
     normalize_log_event,
+    of_principal,
     parse_line,
     parse_time,
     with_models,
 )
+from telemetry.ingest.normalizer import named_for_longer_slug
 from telemetry.ingest.poller import INTERNAL_ERROR_MESSAGE, PollStatus
 from telemetry.ingest.storage import telemetry_rows_insert, tenant_poll_lock
 from telemetry.models import LogsCursor
@@ -109,7 +133,6 @@ RETENTION = timedelta(days=30)  # chatgpt-admin-api.md: files are kept 30 days
 # Files one poll may read: two requests each (list pages aside), well under the per-route limit
 # of 100 per minute for the download route over a poll of a few minutes.
 FILE_BUDGET = 200
-CHUNK_BYTES = 256 * 1024
 MALFORMED_REPORTED = 20
 
 
@@ -128,6 +151,8 @@ class LogsOutcome:
     skipped: int = 0
     malformed: int = 0
     app_calls: int = 0  # of `stored`: calls to the tenant's Claresia app (APP_LOG)
+    foreign: int = 0  # of `skipped`: lines of another workspace or organization
+    refused: int = 0  # files refused (they decode past LOGS_FILE_MAX_BYTES)
     error: str = ""
     gap: str = ""
     malformed_at: list[str] = field(default_factory=list)
@@ -139,7 +164,12 @@ class LogsOutcome:
         stored = f"{self.stored} stored"
         if self.app_calls:
             stored += f" ({self.app_calls} app call{'' if self.app_calls == 1 else 's'})"
-        text = f"{self.tenant} Logs Platform: {stored}, {self.skipped} skipped, {files}"
+        skipped = f"{self.skipped} skipped"
+        if self.foreign:
+            skipped += f" ({self.foreign} of another workspace or organization)"
+        text = f"{self.tenant} Logs Platform: {stored}, {skipped}, {files}"
+        if self.refused:
+            text += f", {self.refused} file(s) refused"
         if self.malformed:
             text += f", {self.malformed} malformed line(s) ({'; '.join(self.malformed_at[:3])})"
         if self.status == PollStatus.PARTIAL:
@@ -157,6 +187,8 @@ class _FileRead:
     skipped: int
     malformed: list[tuple[int, str]]
     sha256: str
+    foreign: int = 0
+    refused: str = ""  # why the whole file was refused (it stores nothing)
 
 
 class _GptMap:
@@ -168,6 +200,9 @@ class _GptMap:
         self.gpts = self._load()
 
     def _load(self) -> dict:
+        # The longer-slug rule of the audit-log path (normalizer.named_for_longer_slug): a GPT
+        # `claresia-alpha-eu-foo` is tenant alpha-eu's, never alpha's skill `eu-foo`.
+        longer = tenant_slugs_extending(tenant=self.tenant)
         mapping: dict = {}
         for gpt_id, skill_ref, skill_pk in (
             HubRecord.objects.filter(tenant=self.tenant)
@@ -179,6 +214,12 @@ class _GptMap:
         if connector_workspace_id(tenant=self.tenant):
             inventory = gpt_inventory_read(tenant=self.tenant, client=self.client)
             mapping.update(gpt_skill_map(tenant=self.tenant, gpts=inventory))
+            if longer:
+                mapping.update(
+                    dict.fromkeys(
+                        gpt.id for gpt in inventory if named_for_longer_slug(gpt.name, longer)
+                    )
+                )
         return mapping
 
     def refresh(self) -> bool:
@@ -233,24 +274,38 @@ def file_lines(
 
 @dataclass
 class _Readers:
-    """What turns a poll's lines into rows: the GPT map (CONVERSATION_MESSAGE) and the tenant's
-    Claresia app (APP_LOG)."""
+    """What turns a poll's lines into rows: the tenant's principals (a line of any other is
+    skipped), the GPT map (CONVERSATION_MESSAGE) and the tenant's Claresia app (APP_LOG)."""
 
+    tenant: Tenant
+    principals: frozenset[str]
     gpt_map: _GptMap
     app: AppIdentity
 
+    def learn_app(self, app_id: str) -> None:
+        """The app id of the first call to the app by its configured name: from now on the app
+        is known by it (and the connector keeps it, when well formed and none was set)."""
+        if not app_id or self.app.app_id:
+            return
+        self.app = self.app._replace(app_id=app_id)
+        connector_app_id_learn(tenant=self.tenant, app_id=app_id)
+
 
 def app_identity(tenant: Tenant) -> AppIdentity:
-    """The tenant's Claresia app as an `APP_LOG` line may name it: the hub's MCP server (its
-    name and title), the plugin that declares it, and its URL."""
+    """The tenant's Claresia app as an `APP_LOG` line names it: its app id when known (the
+    connector's), and the names it is configured with (the hub's MCP server's name and title,
+    the plugin that declares it), which ChatGPT shows as the app's display name."""
     context = tenant_context(tenant)
     names = {MCP_SERVER_NAME, MCP_SERVER_TITLE, plugin_name(context)}
-    return AppIdentity(frozenset(name.lower() for name in names), mcp_server_url(context))
+    return AppIdentity(connector_app_id(tenant=tenant), frozenset(n.lower() for n in names))
 
 
 def _normalize(event: dict, event_type: str, tenant_slug: str, readers: _Readers, file_id, line_no):
     if event_type == compliance.APP_LOG:
-        return normalize_app_event(event, ours=readers.app, log_file=file_id, line_no=line_no)
+        result = normalize_app_event(event, ours=readers.app, log_file=file_id, line_no=line_no)
+        if isinstance(result, LogRow) and not readers.app.app_id:
+            readers.learn_app(app_call_fields(event).app_id)
+        return result
     gpt_map = readers.gpt_map
     result = normalize_log_event(
         event, tenant_slug=tenant_slug, gpts=gpt_map.gpts, log_file=file_id, line_no=line_no
@@ -268,28 +323,45 @@ def _download(
     digest = hashlib.sha256()
     rows: list[LogRow] = []
     models: dict[str, str] = {}
-    skipped = 0
+    skipped = foreign = 0
     malformed: list[tuple[int, str]] = []
-    with compliance.log_file_open(client, principal, file_id) as response:
-        for line_no, line in file_lines(response.iter_bytes(CHUNK_BYTES), digest):
-            if line is None:
-                malformed.append((line_no, f"longer than {MAX_LINE_BYTES} bytes"))
-                continue
-            if not line.strip():
-                continue
-            try:
-                event = parse_line(line)
-                result = _normalize(event, event_type, tenant_slug, readers, file_id, line_no)
-            except MalformedLine as exc:
-                malformed.append((line_no, str(exc)))
-                continue
-            if isinstance(result, LogRow):
-                rows.append(result)
-            elif isinstance(result, AssistantModel):
-                models[result.conversation_id] = result.model
-            else:
-                skipped += 1
-    return _FileRead(with_models(rows, models), skipped, malformed, digest.hexdigest())
+    try:
+        with compliance.log_file_open(client, principal, file_id) as chunks:
+            for line_no, line in file_lines(chunks, digest):
+                if line is None:
+                    malformed.append((line_no, f"longer than {MAX_LINE_BYTES} bytes"))
+                    continue
+                if not line.strip():
+                    continue
+                try:
+                    event = parse_line(line)
+                    if not of_principal(event, readers.principals):
+                        foreign += 1
+                        continue
+                    result = _normalize(event, event_type, tenant_slug, readers, file_id, line_no)
+                except MalformedLine as exc:
+                    malformed.append((line_no, str(exc)))
+                    continue
+                if isinstance(result, LogRow):
+                    rows.append(result)
+                elif isinstance(result, AssistantModel):
+                    models[result.conversation_id] = result.model
+                else:
+                    skipped += 1
+    except LogFileTooLargeError as exc:
+        # One bad file is reported and skipped (ARCHITECTURE.md → Bounded by construction): it
+        # would be refused again on every poll, holding back every file after it.
+        return _FileRead([], 0, [], "", refused=exc.user_message)
+    if foreign:
+        logger.warning(
+            "telemetry %s: log file %s: %d line(s) of another workspace or organization skipped",
+            tenant_slug,
+            file_id,
+            foreign,
+        )
+    return _FileRead(
+        with_models(rows, models), skipped + foreign, malformed, digest.hexdigest(), foreign
+    )
 
 
 def _read_file(
@@ -300,7 +372,7 @@ def _read_file(
     expected = str(file.get("file_sha256") or "").lower()
     for attempt in (1, 2):
         read = _download(client, principal, file["id"], event_type, tenant_slug, readers)
-        if not expected or read.sha256 == expected:
+        if read.refused or not expected or read.sha256 == expected:
             return read
         logger.warning(
             "telemetry %s: log file %s failed its sha256 check (attempt %d)",
@@ -336,9 +408,18 @@ def logs_poll(
             return outcome
         try:
             with client or admin_client_for_tenant(tenant=tenant) as opened:
-                readers = _Readers(_GptMap(tenant, opened), app_identity(tenant))
+                readers = _Readers(
+                    tenant,
+                    connector_principal_ids(tenant=tenant) | {principal.id.lower()},
+                    _GptMap(tenant, opened),
+                    app_identity(tenant),
+                )
                 stopped = ""
                 for event_type in EVENT_TYPES:
+                    if not principal.serves(event_type):
+                        # chatgpt-admin-api.md → Credentials and errors: conversations are
+                        # workspace-scoped; the organization path never serves them.
+                        continue
                     cursor = _cursor(tenant, event_type, principal, now)
                     if stopped:  # a failure that concerns every type: not asked again
                         _failed([cursor], tenant, outcome, stopped, now)
@@ -376,7 +457,13 @@ def _cursor(tenant: Tenant, event_type: str, principal, now: datetime) -> LogsCu
 # Failures that may concern one event type only (the key may read one type and not the other,
 # one file or one list may be bad): the next type is still read. Any other failure (the key
 # refused, a wrong id, the rate limit, OpenAI unavailable) would meet the next type too.
-TYPE_FAILURES = (PermissionDeniedError, BadRequestError, MalformedListError, FileCheckFailed)
+TYPE_FAILURES = (
+    PermissionDeniedError,
+    BadRequestError,
+    MalformedListError,
+    FileCheckFailed,
+    LogFileRefusedError,
+)
 
 
 def _poll_type_safely(cursor, *args) -> tuple[str, bool]:
@@ -419,8 +506,12 @@ def _poll_type(cursor, client, principal, readers, outcome, now, max_files, shou
         if outcome.files >= max_files or should_stop():
             outcome.status = PollStatus.PARTIAL
             break
+        try:
+            end_time = parse_time(file.get("end_time"))
+        except MalformedLine as exc:
+            raise MalformedListError(f"log file {file.get('id')} has {exc}") from None
         read = _read_file(client, principal, file, cursor.event_type, cursor.tenant.slug, readers)
-        _store_file(cursor, file, read, outcome)
+        _store_file(cursor, file, end_time, read, outcome)
     try:
         newest = compliance.max_event_time(client, principal, event_type=cursor.event_type)
     except OpenAIError as exc:
@@ -433,10 +524,13 @@ def _poll_type(cursor, client, principal, readers, outcome, now, max_files, shou
     cursor.save(update_fields=["max_event_time", "last_success_at", "last_error"])
 
 
-def _store_file(cursor: LogsCursor, file: dict, read: _FileRead, outcome: LogsOutcome) -> None:
+def _store_file(
+    cursor: LogsCursor, file: dict, end_time: datetime, read: _FileRead, outcome: LogsOutcome
+) -> None:
     """The file's rows and the cursor past it, in one transaction."""
-    end_time = parse_time(file.get("end_time"))
     where = [f"file {file['id']} line {line_no}: {reason}" for line_no, reason in read.malformed]
+    if read.refused:
+        where.insert(0, f"file {file['id']} (end_time {file.get('end_time')}): {read.refused}")
     with transaction.atomic():
         stored = telemetry_rows_insert(tenant_id=cursor.tenant_id, rows=read.rows)
         if cursor.cursor_at is None or end_time > cursor.cursor_at:
@@ -444,7 +538,7 @@ def _store_file(cursor: LogsCursor, file: dict, read: _FileRead, outcome: LogsOu
         cursor.last_file_id = str(file["id"])[:128]
         cursor.last_files += 1
         cursor.last_stored += stored
-        cursor.last_malformed += len(read.malformed)
+        cursor.last_malformed += len(read.malformed) + bool(read.refused)
         if where:
             report = [r for r in cursor.malformed_report.split("\n") if r] + where
             cursor.malformed_report = "\n".join(report[:MALFORMED_REPORTED])
@@ -456,6 +550,8 @@ def _store_file(cursor: LogsCursor, file: dict, read: _FileRead, outcome: LogsOu
     if cursor.event_type == compliance.APP_LOG:
         outcome.app_calls += stored
     outcome.skipped += read.skipped + (len(read.rows) - stored)
+    outcome.foreign += read.foreign
+    outcome.refused += bool(read.refused)
     outcome.malformed += len(read.malformed)
     outcome.malformed_at.extend(where[: max(0, MALFORMED_REPORTED - len(outcome.malformed_at))])
 

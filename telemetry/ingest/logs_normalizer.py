@@ -9,14 +9,22 @@ with one of the tenant's Claresia GPTs is one invocation; an `assistant` message
 **Message content is customer data Claresia never stores, logs or shows**: only the fields named
 in `_safe_raw` are read, and the row's `raw` is built from them alone, never from the line.
 
-An `APP_LOG` line records a call to an MCP app (chatgpt-admin-api.md: its fields are **not
-verified**). `app_call_fields` is the one function that knows where the app and tool are; a call
-to the tenant's Claresia app (the hub's MCP server) is one `app_call` row holding ids, times,
-the app's name and the tool's name, never the call's arguments or result
-(`telemetry/ingest/compliance_logs.py` says why it is a row).
+An `APP_LOG` tool call is two lines (chatgpt-admin-api.md → APP_LOG, verified from samples):
+`log_type: request` (the arguments in `input`, with the user's locale, session and location in
+`input._meta`) then `log_type: response` (`output[].response`: the tool's `action_name`,
+`result {content, isError}`, `internal.external_call_time_ms`). A call to the tenant's Claresia
+app is one `app_call` row, made from the response line: ids, times, the app, the tool, whether
+it failed and how long it took. The request line is recognised and skipped. **`input` and
+`result.content` are never read**: `app_call_fields` is the one function that reads an APP_LOG
+line, and it names every field it touches (`telemetry/ingest/compliance_logs.py` says why a
+call is a row).
+
+Every line names its `principal`: a line of another workspace or organization than the one
+read is skipped (`of_principal`), never stored as this tenant's.
 """
 
-from collections.abc import Mapping
+import math
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -52,6 +60,7 @@ class LineSkipped(StrEnum):
     OTHER_AUTHOR = "neither a user nor an assistant message"
     OTHER_TYPE = "not a line of the type being read"
     OTHER_APP = "a call to an app that is not the tenant's Claresia app"
+    APP_REQUEST = "the request line of an app call (its response line is the row)"
 
 
 class MalformedLine(ValueError):
@@ -100,7 +109,21 @@ def parse_time(value: Any) -> datetime:
         raise MalformedLine("a timestamp that is not ISO 8601") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is past year 9999 in UTC
+        raise MalformedLine("a timestamp no calendar holds in UTC") from None
+
+
+def of_principal(event: dict, principals: Collection[str]) -> bool:
+    """Whether the line's `principal.id` is one of `principals` (the tenant's workspace and
+    organization ids, lower-cased): every line names it (chatgpt-admin-api.md → Compliance Logs
+    Platform), and a line that names another, or none, is not the tenant's to store."""
+    principal = event.get("principal")
+    principal_id = principal.get("id") if isinstance(principal, dict) else None
+    if not isinstance(principal_id, str):
+        return False
+    return principal_id in principals or principal_id.lower() in principals
 
 
 def _who_and_when(event: dict) -> dict:
@@ -220,68 +243,97 @@ def with_models(rows: list[LogRow], models: Mapping[str, str]) -> list[LogRow]:
 
 # ---- APP_LOG: calls to an MCP app ---------------------------------------------------------------
 
+APP_TYPE_MCP = "MCP"  # chatgpt-admin-api.md → APP_LOG: `app_type` of an Apps SDK / MCP app
+TOOL_ERROR = "tool_error"  # error_code of a call whose result said `isError` (MCP spec: tools)
+TOOL_ERROR_MESSAGE = "the app's tool answered isError: true"
+MAX_LATENCY_MS = 2**31 - 1  # the latency column is a PostgreSQL integer
+
 
 class AppIdentity(NamedTuple):
-    """How the tenant's Claresia app is known in an `APP_LOG` line: its names (the MCP server's
-    name and title, the plugin's name), lower-cased, and its URL (the hub's `/mcp`)."""
+    """How the tenant's Claresia app is known in `APP_LOG` lines: its `app_id` once known (the
+    admin's `asdk_app_…`, or learned from a line), else its configured names (lower-cased)
+    with `app_type` `MCP`. No line carries the app's URL."""
 
+    app_id: str
     names: frozenset[str]
-    url: str
 
 
 class AppCall(NamedTuple):
+    """The fields of an `APP_LOG` line Claresia reads, and no others."""
+
     app_id: str
     app_name: str
-    app_url: str
-    tool_name: str
+    app_type: str
+    log_type: str
     conversation_id: str
+    tool_name: str
+    is_error: bool
+    latency_ms: int | None
+    latency_dropped: bool
 
 
-def _first_text(*values: Any, limit: int = 128) -> str:
-    for value in values:
-        if isinstance(value, str) and value:
-            return _text(value, limit)
-    return ""
+def _latency(value: Any) -> tuple[int | None, bool]:
+    """Milliseconds as stored, and whether a present value was dropped (not a finite,
+    non-negative number that fits the column)."""
+    if value is None:
+        return None, False
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None, True
+    if isinstance(value, float) and not math.isfinite(value):
+        return None, True
+    if not 0 <= value <= MAX_LATENCY_MS:
+        return None, True
+    return round(value), False
+
+
+def _str(value: Any, limit: int = 128) -> str:
+    return _text(value, limit) if isinstance(value, str) else ""
 
 
 def app_call_fields(event: dict) -> AppCall:
-    """Where an `APP_LOG` line names the app, the tool and the conversation. **Assumed**, read
-    defensively (the contract does not verify these fields): the app under `app` (else
-    `connector` or `mcp_server`) as `{id, name, url}` or flat `app_id` / `app_name`; the tool as
-    `tool.name` (else `tool_name`, `action.name`); the conversation as `conversation.id` (else
-    `conversation_id`). Arguments and results are never read. The one function to correct."""
-    app = _dict(event.get("app")) or _dict(event.get("connector")) or _dict(event.get("mcp_server"))
-    tool = event.get("tool")
+    """Where an `APP_LOG` line names the app, the call and its outcome (chatgpt-admin-api.md →
+    APP_LOG, verified from samples): flat `app_id`, `app_name`, `app_type`, `conversation_id`,
+    `log_type`; on the response line `output[0].response` → `action_name` (the tool),
+    `result.isError`, `internal.external_call_time_ms`. `input` and `result.content` are never
+    touched. The one function to correct."""
+    response: dict = {}
+    output = event.get("output")
+    if isinstance(output, list) and output:
+        response = _dict(_dict(output[0]).get("response"))
+    result = _dict(response.get("result"))
+    latency, dropped = _latency(_dict(response.get("internal")).get("external_call_time_ms"))
     return AppCall(
-        app_id=_first_text(app.get("id"), event.get("app_id")),
-        app_name=_first_text(app.get("name"), event.get("app_name")),
-        app_url=_first_text(app.get("url"), app.get("server_url"), limit=512),
-        tool_name=_first_text(
-            _dict(tool).get("name"),
-            tool if isinstance(tool, str) else None,
-            event.get("tool_name"),
-            _dict(event.get("action")).get("name"),
-            limit=64,
-        ),
-        conversation_id=_first_text(
-            _dict(event.get("conversation")).get("id"), event.get("conversation_id")
-        ),
+        app_id=_str(event.get("app_id")),
+        app_name=_str(event.get("app_name")),
+        app_type=_str(event.get("app_type"), 32),
+        log_type=_str(event.get("log_type"), 16),
+        conversation_id=_str(event.get("conversation_id")),
+        tool_name=_str(response.get("action_name"), 64),
+        is_error=result.get("isError") is True,
+        latency_ms=latency,
+        latency_dropped=dropped,
     )
 
 
-def _is_ours(call: AppCall, ours: AppIdentity) -> bool:
-    if call.app_name and call.app_name.lower() in ours.names:
-        return True
-    return bool(call.app_url and ours.url and call.app_url.rstrip("/") == ours.url.rstrip("/"))
+def is_our_app(call: AppCall, ours: AppIdentity) -> bool:
+    """The tenant's Claresia app: its id once known (a renamed app is still ours, another app
+    given the same name is not); until then a name configured for it, as an MCP app."""
+    if ours.app_id:
+        return call.app_id == ours.app_id
+    return call.app_type.upper() == APP_TYPE_MCP and call.app_name.lower() in ours.names
 
 
 def _safe_app_raw(event: dict, call: AppCall, log_file: str, line_no: int) -> str:
-    """The line's ids, times, app and tool names only: never arguments, results or content."""
+    """The line's ids, times, app, tool, outcome and latency only: never `input` (the call's
+    arguments and the user's location) or `result.content`."""
     raw = {
         **_who_and_when(event),
+        "log_type": call.log_type,
         "conversation": {"id": call.conversation_id},
-        "app": {"id": call.app_id, "name": call.app_name},
+        "app": {"id": call.app_id, "name": call.app_name, "type": call.app_type},
         "tool": {"name": call.tool_name},
+        "result": {"isError": call.is_error},
+        "external_call_time_ms": call.latency_ms,
         "log_file": {"id": _text(log_file), "line": line_no},
     }
     return orjson.dumps(raw).decode()
@@ -290,13 +342,16 @@ def _safe_app_raw(event: dict, call: AppCall, log_file: str, line_no: int) -> st
 def normalize_app_event(
     event: dict, *, ours: AppIdentity, log_file: str, line_no: int
 ) -> LogRow | LineSkipped:
-    """One parsed `APP_LOG` line → an `app_call` row (a call to the tenant's Claresia app), or
-    why it is skipped. Raises MalformedLine when such a call lacks its id or time."""
+    """One parsed `APP_LOG` line → an `app_call` row (the response line of a call to the
+    tenant's Claresia app), or why it is skipped (its request line, another app). Raises
+    MalformedLine when such a response line lacks its id or time."""
     if event.get("type", "APP_LOG") != "APP_LOG":
         return LineSkipped.OTHER_TYPE
     call = app_call_fields(event)
-    if not _is_ours(call, ours):
+    if not is_our_app(call, ours):
         return LineSkipped.OTHER_APP
+    if call.log_type != "response":
+        return LineSkipped.APP_REQUEST
     event_id = event.get("event_id")
     if not isinstance(event_id, str) or not event_id:
         raise MalformedLine("no event_id")
@@ -315,15 +370,15 @@ def normalize_app_event(
         actor_user_id=_text(actor.get("user_id")),
         actor_email=_text(actor.get("user_email"), 254),
         gpt_id="",
-        gpt_name=(call.app_name or call.app_id or call.app_url)[:128],
+        gpt_name=(call.app_name or call.app_id)[:128],
         conversation_id=call.conversation_id,
         model="",
         input_tokens=None,
         output_tokens=None,
         cost_usd=None,
-        latency_ms=None,
-        error_code="",
-        error_message="",
+        latency_ms=call.latency_ms,
+        error_code=TOOL_ERROR if call.is_error else "",
+        error_message=TOOL_ERROR_MESSAGE if call.is_error else "",
         raw=_safe_app_raw(event, call, log_file, line_no),
-        dropped_fields="",
+        dropped_fields="latency_ms" if call.latency_dropped else "",
     )

@@ -148,6 +148,13 @@ def event_cost(
     return token_cost(input_tokens, output_tokens, price[0], price[1])
 
 
+def named_for_longer_slug(gpt_name: str, longer_slugs: Collection[str]) -> bool:
+    """Whether a GPT name `claresia-{tenant}-{skill}` is under one of `longer_slugs`, the other
+    tenants' slugs that extend this one's (`claresia-alpha-eu-foo` is `alpha-eu`'s, not `alpha`'s
+    skill `eu-foo`): the longest slug wins, on every ingest path."""
+    return any(gpt_name.startswith(f"{GPT_PREFIX}{slug}-") for slug in longer_slugs)
+
+
 def normalize_audit_event(
     event: Any,
     *,
@@ -187,7 +194,7 @@ def normalize_audit_event(
         raise MalformedEvent(f"audit event {event_id} has no effective_at (unix seconds)")
     if not 0 <= effective_at <= MAX_EPOCH:  # also false for NaN
         raise MalformedEvent(f"audit event {event_id} has an effective_at no calendar holds")
-    if any(gpt_name.startswith(f"{GPT_PREFIX}{slug}-") for slug in longer_slugs):
+    if named_for_longer_slug(gpt_name, longer_slugs):
         return Skipped.OTHER_TENANT
     skill_ref = gpt_name[len(tenant_prefix) :]
     skill_pk = skills.get(skill_ref)

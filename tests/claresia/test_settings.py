@@ -32,6 +32,14 @@ def manage_check(**env):
             "SECRET_KEY is the development",
         ),
         ({"SECRET_KEY": "a-real-secret-" * 4}, "FIELD_ENCRYPTION_KEYS holds the development key"),
+        (
+            {
+                "SECRET_KEY": "a-real-secret-" * 4,
+                "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                "LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP": "true",
+            },
+            "LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP is on and DEBUG is off",
+        ),
     ],
 )
 def test_debug_off_refuses_the_development_secrets(env, reason):

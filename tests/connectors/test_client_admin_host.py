@@ -5,6 +5,7 @@ import httpx
 import pytest
 import respx
 
+from connectors.openai import client as openai_client
 from connectors.openai import compliance
 from connectors.openai.client import Host, OpenAIClient, RetryPolicy, RoutePacer
 from connectors.openai.errors import (
@@ -146,8 +147,9 @@ def test_the_pacer_holds_each_route_to_its_per_minute_limit():
 
 
 @respx.mock
-def test_the_download_follows_the_307_without_the_key(client):
-    # given
+def test_the_download_follows_the_307_without_the_key(client, monkeypatch):
+    # given: the signed host resolves to a public address
+    monkeypatch.setattr(openai_client, "_resolve", lambda host, port: {"93.184.215.14"})
     respx.get(f"{LOGS}/file-1").mock(
         return_value=httpx.Response(
             307, headers={"Location": "https://files.test/signed/abc?sig=1"}
@@ -158,8 +160,8 @@ def test_the_download_follows_the_307_without_the_key(client):
     )
 
     # when
-    with compliance.log_file_open(client, ORG, "file-1") as response:
-        body = b"".join(response.iter_bytes())
+    with compliance.log_file_open(client, ORG, "file-1") as chunks:
+        body = b"".join(chunks)
 
     # then
     assert body == b'{"event_id": "e1"}\n'

@@ -16,7 +16,7 @@ from connectors.openai.errors import (
     AdminPermissionError,
     RateLimitedError,
 )
-from connectors.sandbox.compliance import conversation_lines, gpt_object
+from connectors.sandbox.compliance import app_log_lines, conversation_lines, gpt_object
 
 pytestmark = pytest.mark.integration
 
@@ -91,7 +91,7 @@ def test_after_is_exclusive_and_required(sandbox):
 
     # then
     assert page["data"] == []
-    assert missing.status_code == 400
+    assert missing.status_code == 422
 
 
 def test_a_download_is_a_307_to_a_signed_url_that_refuses_an_authorization_header(sandbox):
@@ -124,8 +124,8 @@ def test_the_client_downloads_through_the_307_and_a_corrupted_download_mismatche
     digests = []
     with client_for(sandbox) as client:
         for _ in range(2):
-            with compliance.log_file_open(client, WS, made["id"]) as response:
-                digests.append(hashlib.sha256(response.read()).hexdigest())
+            with compliance.log_file_open(client, WS, made["id"]) as chunks:
+                digests.append(hashlib.sha256(b"".join(chunks)).hexdigest())
 
     # then
     assert digests[0] != made["file_sha256"]
@@ -147,8 +147,8 @@ def test_the_same_event_can_be_in_two_files_and_a_late_file_holds_old_events(san
         )
         bodies = []
         for file in files:
-            with compliance.log_file_open(client, WS, file["id"]) as response:
-                bodies.append(response.read())
+            with compliance.log_file_open(client, WS, file["id"]) as chunks:
+                bodies.append(b"".join(chunks))
 
     # then
     assert files[-1]["id"] == late["id"]
@@ -247,3 +247,90 @@ def test_the_gpt_inventory_lists_the_workspaces_gpts_in_the_real_shape(sandbox):
     config = listed[0]["latest_config"]["data"][0]
     assert {"name", "description", "tools", "version_author"} <= set(config)
     assert listed[0]["sharing"]["visibility"] == "workspace"
+
+
+def test_the_organization_path_refuses_conversations_with_a_400_naming_the_workspace_route(
+    sandbox,
+):
+    # given
+    add_file(sandbox, lines(1), principal="org-dainese")
+    params = {"event_type": "CONVERSATION_MESSAGE", "after": "2026-11-01T00:00:00Z"}
+
+    # when
+    listed = httpx.get(
+        f"{sandbox.api_base}/compliance/organizations/org-dainese/logs",
+        params=params,
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
+    newest = httpx.get(
+        f"{sandbox.api_base}/compliance/organizations/org-dainese/max_event_time",
+        params={"event_type": "CONVERSATION_MESSAGE"},
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
+
+    # then
+    for answer in (listed, newest):
+        assert answer.status_code == 400
+        assert "/v1/compliance/workspaces/{workspace_id}/logs" in answer.json()["error"]["message"]
+
+
+def test_the_organization_path_serves_app_log(sandbox):
+    # given
+    made = add_file(
+        sandbox,
+        app_log_lines(principal="org-dainese", calls=1, start=START),
+        principal="org-dainese",
+        event_type="APP_LOG",
+    )
+
+    # when
+    with client_for(sandbox) as client:
+        page = compliance.logs_page(
+            client,
+            compliance.Principal.organization("org-dainese"),
+            event_type="APP_LOG",
+            after="2026-11-01T00:00:00Z",
+        )
+
+    # then
+    assert [file["id"] for file in page["data"]] == [made["id"]]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"after": "2026-11-01T00:00:00Z"},
+        {"event_type": "NOT_A_TYPE", "after": "2026-11-01T00:00:00Z"},
+        {"event_type": "APP_LOG", "after": "yesterday"},
+        {"event_type": "APP_LOG", "after": "2026-11-01T00:00:00Z", "limit": "0"},
+    ],
+)
+def test_a_bad_parameter_is_a_422(sandbox, params):
+    # when
+    answer = httpx.get(
+        f"{sandbox.api_base}/compliance/workspaces/{WORKSPACE}/logs",
+        params=params,
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
+
+    # then
+    assert answer.status_code == 422
+
+
+def test_app_log_lines_are_a_request_then_a_response_with_the_users_location():
+    # when
+    request, response = app_log_lines(principal=WORKSPACE, calls=1, start=START, failed={0})
+
+    # then
+    assert (request["log_type"], response["log_type"]) == ("request", "response")
+    assert request["event_id"] != response["event_id"]
+    assert {"city", "latitude", "longitude"} <= set(
+        request["input"]["_meta"]["openai/userLocation"]
+    )
+    assert "input" not in response
+    call = response["output"][0]["response"]
+    assert call["action_name"] == "emit_hub_record"
+    assert call["result"]["isError"] is True and call["result"]["content"]
+    assert call["internal"]["external_call_time_ms"] == 420
+    for line in (request, response):
+        assert line["app_id"].startswith("asdk_app_") and line["app_type"] == "MCP"

@@ -41,6 +41,30 @@ def test_a_compliance_key_connects(sandbox, connector):
     assert lines(result)["gpt_inventory"][0] == "skipped"
 
 
+def test_the_organization_path_is_probed_with_app_log_never_conversations(sandbox, connector):
+    # given: the sandbox answers CONVERSATION_MESSAGE on the organization path with a 400
+    # naming the workspace route (tests/connectors/test_sandbox_compliance.py)
+
+    # when
+    result = connector_test_connection(connector=connector)
+
+    # then: the probe there passed, so it asked for a type that path serves
+    organization = next(c for c in result.connection_checks if c["check"] == "logs_organization")
+    assert organization["outcome"] == "passed"
+    assert organization["label"].endswith("(APP_LOG)")
+
+
+def test_without_a_workspace_id_test_connection_says_conversations_need_it(sandbox, connector):
+    # when
+    result = connector_test_connection(connector=connector)
+
+    # then
+    outcome, detail = lines(result)["logs_workspace"]
+    assert outcome == "skipped"
+    assert "Conversation telemetry" in detail and "needs the ChatGPT workspace id" in detail
+    assert "ChatGPT Admin Console" in detail
+
+
 def test_with_a_workspace_id_every_line_is_checked(sandbox, tenant):
     # given
     connector = connector_connect(
@@ -229,7 +253,8 @@ def test_the_command_prints_one_line_per_check_and_exits_0_when_connected(sandbo
     printed = out.getvalue().splitlines()
     assert printed[0].startswith("[passed] Seed audit log")
     assert printed[1].startswith("[passed] Compliance Logs Platform, organization org-dainese")
-    assert printed[2].startswith("[skipped] GPT inventory")
+    assert printed[2].startswith("[skipped] Compliance Logs Platform, workspace (none)")
+    assert printed[3].startswith("[skipped] GPT inventory")
     assert printed[-1] == "connected: tenant dainese, organization org-dainese"
 
 

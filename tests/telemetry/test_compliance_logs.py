@@ -14,8 +14,14 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from connectors.openai import client as openai_client
 from connectors.openai import compliance
-from connectors.sandbox.compliance import conversation_lines, gpt_object, parse_iso
+from connectors.sandbox.compliance import (
+    app_log_lines,
+    conversation_lines,
+    gpt_object,
+    parse_iso,
+)
 from connectors.services import connector_connect, connector_test_connection
 from skills.models import Skill
 from telemetry.hub.models import GovernanceEvent, HubRecord
@@ -246,7 +252,7 @@ def test_a_malformed_line_is_counted_and_reported_with_its_file_and_line(workspa
 
 def test_an_overlong_line_is_malformed_and_never_held_whole(workspace, tenant, monkeypatch):
     # given
-    monkeypatch.setattr(compliance_logs, "CHUNK_BYTES", 1024)
+    monkeypatch.setattr(openai_client, "DECODE_STEP", 1024)
     long_line = '{"event_id": "' + "x" * (2 * 1024 * 1024) + '"}'
     good = httpx.Response(200, json=lines(1)[0]).text
     add_file(workspace, [], raw=f"{long_line}\n{good}\n")
@@ -492,29 +498,63 @@ def test_a_failed_logs_poll_makes_poll_telemetry_exit_non_zero(workspace, tenant
         call_command("poll_telemetry", "--once", "--tenant=dainese", stdout=io.StringIO())
 
 
-def test_a_tenant_without_a_workspace_maps_gpts_from_its_hub_records(sandbox, tenant, skill):
-    # given: org id only; a hub record carries the GPT id ChatGPT sends
-    connector = connector_connect(tenant=tenant, organization_id="org-dainese", api_key=ADMIN_KEY)
-    connector_test_connection(connector=connector)
+def test_a_gpt_missing_from_the_inventory_is_mapped_by_the_tenants_hub_records(
+    workspace, tenant, skill
+):
+    # given: a hub record carries a GPT id ChatGPT sends that the inventory does not list
     HubRecord.objects.create(
         tenant=tenant,
         skill=skill,
         openai_conversation_id="conv-x",
-        openai_gpt_id=OURS,
+        openai_gpt_id=LATER,
         content_hash="x",
         output="## Done",
         model="gpt-4o",
     )
-    body = {"principal": "org-dainese", "event_type": "CONVERSATION_MESSAGE", "lines": lines(1)}
-    control(sandbox, "logs", body)
+    add_file(workspace, lines(1, gpt_ids=(LATER,), conversations=1))
 
     # when
-    outcome = logs_poll(tenant=tenant, principal=compliance.Principal.organization("org-dainese"))
+    outcome = poll(tenant)
 
     # then
     assert outcome.status == PollStatus.OK
     assert rows(tenant).get().skill == skill
     assert Skill.objects.filter(tenant=tenant).count() == 1
+
+
+def test_an_organization_only_connection_reads_app_calls_and_never_conversations(
+    sandbox, tenant, client, staff
+):
+    # given: org id only; the organization holds conversation and app-call files
+    connector = connector_connect(tenant=tenant, organization_id="org-dainese", api_key=ADMIN_KEY)
+    connector_test_connection(connector=connector)
+    org_lines = conversation_lines(
+        principal="org-dainese",
+        conversations=1,
+        gpt_ids=[OURS],
+        start=timezone.now() - timedelta(hours=1),
+    )
+    control(
+        sandbox,
+        "logs",
+        {"principal": "org-dainese", "event_type": "CONVERSATION_MESSAGE", "lines": org_lines},
+    )
+    calls = app_log_lines(
+        principal="org-dainese", calls=2, start=timezone.now() - timedelta(hours=1)
+    )
+    control(sandbox, "logs", {"principal": "org-dainese", "event_type": "APP_LOG", "lines": calls})
+    sandbox.state.requests.clear()
+
+    # when
+    telemetry_poll_tenant(tenant=tenant)
+    client.force_login(staff)
+    overview = client.get(f"{reverse('command_center:overview')}?tenant=dainese").content.decode()
+
+    # then: the app calls are stored, no conversation was asked for, and the overview says why
+    assert list(rows(tenant).values_list("event_type", flat=True)) == ["app_call", "app_call"]
+    assert not LogsCursor.objects.filter(tenant=tenant, event_type="CONVERSATION_MESSAGE").exists()
+    assert all(status != 400 for _, _, status in sandbox.state.requests)
+    assert "needs the ChatGPT workspace id" in overview and "ChatGPT Admin Console" in overview
 
 
 def test_the_overview_shows_the_logs_platform_poll_and_the_dashboard_where_cost_comes_from(

@@ -16,6 +16,7 @@ from django.utils import timezone
 from connectors.openai import compliance
 from connectors.openai.errors import AdminPermissionError
 from connectors.sandbox.compliance import app_log_lines, parse_iso
+from connectors.services import connector_of
 from telemetry.dashboard import dashboard_period, telemetry_volume
 from telemetry.hub.models import GovernanceEvent
 from telemetry.ingest.logs_normalizer import (
@@ -42,8 +43,6 @@ from tests.telemetry.test_compliance_logs import (
 
 pytestmark = pytest.mark.integration
 
-HUB_MCP = "https://api.claresia.com/mcp"
-
 
 def app_lines(seed, calls=2, **options):
     options.setdefault("start", timezone.now() - timedelta(hours=1))
@@ -62,26 +61,101 @@ def cursor_of(tenant, event_type):
     return LogsCursor.objects.get(tenant=tenant, event_type=event_type)
 
 
-def test_a_call_to_the_claresia_app_is_one_app_call_row(workspace, tenant):  # noqa: F811
-    # given: two calls to the hub's MCP app, one to another app
-    made = app_lines(1) + app_lines(2, calls=1, app_name="Jira", app_url="https://jira.test/mcp")
+def test_a_call_to_the_claresia_app_is_one_app_call_row_from_its_response_line(
+    workspace,  # noqa: F811
+    tenant,
+):
+    # given: two calls to the hub's MCP app (request + response lines each), one to another app
+    made = app_lines(1) + app_lines(2, calls=1, app_name="Jira", app_id="asdk_app_jira")
     add_app_file(workspace, made)
 
     # when
     outcome = poll(tenant)
 
-    # then
-    assert outcome.status == PollStatus.OK
+    # then: one row per call, the request lines skipped (not malformed)
+    assert outcome.status == PollStatus.OK and outcome.malformed == 0
     assert outcome.app_calls == 2 and "2 stored (2 app calls)" in str(outcome)
+    assert outcome.skipped == 4  # two request lines, and the other app's two lines
     first = app_rows(tenant).get(source_event_id="app-1-0")
     assert first.conversation_id == "conv-1-0"
     assert first.gpt_name == "claresia-hub" and first.skill is None
     assert first.actor_email == "ana@example.com"
-    assert first.occurred_at == parse_iso(made[0]["timestamp"])
-    assert first.raw["app"] == {"id": "app_claresia-hub", "name": "claresia-hub"}
+    assert first.occurred_at == parse_iso(made[1]["timestamp"])
+    assert first.raw["log_type"] == "response"
+    assert first.raw["app"] == {
+        "id": "asdk_app_claresia0hub",
+        "name": "claresia-hub",
+        "type": "MCP",
+    }
     assert first.raw["tool"] == {"name": "emit_hub_record"}
-    assert "arguments" not in str(first.raw) and "result" not in first.raw
+    assert "input" not in first.raw and "content" not in str(first.raw)
     assert app_rows(tenant).count() == 2
+
+
+def test_a_call_whose_result_is_an_error_is_a_failure_with_its_latency(workspace, tenant):  # noqa: F811
+    # given: the second call answers isError
+    add_app_file(workspace, app_lines(1, calls=2, failed={1}, latency_ms=1200))
+
+    # when
+    poll(tenant)
+
+    # then
+    ok, failed = (
+        app_rows(tenant).get(source_event_id="app-1-0"),
+        app_rows(tenant).get(source_event_id="app-1-1"),
+    )
+    assert (ok.error_code, ok.latency_ms) == ("", 1200)
+    assert failed.error_code == "tool_error" and failed.latency_ms == 1201
+    assert "isError" in failed.error_message
+    assert failed.raw["result"] == {"isError": True}
+
+
+def test_the_app_id_is_learned_from_the_first_call_by_name_and_then_known_by_it(
+    workspace,  # noqa: F811
+    tenant,
+):
+    # given: no app id set; a first call by the configured name, then the same app renamed,
+    # then another MCP app given the same name
+    add_app_file(workspace, app_lines(1, calls=1))
+    add_app_file(workspace, app_lines(2, calls=1, app_name="Records of Dainese"))
+    add_app_file(workspace, app_lines(3, calls=1, app_id="asdk_app_impostor"))
+
+    # when
+    poll(tenant)
+
+    # then
+    assert connector_of(tenant=tenant).app_id == "asdk_app_claresia0hub"
+    assert sorted(app_rows(tenant).values_list("source_event_id", flat=True)) == [
+        "app-1-0",
+        "app-2-0",
+    ]
+
+
+def test_the_admins_app_id_wins_over_the_name(workspace, tenant):  # noqa: F811
+    # given
+    connector = connector_of(tenant=tenant)
+    connector.app_id = "asdk_app_dainese"
+    connector.save(update_fields=["app_id"])
+    add_app_file(workspace, app_lines(1, calls=1, app_id="asdk_app_dainese", app_name="Records"))
+    add_app_file(workspace, app_lines(2, calls=1))
+
+    # when
+    poll(tenant)
+
+    # then
+    assert list(app_rows(tenant).values_list("source_event_id", flat=True)) == ["app-1-0"]
+
+
+def test_an_app_by_the_name_that_is_not_an_mcp_app_is_not_ours(workspace, tenant):  # noqa: F811
+    # given
+    add_app_file(workspace, app_lines(1, calls=1, app_type="OPEN_API"))
+
+    # when
+    outcome = poll(tenant)
+
+    # then
+    assert not app_rows(tenant).exists() and outcome.skipped == 2
+    assert connector_of(tenant=tenant).app_id == ""
 
 
 def test_app_log_has_its_own_cursor_and_a_repeat_is_stored_once(workspace, tenant):  # noqa: F811
@@ -108,29 +182,17 @@ def test_app_log_has_its_own_cursor_and_a_repeat_is_stored_once(workspace, tenan
     assert conversations.cursor_at < app_cursor.cursor_at
 
 
-def test_a_call_found_by_the_hub_url_alone_is_kept(workspace, tenant, settings):  # noqa: F811
-    # given: an app named otherwise, at the tenant's hub MCP URL
-    settings.CLARESIA_HUB_BASE_URL = "https://hub.dainese.test/"
-    add_app_file(
-        workspace, app_lines(1, calls=1, app_name="Records", app_url="https://hub.dainese.test/mcp")
-    )
-    # when
-    poll(tenant)
-    # then
-    assert app_rows(tenant).count() == 1
-
-
 def test_a_malformed_app_log_line_is_reported_and_the_rest_kept(workspace, tenant):  # noqa: F811
     made = app_lines(1, calls=2)
-    del made[1]["event_id"]
-    made_file = add_app_file(workspace, [made[0], made[1]])
+    del made[3]["event_id"]
+    made_file = add_app_file(workspace, made)
     add_app_file(workspace, [], raw="not json\n")
 
     outcome = poll(tenant)
 
     assert outcome.status == PollStatus.OK and outcome.malformed == 2
     report = cursor_of(tenant, "APP_LOG").malformed_report
-    assert f"file {made_file['id']} line 2: no event_id" in report
+    assert f"file {made_file['id']} line 4: no event_id" in report
     assert app_rows(tenant).count() == 1
 
 
@@ -192,16 +254,21 @@ def test_app_calls_are_not_counted_as_invocations(workspace, tenant):  # noqa: F
     assert sum(point.invocations for point in volume) == 1
 
 
-def test_no_argument_or_result_is_stored_logged_or_shown(
+def test_no_argument_location_or_result_is_stored_logged_or_shown(
     workspace,  # noqa: F811
     tenant,
     client,
     staff,
     caplog,
 ):
-    # given: a marker in the call's arguments
-    add_app_file(workspace, app_lines(1, arguments={"skill_id": "x", "output": MARKER}))
+    # given: markers in the call's arguments, the user's location and the tool's result
+    place = {"city": f"{MARKER}-city", "latitude": 45.1234567, "longitude": 12.7654321}
+    made = app_lines(
+        1, calls=2, arguments={"skill_id": "x", "output": MARKER}, location=place, content=MARKER
+    )
+    add_app_file(workspace, made)
     caplog.set_level(logging.DEBUG)
+    markers = (MARKER, "45.1234567", "12.7654321")
 
     # when
     call_command("poll_telemetry", "--once", "--tenant=dainese", stdout=io.StringIO())
@@ -212,45 +279,78 @@ def test_no_argument_or_result_is_stored_logged_or_shown(
         client.get(reverse("admin:telemetry_telemetryevent_change", args=[row.pk])),
     ]
 
-    # then
-    assert MARKER not in caplog.text
-    for page in pages:
-        assert page.status_code == 200 and MARKER not in page.content.decode()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM fn_telemetry_event WHERE raw::text LIKE %s", [f"%{MARKER}%"]
-        )
-        assert cursor.fetchone()[0] == 0
+    # then: in no log, page, column of any stored row (its text columns and raw jsonb) or cursor
+    assert app_rows(tenant).count() == 2
+    for marker in markers:
+        assert marker not in caplog.text
+        for page in pages:
+            assert page.status_code == 200 and marker not in page.content.decode()
+        with connection.cursor() as cursor:
+            for table in ("fn_telemetry_event", "telemetry_logscursor"):
+                cursor.execute(
+                    f"SELECT count(*) FROM {table} AS t WHERE t::text LIKE %s",  # noqa: S608
+                    [f"%{marker}%"],
+                )
+                assert cursor.fetchone()[0] == 0, (table, marker)
 
 
 # ---- the pure core ----------------------------------------------------------------------------
 
-OURS = AppIdentity(frozenset({"claresia-hub", "claresia hub"}), HUB_MCP)
+OURS = AppIdentity("", frozenset({"claresia-hub", "claresia hub"}))
+
+
+def core(line, ours=OURS):
+    return normalize_app_event(line, ours=ours, log_file="f", line_no=1)
 
 
 def test_the_core_spells_the_models_event_type():
     assert APP_CALL in TelemetryEvent.EventType.values
 
 
-def test_app_fields_are_read_defensively_from_other_shapes():
-    flat = {"app_name": "Claresia Hub", "tool_name": "emit_hub_record", "conversation_id": "c1"}
-    assert app_call_fields(flat)[1:] == ("Claresia Hub", "", "emit_hub_record", "c1")
-    nested = {"connector": {"id": "a1", "url": HUB_MCP + "/"}, "action": {"name": "t"}}
-    assert app_call_fields(nested) == ("a1", "", HUB_MCP + "/", "t", "")
-    junk = {"app": ["x"], "tool": 3, "conversation": "c"}
-    assert app_call_fields(junk) == ("", "", "", "", "")
+def test_the_core_reads_the_real_fields_and_nothing_of_input_or_content():
+    # given
+    request, response = app_lines(1, calls=1, failed={0})
+
+    # when
+    fields = app_call_fields(response)
+
+    # then
+    assert fields == (
+        "asdk_app_claresia0hub",
+        "claresia-hub",
+        "MCP",
+        "response",
+        "conv-1-0",
+        "emit_hub_record",
+        True,
+        420,
+        False,
+    )
+    assert app_call_fields(request).tool_name == ""
+    junk = {"app_id": ["x"], "output": "y", "log_type": 3}
+    assert app_call_fields(junk)[:6] == ("", "", "", "", "", "")
 
 
-def test_the_core_keeps_only_the_claresia_app_and_needs_an_id_and_a_time():
-    line = app_lines(1, calls=1)[0]
-    assert isinstance(normalize_app_event(line, ours=OURS, log_file="f", line_no=1), LogRow)
-    other = {**line, "app": {"name": "Jira", "url": "https://jira.test/mcp"}}
-    assert normalize_app_event(other, ours=OURS, log_file="f", line_no=1) is LineSkipped.OTHER_APP
-    wrong_type = {**line, "type": "CONVERSATION_MESSAGE"}
-    skipped = normalize_app_event(wrong_type, ours=OURS, log_file="f", line_no=1)
-    assert skipped is LineSkipped.OTHER_TYPE
+def test_a_latency_that_is_not_a_number_in_range_is_dropped_and_said():
+    _, response = app_lines(1, calls=1)
+    for bad in (-1, 2**40, "fast", True, float("nan")):
+        response["output"][0]["response"]["internal"]["external_call_time_ms"] = bad
+        row = core(response)
+        assert row.latency_ms is None and row.dropped_fields == "latency_ms"
+
+
+def test_the_core_keeps_only_the_response_line_of_the_claresia_app():
+    request, response = app_lines(1, calls=1)
+    assert isinstance(core(response), LogRow)
+    assert core(request) is LineSkipped.APP_REQUEST
+    assert core({**response, "app_name": "Jira"}) is LineSkipped.OTHER_APP
+    assert core({**response, "type": "CONVERSATION_MESSAGE"}) is LineSkipped.OTHER_TYPE
+    known = OURS._replace(app_id="asdk_app_other")
+    assert core(response, known) is LineSkipped.OTHER_APP
     with pytest.raises(MalformedLine):
-        normalize_app_event({**line, "timestamp": "yesterday"}, ours=OURS, log_file="f", line_no=1)
+        core({**response, "timestamp": "yesterday"})
+    with pytest.raises(MalformedLine, match="no calendar"):
+        core({**response, "timestamp": "9999-12-31T23:59:59-14:00"})
 
 
 def test_an_idle_app_log_cursor_does_not_hold_reconciliation_back(workspace, tenant, skill):  # noqa: F811
