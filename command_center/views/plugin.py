@@ -10,13 +10,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
 from connectors.plugin_remote import plugin_remote_of
-from skills.services.plugin_arrival import plugin_arrival_check
 from skills.services.plugin_publish import (
-    plugin_marketplace_state,
+    plugin_marketplace_read,
     plugin_pending,
     plugin_runs_recent,
 )
-from skills.tasks import plugin_run_start
+from skills.services.workspace_read import plugin_arrival_stored, workspace_read_of
+from skills.tasks import plugin_run_start, workspace_read_start
 
 
 @command_center_page
@@ -31,10 +31,12 @@ def plugin_page(request):
             "tenants": tenants,
             "section": "distribution",
             "remote": plugin_remote_of(tenant=tenant),
-            "state": plugin_marketplace_state(tenant=tenant),
+            "state": plugin_marketplace_read(tenant=tenant),
             "pending": plugin_pending(tenant=tenant),
             "runs": plugin_runs_recent(tenant=tenant),
-            "arrival": plugin_arrival_check(tenant=tenant),
+            # As last read by the queued workspace read: the page never waits on OpenAI.
+            "arrival": plugin_arrival_stored(tenant=tenant),
+            "workspace_read": workspace_read_of(tenant=tenant),
             "can_publish": can_edit(request.user, tenant),
         },
     )
@@ -47,3 +49,12 @@ def plugin_publish_start(request):
     tenant = editable_page_tenant(request)
     plugin_run_start(tenant=tenant, dry_run=request.POST.get("dry_run") == "1", user=request.user)
     return HttpResponseRedirect(f"{reverse('command_center:plugin')}?tenant={tenant.slug}")
+
+
+@command_center_page
+@require_POST
+def plugin_arrival_check_start(request):
+    """*Check now*: queue a read of the workspace; the page shows it when it lands."""
+    tenant = editable_page_tenant(request)
+    workspace_read_start(tenant=tenant)
+    return HttpResponseRedirect(f"{reverse('command_center:plugin')}?tenant={tenant.slug}#arrival")
