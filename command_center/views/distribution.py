@@ -3,18 +3,22 @@ Export, the plugin download, publish runs and their progress."""
 
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from claresia.models import Tenant
-from claresia.scoping import scope_to_user
 from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
 from connectors.services import connector_of
 from skills.downloads import zip_attachment
 from skills.ir.validation import ir_schema
-from skills.models import PublishRun, Skill
-from skills.selectors import publish_runs_recent, skill_ids, skill_rows
+from skills.selectors import (
+    publish_run_for_user,
+    publish_runs_recent,
+    skill_ids,
+    skill_of,
+    skill_rows,
+)
 from skills.services.export import skills_export
 from skills.services.plugin_export import skills_plugin_export
 from skills.services.publish import PublishError, PublishOutcome, skills_publish_plan
@@ -140,7 +144,9 @@ def drift_check(request):
 def republish(request):
     """One click: publish this skill again over whatever was changed in ChatGPT."""
     tenant = editable_page_tenant(request)
-    skill = get_object_or_404(Skill, tenant=tenant, skill_id=request.POST.get("skill", ""))
+    skill = skill_of(tenant=tenant, skill_id=request.POST.get("skill", ""))
+    if skill is None:
+        raise Http404("No such skill.")
     run = publish_run_start(
         tenant=tenant, skill_ids=[skill.skill_id], user=request.user, force=True
     )
@@ -193,9 +199,9 @@ def _publish_plan_page(request, tenant: Tenant):
 @command_center_page
 @require_GET
 def publish_run(request, run_id: int):
-    run = get_object_or_404(
-        scope_to_user(PublishRun.objects.select_related("tenant"), request.user), pk=run_id
-    )
+    run = publish_run_for_user(user=request.user, run_id=run_id)
+    if run is None:
+        raise Http404("No such publish run.")
     if request.GET.get("format") == "json":
         return JsonResponse(
             {
