@@ -11,11 +11,13 @@ from skills.services.plugin_arrival import ArrivalStatus, PluginArrival
 from skills.services.workspace_drift import WorkspaceSkillLine
 from skills.services.workspace_read import revived, stored, workspace_read_of
 from skills.tasks import workspace_read_all_task
+from tests.factories import make_user
 
 pytestmark = pytest.mark.integration
 
 WORKSPACE = "3f1e8a4c-5b6d-4e7f-8a9b-0c1d2e3f4a5b"
 READ_AT = datetime(2026, 11, 25, 12, 30, tzinfo=UTC)
+CHECK_NOW = "/command-center/distribution/plugin/check"
 
 
 def test_the_hourly_read_stores_each_tenant_with_a_workspace_and_skips_the_others(
@@ -57,3 +59,19 @@ def test_a_stored_line_and_arrival_read_back_as_they_were():
     # then they are equal, and a key the class no longer has is ignored
     assert revived(WorkspaceSkillLine, stored(line)) == line
     assert revived(PluginArrival, stored(arrival) | {"gone": 1}) == arrival
+
+
+def test_a_viewer_cannot_queue_a_read_and_another_tenant_s_is_not_found(
+    client, tenant, other_tenant, django_capture_on_commit_callbacks
+):
+    # given a viewer of dainese
+    client.force_login(make_user("viewer", tenants=[tenant], role="viewer"))
+
+    # when they press Check now for dainese, and for a tenant they do not belong to
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        own = client.post(CHECK_NOW, {"tenant": tenant.slug})
+        other = client.post(CHECK_NOW, {"tenant": other_tenant.slug})
+
+    # then both are refused and nothing is queued
+    assert (own.status_code, other.status_code) == (403, 404)
+    assert queued == []
