@@ -343,6 +343,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "skills.tasks.plugin_publish_all_task",
         "schedule": crontab(hour=5, minute=0),
     },
+    # The workspace's GPT and plugin inventories, stored for the pages (which never ask OpenAI):
+    # hourly bounds how old a page's "read at" gets without anyone pressing Check now.
+    "skills-workspace-read-hourly": {
+        "task": "skills.tasks.workspace_read_all_task",
+        "schedule": crontab(minute=15),
+    },
     # Telemetry (seed Part 4): every connected tenant's audit log, each TELEMETRY_POLL_INTERVAL s.
     "telemetry-poll-tenants": {
         "task": "telemetry.poll_tenants",

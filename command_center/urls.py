@@ -41,5 +41,10 @@ urlpatterns = [
     path("distribution/plugin/download", views.plugin_download, name="plugin_download"),
     path("distribution/plugin/", plugin_views.plugin_page, name="plugin"),
     path("distribution/plugin/publish", plugin_views.plugin_publish_start, name="plugin_publish"),
+    path(
+        "distribution/plugin/check",
+        plugin_views.plugin_arrival_check_start,
+        name="plugin_arrival_check",
+    ),
     path("skill-ir.schema.json", views.skill_ir_schema, name="skill_ir_schema"),
 ]

@@ -20,6 +20,7 @@ from claresia.models import Tenant
 from connectors.connection_checks import (
     Check,
     CheckResult,
+    Outcome,
     is_connected,
     run_connection_checks,
 )
@@ -351,7 +352,7 @@ def connector_logs_principal(*, tenant: Tenant) -> Principal | None:
 def connector_audit_log_refused(*, tenant: Tenant) -> bool:
     """True when the last Test connection's seed audit-log line failed."""
     return any(
-        r.check == Check.AUDIT_LOG and r.outcome == "failed"
+        r.check == Check.AUDIT_LOG and r.outcome == Outcome.FAILED
         for r in connector_checks(connector_of(tenant=tenant))
     )
 

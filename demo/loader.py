@@ -23,7 +23,7 @@ from connectors.services import (
     connector_test_connection,
 )
 from skills.ir.importers import sources_from_path
-from skills.models import Publication
+from skills.selectors import gpt_publications
 from skills.services.imports import ImportReport, skills_import
 from skills.services.publish import PublishReport, skills_publish
 
@@ -125,11 +125,7 @@ def demo_workspace_gpts(tenant: Tenant) -> None:
             owner_email="builder@dainese.example",
             action_domain=hub_host,
         )
-        for publication in Publication.objects.filter(
-            skill__tenant=tenant, status=Publication.Status.PUBLISHED
-        )
-        .exclude(gpt_id="")
-        .select_related("skill")
+        for publication in gpt_publications(tenant=tenant)
     ]
     control = settings.CHATGPT_ADMIN_API_BASE.removesuffix("/v1")
     httpx.post(

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import httpx
 
 from claresia.models import Tenant
-from skills.models import Publication
+from skills.selectors import gpt_publications
 
 USERS = [
     ("user-ana", "ana.ferri"),
@@ -159,11 +159,7 @@ def demo_traffic_tick(
     spread_seconds: int = 0,
 ) -> TrafficTick:
     """Simulate `count` invocations at or before `now` (spread over `spread_seconds`)."""
-    published = list(
-        Publication.objects.filter(skill__tenant=tenant, status=Publication.Status.PUBLISHED)
-        .exclude(gpt_id="")
-        .select_related("skill")
-    )
+    published = gpt_publications(tenant=tenant)
     tick = TrafficTick()
     if not published:
         tick.errors.append("no published GPT yet: publish the demo skills first")

@@ -232,3 +232,25 @@ class PluginPublishRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class WorkspaceRead(models.Model):
+    """What the tenant's ChatGPT workspace held when Claresia last read it: each skill's GPT
+    against the GPT inventory, and where the plugin stands in the plugin inventory
+    (`chatgpt-admin-api.md` → GPT inventory, Plugins). Written by a queued task, read by the
+    pages: a page never waits on OpenAI (skills.services.workspace_read)."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="workspace_read")
+    # One WorkspaceSkillLine per skill, as JSON; empty with `gpts_error` when the read failed.
+    gpt_lines = models.JSONField(default=list, blank=True)
+    gpts_error = models.TextField(blank=True)
+    gpts_read_at = models.DateTimeField(null=True, blank=True)
+    # The PluginArrival the last read found, as JSON.
+    plugin_arrival = models.JSONField(default=dict, blank=True)
+    plugin_read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "workspace read"
+
+    def __str__(self) -> str:
+        return f"workspace read of {self.tenant.slug}"

@@ -6,7 +6,7 @@ contract's (name → id, title-cased name → name, description, body → instru
 knowledge); what SKILL.md has no field for travels in the front matter's `metadata` (a map of
 strings, which the Agent Skills format allows) so that an exported folder imports back to the
 same IR. What the target cannot carry at all is listed per skill (`NOT_CARRIED`), never dropped
-silently. `ir_from_skill_md` is the import side of the same mapping.
+silently. The import side of the same mapping is `skills.ir.agent_skills.ir_from_skill_md`.
 """
 
 import hashlib
@@ -16,26 +16,26 @@ from dataclasses import dataclass
 
 import yaml
 
-from skills.ir.documents import DocumentError, InvalidSyntax, load_json
+from skills.ir.agent_skills import (
+    DEFAULT_VERSION,
+    META_DESCRIPTION,
+    META_IR_VERSION,
+    META_KNOWLEDGE,
+    META_MODEL,
+    META_NAME,
+    META_OWNER,
+    META_PARAMETERS,
+    META_VERSION,
+    knowledge_location,
+)
 from skills.rules import PLUGIN_HUB_CALL, claresia_rules
 from skills.transpiler import BundleError, TenantContext, canonical_json
 
 SKILL_FILENAME = "SKILL.md"
-KNOWLEDGE_DIRS = ("references", "assets")
-DEFAULT_VERSION = "1.0.0"
 # Agent Skills rules for the front matter.
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 NAME_LIMIT = 64
 DESCRIPTION_LIMIT = 1024
-# Front matter `metadata` keys; values are strings (JSON for lists), as the format requires.
-META_VERSION = "version"
-META_IR_VERSION = "claresia-ir-version"
-META_NAME = "claresia-name"
-META_DESCRIPTION = "claresia-description"
-META_PARAMETERS = "claresia-parameters"
-META_KNOWLEDGE = "claresia-knowledge"
-META_MODEL = "claresia-model"
-META_OWNER = "claresia-owner"
 # IR fields SKILL.md round-trips (front matter, metadata, body, files).
 CARRIED_FIELDS = (
     "ir_version",
@@ -70,12 +70,6 @@ class AgentSkill:
     files: dict  # path inside the skill folder → bytes
     not_carried: tuple  # ({"field", "detail", "items"}, …) for the manifest
     sha256: str
-
-
-def knowledge_location(path: str) -> str:
-    """Where a knowledge file sits in the skill folder: under `references/` unless the IR
-    already places it under `references/` or `assets/`."""
-    return path if path.split("/", 1)[0] in KNOWLEDGE_DIRS else f"references/{path}"
 
 
 def front_matter_description(description: str) -> str:
@@ -267,64 +261,3 @@ def plugin_folder(
         for path, data in skill.files.items():
             entries[f"skills/{skill.skill_id}/{path}"] = data
     return entries
-
-
-def _title(slug: str) -> str:
-    return " ".join(word.capitalize() for word in re.split(r"[-_\s]+", slug) if word)
-
-
-def _json_list(metadata: dict, key: str) -> list:
-    """A metadata list written as JSON; [] when it is not one (a hand edit). A value over the
-    bounds of a skill document raises DocumentError, naming the key."""
-    text = metadata.get(key)
-    if not isinstance(text, str):
-        return []
-    try:
-        value = load_json(text)
-    except InvalidSyntax:
-        return []
-    except DocumentError as exc:
-        raise DocumentError(f"metadata.{key}: {exc}") from None
-    return value if isinstance(value, list) else []
-
-
-def ir_from_skill_md(front: dict, body: str, paths: list[str]) -> tuple[dict, dict[str, str]]:
-    """The IR of a SKILL.md (front matter, body) and {IR knowledge path: path in the folder}.
-
-    A folder Claresia exported comes back whole: its metadata restores what the front matter
-    has no field for, and the rules section is cut from the body only when it is exactly the one
-    this IR would get (otherwise the body, edited by hand, stays the instructions)."""
-    slug = str(front.get("name") or "")
-    raw = front.get("metadata")
-    metadata = {str(k): v for k, v in raw.items()} if isinstance(raw, dict) else {}
-    document = {
-        "ir_version": 1,
-        "id": slug,
-        "name": str(metadata.get(META_NAME) or _title(slug)[:60]),
-        "version": str(front.get("version") or metadata.get(META_VERSION) or DEFAULT_VERSION),
-        "description": str(metadata.get(META_DESCRIPTION) or front.get("description") or ""),
-        "instructions": body.strip(),
-    }
-    for key, meta in ((META_MODEL, "model"), (META_OWNER, "owner")):
-        if metadata.get(key):
-            document[meta] = str(metadata[key])
-    parameters = _json_list(metadata, META_PARAMETERS)
-    if parameters:
-        document["parameters"] = parameters
-    locations: dict[str, str] = {}
-    if META_KNOWLEDGE in metadata:
-        document["knowledge"] = _json_list(metadata, META_KNOWLEDGE)
-        for item in document["knowledge"]:
-            if isinstance(item, dict) and isinstance(item.get("path"), str):
-                locations[item["path"]] = knowledge_location(item["path"])
-    else:
-        document["knowledge"] = [
-            {"path": path} for path in sorted(paths) if path.split("/", 1)[0] in KNOWLEDGE_DIRS
-        ]
-    if META_IR_VERSION in metadata:
-        suffix = "\n\n" + claresia_rules(
-            {**document, "parameters": parameters}, hub_call=PLUGIN_HUB_CALL
-        )
-        if body.endswith(suffix):
-            document["instructions"] = body[: -len(suffix)]
-    return document, locations

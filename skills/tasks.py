@@ -14,6 +14,7 @@ from skills.services.plugin_publish import (
     plugin_run_execute,
 )
 from skills.services.publish import publish_run_create, publish_run_execute
+from skills.services.workspace_read import workspace_read_refresh, workspace_read_tenant_ids
 
 
 @shared_task(acks_late=True)
@@ -32,6 +33,20 @@ def drift_check_all_task() -> int:
     tenant_ids = drift_tenant_ids()
     for tenant_id in tenant_ids:
         drift_check_tenant_task.delay(tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(acks_late=True)
+def workspace_read_tenant_task(tenant_id: int) -> None:
+    workspace_read_refresh(tenant_id=tenant_id)
+
+
+@shared_task
+def workspace_read_all_task() -> int:
+    """Hourly (CELERY_BEAT_SCHEDULE): one workspace read per tenant with a workspace id."""
+    tenant_ids = workspace_read_tenant_ids()
+    for tenant_id in tenant_ids:
+        workspace_read_tenant_task.delay(tenant_id)
     return len(tenant_ids)
 
 
@@ -76,3 +91,9 @@ def publish_run_start(
 def drift_check_start(*, tenant: Tenant) -> None:
     """Queue the tenant's drift check once the transaction commits (the page's button)."""
     transaction.on_commit(lambda: drift_check_tenant_task.delay(tenant.pk))
+
+
+def workspace_read_start(*, tenant: Tenant) -> None:
+    """Queue a read of the tenant's workspace once the transaction commits (the pages' *Check
+    now*): the pages show the stored read, never ask OpenAI themselves."""
+    transaction.on_commit(lambda: workspace_read_tenant_task.delay(tenant.pk))

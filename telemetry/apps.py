@@ -7,12 +7,12 @@ class TelemetryConfig(AppConfig):
 
     def ready(self) -> None:
         from claresia.models import Tenant
-        from skills.models import Skill
         from telemetry.hub import hotcache
         from telemetry.hub.models import HubToken, ModelPrice
 
         # Any change to what the hub keeps in memory empties this process's copy at once
-        # (other processes: within hotcache.HOT_CACHE_SECONDS).
-        for model in (Tenant, Skill, HubToken, ModelPrice):
+        # (other processes: within hotcache.HOT_CACHE_SECONDS). The skill is named by its
+        # label, as Django's model signals allow, so that this app reaches no other app's models.
+        for model in (Tenant, "skills.Skill", HubToken, ModelPrice):
             for signal in (post_save, post_delete):
                 signal.connect(hotcache.forget_all, sender=model, weak=False)

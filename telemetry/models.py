@@ -10,6 +10,7 @@ from django.db.models.functions import Now
 
 from claresia.models import Tenant
 from skills.models import Skill
+from telemetry.event_kinds import EventKind, EventSource
 from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, McpClient, ModelPrice
 
 __all__ = [
@@ -29,17 +30,18 @@ __all__ = [
 class TelemetryEvent(models.Model):
     """One audit event of a `claresia-*` GPT (operations.md → Tables that other tools read)."""
 
+    # The values are telemetry.event_kinds', which the Django-free normalizers use too.
     class Source(models.TextChoices):
-        COMPLIANCE_API = "compliance_api", "Compliance API"
-        COMPLIANCE_LOGS = "compliance_logs", "Compliance Logs Platform"
-        AUDIT_EXPORT = "audit_export", "Per-user audit export"
+        COMPLIANCE_API = EventSource.COMPLIANCE_API.value, "Compliance API"
+        COMPLIANCE_LOGS = EventSource.COMPLIANCE_LOGS.value, "Compliance Logs Platform"
+        AUDIT_EXPORT = EventSource.AUDIT_EXPORT.value, "Per-user audit export"
 
     class EventType(models.TextChoices):
-        INVOKED = "invoked", "Invoked"
-        FAILED = "failed", "Failed"
+        INVOKED = EventKind.INVOKED.value, "Invoked"
+        FAILED = EventKind.FAILED.value, "Failed"
         # A call to the tenant's Claresia MCP app seen in the Logs Platform's APP_LOG: not an
         # invocation of its own (telemetry/ingest/compliance_logs.py says why it is a row).
-        APP_CALL = "app_call", "MCP app call"
+        APP_CALL = EventKind.APP_CALL.value, "MCP app call"
 
     # No index of its own: the (tenant, …) indexes below serve tenant lookups, and every index
     # less is faster ingest.

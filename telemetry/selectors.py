@@ -12,7 +12,14 @@ from django.utils.timesince import timesince
 from claresia.models import Tenant
 from connectors.connection_checks import CONVERSATIONS_NEED_WORKSPACE
 from connectors.services import connector_logs_principal
-from telemetry.models import GovernanceEvent, HubRecord, LogsCursor, PollCursor, TelemetryEvent
+from telemetry.models import (
+    GovernanceEvent,
+    HubRecord,
+    HubToken,
+    LogsCursor,
+    PollCursor,
+    TelemetryEvent,
+)
 
 # A poll is stale when this many intervals passed without a success: one missed poll is noise
 # (a slow page, a restart), two mean the poller is not running.
@@ -118,6 +125,15 @@ def governance_summary(*, tenant: Tenant, latest: int = 5) -> GovernanceSummary:
 def governance_event_of(*, tenant: Tenant, event_id: int) -> QuerySet[GovernanceEvent]:
     """The tenant's governance event `event_id` (empty when it is another tenant's or unknown)."""
     return GovernanceEvent.objects.filter(tenant=tenant, pk=event_id)
+
+
+def hub_tokens_named(*, tenant: Tenant, name: str) -> QuerySet[HubToken]:
+    return HubToken.objects.filter(tenant=tenant, name=name)
+
+
+def hub_record_statuses() -> list[tuple[str, str]]:
+    """(value, label) of every hub record status: the Records page's filter."""
+    return HubRecord.Status.choices
 
 
 def hub_records_filtered(

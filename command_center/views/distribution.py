@@ -3,24 +3,27 @@ Export, the plugin download, publish runs and their progress."""
 
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from claresia.models import Tenant
-from claresia.scoping import scope_to_user
 from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
-from connectors.openai.errors import OpenAIError
-from connectors.services import ConnectorUnavailable, connector_of, connector_workspace_id
+from connectors.services import connector_of
 from skills.downloads import zip_attachment
 from skills.ir.validation import ir_schema
-from skills.models import PublishRun, Skill
-from skills.selectors import publish_runs_recent, skill_ids, skill_rows
+from skills.selectors import (
+    publish_run_for_user,
+    publish_runs_recent,
+    skill_ids,
+    skill_of,
+    skill_rows,
+)
 from skills.services.export import skills_export
 from skills.services.plugin_export import skills_plugin_export
 from skills.services.publish import PublishError, PublishOutcome, skills_publish_plan
-from skills.services.workspace_drift import skills_workspace_check
-from skills.tasks import drift_check_start, publish_run_start
+from skills.services.workspace_read import workspace_read_of
+from skills.tasks import drift_check_start, publish_run_start, workspace_read_start
 
 
 @command_center_page
@@ -44,13 +47,12 @@ def distribution(request):
 
 
 def _workspace(tenant: Tenant) -> dict:
-    """The skills against the workspace's real GPT inventory, when a workspace id is set."""
-    if not connector_workspace_id(tenant=tenant):
-        return {"workspace_lines": None, "workspace_error": ""}
-    try:
-        return {"workspace_lines": skills_workspace_check(tenant=tenant), "workspace_error": ""}
-    except (ConnectorUnavailable, OpenAIError) as exc:
-        return {"workspace_lines": None, "workspace_error": exc.user_message}
+    """The skills against the workspace's real GPT inventory as last read (a queued task reads
+    it: the page never waits on OpenAI), when a workspace id is set."""
+    read = workspace_read_of(tenant=tenant)
+    if read is None:
+        return {"workspace_lines": None, "workspace_error": "", "workspace_read": None}
+    return {"workspace_lines": read.lines, "workspace_error": read.error, "workspace_read": read}
 
 
 @command_center_page
@@ -124,9 +126,11 @@ def _distribution_url(tenant: Tenant) -> str:
 @command_center_page
 @require_POST
 def drift_check(request):
-    """Check the tenant's published GPTs for drift now (the daily task does it unasked)."""
+    """Check the tenant's published GPTs for drift now (the daily task does it unasked), and read
+    the workspace's GPT inventory again (the hourly task does it unasked)."""
     tenant = editable_page_tenant(request)
     drift_check_start(tenant=tenant)
+    workspace_read_start(tenant=tenant)
     messages.success(
         request,
         f"Drift check of {tenant.name}'s published GPTs started: the “In ChatGPT” column "
@@ -140,7 +144,9 @@ def drift_check(request):
 def republish(request):
     """One click: publish this skill again over whatever was changed in ChatGPT."""
     tenant = editable_page_tenant(request)
-    skill = get_object_or_404(Skill, tenant=tenant, skill_id=request.POST.get("skill", ""))
+    skill = skill_of(tenant=tenant, skill_id=request.POST.get("skill", ""))
+    if skill is None:
+        raise Http404("No such skill.")
     run = publish_run_start(
         tenant=tenant, skill_ids=[skill.skill_id], user=request.user, force=True
     )
@@ -193,9 +199,9 @@ def _publish_plan_page(request, tenant: Tenant):
 @command_center_page
 @require_GET
 def publish_run(request, run_id: int):
-    run = get_object_or_404(
-        scope_to_user(PublishRun.objects.select_related("tenant"), request.user), pk=run_id
-    )
+    run = publish_run_for_user(user=request.user, run_id=run_id)
+    if run is None:
+        raise Http404("No such publish run.")
     if request.GET.get("format") == "json":
         return JsonResponse(
             {

@@ -10,8 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
 from connectors.services import connector_of, connector_test_connection
-from skills.models import Publication
-from skills.selectors import publish_runs_recent, skill_rows
+from skills.selectors import publication_counts, publish_runs_recent, skill_rows
 from telemetry.hub.services import governance_events_reopen, governance_events_review
 from telemetry.selectors import (
     governance_event_of,
@@ -36,9 +35,7 @@ def overview(request):
         if reviewed.isdigit()
         else None
     )
-    counts = {status: 0 for status in (*Publication.Status.values, "never")}
-    for row in rows:
-        counts[row["publication"].status if row["publication"] else "never"] += 1
+    counts = publication_counts(rows)
     return render(
         request,
         "command_center/overview.html",

@@ -4,7 +4,6 @@ whether the plugin has reached the workspace (`chatgpt-admin-api.md`, "Plugins, 
 and the workspace admin's one-time steps, connecting the Claresia app (`/mcp`) included, with the
 tenant's connections to it and where they are revoked."""
 
-from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -15,24 +14,14 @@ from connectors.plugin_remote import plugin_remote_of
 from connectors.services import connector_app_id
 from skills.plugin import mcp_server_url
 from skills.services.bundles import tenant_context
-from skills.services.plugin_arrival import plugin_arrival_check
 from skills.services.plugin_publish import (
-    plugin_marketplace_state,
+    plugin_marketplace_read,
     plugin_pending,
     plugin_runs_recent,
 )
-from skills.tasks import plugin_run_start
-from telemetry.hub.models import McpClient
-from telemetry.hub.selectors import mcp_connections_of
-
-
-def _mcp_clients_url(request, tenant) -> str:
-    """The admin's list of the tenant's MCP clients (where connections are revoked), for a
-    user the admin lets see it; "" otherwise."""
-    model_admin = admin.site.get_model_admin(McpClient)
-    if not model_admin.has_view_permission(request):
-        return ""
-    return f"{reverse('admin:telemetry_mcpclient_changelist')}?tenant__id__exact={tenant.pk}"
+from skills.services.workspace_read import plugin_arrival_stored, workspace_read_of
+from skills.tasks import plugin_run_start, workspace_read_start
+from telemetry.hub.selectors import mcp_clients_admin_url, mcp_connections_of
 
 
 @command_center_page
@@ -47,15 +36,17 @@ def plugin_page(request):
             "tenants": tenants,
             "section": "distribution",
             "remote": plugin_remote_of(tenant=tenant),
-            "state": plugin_marketplace_state(tenant=tenant),
+            "state": plugin_marketplace_read(tenant=tenant),
             "pending": plugin_pending(tenant=tenant),
             "runs": plugin_runs_recent(tenant=tenant),
-            "arrival": plugin_arrival_check(tenant=tenant),
+            # As last read by the queued workspace read: the page never waits on OpenAI.
+            "arrival": plugin_arrival_stored(tenant=tenant),
+            "workspace_read": workspace_read_of(tenant=tenant),
             "can_publish": can_edit(request.user, tenant),
             "mcp_url": mcp_server_url(tenant_context(tenant)),
             "app_id": connector_app_id(tenant=tenant),
             "connections": mcp_connections_of(tenant=tenant),
-            "mcp_clients_url": _mcp_clients_url(request, tenant),
+            "mcp_clients_url": mcp_clients_admin_url(request=request, tenant=tenant),
         },
     )
 
@@ -67,3 +58,12 @@ def plugin_publish_start(request):
     tenant = editable_page_tenant(request)
     plugin_run_start(tenant=tenant, dry_run=request.POST.get("dry_run") == "1", user=request.user)
     return HttpResponseRedirect(f"{reverse('command_center:plugin')}?tenant={tenant.slug}")
+
+
+@command_center_page
+@require_POST
+def plugin_arrival_check_start(request):
+    """*Check now*: queue a read of the workspace; the page shows it when it lands."""
+    tenant = editable_page_tenant(request)
+    workspace_read_start(tenant=tenant)
+    return HttpResponseRedirect(f"{reverse('command_center:plugin')}?tenant={tenant.slug}#arrival")

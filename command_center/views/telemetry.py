@@ -21,8 +21,7 @@ from telemetry.dashboard import (
     dashboard_period,
     telemetry_dashboard,
 )
-from telemetry.models import HubRecord
-from telemetry.selectors import hub_records_filtered
+from telemetry.selectors import hub_record_statuses, hub_records_filtered
 
 RECORDS_PER_PAGE = 25
 
@@ -116,7 +115,7 @@ def records_page(request):
             "section": "records",
             "page": page,
             "skills": skills,
-            "statuses": HubRecord.Status.choices,
+            "statuses": hub_record_statuses(),
             "filters": filters,
             "filter_query": query,
         },

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from django.conf import settings
 from yaml.composer import Composer
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.events import AliasEvent
@@ -51,28 +50,29 @@ class BudgetExceeded(Exception):
 @dataclass
 class ReadBudget:
     """What the skill documents of one import may still take: bytes (reading time, text in
-    memory) and values (the objects they become)."""
+    memory) and values (the objects they become). The caller sets the import's limits (the
+    settings are read by `skills.ir.importers.import_budget`, so that this module and the pure
+    ones that parse with it import without Django)."""
 
     bytes: int
     values: int
 
-    @classmethod
-    def for_import(cls) -> "ReadBudget":
-        return cls(settings.SKILLS_IMPORT_MAX_IR_BYTES, settings.SKILLS_IMPORT_MAX_IR_VALUES)
+    def __post_init__(self) -> None:
+        self.max_bytes, self.max_values = self.bytes, self.values
 
     def take_bytes(self, size: int) -> None:
         self.bytes -= size
         if self.bytes < 0:
             raise BudgetExceeded(
                 "its skill documents are more than "
-                f"{_size(settings.SKILLS_IMPORT_MAX_IR_BYTES)} together; import them in batches"
+                f"{_size(self.max_bytes)} together; import them in batches"
             )
 
     def take_values(self, count: int) -> None:
         self.values -= count
         if self.values < 0:
             raise BudgetExceeded(
-                f"its skill documents hold more than {settings.SKILLS_IMPORT_MAX_IR_VALUES:,} "
+                f"its skill documents hold more than {self.max_values:,} "
                 "values together; import them in batches"
             )
 

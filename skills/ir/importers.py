@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 
+from skills.ir.agent_skills import ir_from_skill_md
 from skills.ir.documents import (
     BudgetExceeded,
     DocumentError,
@@ -27,7 +28,6 @@ from skills.ir.documents import (
     load_json,
     load_yaml,
 )
-from skills.plugin import ir_from_skill_md
 
 IR_FILENAMES = ("skill.yaml", "skill.yml", "skill.json")
 AGENT_SKILL_FILENAME = "SKILL.md"
@@ -68,6 +68,11 @@ class SkillSource:
 def media_type_for(path: str) -> str:
     suffix = PurePosixPath(path).suffix.lower()
     return MEDIA_TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+
+
+def import_budget() -> ReadBudget:
+    """One import's budget for its skill documents, from the settings."""
+    return ReadBudget(settings.SKILLS_IMPORT_MAX_IR_BYTES, settings.SKILLS_IMPORT_MAX_IR_VALUES)
 
 
 def _limits() -> tuple[int, int]:
@@ -189,11 +194,11 @@ def agent_skill_document(
     content: bytes, tree: dict[str, bytes], budget: ReadBudget | None = None
 ) -> tuple[dict | None, list[str], dict[str, bytes]]:
     """Map an Agent Skills `SKILL.md` folder onto the IR, as `skill-ir.md` describes (the
-    mapping lives beside its export, in skills/plugin.py); the files come back keyed by the
-    IR's knowledge paths."""
+    mapping is skills/ir/agent_skills.py, the import side of skills/plugin.py); the files come
+    back keyed by the IR's knowledge paths."""
     if problem := document_size_problem(AGENT_SKILL_FILENAME, len(content)):
         return None, [problem], tree
-    budget = budget or ReadBudget.for_import()
+    budget = budget or import_budget()
     budget.take_bytes(len(content))
     try:
         text = content.decode("utf-8")
@@ -243,7 +248,7 @@ def sources_from_tree(
 ) -> list[SkillSource]:
     """One source per skill in the tree; SkillSourceError when its skill documents together
     are over the import's budget."""
-    budget = budget or ReadBudget.for_import()
+    budget = budget or import_budget()
     try:
         return _sources_from_tree(tree, origin, budget)
     except BudgetExceeded as exc:
@@ -279,7 +284,7 @@ def sources_from_upload(
     """An uploaded file: a `.zip`, an IR `.yaml`/`.yml`/`.json`, or a lone `SKILL.md`."""
     name = posixpath.basename(filename or "upload")
     lower = name.lower()
-    budget = budget or ReadBudget.for_import()
+    budget = budget or import_budget()
     if lower.endswith(".zip"):
         return sources_from_tree(read_zip(content, name), name, budget=budget)
     if lower.endswith((".yaml", ".yml", ".json")):
@@ -330,7 +335,7 @@ def _beside(path: Path, document: dict | None) -> dict[str, bytes]:
 
 def sources_from_path(path: Path, *, budget: ReadBudget | None = None) -> list[SkillSource]:
     """A path given to `import_skills`: a folder, a ZIP, or an IR file (knowledge beside it)."""
-    budget = budget or ReadBudget.for_import()
+    budget = budget or import_budget()
     if path.is_symlink():
         raise SkillSourceError(f"{path}: symbolic links are refused")
     if path.is_dir():

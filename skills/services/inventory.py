@@ -17,7 +17,7 @@ from connectors.services import (
     admin_client_for_tenant,
     connector_workspace_id,
 )
-from skills.models import Skill
+from skills.selectors import skill_pks_by_id
 
 GPT_PREFIX = "claresia-"
 
@@ -115,7 +115,7 @@ def gpt_skill_map(
 ) -> dict[str, tuple[str, int | None] | None]:
     """gpt id → (skill id, Skill pk or None) for the tenant's Claresia GPTs, None for every other
     GPT of the workspace (known, and not ours)."""
-    skills = dict(Skill.objects.filter(tenant=tenant).values_list("skill_id", "pk"))
+    skills = skill_pks_by_id(tenant=tenant)
     mapping: dict[str, tuple[str, int | None] | None] = {}
     for gpt in gpts:
         skill_id = skill_of_gpt_name(gpt.name, tenant.slug)

@@ -107,12 +107,20 @@ def plugin_marketplace_state(*, tenant: Tenant) -> PluginMarketplace:
     return PluginMarketplace.objects.get_or_create(tenant=tenant)[0]
 
 
+def plugin_marketplace_read(*, tenant: Tenant) -> PluginMarketplace:
+    """The stored state for a page: an unsaved empty one before the first publish, because a
+    page never writes."""
+    return PluginMarketplace.objects.filter(tenant=tenant).first() or PluginMarketplace(
+        tenant=tenant
+    )
+
+
 def plugin_pending(*, tenant: Tenant) -> SkillChanges:
     """The skills a publish would add, change or remove, against the last commit Claresia
     pushed or found (no network: the dry run asks the remote itself)."""
     build = _build(tenant)
     built = marketplace(build.skills, build.irs, tenant=build.context)
-    before = plugin_marketplace_state(tenant=tenant).published_skills
+    before = plugin_marketplace_read(tenant=tenant).published_skills
     after = dict(built.skill_digests)
     for skill_id, _ in build.blocked:  # a blocked skill stays as it was published
         if skill_id in before:

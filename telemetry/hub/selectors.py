@@ -4,7 +4,9 @@ keyed by token)."""
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib import admin
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.urls import reverse
 
 from claresia.scoping import scope_to_user
 from telemetry.hub.mcp_services import is_chatgpt_callback, mcp_client_label
@@ -61,3 +63,12 @@ def mcp_connections_of(*, tenant, limit: int = 20) -> list[McpConnection]:
         )
         for client in clients
     ]
+
+
+def mcp_clients_admin_url(*, request, tenant) -> str:
+    """The admin's list of the tenant's MCP clients (where connections are revoked), for a user
+    the admin lets see it; "" otherwise."""
+    model_admin = admin.site.get_model_admin(McpClient)
+    if not model_admin.has_view_permission(request):
+        return ""
+    return f"{reverse('admin:telemetry_mcpclient_changelist')}?tenant__id__exact={tenant.pk}"

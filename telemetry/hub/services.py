@@ -1,6 +1,8 @@
 """Hub services: tokens (mint, authenticate, revoke), records (emit, correct) and governance
 events. The DRF views, the admin and `issue_hub_token` only call these."""
 
+from __future__ import annotations
+
 import functools
 import hashlib
 import hmac
@@ -8,16 +10,20 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from claresia.models import Tenant
-from skills.models import Skill
+from skills.selectors import skill_for_hub
 from telemetry.hub import hotcache, pricing
 from telemetry.hub.footer import footer_text
 from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, is_record_id
+
+if TYPE_CHECKING:
+    from skills.models import Skill
 
 TOKEN_PREFIX = "chub"  # noqa: S105 - a label, not a secret
 # last_used_at is a hint for staff, not an audit trail: write it at most once a minute per token
@@ -282,15 +288,13 @@ def _skill_and_price(*, tenant_id: int, skill_id: str, model: str) -> tuple[Skil
     found = hotcache.skills.get(key)
     if found is not None:
         return found
-    try:
-        # The IR is read only when an estimate needs the instructions (deferred until then).
-        skill = (
-            Skill.objects.defer("ir", "description")
-            .annotate(**pricing.tenant_price_subqueries(model=model))
-            .get(tenant_id=tenant_id, skill_id=skill_id)
-        )
-    except Skill.DoesNotExist:
-        raise SkillNotFound(skill_id) from None
+    skill = skill_for_hub(
+        tenant_id=tenant_id,
+        skill_id=skill_id,
+        annotations=pricing.tenant_price_subqueries(model=model),
+    )
+    if skill is None:
+        raise SkillNotFound(skill_id)
     price = pricing.price_from(model=model, row=(skill.price_input, skill.price_output))
     hotcache.skills.put(key, (skill, price))
     return skill, price

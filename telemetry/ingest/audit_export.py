@@ -27,7 +27,7 @@ from django.template.defaultfilters import pluralize
 
 from claresia.models import Tenant
 from claresia.services import tenant_slugs_extending
-from skills.models import Skill
+from skills.selectors import skill_pks_by_id
 from telemetry.ingest.normalizer import (
     DEFAULT_PRICES,
     SOURCE_AUDIT_EXPORT,
@@ -237,7 +237,7 @@ def audit_export_import(
 
     Raises AuditExportError, importing nothing, when the file as a whole is unreadable.
     """
-    skills = dict(Skill.objects.filter(tenant=tenant).values_list("skill_id", "pk"))
+    skills = skill_pks_by_id(tenant=tenant)
     longer_slugs = tenant_slugs_extending(tenant=tenant)
     report = AuditExportReport()
     rows: list[TelemetryRow] = []

@@ -31,13 +31,13 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from telemetry.event_kinds import EventKind, EventSource
 from telemetry.ingest.normalizer import TelemetryRow
 
-# TelemetryEvent.Source.COMPLIANCE_LOGS and EventType.INVOKED, spelled here because this core
-# imports no Django (tests/architecture checks both agree).
-SOURCE_COMPLIANCE_LOGS = "compliance_logs"
-INVOKED = "invoked"
-APP_CALL = "app_call"  # TelemetryEvent.EventType.APP_CALL
+# TelemetryEvent's Source and EventType values, from the one Django-free spelling both use.
+SOURCE_COMPLIANCE_LOGS = EventSource.COMPLIANCE_LOGS.value
+INVOKED = EventKind.INVOKED.value
+APP_CALL = EventKind.APP_CALL.value
 GPT_PREFIX = "claresia-"
 # A line longer than this is reported malformed, never held whole (assumed bound: the largest
 # real line seen is a few hundred KB of message content, which Claresia does not keep).

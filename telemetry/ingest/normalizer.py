@@ -16,14 +16,15 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from telemetry.event_kinds import EventKind, EventSource
 from telemetry.pricing_core import DEFAULT_PRICES, token_cost
 
 GPT_PREFIX = "claresia-"
-# The values of TelemetryEvent.EventType and TelemetryEvent.Source, spelled here because the
-# normalizer is a pure core that imports no Django (tests/architecture checks both agree).
-EVENT_TYPES = {"gpt.invoked": "invoked", "gpt.failed": "failed"}
-SOURCE_COMPLIANCE_API = "compliance_api"
-SOURCE_AUDIT_EXPORT = "audit_export"
+# The values of TelemetryEvent.EventType and TelemetryEvent.Source come from the one Django-free
+# spelling both use (telemetry.event_kinds).
+EVENT_TYPES = {"gpt.invoked": EventKind.INVOKED.value, "gpt.failed": EventKind.FAILED.value}
+SOURCE_COMPLIANCE_API = EventSource.COMPLIANCE_API.value
+SOURCE_AUDIT_EXPORT = EventSource.AUDIT_EXPORT.value
 # The largest count the columns hold (PostgreSQL integer); a larger one is dropped and flagged.
 MAX_COUNT = 2**31 - 1
 # Event times a calendar holds: 1970 to the end of year 9999 (Python's and Django's range).

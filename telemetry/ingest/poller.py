@@ -62,7 +62,7 @@ from connectors.openai import endpoints
 from connectors.openai.client import OpenAIClient
 from connectors.openai.errors import BadRequestError, OpenAIError
 from connectors.services import ConnectorUnavailable, openai_client_for_tenant
-from skills.models import Skill
+from skills.selectors import skill_pks_by_id
 from telemetry.ingest.normalizer import (
     DEFAULT_PRICES,
     EVENT_TYPES,
@@ -259,7 +259,7 @@ def telemetry_poll(
         state, _ = PollCursor.objects.get_or_create(tenant=tenant)
         state.last_poll_at = now
         state.last_stored = state.last_skipped = 0
-        skills = dict(Skill.objects.filter(tenant=tenant).values_list("skill_id", "pk"))
+        skills = skill_pks_by_id(tenant=tenant)
         window = _Window(state, now, tuple(tenant_slugs_extending(tenant=tenant)))
         try:
             with client or openai_client_for_tenant(tenant=tenant) as opened:

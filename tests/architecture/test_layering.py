@@ -154,6 +154,62 @@ def test_the_connector_boundary_check_sees_a_crossing():
     assert crossings == ["skills.a imports connectors.models"]
 
 
+# The tenant model is every app's foundation (scoping, foreign keys): reaching it is expected.
+SHARED_MODELS = {"claresia.models"}
+# Crossings still to go through a selector or service, each with the reason it is still here.
+MODELS_CROSSINGS_ALLOWED = {
+    # Type annotations only (under TYPE_CHECKING): the hub reads its skill through
+    # skills.selectors.skill_for_hub; the name is imported to type the hot path's signatures.
+    "telemetry.hub.services imports skills.models",
+}
+
+
+def _is_models_module(module: str) -> bool:
+    return module.rpartition(".")[2] == "models"
+
+
+def models_crossings(graph: dict[str, set[str]]) -> list[str]:
+    """Imports of another app's models from anywhere but a models module (foreign keys need
+    them; migrations are not read at all): the rest go through that app's selectors and
+    services (ARCHITECTURE.md, "Another app's data is reached through its services")."""
+    return sorted(
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        if not _is_models_module(module)
+        for target in targets
+        if _is_models_module(target)
+        and target not in SHARED_MODELS
+        and target.split(".")[0] != module.split(".")[0]
+    )
+
+
+def test_no_app_imports_another_app_s_models_outside_its_models():
+    crossings = set(models_crossings(_graph()))
+    assert sorted(crossings - MODELS_CROSSINGS_ALLOWED) == []
+    # an allowance that is no longer needed is removed, so the list only shrinks
+    assert sorted(MODELS_CROSSINGS_ALLOWED - crossings) == []
+
+
+def test_the_models_check_sees_a_crossing():
+    # given a made-up graph: a view and a models module reach another app's models, a service
+    # its own app's, and everyone the tenant model
+    graph = {
+        "command_center.views.a": {"skills.models", "claresia.models"},
+        "telemetry.hub.models": {"skills.models"},
+        "telemetry.services": {"telemetry.hub.models", "claresia.models"},
+        "demo.loader": {"telemetry.hub.models"},
+    }
+
+    # when the models boundary is checked
+    crossings = models_crossings(graph)
+
+    # then only the crossings from outside a models module into another app are reported
+    assert crossings == [
+        "command_center.views.a imports skills.models",
+        "demo.loader imports telemetry.hub.models",
+    ]
+
+
 @pytest.mark.parametrize(
     ("graph", "expected"),
     [

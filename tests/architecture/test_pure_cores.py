@@ -1,14 +1,20 @@
 """The pure cores (ARCHITECTURE.md, Pure core, thin edges): the GPT transpiler and the audit event
 normalizer import without Django and do no I/O, at import or when called; every input is an
-argument. Checked in a fresh interpreter with no DJANGO_SETTINGS_MODULE, watching Python's audit
-events (file opens, directory listings, sockets, processes)."""
+argument. And every module whose docstring says it is pure ("Pure:", or "as a pure function")
+imports without Django and does no I/O at import. Checked in a fresh interpreter with no
+DJANGO_SETTINGS_MODULE, watching Python's audit events (file opens, directory listings, sockets,
+processes)."""
 
+import ast
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from skills.ir.validation import ir_normalized
 from tests.skills.helpers import FIXTURES, SKILL_FOLDER, fixture_ir
@@ -139,3 +145,108 @@ def test_the_probe_sees_a_core_that_reads_a_file():
 
     # then the read is reported
     assert ["open", os.devnull] in result["seen"]["call"]
+
+
+# ---- every module that says it is pure ----------------------------------------------------------
+
+APPS = ("claresia", "connectors", "skills", "telemetry", "command_center", "demo")
+# How a module says it is pure: a sentence starting "Pure:" (skills.transpiler's wording) or
+# "… as a pure function" (the normalizers'). Saying another module is pure is not a claim.
+PURE_CLAIM = re.compile(r"\bPure:|\bas a pure function\b")
+FRAMEWORKS = ("django", "rest_framework")
+
+IMPORT_PROBE = """
+import importlib, json, sys
+
+seen = []
+WATCHED = ("open", "os.listdir", "os.scandir", "socket.", "subprocess.", "os.system", "os.exec")
+
+
+def watch(event, args):
+    if event.startswith(WATCHED):
+        seen.append([event, str(args[0]) if args else ""])
+
+
+sys.addaudithook(watch)
+importlib.import_module(sys.argv[1])
+print(json.dumps({"seen": seen, "modules": sorted(sys.modules)}))
+"""
+
+
+def declared_pure(root: Path = ROOT, apps=APPS) -> list[str]:
+    """The modules under `apps` whose docstring says they are pure."""
+    found = []
+    for app in apps:
+        for path in sorted((root / app).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            docstring = ast.get_docstring(ast.parse(path.read_text(), str(path))) or ""
+            if PURE_CLAIM.search(docstring):
+                parts = list(path.relative_to(root).with_suffix("").parts)
+                found.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return found
+
+
+def impurities(module: str, root: Path = ROOT) -> list[str]:
+    """What importing `module` in a fresh interpreter without Django settings did that a pure
+    module must not: a framework imported, or a file, socket or process touched."""
+    env = {name: value for name, value in os.environ.items() if name != "DJANGO_SETTINGS_MODULE"}
+    completed = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE, module],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    if completed.returncode != 0:
+        return [f"does not import: {completed.stderr.strip().splitlines()[-1:]}"]
+    result = json.loads(completed.stdout)
+    frameworks = sorted({name.partition(".")[0] for name in result["modules"]} & set(FRAMEWORKS))
+    touched = [
+        f"{event} {target}"
+        for event, target in result["seen"]
+        if not _is_import_machinery(event, target)
+    ]
+    return [f"imports {name}" for name in frameworks] + touched
+
+
+def test_the_pure_claims_are_found():
+    # given the project's modules, when their docstrings are read
+    found = set(declared_pure())
+    # then the cores the house names as pure are among those that say so
+    assert {
+        "skills.transpiler",
+        "skills.plugin",
+        "skills.marketplace",
+        "skills.ir.agent_skills",
+        "telemetry.ingest.normalizer",
+        "telemetry.ingest.logs_normalizer",
+    } <= found
+
+
+@pytest.mark.parametrize("module", declared_pure())
+def test_a_module_that_says_it_is_pure_imports_without_django_and_touches_nothing(module):
+    assert impurities(module) == []
+
+
+def test_the_detector_sees_a_made_up_module_that_is_not_as_pure_as_it_says(tmp_path):
+    # given a made-up app: a "pure" module that loads Django's settings, one that opens a file
+    # at import, and one that reads the database but never says it is pure
+    app = tmp_path / "madeup"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "core.py").write_text('"""Pure: no database."""\nfrom django.conf import settings\n')
+    (app / "reader.py").write_text(
+        '"""Text in, text out, as a pure function."""\nimport os\nopen(os.devnull).close()\n'
+    )
+    (app / "edge.py").write_text('"""Reads the database."""\nfrom django.db import models\n')
+
+    # when the claims are found and each is probed
+    found = declared_pure(tmp_path, apps=("madeup",))
+
+    # then the two claims are found, not the module that makes none, and each fault is seen
+    assert found == ["madeup.core", "madeup.reader"]
+    assert impurities("madeup.core", tmp_path) == ["imports django"]
+    assert impurities("madeup.reader", tmp_path) == [f"open {os.devnull}"]

@@ -181,21 +181,56 @@ def test_a_rate_limit_is_said_in_plain_words_without_waiting(workspace, tenant):
 # ---- the page ---------------------------------------------------------------------------------
 
 
-def test_the_plugin_page_says_where_the_plugin_stands(client, staff, workspace, tenant):
+def check_now(client, django_capture_on_commit_callbacks):
+    """Press the page's Check now and let the queued read run (the request's transaction
+    commits)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"{PAGE}check", {"tenant": "dainese"})
+    assert response.status_code == 302
+
+
+def test_the_plugin_page_says_where_the_plugin_stands(
+    client, staff, workspace, tenant, django_capture_on_commit_callbacks
+):
     client.force_login(staff)
+    check_now(client, django_capture_on_commit_callbacks)
     page = client.get(PAGE, {"tenant": "dainese"}).content.decode()
     assert "not yet imported — do the one-time steps" in page
 
     put_plugins(
         workspace, plugin_object(plugin_id="plg_1", name="claresia-dainese", created_at=ADDED)
     )
+    check_now(client, django_capture_on_commit_callbacks)
     page = client.get(PAGE, {"tenant": "dainese"}).content.decode()
     assert "in the workspace (since 2026-11-02 09:30 UTC)" in page
 
 
-def test_the_plugin_page_shows_a_refusal_and_still_renders(client, staff, sandbox, tenant):
+def test_the_plugin_page_shows_a_stored_read_until_the_next_check(
+    client, staff, workspace, tenant, django_capture_on_commit_callbacks
+):
+    # given a read that found no plugin, then the plugin imported in the workspace
+    client.force_login(staff)
+    check_now(client, django_capture_on_commit_callbacks)
+    put_plugins(
+        workspace, plugin_object(plugin_id="plg_1", name="claresia-dainese", created_at=ADDED)
+    )
+    workspace.state.requests.clear()
+
+    # when the page is viewed without Check now
+    page = client.get(PAGE, {"tenant": "dainese"}).content.decode()
+
+    # then it shows the stored read and when it was made, and asked the workspace nothing
+    assert "not yet imported — do the one-time steps" in page
+    assert 'id="arrival-read-at">Last read ' in page
+    assert plugin_requests(workspace) == []
+
+
+def test_the_plugin_page_shows_a_refusal_and_still_renders(
+    client, staff, sandbox, tenant, django_capture_on_commit_callbacks
+):
     connect(tenant, api_key="sk-revoked-key")
     client.force_login(staff)
+    check_now(client, django_capture_on_commit_callbacks)
     response = client.get(PAGE, {"tenant": "dainese"})
     assert response.status_code == 200
     assert (

@@ -122,12 +122,19 @@ def test_an_action_on_another_domain_says_hub_records_will_be_missing_and_where_
     assert not line.in_sync
 
 
+def check_now(client, django_capture_on_commit_callbacks):
+    """Press Check drift now and let the queued reads run (the request's transaction commits)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("command_center:drift_check"), {"tenant": "dainese"})
+
+
 def test_distribution_shows_each_skill_against_the_workspace(
-    workspace, tenant, skill, client, staff
+    workspace, tenant, skill, client, staff, django_capture_on_commit_callbacks
 ):
-    # given
+    # given the workspace read after Check drift now
     put_gpts(workspace, built_as_exported(skill, action_domain="example.org"))
     client.force_login(staff)
+    check_now(client, django_capture_on_commit_callbacks)
 
     # when
     page = client.get(f"{reverse('command_center:distribution')}?tenant=dainese").content.decode()
@@ -140,8 +147,10 @@ def test_distribution_shows_each_skill_against_the_workspace(
     assert "not compared" in page
 
 
-def test_distribution_says_why_the_inventory_cannot_be_read(sandbox, tenant, skill, client, staff):
-    # given: a workspace the key is not authorized for
+def test_distribution_says_why_the_inventory_cannot_be_read(
+    sandbox, tenant, skill, client, staff, django_capture_on_commit_callbacks
+):
+    # given: a workspace the key is not authorized for, read after Check drift now
     connector_connect(
         tenant=tenant,
         organization_id="org-dainese",
@@ -149,6 +158,7 @@ def test_distribution_says_why_the_inventory_cannot_be_read(sandbox, tenant, ski
         workspace_id="ffffffff-0000-4000-8000-000000000000",
     )
     client.force_login(staff)
+    check_now(client, django_capture_on_commit_callbacks)
 
     # when
     page = client.get(f"{reverse('command_center:distribution')}?tenant=dainese").content.decode()

@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand
 from claresia.commands import tenant_for_command
 from demo.loader import DEMO_ORG_ID, DEMO_TENANT, DEMO_WORKSPACE_ID
 from demo.traffic import TrafficTarget, demo_traffic_tick
-from telemetry.hub.models import HubToken
 from telemetry.hub.services import hub_token_issue, hub_tokens_revoke
+from telemetry.selectors import hub_tokens_named
 
 SIMULATOR_TOKEN_NAME = "demo traffic simulator"  # noqa: S105 - a label, not a secret
 
@@ -41,7 +41,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         tenant = tenant_for_command(DEMO_TENANT, hint="run load_demo first")
-        hub_tokens_revoke(tokens=HubToken.objects.filter(tenant=tenant, name=SIMULATOR_TOKEN_NAME))
+        hub_tokens_revoke(tokens=hub_tokens_named(tenant=tenant, name=SIMULATOR_TOKEN_NAME))
         target = TrafficTarget(
             hub_url=options["hub_url"].rstrip("/"),
             hub_token=hub_token_issue(tenant=tenant, name=SIMULATOR_TOKEN_NAME).plaintext,

@@ -3,8 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from claresia.commands import tenant_for_command
-from skills.ir.documents import ReadBudget
-from skills.ir.importers import SkillSourceError, sources_from_path
+from skills.ir.importers import SkillSourceError, import_budget, sources_from_path
 from skills.services.imports import ImportOutcome, skills_import
 
 
@@ -22,7 +21,7 @@ class Command(BaseCommand):
         tenant = tenant_for_command(tenant)
         sources = []
         # One import, one budget: the paths' skill documents are held in memory together.
-        budget = ReadBudget.for_import()
+        budget = import_budget()
         try:
             for path in paths:
                 sources += sources_from_path(path, budget=budget)
