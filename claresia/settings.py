@@ -271,6 +271,11 @@ MCP_SCOPE = "hub.records"
 # DOT's own default, named so that telemetry's migration can refer to it as a swappable model.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER = {
+    # DOT's validator narrowed to the hub: codes and tokens for /mcp only (RFC 8707), a
+    # replayed code revokes its tokens (RFC 6749 §4.1.2).
+    "OAUTH2_VALIDATOR_CLASS": "telemetry.hub.oauth_validator.McpOAuth2Validator",
+    # …which reads the hub's URL from the request's absolute URI
+    "OAUTH2_BACKEND_CLASS": "telemetry.hub.oauth_validator.McpOAuthLibCore",
     "SCOPES": {MCP_SCOPE: "Record skill outputs to this tenant's Claresia hub"},
     "DEFAULT_SCOPES": [MCP_SCOPE],
     "PKCE_REQUIRED": True,

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.forms import AllowForm
 from oauth2_provider.oauth2_validators import is_valid_resource_uri
-from oauth2_provider.views import AuthorizationView
+from oauth2_provider.views import AuthorizationView, TokenView
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
 from claresia.login_throttle import client_ip
@@ -31,6 +31,7 @@ from telemetry.hub.mcp_services import (
     mcp_service_user,
 )
 from telemetry.hub.models import McpClient
+from telemetry.hub.oauth_validator import hub_resource_refusal
 
 MAX_REGISTRATION_BYTES = 16 * 1024
 MAX_REDIRECT_URIS = 5
@@ -44,6 +45,12 @@ def issuer(request) -> str:
     return request.build_absolute_uri("/").rstrip("/")
 
 
+def hub_resource(request) -> str:
+    """The canonical URL of this hub's MCP endpoint: the protected resource's identifier
+    (RFC 9728) and the only audience its tokens are issued for (RFC 8707)."""
+    return f"{issuer(request)}/mcp"
+
+
 def resource_metadata_url(request) -> str:
     return f"{issuer(request)}/.well-known/oauth-protected-resource/mcp"
 
@@ -55,7 +62,7 @@ def protected_resource_metadata(request):
     base = issuer(request)
     return JsonResponse(
         {
-            "resource": f"{base}/mcp",
+            "resource": hub_resource(request),
             "authorization_servers": [base],
             "scopes_supported": [settings.MCP_SCOPE],
             "bearer_methods_supported": ["header"],
@@ -164,6 +171,21 @@ def register_client(request):
     return JsonResponse(answer, status=201)
 
 
+def refuse_other_resource(request, credentials: dict) -> None:
+    """RFC 8707 §2 at the authorization endpoint, once DOT has checked the client and its
+    redirect URI (before that, DOT shows an error page): a `resource` other than this hub's
+    /mcp is answered at the redirect URI with `invalid_target`. Without one, the code is bound
+    to /mcp all the same (McpOAuth2Validator.save_authorization_code)."""
+    refusal = hub_resource_refusal(request.GET.getlist("resource"), hub=hub_resource(request))
+    if refusal:
+        raise OAuthToolkitError(
+            error=CustomOAuth2Error(
+                error="invalid_target", description=refusal, state=credentials.get("state")
+            ),
+            redirect_uri=credentials["redirect_uri"],
+        )
+
+
 class TenantAllowForm(AllowForm):
     tenant = forms.ModelChoiceField(
         queryset=McpClient.objects.none(),
@@ -186,6 +208,11 @@ class McpAuthorizationView(AuthorizationView):
 
     template_name = "hub/mcp_authorize.html"
     form_class = TenantAllowForm
+
+    def validate_authorization_request(self, request):
+        scopes, credentials = super().validate_authorization_request(request)
+        refuse_other_resource(request, credentials)
+        return scopes, credentials
 
     def dispatch(self, request, *args, **kwargs):
         if request.method == "GET":
@@ -270,3 +297,25 @@ class McpAuthorizationView(AuthorizationView):
                 form.add_error("tenant", "This connection is bound to another tenant.")
                 return self.form_invalid(form)
         return super().form_valid(form)
+
+
+# The grants a ChatGPT connection uses (authorization-server metadata, grant_types_supported).
+SUPPORTED_GRANTS = frozenset({"authorization_code", "refresh_token"})
+
+
+class McpTokenView(TokenView):
+    """DOT's token endpoint, for the grants this server supports only: any other grant type
+    is refused here (RFC 6749 §5.2, `unsupported_grant_type`), before DOT routes the device
+    code grant to a handler that expects a `device_code`."""
+
+    def post(self, request, *args, **kwargs):
+        if request.POST.get("grant_type") not in SUPPORTED_GRANTS:
+            return JsonResponse(
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "Use authorization_code or refresh_token.",
+                },
+                status=400,
+                headers={"Cache-Control": "no-store"},
+            )
+        return super().post(request, *args, **kwargs)
