@@ -246,9 +246,10 @@ REST_FRAMEWORK = {
         "hub_token": env.str("HUB_TOKEN_RATE", default="6000/min"),
         # /mcp, per OAuth client (one ChatGPT connection of one tenant): as a hub token's.
         "mcp_client": env.str("MCP_CLIENT_RATE", default="6000/min"),
-        # Client registration, per client address (a registrant is no one yet). Generous:
-        # ChatGPT registers from OpenAI's egress, shared by every workspace.
-        "oauth_register": env.str("OAUTH_REGISTER_RATE", default="60/min"),
+        # Client registration, per client address (a registrant is no one yet). ChatGPT
+        # registers once per connection an admin adds, from OpenAI's egress shared by every
+        # workspace: 30 an hour is far above that, and bounds the never-approved rows.
+        "oauth_register": env.str("OAUTH_REGISTER_RATE", default="30/hour"),
     },
     "UNAUTHENTICATED_USER": None,
 }
@@ -331,6 +332,12 @@ CELERY_BEAT_SCHEDULE = {
     "skills-plugin-publish-daily": {
         "task": "skills.tasks.plugin_publish_all_task",
         "schedule": crontab(hour=5, minute=0),
+    },
+    # The MCP app's OAuth clients: registrations no tenant admin approved within a day go
+    # (anyone may register, RFC 7591); hourly, so none outlives a day by much.
+    "telemetry-mcp-clients-unapproved-remove": {
+        "task": "telemetry.mcp_clients_unapproved_remove",
+        "schedule": crontab(minute=17),
     },
     # Telemetry (seed Part 4): every connected tenant's audit log, each TELEMETRY_POLL_INTERVAL s.
     "telemetry-poll-tenants": {

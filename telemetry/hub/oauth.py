@@ -35,7 +35,9 @@ from telemetry.hub.oauth_validator import hub_resource_refusal
 
 MAX_REGISTRATION_BYTES = 16 * 1024
 MAX_REDIRECT_URIS = 5
-# Each registration is a row until someone cleans up: bounded per client address.
+APPLICATION_TYPES = ("web", "native")
+# Each registration is a row until the daily clean-up of never-approved ones
+# (mcp_clients_unapproved_remove): bounded per client address.
 _registration_throttle = WindowThrottle("oauth_register")
 
 
@@ -153,6 +155,10 @@ def register_client(request):
     name = data.get("client_name", "")
     if not isinstance(name, str) or len(name) > 100 or "\x00" in name:
         return _registration_error("client_name must be text of at most 100 characters.")
+    # OpenID Connect DCR §2, which MCP 2026-07-28 asks DCR clients to send; "web" by default.
+    application_type = data.get("application_type", "web")
+    if application_type not in APPLICATION_TYPES:
+        return _registration_error("application_type must be 'web' or 'native'.")
     try:
         application = mcp_client_register(client_name=name.strip(), redirect_uris=uris)
     except ValidationError:
@@ -165,6 +171,7 @@ def register_client(request):
         "response_types": ["code"],
         "token_endpoint_auth_method": "none",
         "scope": settings.MCP_SCOPE,
+        "application_type": application_type,
     }
     if application.name:
         answer["client_name"] = application.name
