@@ -271,6 +271,10 @@ MCP_ACCESS_TOKEN_SECONDS = env.int("MCP_ACCESS_TOKEN_SECONDS", default=3600)
 MCP_SCOPE = "hub.records"
 # DOT's own default, named so that telemetry's migration can refer to it as a swappable model.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+# Tests only: hosts whose metadata documents may be fetched from non-public addresses, and
+# the CA that signs them (the suite's own HTTPS server on loopback). Empty in every deployment.
+MCP_CIMD_TEST_HOSTS: list[str] = []
+MCP_CIMD_TEST_CA_FILE: str | None = None
 OAUTH2_PROVIDER = {
     # DOT's validator narrowed to the hub: codes and tokens for /mcp only (RFC 8707), a
     # replayed code revokes its tokens (RFC 6749 §4.1.2).
@@ -290,6 +294,25 @@ OAUTH2_PROVIDER = {
     "ALLOW_URI_WILDCARDS": False,
     # Our own strict registration view (telemetry/hub/oauth.py) replaces DOT's DCR.
     "DCR_ENABLED": False,
+    # Client ID Metadata Documents (telemetry/hub/oauth_cimd.py): DOT fetches and
+    # materialises them; the hub's fetcher, and a fetch counts as a registration.
+    "CIMD_ENABLED": True,
+    "CIMD_METADATA_FETCHER": "telemetry.hub.oauth_cimd.McpMetadataFetcher",
+    "CIMD_REGISTRATION_PERMISSION_CLASSES": (
+        "telemetry.hub.oauth_cimd.RegistrationThrottlePermission",
+    ),
+    # The draft's suggested bound (§6.6, "e.g. 5 kilobytes"): a name and a few redirect URIs
+    # are a few hundred bytes; ChatGPT's document is well under it.
+    "CIMD_MAX_DOCUMENT_SIZE": 5 * 1024,
+    # One deadline for resolving, connecting and reading, on the authorization request's
+    # thread: a document host answers in well under a second.
+    "CIMD_FETCH_TIMEOUT_SECONDS": 3,
+    # Cache-Control max-age, clamped: at least 5 minutes (no-store/no-cache included) so a
+    # client cannot make every request a fetch; at most a day so a change is seen daily.
+    "CIMD_METADATA_MIN_AGE_SECONDS": 300,
+    "CIMD_METADATA_MAX_AGE_SECONDS": 86400,
+    "CIMD_FAILURE_BACKOFF_SECONDS": 60,
+    "CIMD_MAX_CONCURRENT_FETCHES": 4,
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,

@@ -71,6 +71,14 @@ def mcp_client_register(*, client_name: str, redirect_uris: list[str]) -> Applic
     return application
 
 
+def mcp_client_of_metadata_document(*, application: Application) -> None:
+    """A client DOT materialised from its Client ID Metadata Document becomes an MCP client
+    like a registered one (McpClient, bound to no tenant until a tenant admin approves it):
+    the same approval page, end-user path, admin and clean-up."""
+    if application.registration_source == Application.RegistrationSource.CIMD:
+        McpClient.objects.get_or_create(application=application)
+
+
 def mcp_client_approve(*, client_id: str, tenant: Tenant, user) -> McpClient:
     """Bind the client to `tenant` on its first approval; a later approval must name the same
     tenant (else ClientBoundElsewhere) and lifts a revocation, letting end users authorize again.

@@ -92,6 +92,9 @@ def authorization_server_metadata(request):
             "token_endpoint_auth_methods_supported": ["none"],
             "revocation_endpoint_auth_methods_supported": ["none"],
             "authorization_response_iss_parameter_supported": True,
+            # draft-ietf-oauth-client-id-metadata-document: an https client_id is fetched
+            # (telemetry/hub/oauth_cimd.py); ChatGPT then prefers it to registering
+            "client_id_metadata_document_supported": True,
         }
     )
 

@@ -17,6 +17,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from telemetry.hub.mcp_services import (
     mcp_audience_is_hub,
+    mcp_client_of_metadata_document,
     mcp_code_redeemed,
     mcp_code_replay_revoke,
     mcp_resource_is_hub,
@@ -71,6 +72,14 @@ def _requested(request) -> list:
 
 
 class McpOAuth2Validator(OAuth2Validator):
+    def validate_client_id(self, client_id, request, *args, **kwargs):
+        # at the authorization endpoint, where DOT may just have materialised a client from
+        # its metadata document (telemetry/hub/oauth_cimd.py)
+        if not super().validate_client_id(client_id, request, *args, **kwargs):
+            return False
+        mcp_client_of_metadata_document(application=request.client)
+        return True
+
     def save_authorization_code(self, client_id, code, request, *args, **kwargs):
         # The authorization view refused another resource before its page; this also
         # covers the approval form's hidden field, which the browser could alter.
