@@ -19,7 +19,7 @@ from oauth2_provider.models import AccessToken, Application, Grant
 from claresia.models import TenantMembership
 from telemetry.hub.models import HubRecord, McpClient
 from telemetry.hub.oauth_cimd import McpMetadataFetcher
-from tests.telemetry.https_server import Document, HttpsDocuments, make_certificates
+from tests.telemetry.https_server import Document
 from tests.telemetry.mcp_helpers import (
     HUB_RESOURCE,
     authorize,
@@ -41,28 +41,6 @@ BODY = {
     "usage": {"input_tokens": 1840, "output_tokens": 612},
     "latency_ms": 2300,
 }
-
-
-@pytest.fixture(scope="module")
-def certificates(tmp_path_factory):
-    return make_certificates(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def https_server(certificates):
-    _, cert_file, key_file = certificates
-    with HttpsDocuments(cert_file, key_file) as server:
-        yield server
-
-
-@pytest.fixture
-def documents(https_server, certificates, settings):
-    """The HTTPS server, emptied, and trusted for this test only (the test-only settings)."""
-    settings.MCP_CIMD_TEST_HOSTS = ["localhost"]
-    settings.MCP_CIMD_TEST_CA_FILE = str(certificates[0])
-    https_server.documents.clear()
-    https_server.hits.clear()
-    return https_server
 
 
 def _metadata(server, **overrides) -> dict:
@@ -394,10 +372,10 @@ def test_a_fetch_counts_as_a_registration_of_the_address(client, documents, sett
     assert list(Application.objects.values_list("client_id", flat=True)) == [first]
 
 
-def test_a_host_that_never_answers_is_given_up_at_the_deadline(certificates, settings):
+def test_a_host_that_never_answers_is_given_up_at_the_deadline(tls_certificates, settings):
     # given: a host that accepts the connection and then says nothing, not even TLS's hello
     settings.MCP_CIMD_TEST_HOSTS = ["localhost"]
-    settings.MCP_CIMD_TEST_CA_FILE = str(certificates[0])
+    settings.MCP_CIMD_TEST_CA_FILE = str(tls_certificates[0])
     settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "CIMD_FETCH_TIMEOUT_SECONDS": 0.5}
     silent = socket.create_server(("127.0.0.1", 0))
     client_id = f"https://localhost:{silent.getsockname()[1]}/client.json"
