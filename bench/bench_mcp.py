@@ -66,6 +66,16 @@ def _setup(pepper: str) -> tuple[str, str]:
     return hub_token, mcp_token
 
 
+def _bind_audience(resource: str) -> None:
+    """The token's audience (RFC 8707): the /mcp of the server just started, whose port was
+    not known when the token was issued."""
+    from django.db import connection
+    from oauth2_provider.models import AccessToken
+
+    AccessToken.objects.update(resource=[resource])
+    connection.close()
+
+
 def _rows() -> int:
     from django.db import connection
 
@@ -81,6 +91,7 @@ def main() -> None:
     hub_token, mcp_token = _setup(pepper)
     # One connection carries the whole load: its throttle still counts every call, as the hub's.
     server, listener, port = _start_gunicorn(pepper, {"MCP_CLIENT_RATE": "100000000/min"})
+    _bind_audience(f"http://127.0.0.1:{port}/mcp")
     load = {"port": port, "processes": LOAD_PROCESSES, "connections": CONNECTIONS}
     hub_load = {**load, "path": "/hub/v1/records", "token": hub_token}
     mcp_load = {**load, "path": "/mcp", "token": mcp_token, "mcp": True}

@@ -262,9 +262,10 @@ REST_FRAMEWORK = {
         "hub_token": env.str("HUB_TOKEN_RATE", default="6000/min"),
         # /mcp, per OAuth client (one ChatGPT connection of one tenant): as a hub token's.
         "mcp_client": env.str("MCP_CLIENT_RATE", default="6000/min"),
-        # Client registration, per client address (a registrant is no one yet). Generous:
-        # ChatGPT registers from OpenAI's egress, shared by every workspace.
-        "oauth_register": env.str("OAUTH_REGISTER_RATE", default="60/min"),
+        # Client registration, per client address (a registrant is no one yet). ChatGPT
+        # registers once per connection an admin adds, from OpenAI's egress shared by every
+        # workspace: 30 an hour is far above that, and bounds the never-approved rows.
+        "oauth_register": env.str("OAUTH_REGISTER_RATE", default="30/hour"),
     },
     "UNAUTHENTICATED_USER": None,
 }
@@ -286,7 +287,16 @@ MCP_ACCESS_TOKEN_SECONDS = env.int("MCP_ACCESS_TOKEN_SECONDS", default=3600)
 MCP_SCOPE = "hub.records"
 # DOT's own default, named so that telemetry's migration can refer to it as a swappable model.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+# Tests only: hosts whose metadata documents may be fetched from non-public addresses, and
+# the CA that signs them (the suite's own HTTPS server on loopback). Empty in every deployment.
+MCP_CIMD_TEST_HOSTS: list[str] = []
+MCP_CIMD_TEST_CA_FILE: str | None = None
 OAUTH2_PROVIDER = {
+    # DOT's validator narrowed to the hub: codes and tokens for /mcp only (RFC 8707), a
+    # replayed code revokes its tokens (RFC 6749 §4.1.2).
+    "OAUTH2_VALIDATOR_CLASS": "telemetry.hub.oauth_validator.McpOAuth2Validator",
+    # …which reads the hub's URL from the request's absolute URI
+    "OAUTH2_BACKEND_CLASS": "telemetry.hub.oauth_validator.McpOAuthLibCore",
     "SCOPES": {MCP_SCOPE: "Record skill outputs to this tenant's Claresia hub"},
     "DEFAULT_SCOPES": [MCP_SCOPE],
     "PKCE_REQUIRED": True,
@@ -300,6 +310,25 @@ OAUTH2_PROVIDER = {
     "ALLOW_URI_WILDCARDS": False,
     # Our own strict registration view (telemetry/hub/oauth.py) replaces DOT's DCR.
     "DCR_ENABLED": False,
+    # Client ID Metadata Documents (telemetry/hub/oauth_cimd.py): DOT fetches and
+    # materialises them; the hub's fetcher, and a fetch counts as a registration.
+    "CIMD_ENABLED": True,
+    "CIMD_METADATA_FETCHER": "telemetry.hub.oauth_cimd.McpMetadataFetcher",
+    "CIMD_REGISTRATION_PERMISSION_CLASSES": (
+        "telemetry.hub.oauth_cimd.RegistrationThrottlePermission",
+    ),
+    # The draft's suggested bound (§6.6, "e.g. 5 kilobytes"): a name and a few redirect URIs
+    # are a few hundred bytes; ChatGPT's document is well under it.
+    "CIMD_MAX_DOCUMENT_SIZE": 5 * 1024,
+    # One deadline for resolving, connecting and reading, on the authorization request's
+    # thread: a document host answers in well under a second.
+    "CIMD_FETCH_TIMEOUT_SECONDS": 3,
+    # Cache-Control max-age, clamped: at least 5 minutes (no-store/no-cache included) so a
+    # client cannot make every request a fetch; at most a day so a change is seen daily.
+    "CIMD_METADATA_MIN_AGE_SECONDS": 300,
+    "CIMD_METADATA_MAX_AGE_SECONDS": 86400,
+    "CIMD_FAILURE_BACKOFF_SECONDS": 60,
+    "CIMD_MAX_CONCURRENT_FETCHES": 4,
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
@@ -348,6 +377,12 @@ CELERY_BEAT_SCHEDULE = {
     "skills-workspace-read-hourly": {
         "task": "skills.tasks.workspace_read_all_task",
         "schedule": crontab(minute=15),
+    },
+    # The MCP app's OAuth clients: registrations no tenant admin approved within a day go
+    # (anyone may register, RFC 7591); hourly, so none outlives a day by much.
+    "telemetry-mcp-clients-unapproved-remove": {
+        "task": "telemetry.mcp_clients_unapproved_remove",
+        "schedule": crontab(minute=17),
     },
     # Telemetry (seed Part 4): every connected tenant's audit log, each TELEMETRY_POLL_INTERVAL s.
     "telemetry-poll-tenants": {

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 
 
 class TelemetryConfig(AppConfig):
@@ -16,3 +16,11 @@ class TelemetryConfig(AppConfig):
         for model in (Tenant, "skills.Skill", HubToken, ModelPrice):
             for signal in (post_save, post_delete):
                 signal.connect(hotcache.forget_all, sender=model, weak=False)
+
+        from oauth2_provider.models import get_application_model
+
+        from telemetry.hub.oauth_cimd import public_client_without_secret
+
+        # DOT materialises a metadata document's client itself (its cimd.py): this is the one
+        # hook into that save.
+        pre_save.connect(public_client_without_secret, sender=get_application_model())

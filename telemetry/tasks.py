@@ -3,8 +3,10 @@ idempotent inserts see to that)."""
 
 from celery import shared_task
 from django.db import transaction
+from django.utils import timezone
 
 from claresia.models import Tenant
+from telemetry.hub.mcp_services import mcp_clients_unapproved_remove
 from telemetry.ingest.services import telemetry_poll_tenant, tenants_to_poll
 
 
@@ -28,3 +30,9 @@ def telemetry_poll_tenant_task(tenant_id: int) -> str:
 def telemetry_poll_start(*, tenant: Tenant) -> None:
     """Queue one tenant's poll once the transaction commits (the admin's *Poll now*)."""
     transaction.on_commit(lambda: telemetry_poll_tenant_task.delay(tenant.pk))
+
+
+@shared_task(name="telemetry.mcp_clients_unapproved_remove")
+def mcp_clients_unapproved_remove_task() -> int:
+    """Beat's entry point: MCP client registrations never approved within a day, removed."""
+    return mcp_clients_unapproved_remove(now=timezone.now())

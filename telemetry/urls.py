@@ -1,11 +1,12 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
-from oauth2_provider.views import RevokeTokenView, TokenView
+from oauth2_provider.views import RevokeTokenView
 
 from telemetry.hub.api_urls import api_urlpatterns
 from telemetry.hub.mcp import mcp_endpoint
 from telemetry.hub.oauth import (
     McpAuthorizationView,
+    McpTokenView,
     authorization_server_metadata,
     protected_resource_metadata,
     register_client,
@@ -35,6 +36,6 @@ urlpatterns = [
     ),
     path("oauth/register", register_client, name="oauth-register"),
     path("oauth/authorize/", McpAuthorizationView.as_view(), name="oauth-authorize"),
-    path("oauth/token/", TokenView.as_view(), name="oauth-token"),
+    path("oauth/token/", McpTokenView.as_view(), name="oauth-token"),
     path("oauth/revoke/", RevokeTokenView.as_view(), name="oauth-revoke"),
 ]

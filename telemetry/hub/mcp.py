@@ -30,7 +30,7 @@ from telemetry.hub.auth import WindowThrottle
 from telemetry.hub.exceptions import PayloadTooLarge, SkillNotFoundError, _flatten
 from telemetry.hub.footer import cost_display
 from telemetry.hub.mcp_services import McpCaller, mcp_caller_authenticate, mcp_client_touch
-from telemetry.hub.oauth import resource_metadata_url
+from telemetry.hub.oauth import hub_resource, resource_metadata_url
 from telemetry.hub.serializers import emit_hub_record_values
 from telemetry.hub.services import (
     OpenAIContext,
@@ -234,20 +234,41 @@ def _jsonrpc_error(status: int, code: int, message: str) -> JsonResponse:
     )
 
 
+def _has_invalid_id(body: bytes) -> bool:
+    """Whether the message carries an `id` that is not a string or an integer (MCP
+    "Requests": never null; JSON-RPC 2.0 §4: never an object or array). The SDK's transport
+    takes such a message for a notification and answers 202 with nothing; JSON-RPC 2.0 §5
+    wants an Invalid Request error with a null id. Bodies that are not one JSON object are
+    left to the transport's own errors."""
+    try:
+        message = json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(message, dict) or "id" not in message:
+        return False
+    request_id = message["id"]
+    return isinstance(request_id, bool) or not isinstance(request_id, str | int)
+
+
 def _header(request, name: str) -> str:
     return request.META.get(name, "").replace("\x00", "")[:200]
 
 
 @csrf_exempt
 def mcp_endpoint(request):
-    """`/mcp`: bearer token first (a 401 pointing at the resource metadata), then the client's
-    throttle (429 with Retry-After), then the body's bound, then the SDK's transport answers:
-    JSON-RPC errors for what is not JSON-RPC, 405 for GET (no server-sent stream in stateless
-    mode), MCP tool errors for bad arguments."""
+    """`/mcp`: POST only (405 otherwise: stateless JSON responses, no server-sent stream to
+    GET, no session to DELETE), then the bearer token (a 401 pointing at the resource
+    metadata), then the client's throttle (429 with Retry-After), then the body's bound, then
+    the SDK's transport answers: JSON-RPC errors for what is not JSON-RPC, MCP tool errors for
+    bad arguments."""
+    if request.method != "POST":
+        response = _jsonrpc_error(405, types.INVALID_REQUEST, "Send JSON-RPC messages by POST.")
+        response["Allow"] = "POST"
+        return response
     scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
         return _unauthorized(request, "Send an access token as 'Authorization: Bearer …'.")
-    caller = mcp_caller_authenticate(plaintext=credentials.strip())
+    caller = mcp_caller_authenticate(plaintext=credentials.strip(), resource=hub_resource(request))
     if caller is None:
         return _unauthorized(request, "The access token is not valid, expired or was revoked.")
     mcp_client_touch(application_id=caller.application_id, now=timezone.now())
@@ -262,9 +283,11 @@ def mcp_endpoint(request):
         length = 0
     if length > MAX_REQUEST_BYTES:
         return _jsonrpc_error(413, types.INVALID_REQUEST, "The request body is too large.")
-    body = request.body if request.method == "POST" else b""
+    body = request.body
     if len(body) > MAX_REQUEST_BYTES:
         return _jsonrpc_error(413, types.INVALID_REQUEST, "The request body is too large.")
+    if _has_invalid_id(body):
+        return _jsonrpc_error(400, types.INVALID_REQUEST, "A request id is a string or integer.")
     headers = [
         (key[5:].replace("_", "-").lower().encode("latin-1"), value.encode("latin-1", "replace"))
         for key, value in request.META.items()

@@ -5,6 +5,7 @@ The views in telemetry/hub/oauth.py and telemetry/hub/mcp.py and the admin only 
 
 import contextlib
 import hashlib
+import posixpath
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,11 +15,22 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
-from oauth2_provider.models import AccessToken, Application, RefreshToken
+from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 
 from claresia.models import Tenant
-from telemetry.hub.models import McpClient
+from telemetry.hub.models import McpClient, McpRedeemedCode
+
+# RFC 8707 §2: a resource indicator is an absolute URI; the default ports of its scheme are
+# the same resource written two ways (RFC 3986 §6.2.3).
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# A never-approved registration (no tenant, no grant, no token) is kept this long: ChatGPT
+# sends the tenant admin to the approval page within seconds of registering.
+UNAPPROVED_CLIENT_LIFETIME = timedelta(days=1)
+# A redeemed code is remembered this long for replay detection (RFC 6749 §4.1.2); the code
+# itself expires after AUTHORIZATION_CODE_EXPIRE_SECONDS, so a replay comes long before.
+REDEEMED_CODE_LIFETIME = timedelta(days=1)
 
 # ChatGPT's OAuth callbacks (chatgpt-admin-api.md, "Apps: how ChatGPT connects to an MCP
 # server"): `https://chatgpt.com/connector/oauth/{callback_id}` for new connections and the legacy
@@ -108,7 +120,11 @@ class McpCaller:
 
 def mcp_client_register(*, client_name: str, redirect_uris: list[str]) -> Application:
     """A public client (no secret) for the authorization-code grant with PKCE; bound to no
-    tenant until a tenant admin approves it. Raises django's ValidationError for a bad URI."""
+    tenant until a tenant admin approves it. Raises django's ValidationError for a bad URI.
+
+    A public client never authenticates with a secret (RFC 6749 §2.1), so none is made: DOT's
+    default would generate one and hash it with PBKDF2 on save, seconds of CPU per
+    registration for a value nobody ever sends (README "MCP performance")."""
     application = Application(
         name=client_name,
         client_type=Application.CLIENT_PUBLIC,
@@ -116,12 +132,23 @@ def mcp_client_register(*, client_name: str, redirect_uris: list[str]) -> Applic
         redirect_uris=" ".join(redirect_uris),
         skip_authorization=False,
         algorithm=Application.NO_ALGORITHM,
+        client_secret="",
+        hash_client_secret=False,
+        registration_source=Application.RegistrationSource.DCR,
     )
     application.full_clean(exclude=["user", "client_secret"])
     with transaction.atomic():
         application.save()
         McpClient.objects.create(application=application)
     return application
+
+
+def mcp_client_of_metadata_document(*, application: Application) -> None:
+    """A client DOT materialised from its Client ID Metadata Document becomes an MCP client
+    like a registered one (McpClient, bound to no tenant until a tenant admin approves it):
+    the same approval page, end-user path, admin and clean-up."""
+    if application.registration_source == Application.RegistrationSource.CIMD:
+        McpClient.objects.get_or_create(application=application)
 
 
 def mcp_client_approve(*, client_id: str, tenant: Tenant, user) -> McpClient:
@@ -192,11 +219,50 @@ def mcp_client_for_end_users(*, client_id: str) -> McpClient | None:
     )
 
 
-def mcp_caller_authenticate(*, plaintext: str) -> McpCaller | None:
-    """The tenant an unexpired access token with the hub scope is bound to, or None.
+def _resource_key(uri) -> tuple | None:
+    """A resource indicator as compared (RFC 8707 §2: absolute, no fragment; RFC 3986 §6
+    normalization: case of scheme and host, default port, dot segments, trailing slash), or
+    None when it is not one. A query makes it another resource."""
+    if not isinstance(uri, str) or len(uri) > 2000:
+        return None
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname or "#" in uri or parts.query:
+        return None
+    if parts.username is not None or parts.password is not None:
+        return None
+    path = posixpath.normpath(parts.path or "/")
+    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme], path
+
+
+def mcp_resource_is_hub(uri, *, hub: str) -> bool:
+    """Whether the resource indicator `uri` names this hub's MCP endpoint `hub` (its
+    canonical URL, `{issuer}/mcp`): the only resource this authorization server issues for."""
+    key = _resource_key(uri)
+    return key is not None and key == _resource_key(hub)
+
+
+def mcp_audience_is_hub(resources, *, hub: str) -> bool:
+    """Whether a grant's or token's stored audience (DOT's RFC 8707 `resource` list) is this
+    hub's MCP endpoint and nothing else. An empty audience is no audience: refused."""
+    return (
+        isinstance(resources, list)
+        and len(resources) > 0
+        and all(mcp_resource_is_hub(uri, hub=hub) for uri in resources)
+    )
+
+
+def mcp_caller_authenticate(*, plaintext: str, resource: str) -> McpCaller | None:
+    """The tenant an unexpired access token with the hub scope, issued for `resource` (this
+    hub's canonical /mcp URL), is bound to, or None.
 
     Tokens are stored only as SHA-256 checksums (DOT's RFC 9700 token storage), so the lookup
-    is by checksum; a revoked token is deleted, so the next call fails."""
+    is by checksum; a revoked token is deleted, so the next call fails. MCP authorization
+    (2026-07-28) and RFC 8707: a token whose audience is not this server is refused."""
     if not plaintext or len(plaintext) > 512:
         return None
     checksum = hashlib.sha256(plaintext.encode("utf-8", "replace")).hexdigest()
@@ -207,10 +273,12 @@ def mcp_caller_authenticate(*, plaintext: str) -> McpCaller | None:
             application__claresia_mcp__tenant__isnull=False,
         )
         .select_related("application__claresia_mcp__tenant")
-        .only("id", "scope", "application__claresia_mcp__tenant")
+        .only("id", "scope", "resource", "application__claresia_mcp__tenant")
         .first()
     )
     if row is None or settings.MCP_SCOPE not in row.scope.split():
+        return None
+    if not mcp_audience_is_hub(row.resource, hub=resource):
         return None
     return McpCaller(
         tenant=row.application.claresia_mcp.tenant,
@@ -239,3 +307,68 @@ def mcp_client_disconnect(*, clients) -> int:
     application_ids = list(clients.values_list("application_id", flat=True))
     deleted, _ = Application.objects.filter(pk__in=application_ids).delete()
     return len(application_ids) if deleted else 0
+
+
+def mcp_code_redeemed(*, code: str, application: Application, refresh_token: str | None) -> None:
+    """Remember that `code` was exchanged, and for which tokens (the refresh token's family
+    covers every token refreshed from it), so that a replay can revoke them."""
+    family = None
+    if refresh_token:
+        checksum = hashlib.sha256(refresh_token.encode("utf-8")).hexdigest()
+        family = (
+            RefreshToken.objects.filter(token_checksum=checksum, revoked__isnull=True)
+            .values_list("token_family", flat=True)
+            .first()
+        )
+    McpRedeemedCode.objects.get_or_create(
+        code_checksum=hashlib.sha256(code.encode("utf-8")).hexdigest(),
+        defaults={"application": application, "token_family": family},
+    )
+
+
+def mcp_code_replay_revoke(*, code: str, application: Application) -> bool:
+    """RFC 6749 §4.1.2: an authorization code used more than once is refused and the tokens
+    issued from it are revoked (its refresh token's family: every access and refresh token
+    rotated from it). True when `code` had been redeemed by `application` before."""
+    if not isinstance(code, str) or not code or len(code) > 512:
+        return False
+    redeemed = McpRedeemedCode.objects.filter(
+        code_checksum=hashlib.sha256(code.encode("utf-8")).hexdigest(), application=application
+    ).first()
+    if redeemed is None:
+        return False
+    if redeemed.token_family is not None:
+        RefreshToken.revoke_family(redeemed.token_family)
+    return True
+
+
+def mcp_clients_unapproved_remove(*, now: datetime) -> int:
+    """Delete the registrations no tenant admin ever approved, older than a day: no tenant,
+    no grant, no token ever issued (a client is approved before its first grant). Each
+    registration is a row anyone may create (RFC 7591 open registration, throttled per
+    address); this bounds them. Also forgets redeemed codes past their replay window.
+    Returns how many clients were removed."""
+    cutoff = now - UNAPPROVED_CLIENT_LIFETIME
+    registered = Q(claresia_mcp__isnull=False, claresia_mcp__tenant__isnull=True) & Q(
+        claresia_mcp__approved_at__isnull=True
+    )
+    # A Client ID Metadata Document's client is materialised on first sight by DOT (cimd.py)
+    materialised = Q(
+        registration_source=Application.RegistrationSource.CIMD, claresia_mcp__isnull=True
+    )
+    applications = (
+        Application.objects.filter(registered | materialised, created__lt=cutoff)
+        # NOT IN over a column with NULLs matches nothing: the token tables allow them
+        .exclude(pk__in=Grant.objects.filter(application__isnull=False).values("application_id"))
+        .exclude(
+            pk__in=AccessToken.objects.filter(application__isnull=False).values("application_id")
+        )
+        .exclude(
+            pk__in=RefreshToken.objects.filter(application__isnull=False).values("application_id")
+        )
+    )
+    with transaction.atomic():
+        ids = list(applications.values_list("pk", flat=True)[:10_000])
+        Application.objects.filter(pk__in=ids).delete()
+        McpRedeemedCode.objects.filter(redeemed_at__lt=now - REDEEMED_CODE_LIFETIME).delete()
+    return len(ids)

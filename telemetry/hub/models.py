@@ -249,3 +249,24 @@ class McpClient(models.Model):
     def __str__(self) -> str:
         tenant = self.tenant.slug if self.tenant_id else "not approved"
         return f"{self.application.name or self.application.client_id} ({tenant})"
+
+
+class McpRedeemedCode(models.Model):
+    """An authorization code of the hub's OAuth server, once exchanged: DOT deletes the grant
+    on exchange, so this remembers the code (as a SHA-256 checksum, never the code) and the
+    token family issued from it, so that a replay revokes those tokens (RFC 6749 §4.1.2).
+    Forgotten after a day (mcp_clients_unapproved_remove)."""
+
+    code_checksum = models.CharField(max_length=64, unique=True)
+    application = models.ForeignKey(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    # RefreshToken.token_family: the first refresh token's and every one rotated from it
+    token_family = models.UUIDField(null=True, blank=True)
+    redeemed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "redeemed MCP authorization code"
+
+    def __str__(self) -> str:
+        return f"code …{self.code_checksum[-8:]} redeemed {self.redeemed_at:%Y-%m-%d %H:%M}"

@@ -1,9 +1,11 @@
 """OAuth 2.1 for the hub's MCP endpoint, as the MCP authorization spec asks and ChatGPT connects
 apps (chatgpt-admin-api.md, "Plugins, the successor"; OpenAI Apps SDK, "Authentication"):
 protected-resource metadata (RFC 9728), authorization-server metadata (RFC 8414), dynamic client
-registration (RFC 7591), the authorization page where a tenant admin approves the connection for
-one tenant, which then lets the connection's end users authorize without a Claresia login, and
-django-oauth-toolkit's token and revocation endpoints (PKCE S256, rotation)."""
+registration (RFC 7591) beside Client ID Metadata Documents (oauth_cimd.py), the authorization
+page where a tenant admin approves the connection for one tenant, which then lets the
+connection's end users authorize without a Claresia login, and django-oauth-toolkit's token and
+revocation endpoints (PKCE S256, rotation), whose codes and tokens are for this hub's /mcp only
+(RFC 8707, oauth_validator.py)."""
 
 import json
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -20,7 +22,7 @@ from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.forms import AllowForm
 from oauth2_provider.models import Application
 from oauth2_provider.oauth2_validators import is_valid_resource_uri
-from oauth2_provider.views import AuthorizationView
+from oauth2_provider.views import AuthorizationView, TokenView
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
@@ -38,6 +40,7 @@ from telemetry.hub.mcp_services import (
     redirect_host,
 )
 from telemetry.hub.models import McpClient
+from telemetry.hub.oauth_validator import hub_resource_refusal
 
 MAX_REGISTRATION_BYTES = 16 * 1024
 MAX_REDIRECT_URIS = 5
@@ -47,7 +50,9 @@ SCOPE_DESCRIPTIONS = (
     "the app's emit_hub_record tool",
     "read back the footer of each record it writes (skill, cost, latency, View record link)",
 )
-# Each registration is a row until someone cleans up: bounded per client address.
+APPLICATION_TYPES = ("web", "native")
+# Each registration is a row until the daily clean-up of never-approved ones
+# (mcp_clients_unapproved_remove): bounded per client address.
 _registration_throttle = WindowThrottle("oauth_register")
 
 
@@ -55,6 +60,12 @@ def issuer(request) -> str:
     """This hub's base URL as the request reached it (a Mode C hub is its own issuer); the
     same value DOT puts in the authorization response's `iss` (RFC 9207)."""
     return request.build_absolute_uri("/").rstrip("/")
+
+
+def hub_resource(request) -> str:
+    """The canonical URL of this hub's MCP endpoint: the protected resource's identifier
+    (RFC 9728) and the only audience its tokens are issued for (RFC 8707)."""
+    return f"{issuer(request)}/mcp"
 
 
 def resource_metadata_url(request) -> str:
@@ -68,7 +79,7 @@ def protected_resource_metadata(request):
     base = issuer(request)
     return JsonResponse(
         {
-            "resource": f"{base}/mcp",
+            "resource": hub_resource(request),
             "authorization_servers": [base],
             "scopes_supported": [settings.MCP_SCOPE],
             "bearer_methods_supported": ["header"],
@@ -96,6 +107,9 @@ def authorization_server_metadata(request):
             "token_endpoint_auth_methods_supported": ["none"],
             "revocation_endpoint_auth_methods_supported": ["none"],
             "authorization_response_iss_parameter_supported": True,
+            # draft-ietf-oauth-client-id-metadata-document: an https client_id is fetched
+            # (telemetry/hub/oauth_cimd.py); ChatGPT then prefers it to registering
+            "client_id_metadata_document_supported": True,
         }
     )
 
@@ -159,6 +173,10 @@ def register_client(request):
     name = data.get("client_name", "")
     if not isinstance(name, str) or len(name) > 100 or "\x00" in name:
         return _registration_error("client_name must be text of at most 100 characters.")
+    # OpenID Connect DCR §2, which MCP 2026-07-28 asks DCR clients to send; "web" by default.
+    application_type = data.get("application_type", "web")
+    if application_type not in APPLICATION_TYPES:
+        return _registration_error("application_type must be 'web' or 'native'.")
     try:
         application = mcp_client_register(client_name=name.strip(), redirect_uris=uris)
     except ValidationError:
@@ -171,10 +189,26 @@ def register_client(request):
         "response_types": ["code"],
         "token_endpoint_auth_method": "none",
         "scope": settings.MCP_SCOPE,
+        "application_type": application_type,
     }
     if application.name:
         answer["client_name"] = application.name
     return JsonResponse(answer, status=201)
+
+
+def refuse_other_resource(request, credentials: dict) -> None:
+    """RFC 8707 §2 at the authorization endpoint, once DOT has checked the client and its
+    redirect URI (before that, DOT shows an error page): a `resource` other than this hub's
+    /mcp is answered at the redirect URI with `invalid_target`. Without one, the code is bound
+    to /mcp all the same (McpOAuth2Validator.save_authorization_code)."""
+    refusal = hub_resource_refusal(request.GET.getlist("resource"), hub=hub_resource(request))
+    if refusal:
+        raise OAuthToolkitError(
+            error=CustomOAuth2Error(
+                error="invalid_target", description=refusal, state=credentials.get("state")
+            ),
+            redirect_uri=credentials["redirect_uri"],
+        )
 
 
 class TenantAllowForm(AllowForm):
@@ -248,6 +282,11 @@ class McpAuthorizationView(AuthorizationView):
             "site_title": admin.site.site_title,
         }
         return self.render_to_response(context, status=error_response["error"].status_code)
+
+    def validate_authorization_request(self, request):
+        scopes, credentials = super().validate_authorization_request(request)
+        refuse_other_resource(request, credentials)
+        return scopes, credentials
 
     def dispatch(self, request, *args, **kwargs):
         if request.method == "GET":
@@ -365,3 +404,25 @@ class McpAuthorizationView(AuthorizationView):
                 form.add_error("tenant", "This connection is bound to another tenant.")
                 return self.form_invalid(form)
         return super().form_valid(form)
+
+
+# The grants a ChatGPT connection uses (authorization-server metadata, grant_types_supported).
+SUPPORTED_GRANTS = frozenset({"authorization_code", "refresh_token"})
+
+
+class McpTokenView(TokenView):
+    """DOT's token endpoint, for the grants this server supports only: any other grant type
+    is refused here (RFC 6749 §5.2, `unsupported_grant_type`), before DOT routes the device
+    code grant to a handler that expects a `device_code`."""
+
+    def post(self, request, *args, **kwargs):
+        if request.POST.get("grant_type") not in SUPPORTED_GRANTS:
+            return JsonResponse(
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "Use authorization_code or refresh_token.",
+                },
+                status=400,
+                headers={"Cache-Control": "no-store"},
+            )
+        return super().post(request, *args, **kwargs)

@@ -1,9 +1,12 @@
 """Access tokens for /mcp minted the way django-oauth-toolkit stores them (checksum only), and
 JSON-RPC calls through Django's test client."""
 
+import base64
+import hashlib
 import json
 import secrets
 from datetime import timedelta
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.conf import settings
 from django.utils import timezone
@@ -12,11 +15,21 @@ from oauth2_provider.models import AccessToken, set_token_value
 from telemetry.hub.mcp_services import mcp_client_approve, mcp_client_register
 
 MCP_URL = "/mcp"
+# The hub's canonical MCP URL under Django's test client: the audience of its tokens.
+HUB_RESOURCE = "http://testserver/mcp"
 ACCEPT = "application/json, text/event-stream"
 
 
-def mcp_token(tenant, user=None, *, seconds: int = 3600, scope: str | None = None) -> str:
-    """A registered client approved for `tenant`, and one access token of it (the plaintext)."""
+def mcp_token(
+    tenant,
+    user=None,
+    *,
+    seconds: int = 3600,
+    scope: str | None = None,
+    resource: list[str] | None = None,
+) -> str:
+    """A registered client approved for `tenant`, and one access token of it (the plaintext),
+    issued for the hub's /mcp unless another audience (`resource`) is given."""
     application = mcp_client_register(
         client_name="ChatGPT",
         redirect_uris=["https://chatgpt.com/connector_platform_oauth_redirect"],
@@ -27,6 +40,7 @@ def mcp_token(tenant, user=None, *, seconds: int = 3600, scope: str | None = Non
         application=application,
         expires=timezone.now() + timedelta(seconds=seconds),
         scope=scope if scope is not None else settings.MCP_SCOPE,
+        resource=resource if resource is not None else [HUB_RESOURCE],
     )
     set_token_value(token, plaintext)
     token.save()
@@ -59,3 +73,51 @@ INITIALIZE = {
         "clientInfo": {"name": "test", "version": "1"},
     },
 }
+
+
+CHATGPT_REDIRECT_URI = "https://chatgpt.com/connector_platform_oauth_redirect"
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A PKCE verifier and its S256 challenge (RFC 7636 §4.2)."""
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def authorize(client, client_id: str, challenge: str, **overrides):
+    """GET the authorization endpoint as ChatGPT sends a browser there; an override of None
+    leaves the parameter out."""
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": CHATGPT_REDIRECT_URI,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": "state-1",
+        "scope": settings.MCP_SCOPE,
+        "resource": HUB_RESOURCE,
+        **overrides,
+    }
+    params = {key: value for key, value in params.items() if value is not None}
+    return client.get(f"/oauth/authorize/?{urlencode(params, doseq=True)}")
+
+
+def redirect_query(response) -> dict[str, str]:
+    return {
+        key: values[0] for key, values in parse_qs(urlsplit(response["Location"]).query).items()
+    }
+
+
+def exchange(client, client_id: str, code: str, verifier: str, **overrides):
+    """POST the token endpoint's authorization-code exchange, as ChatGPT does."""
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": CHATGPT_REDIRECT_URI,
+        "client_id": client_id,
+        "code_verifier": verifier,
+        "resource": HUB_RESOURCE,
+        **overrides,
+    }
+    return client.post("/oauth/token/", {k: v for k, v in data.items() if v is not None})

@@ -4,6 +4,7 @@ and approval driven by the test, as a person would click them — lists the tool
 `emit_hub_record`; a connection approved for another tenant writes to that tenant only."""
 
 import html
+import json
 import re
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -22,6 +23,7 @@ from telemetry.hub.exceptions import SkillNotFoundError
 from telemetry.hub.models import HubRecord, McpClient
 from telemetry.hub.services import hub_record_url
 from tests.factories import make_skill
+from tests.telemetry.https_server import Document
 
 PASSWORD = "a-long-test-passphrase"
 REDIRECT_URI = "https://chatgpt.com/connector_platform_oauth_redirect"
@@ -150,9 +152,12 @@ class EndUser(TenantAdmin):
         )
 
 
-async def _connect_and_emit(mcp_url: str, admin: TenantAdmin, storage: MemoryStorage, calls):
-    """Connect as ChatGPT does (401 → discovery → registration → authorization → token), then
-    list the tools and make the given tool calls; returns (tool names, call results)."""
+async def _connect_and_emit(
+    mcp_url: str, admin: TenantAdmin, storage: MemoryStorage, calls, client_metadata_url=None
+):
+    """Connect as ChatGPT does (401 → discovery → registration, or its metadata document's URL
+    as client_id → authorization → token), then list the tools and make the given tool calls;
+    returns (tool names, call results)."""
     provider = OAuthClientProvider(
         server_url=mcp_url,
         client_metadata=OAuthClientMetadata(
@@ -165,6 +170,7 @@ async def _connect_and_emit(mcp_url: str, admin: TenantAdmin, storage: MemorySto
         storage=storage,
         redirect_handler=admin.approve,
         callback_handler=admin.callback,
+        client_metadata_url=client_metadata_url,
     )
     async with (
         httpx2.AsyncClient(auth=provider, timeout=20) as http,
@@ -273,3 +279,44 @@ def test_an_end_users_connection_to_an_approved_client_needs_no_login(live_serve
     assert McpClient.objects.count() == 1
     assert result.is_error is False
     assert HubRecord.objects.get().tenant == dainese
+
+
+def test_the_sdk_client_connects_with_its_metadata_document(live_server, admins, documents):
+    # given: the client's metadata document, served over HTTPS at the URL that is its client_id
+    dainese, _ = admins
+    path = "/chatgpt/client-metadata.json"
+    client_id = documents.url(path)
+    documents.documents[path] = Document(
+        json.dumps(
+            {
+                "client_id": client_id,
+                "client_name": "ChatGPT",
+                "redirect_uris": [REDIRECT_URI],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "token_endpoint_auth_method": "none",
+            }
+        ).encode()
+    )
+    admin = TenantAdmin(live_server.url, "ana", "Dainese")
+    storage = MemoryStorage()
+
+    # when: the SDK's client connects, offering the document's URL
+    names, (result,) = anyio.run(
+        _connect_and_emit,
+        f"{live_server.url}/mcp",
+        admin,
+        storage,
+        [("emit_hub_record", BODY)],
+        client_id,
+    )
+
+    # then: no registration; the URL is the client, approved for the admin's tenant, recording
+    assert names == ["emit_hub_record"]
+    assert storage.client_info.client_id == client_id
+    client = McpClient.objects.get()
+    assert client.application.client_id == client_id
+    assert client.tenant == dainese
+    assert result.is_error is False
+    assert HubRecord.objects.get().tenant == dainese
+    assert documents.hits == {path: 1}
