@@ -104,9 +104,13 @@ def authorize(client, client_id: str, challenge: str, **overrides):
 
 
 def redirect_query(response) -> dict[str, str]:
-    return {
-        key: values[0] for key, values in parse_qs(urlsplit(response["Location"]).query).items()
-    }
+    """The query the response sends the browser on with: a 302's Location, or the page that
+    navigates to the callback after the approval form (hub/mcp_authorize_continue.html)."""
+    if response.status_code == 302:
+        target = response["Location"]
+    else:
+        target = response.context["redirect_to"]
+    return {key: values[0] for key, values in parse_qs(urlsplit(target).query).items()}
 
 
 def exchange(client, client_id: str, code: str, verifier: str, **overrides):

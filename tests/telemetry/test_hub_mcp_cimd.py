@@ -120,7 +120,7 @@ def test_a_metadata_document_client_is_approved_and_records(
             "allow": "Authorize",
         },
     )
-    assert approval.status_code == 302, approval.content
+    assert approval.status_code == 200, approval.content  # the page that navigates on
     code = redirect_query(approval)["code"]
     client.logout()
     token = client.post(
