@@ -17,7 +17,6 @@ import os
 import threading
 
 import mcp_types as types
-from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from mcp.server.lowlevel import Server
@@ -140,9 +139,7 @@ async def _call_tool(ctx, params: types.CallToolRequestParams) -> types.CallTool
     if params.name != TOOL_NAME:
         raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {params.name[:100]}")
     caller, context = _caller.get()
-    return await sync_to_async(_emit, thread_sensitive=True)(
-        caller, context, params.arguments or {}
-    )
+    return await _request_thread().run(_emit, caller, context, params.arguments or {})
 
 
 server = Server(
@@ -174,46 +171,97 @@ async def _serve(scope: dict, body: bytes) -> tuple[int, list, bytes]:
         elif message["type"] == "http.response.body":
             sent["body"].append(message.get("body", b""))
 
-    # A manager per exchange: stateless mode keeps nothing between requests, and a manager's
-    # run() cannot be entered twice.
-    manager = StreamableHTTPSessionManager(
-        app=server, json_response=True, stateless=True, security_settings=None
-    )
-    async with manager.run():
-        await manager.handle_request(scope, receive, send)
+    await _threads.server.manager.handle_request(scope, receive, send)
     return sent["status"], sent["headers"], b"".join(sent["body"])
 
 
-_loop_lock = threading.Lock()
-_loop: tuple[int, asyncio.AbstractEventLoop] | None = None
+class _ThreadServer:
+    """This thread's event loop and the SDK's session manager running on it, made once per
+    thread and process (on first use, so after gunicorn forks) and kept: in stateless mode a
+    manager serves every request with a fresh transport, and entering a manager's run() per
+    request cost a task group and the server's lifespan each time."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self.manager = StreamableHTTPSessionManager(
+            app=server, json_response=True, stateless=True, security_settings=None
+        )
+        running = self.loop.create_future()
+        self._task = self.loop.create_task(self._run(running))
+        self.loop.run_until_complete(running)
+
+    async def _run(self, running: asyncio.Future) -> None:
+        async with self.manager.run():
+            running.set_result(None)
+            await self.loop.create_future()  # for the life of the thread
+
+    @property
+    def usable(self) -> bool:
+        # A manager whose run() ended (its task group failed) serves nothing more.
+        return self.pid == os.getpid() and not self._task.done()
 
 
-def _event_loop() -> asyncio.AbstractEventLoop:
-    """This process's event loop for /mcp exchanges, on a daemon thread of its own, started
-    on first use (so after gunicorn forks; a forked child starts its own)."""
-    global _loop
-    with _loop_lock:
-        if _loop is None or _loop[0] != os.getpid():
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="mcp-event-loop", daemon=True).start()
-            _loop = (os.getpid(), loop)
-        return _loop[1]
+class _RequestThread:
+    """The request's own thread drives the exchange on an event loop of that thread, and
+    lends itself back to the exchange for the tool's ORM work.
+
+    The loop runs only inside `drive` (`run_until_complete`). When a coroutine asks for sync
+    work (`run`), the loop stops, the work runs here with no loop running (Django refuses the
+    ORM while one runs in its thread) on the request's database connection, and the loop
+    resumes with the result. No second thread, so no hand-offs between threads per call: they
+    cost ~2 of a call's ~5 ms CPU and most of its wall time under load (README, "Where a
+    call's time goes")."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._wake: asyncio.Future | None = None
+        self._work: tuple[functools.partial, asyncio.Future] | None = None
+
+    async def run(self, function, *args):
+        done = self._loop.create_future()
+        self._work = (functools.partial(function, *args), done)
+        self._wake_up()
+        return await done
+
+    def _wake_up(self, *_) -> None:
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
+    def drive(self, coroutine):
+        task = self._loop.create_task(coroutine)
+        task.add_done_callback(self._wake_up)
+        while True:
+            if self._work is not None:
+                (work, done), self._work = self._work, None
+                try:
+                    done.set_result(work())
+                except Exception as error:  # the coroutine that asked gets it, as from a call
+                    done.set_exception(error)
+            elif task.done():
+                return task.result()
+            else:
+                self._wake = self._loop.create_future()
+                self._loop.run_until_complete(self._wake)
+
+
+_threads = threading.local()
+
+
+def _request_thread() -> _RequestThread:
+    return _threads.current
 
 
 def _exchange(scope: dict, body: bytes) -> tuple[int, list, bytes]:
-    """Run `_serve` from this sync request thread; the tool's ORM work comes back to this
-    thread (sync_to_async, thread-sensitive), so it uses the request's database connection.
-
-    Under WSGI, async_to_sync would start a thread and an event loop per call: 2 of the ~9 ms
-    an exchange cost (bench_mcp). asgiref runs the coroutine on the thread's "main event loop"
-    when one is recorded, as it is for a sync view under an ASGI server (left alone here), so a
-    WSGI thread records this process's long-lived loop. Should asgiref stop reading that
-    record, every call falls back to a loop of its own: slower, still correct."""
-    threadlocal = SyncToAsync.threadlocal
-    if getattr(threadlocal, "main_event_loop_pid", None) != os.getpid():
-        threadlocal.main_event_loop = _event_loop()
-        threadlocal.main_event_loop_pid = os.getpid()
-    return async_to_sync(_serve)(scope, body)
+    """Run `_serve` for this request on this thread's event loop."""
+    held = getattr(_threads, "server", None)
+    if held is None or not held.usable:
+        _threads.server = _ThreadServer()
+    _threads.current = _RequestThread(_threads.server.loop)
+    try:
+        return _threads.current.drive(_serve(scope, body))
+    finally:
+        _threads.current = None
 
 
 def _unauthorized(request, description: str) -> JsonResponse:

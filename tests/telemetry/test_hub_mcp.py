@@ -5,12 +5,15 @@ import json
 from datetime import timedelta
 
 import pytest
+import time_machine
+from django.db import connection
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oauth2_provider.models import AccessToken
+from oauth2_provider.models import AccessToken, revoke_access_token
 
 from telemetry.hub import mcp as mcp_module
+from telemetry.hub import token_stamp
 from telemetry.hub.mcp import _schemas
 from telemetry.hub.mcp_services import mcp_tokens_revoke
 from telemetry.hub.models import GovernanceEvent, HubRecord, McpClient
@@ -192,6 +195,49 @@ def test_revoking_cuts_the_next_call(client, tenant, token, skill):
     assert (
         rpc(client, token, call("emit_hub_record", {**BODY, "record_key": "k2"})).status_code == 401
     )
+    assert HubRecord.objects.count() == 1
+
+
+def test_a_token_revoked_by_the_oauth_revocation_fails_its_very_next_call(client, token, skill):
+    # given: the token worked, so this process remembers it
+    assert _result(rpc(client, token, call("emit_hub_record", BODY)))["isError"] is False
+
+    # when: revoked as DOT's /oauth/revoke_token/ and admin action revoke it (RFC 7009)
+    revoke_access_token(AccessToken.objects.get())
+
+    # then
+    second = rpc(client, token, call("emit_hub_record", {**BODY, "record_key": "k2"}))
+    assert second.status_code == 401
+    assert HubRecord.objects.count() == 1
+
+
+def test_a_token_revoked_in_another_process_fails_its_very_next_call_here(client, token, skill):
+    # given: the token worked, so this process remembers it
+    assert _result(rpc(client, token, call("emit_hub_record", BODY)))["isError"] is False
+
+    # when: another process deletes it, which this process's signals never see; what reaches
+    # this one is the shared token stamp that process replaces
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {AccessToken._meta.db_table}")  # noqa: S608 - our table
+    token_stamp.replace()
+
+    # then
+    second = rpc(client, token, call("emit_hub_record", {**BODY, "record_key": "k2"}))
+    assert second.status_code == 401
+    assert HubRecord.objects.count() == 1
+
+
+def test_a_remembered_token_is_not_trusted_past_its_expiry(client, token, skill):
+    # given: the token worked, so this process remembers it
+    assert _result(rpc(client, token, call("emit_hub_record", BODY)))["isError"] is False
+    expires = AccessToken.objects.get().expires
+
+    # when: its expiry passes, with nothing else changed
+    with time_machine.travel(expires + timedelta(seconds=1)):
+        second = rpc(client, token, call("emit_hub_record", {**BODY, "record_key": "k2"}))
+
+    # then
+    assert second.status_code == 401
     assert HubRecord.objects.count() == 1
 
 
