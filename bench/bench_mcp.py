@@ -11,6 +11,7 @@ Afterwards the rows are counted: every successful call must be a row (no lost re
 
 import os
 import secrets
+import statistics
 from datetime import timedelta
 
 from bench.bench_hub import (
@@ -108,6 +109,8 @@ def main() -> None:
         print(_line("POST /hub/v1/records:", hub))
         print(_line("/mcp tools/call:", mcp))
         print(f"   ratio {mcp['rps'] / hub['rps']:.2f} (mcp / hub req/s, same round)")
+    ratios = sorted(mcp["rps"] / hub["rps"] for mcp, hub, _ in rounds)
+    print(f"   median same-round ratio {statistics.median(ratios):.2f} (mcp / hub)")
     best_mcp = max((mcp for mcp, _, _ in rounds), key=lambda result: result["rps"])
     best_hub = max((hub for _, hub, _ in rounds), key=lambda result: result["rps"])
     print("   best of the rounds:")

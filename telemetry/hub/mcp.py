@@ -150,6 +150,10 @@ server = Server(
     on_list_tools=_list_tools,
     on_call_tool=_call_tool,
 )
+# The SDK's one default middleware wraps every message in an OpenTelemetry span: a no-op here
+# (opentelemetry-api only, no exporter) that still cost each call (README, "Where a call's time
+# goes"). The SDK documents dropping it from this list to opt out.
+server.middleware = []
 
 
 async def _serve(scope: dict, body: bytes) -> tuple[int, list, bytes]:
