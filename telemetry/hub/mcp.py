@@ -16,12 +16,20 @@ import logging
 import os
 import threading
 
+import anyio
 import mcp_types as types
+import pydantic_core
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from mcp.server.connection import Connection
 from mcp.server.lowlevel import Server
+from mcp.server.runner import serve_one
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPError, NoBackChannelError
+from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data
+from mcp.shared.transport_context import TransportContext
+from mcp_types import DEFAULT_NEGOTIATED_VERSION, jsonrpc_message_adapter
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from rest_framework import serializers as drf_serializers
 
 from telemetry.hub.auth import WindowThrottle
@@ -156,8 +164,92 @@ server = Server(
 server.middleware = []
 
 
+class _ExchangeContext:
+    """The SDK's DispatchContext for one stateless JSON exchange, as its stateless transport
+    gives the handler: no back channel for server-to-client requests (no session), and no wire
+    for notifications (JSON response mode)."""
+
+    def __init__(self, request_id) -> None:
+        self.transport = TransportContext(kind="streamable-http", can_send_request=False)
+        self.can_send_request = False
+        self.request_id = request_id
+        self.message_metadata = None
+        self.cancel_requested = anyio.Event()
+
+    async def send_raw_request(self, method, params, opts=None):
+        raise NoBackChannelError(method)
+
+    async def notify(self, method, params, opts=None) -> None:
+        return None
+
+    async def progress(self, progress, total=None, message=None) -> None:
+        return None
+
+
+def _plain_tool_call(scope: dict, body: bytes) -> tuple[types.JSONRPCRequest, str] | None:
+    """The request and its protocol version when this exchange is a plainly valid `tools/call`
+    that the SDK's stateless JSON transport would hand to its server as is; None for anything
+    else, which the transport itself then answers (streamable_http.py, `_handle_post_request`:
+    the same checks, in the same order)."""
+    if scope["method"] != "POST":
+        return None
+    headers = dict(reversed(scope["headers"]))  # the first of a repeated header, as Starlette
+    version = headers.get(b"mcp-protocol-version")
+    if b"mcp-session-id" in headers or (
+        version is not None and version.decode("latin-1") not in HANDSHAKE_PROTOCOL_VERSIONS
+    ):
+        return None
+    accepted = {
+        part.split(b";")[0].strip().lower() for part in headers.get(b"accept", b"").split(b",")
+    }
+    if accepted.isdisjoint({b"application/json", b"application/*", b"*/*"}):
+        return None
+    if headers.get(b"content-type", b"").split(b";")[0].strip() != b"application/json":
+        return None
+    try:
+        raw = pydantic_core.from_json(body)
+        if not isinstance(raw, dict) or raw.get("method") != "tools/call":
+            return None
+        message = jsonrpc_message_adapter.validate_python(raw, by_name=False)
+    except ValueError:  # pydantic's ValidationError is one
+        return None
+    if not isinstance(message, types.JSONRPCRequest):
+        return None
+    return message, version.decode("latin-1") if version else DEFAULT_NEGOTIATED_VERSION
+
+
+async def _serve_tool_call(message: types.JSONRPCRequest, version: str) -> tuple[int, list, bytes]:
+    """Answer a plain `tools/call` through the SDK's server kernel (`serve_one`, as the SDK's own
+    single-exchange entry does) without its per-request transport, memory streams and
+    dispatcher task: the answer is the transport's, byte for byte
+    (test_a_plain_tool_call_is_answered_as_the_sdk_transport_answers_it)."""
+    connection = Connection.from_envelope(version, None, None)
+    try:
+        result = await serve_one(
+            server,
+            _ExchangeContext(message.id),
+            message.method,
+            message.params,
+            connection=connection,
+            lifespan_state=_threads.server.lifespan_state,
+        )
+        reply = types.JSONRPCResponse(jsonrpc="2.0", id=message.id, result=result)
+    except Exception as error:  # the SDK dispatcher's exception-to-wire mapping
+        data = handler_exception_to_error_data(error)
+        if data is None:
+            logger.exception("MCP handler for %r raised", message.method)
+            data = types.ErrorData(code=0, message=str(error))
+        reply = types.JSONRPCError(jsonrpc="2.0", id=message.id, error=data)
+    content = reply.model_dump_json(by_alias=True, exclude_unset=True).encode()
+    return 200, [(b"content-type", b"application/json")], content
+
+
 async def _serve(scope: dict, body: bytes) -> tuple[int, list, bytes]:
-    """One stateless Streamable HTTP exchange through the SDK's own transport."""
+    """One stateless Streamable HTTP exchange through the SDK: a plain tool call straight to
+    its server kernel, anything else through its own transport."""
+    plain = _plain_tool_call(scope, body)
+    if plain is not None:
+        return await _serve_tool_call(*plain)
     sent = {"status": 500, "headers": [], "body": []}
     delivered = False
 
@@ -196,7 +288,7 @@ class _ThreadServer:
         self.loop.run_until_complete(running)
 
     async def _run(self, running: asyncio.Future) -> None:
-        async with self.manager.run():
+        async with server.lifespan(server) as self.lifespan_state, self.manager.run():
             running.set_result(None)
             await self.loop.create_future()  # for the life of the thread
 
