@@ -6,7 +6,7 @@ connections), loaded by the same closed-loop generator on loopback, in alternati
 is called as ChatGPT calls it once connected: one stateless JSON-RPC exchange per call, with an
 OAuth access token of a client approved for the tenant (issued here directly, as DOT stores it).
 The ratio shows what the MCP layer costs over the HTTP API: the OAuth token lookup, the JSON-RPC
-envelope and the SDK's transport and server driven in-process per request (telemetry/hub/mcp.py).
+envelope and the SDK's server driven in-process per request (telemetry/hub/mcp.py).
 Afterwards the rows are counted: every successful call must be a row (no lost records)."""
 
 import os

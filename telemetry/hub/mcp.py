@@ -5,8 +5,10 @@ official `mcp` SDK, with one tool, `emit_hub_record`: a plugin skill's way to th
 The SDK's transport is an ASGI app. `mcp_endpoint` is a Django view that authenticates the
 caller, bounds the body and drives that app for this one request in-process (a stateless JSON
 exchange has exactly one body in and one out), so /mcp is served by the same web process,
-under WSGI (gunicorn, the test server) and ASGI alike; README "Running in production" and
-bench_mcp measure the cost. The tool calls the same service as `POST /hub/v1/records`."""
+under WSGI (gunicorn, the test server) and ASGI alike. A plainly valid `tools/call` skips the
+transport's per-request machinery and goes to the SDK's server kernel with the same answer;
+README "Where a call's time goes" and bench_mcp measure the cost. The tool calls the same
+service as `POST /hub/v1/records`."""
 
 import asyncio
 import contextvars
@@ -305,9 +307,8 @@ class _RequestThread:
     The loop runs only inside `drive` (`run_until_complete`). When a coroutine asks for sync
     work (`run`), the loop stops, the work runs here with no loop running (Django refuses the
     ORM while one runs in its thread) on the request's database connection, and the loop
-    resumes with the result. No second thread, so no hand-offs between threads per call: they
-    cost ~2 of a call's ~5 ms CPU and most of its wall time under load (README, "Where a
-    call's time goes")."""
+    resumes with the result. No second thread, so no hand-offs between threads per call (four
+    of them, with two runnable threads trading the GIL: README, "Where a call's time goes")."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
