@@ -6,9 +6,12 @@ class TelemetryConfig(AppConfig):
     name = "telemetry"
 
     def ready(self) -> None:
+        from oauth2_provider.models import AccessToken
+
         from claresia.models import Tenant
         from telemetry.hub import hotcache
-        from telemetry.hub.models import HubToken, ModelPrice
+        from telemetry.hub.mcp_services import mcp_tokens_changed
+        from telemetry.hub.models import HubToken, McpClient, ModelPrice
 
         # Any change to what the hub keeps in memory empties this process's copy at once
         # (other processes: within hotcache.HOT_CACHE_SECONDS). The skill is named by its
@@ -24,3 +27,8 @@ class TelemetryConfig(AppConfig):
         # DOT materialises a metadata document's client itself (its cimd.py): this is the one
         # hook into that save.
         pre_save.connect(public_client_without_secret, sender=get_application_model())
+
+        # Every process stops trusting the MCP tokens it verified, at once (token_stamp.py).
+        for model in (AccessToken, McpClient):
+            for signal in (post_save, post_delete):
+                signal.connect(mcp_tokens_changed, sender=model, weak=False)

@@ -48,9 +48,13 @@ class TTLCache:
 
 tokens = TTLCache()
 skills = TTLCache()
+# MCP access token checksum → the caller it was verified as; trusted only while the shared
+# token stamp is unchanged (token_stamp.py), so a revocation reaches every process at once.
+mcp_tokens = TTLCache()
 
 
 def forget_all(**_signal_kwargs) -> None:
     """Empty this process's memory (hooked to saves and deletes of what it holds)."""
     tokens.clear()
     skills.clear()
+    mcp_tokens.clear()

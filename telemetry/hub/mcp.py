@@ -5,8 +5,10 @@ official `mcp` SDK, with one tool, `emit_hub_record`: a plugin skill's way to th
 The SDK's transport is an ASGI app. `mcp_endpoint` is a Django view that authenticates the
 caller, bounds the body and drives that app for this one request in-process (a stateless JSON
 exchange has exactly one body in and one out), so /mcp is served by the same web process,
-under WSGI (gunicorn, the test server) and ASGI alike; README "Running in production" and
-bench_mcp measure the cost. The tool calls the same service as `POST /hub/v1/records`."""
+under WSGI (gunicorn, the test server) and ASGI alike. A plainly valid `tools/call` skips the
+transport's per-request machinery and goes to the SDK's server kernel with the same answer;
+README "Where a call's time goes" and bench_mcp measure the cost. The tool calls the same
+service as `POST /hub/v1/records`."""
 
 import asyncio
 import contextvars
@@ -16,14 +18,21 @@ import logging
 import os
 import threading
 
+import anyio
 import mcp_types as types
-from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
+import pydantic_core
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from mcp.server.connection import Connection
 from mcp.server.lowlevel import Server
+from mcp.server.runner import serve_one
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPError, NoBackChannelError
+from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data
+from mcp.shared.transport_context import TransportContext
+from mcp_types import DEFAULT_NEGOTIATED_VERSION, jsonrpc_message_adapter
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from rest_framework import serializers as drf_serializers
 
 from telemetry.hub.auth import WindowThrottle
@@ -141,9 +150,7 @@ async def _call_tool(ctx, params: types.CallToolRequestParams) -> types.CallTool
     if params.name != TOOL_NAME:
         raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {params.name[:100]}")
     caller, context = _caller.get()
-    return await sync_to_async(_emit, thread_sensitive=True)(
-        caller, context, params.arguments or {}
-    )
+    return await _request_thread().run(_emit, caller, context, params.arguments or {})
 
 
 server = Server(
@@ -154,10 +161,98 @@ server = Server(
     on_list_tools=_list_tools,
     on_call_tool=_call_tool,
 )
+# The SDK's one default middleware wraps every message in an OpenTelemetry span: a no-op here
+# (opentelemetry-api only, no exporter) that still cost each call (README, "Where a call's time
+# goes"). The SDK documents dropping it from this list to opt out.
+server.middleware = []
+
+
+class _ExchangeContext:
+    """The SDK's DispatchContext for one stateless JSON exchange, as its stateless transport
+    gives the handler: no back channel for server-to-client requests (no session), and no wire
+    for notifications (JSON response mode)."""
+
+    def __init__(self, request_id) -> None:
+        self.transport = TransportContext(kind="streamable-http", can_send_request=False)
+        self.can_send_request = False
+        self.request_id = request_id
+        self.message_metadata = None
+        self.cancel_requested = anyio.Event()
+
+    async def send_raw_request(self, method, params, opts=None):
+        raise NoBackChannelError(method)
+
+    async def notify(self, method, params, opts=None) -> None:
+        return None
+
+    async def progress(self, progress, total=None, message=None) -> None:
+        return None
+
+
+def _plain_tool_call(scope: dict, body: bytes) -> tuple[types.JSONRPCRequest, str] | None:
+    """The request and its protocol version when this exchange is a plainly valid `tools/call`
+    that the SDK's stateless JSON transport would hand to its server as is; None for anything
+    else, which the transport itself then answers (streamable_http.py, `_handle_post_request`:
+    the same checks, in the same order)."""
+    if scope["method"] != "POST":
+        return None
+    headers = dict(reversed(scope["headers"]))  # the first of a repeated header, as Starlette
+    version = headers.get(b"mcp-protocol-version")
+    if b"mcp-session-id" in headers or (
+        version is not None and version.decode("latin-1") not in HANDSHAKE_PROTOCOL_VERSIONS
+    ):
+        return None
+    accepted = {
+        part.split(b";")[0].strip().lower() for part in headers.get(b"accept", b"").split(b",")
+    }
+    if accepted.isdisjoint({b"application/json", b"application/*", b"*/*"}):
+        return None
+    if headers.get(b"content-type", b"").split(b";")[0].strip() != b"application/json":
+        return None
+    try:
+        raw = pydantic_core.from_json(body)
+        if not isinstance(raw, dict) or raw.get("method") != "tools/call":
+            return None
+        message = jsonrpc_message_adapter.validate_python(raw, by_name=False)
+    except ValueError:  # pydantic's ValidationError is one
+        return None
+    if not isinstance(message, types.JSONRPCRequest):
+        return None
+    return message, version.decode("latin-1") if version else DEFAULT_NEGOTIATED_VERSION
+
+
+async def _serve_tool_call(message: types.JSONRPCRequest, version: str) -> tuple[int, list, bytes]:
+    """Answer a plain `tools/call` through the SDK's server kernel (`serve_one`, as the SDK's own
+    single-exchange entry does) without its per-request transport, memory streams and
+    dispatcher task: the answer is the transport's, byte for byte
+    (test_a_plain_tool_call_is_answered_as_the_sdk_transport_answers_it)."""
+    connection = Connection.from_envelope(version, None, None)
+    try:
+        result = await serve_one(
+            server,
+            _ExchangeContext(message.id),
+            message.method,
+            message.params,
+            connection=connection,
+            lifespan_state=_threads.server.lifespan_state,
+        )
+        reply = types.JSONRPCResponse(jsonrpc="2.0", id=message.id, result=result)
+    except Exception as error:  # the SDK dispatcher's exception-to-wire mapping
+        data = handler_exception_to_error_data(error)
+        if data is None:
+            logger.exception("MCP handler for %r raised", message.method)
+            data = types.ErrorData(code=0, message=str(error))
+        reply = types.JSONRPCError(jsonrpc="2.0", id=message.id, error=data)
+    content = reply.model_dump_json(by_alias=True, exclude_unset=True).encode()
+    return 200, [(b"content-type", b"application/json")], content
 
 
 async def _serve(scope: dict, body: bytes) -> tuple[int, list, bytes]:
-    """One stateless Streamable HTTP exchange through the SDK's own transport."""
+    """One stateless Streamable HTTP exchange through the SDK: a plain tool call straight to
+    its server kernel, anything else through its own transport."""
+    plain = _plain_tool_call(scope, body)
+    if plain is not None:
+        return await _serve_tool_call(*plain)
     sent = {"status": 500, "headers": [], "body": []}
     delivered = False
 
@@ -175,46 +270,96 @@ async def _serve(scope: dict, body: bytes) -> tuple[int, list, bytes]:
         elif message["type"] == "http.response.body":
             sent["body"].append(message.get("body", b""))
 
-    # A manager per exchange: stateless mode keeps nothing between requests, and a manager's
-    # run() cannot be entered twice.
-    manager = StreamableHTTPSessionManager(
-        app=server, json_response=True, stateless=True, security_settings=None
-    )
-    async with manager.run():
-        await manager.handle_request(scope, receive, send)
+    await _threads.server.manager.handle_request(scope, receive, send)
     return sent["status"], sent["headers"], b"".join(sent["body"])
 
 
-_loop_lock = threading.Lock()
-_loop: tuple[int, asyncio.AbstractEventLoop] | None = None
+class _ThreadServer:
+    """This thread's event loop and the SDK's session manager running on it, made once per
+    thread and process (on first use, so after gunicorn forks) and kept: in stateless mode a
+    manager serves every request with a fresh transport, and entering a manager's run() per
+    request cost a task group and the server's lifespan each time."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self.manager = StreamableHTTPSessionManager(
+            app=server, json_response=True, stateless=True, security_settings=None
+        )
+        running = self.loop.create_future()
+        self._task = self.loop.create_task(self._run(running))
+        self.loop.run_until_complete(running)
+
+    async def _run(self, running: asyncio.Future) -> None:
+        async with server.lifespan(server) as self.lifespan_state, self.manager.run():
+            running.set_result(None)
+            await self.loop.create_future()  # for the life of the thread
+
+    @property
+    def usable(self) -> bool:
+        # A manager whose run() ended (its task group failed) serves nothing more.
+        return self.pid == os.getpid() and not self._task.done()
 
 
-def _event_loop() -> asyncio.AbstractEventLoop:
-    """This process's event loop for /mcp exchanges, on a daemon thread of its own, started
-    on first use (so after gunicorn forks; a forked child starts its own)."""
-    global _loop
-    with _loop_lock:
-        if _loop is None or _loop[0] != os.getpid():
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="mcp-event-loop", daemon=True).start()
-            _loop = (os.getpid(), loop)
-        return _loop[1]
+class _RequestThread:
+    """The request's own thread drives the exchange on an event loop of that thread, and
+    lends itself back to the exchange for the tool's ORM work.
+
+    The loop runs only inside `drive` (`run_until_complete`). When a coroutine asks for sync
+    work (`run`), the loop stops, the work runs here with no loop running (Django refuses the
+    ORM while one runs in its thread) on the request's database connection, and the loop
+    resumes with the result. No second thread, so no hand-offs between threads per call (four
+    of them, with two runnable threads trading the GIL: README, "Where a call's time goes")."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._wake: asyncio.Future | None = None
+        self._work: tuple[functools.partial, asyncio.Future] | None = None
+
+    async def run(self, function, *args):
+        done = self._loop.create_future()
+        self._work = (functools.partial(function, *args), done)
+        self._wake_up()
+        return await done
+
+    def _wake_up(self, *_) -> None:
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
+    def drive(self, coroutine):
+        task = self._loop.create_task(coroutine)
+        task.add_done_callback(self._wake_up)
+        while True:
+            if self._work is not None:
+                (work, done), self._work = self._work, None
+                try:
+                    done.set_result(work())
+                except Exception as error:  # the coroutine that asked gets it, as from a call
+                    done.set_exception(error)
+            elif task.done():
+                return task.result()
+            else:
+                self._wake = self._loop.create_future()
+                self._loop.run_until_complete(self._wake)
+
+
+_threads = threading.local()
+
+
+def _request_thread() -> _RequestThread:
+    return _threads.current
 
 
 def _exchange(scope: dict, body: bytes) -> tuple[int, list, bytes]:
-    """Run `_serve` from this sync request thread; the tool's ORM work comes back to this
-    thread (sync_to_async, thread-sensitive), so it uses the request's database connection.
-
-    Under WSGI, async_to_sync would start a thread and an event loop per call: 2 of the ~9 ms
-    an exchange cost (bench_mcp). asgiref runs the coroutine on the thread's "main event loop"
-    when one is recorded, as it is for a sync view under an ASGI server (left alone here), so a
-    WSGI thread records this process's long-lived loop. Should asgiref stop reading that
-    record, every call falls back to a loop of its own: slower, still correct."""
-    threadlocal = SyncToAsync.threadlocal
-    if getattr(threadlocal, "main_event_loop_pid", None) != os.getpid():
-        threadlocal.main_event_loop = _event_loop()
-        threadlocal.main_event_loop_pid = os.getpid()
-    return async_to_sync(_serve)(scope, body)
+    """Run `_serve` for this request on this thread's event loop."""
+    held = getattr(_threads, "server", None)
+    if held is None or not held.usable:
+        _threads.server = _ThreadServer()
+    _threads.current = _RequestThread(_threads.server.loop)
+    try:
+        return _threads.current.drive(_serve(scope, body))
+    finally:
+        _threads.current = None
 
 
 def _unauthorized(request, description: str) -> JsonResponse:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 
 from claresia.models import Tenant
+from telemetry.hub import hotcache, token_stamp
 from telemetry.hub.models import McpClient, McpRedeemedCode
 
 # RFC 8707 §2: a resource indicator is an absolute URI; the default ports of its scheme are
@@ -256,16 +257,31 @@ def mcp_audience_is_hub(resources, *, hub: str) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class _Verified:
+    caller: McpCaller
+    expires: datetime
+    stamp: str  # the shared token stamp read before the database was asked
+
+
 def mcp_caller_authenticate(*, plaintext: str, resource: str) -> McpCaller | None:
     """The tenant an unexpired access token with the hub scope, issued for `resource` (this
     hub's canonical /mcp URL), is bound to, or None.
 
     Tokens are stored only as SHA-256 checksums (DOT's RFC 9700 token storage), so the lookup
     is by checksum; a revoked token is deleted, so the next call fails. MCP authorization
-    (2026-07-28) and RFC 8707: a token whose audience is not this server is refused."""
+    (2026-07-28) and RFC 8707: a token whose audience is not this server is refused. A token this
+    process verified for `resource` is remembered (at most hotcache.HOT_CACHE_SECONDS, never past
+    its expiry) and trusted while the shared token stamp, replaced on every token or client
+    change in any process, has not changed: one cache GET a call instead of a three-join query."""
     if not plaintext or len(plaintext) > 512:
         return None
     checksum = hashlib.sha256(plaintext.encode("utf-8", "replace")).hexdigest()
+    stamp = token_stamp.current()  # before the database: see token_stamp.py
+    # The audience is part of the key: a token verified for one hub URL says nothing of another.
+    verified = hotcache.mcp_tokens.get((checksum, resource))
+    if verified is not None and verified.stamp == stamp and timezone.now() < verified.expires:
+        return verified.caller
     row = (
         AccessToken.objects.filter(
             token_checksum=checksum,
@@ -273,18 +289,33 @@ def mcp_caller_authenticate(*, plaintext: str, resource: str) -> McpCaller | Non
             application__claresia_mcp__tenant__isnull=False,
         )
         .select_related("application__claresia_mcp__tenant")
-        .only("id", "scope", "resource", "application__claresia_mcp__tenant")
+        .only("id", "scope", "expires", "resource", "application__claresia_mcp__tenant")
         .first()
     )
     if row is None or settings.MCP_SCOPE not in row.scope.split():
         return None
     if not mcp_audience_is_hub(row.resource, hub=resource):
         return None
-    return McpCaller(
+    caller = McpCaller(
         tenant=row.application.claresia_mcp.tenant,
         application_id=row.application_id,
         access_token_id=row.pk,
     )
+    if stamp is None:
+        token_stamp.start()  # nothing to check a memory against yet: remember nothing
+    else:
+        hotcache.mcp_tokens.put((checksum, resource), _Verified(caller, row.expires, stamp))
+    return caller
+
+
+def mcp_tokens_changed(*, sender, created: bool = False, **_signal_kwargs) -> None:
+    """An access token or an MCP client was saved or deleted (DOT's revocation and refresh,
+    the admin, `mcp_tokens_revoke`, a cascade): no process may trust what it remembers of
+    verified tokens. A newly issued token changes nothing that was verified."""
+    if created and sender is AccessToken:
+        return
+    hotcache.mcp_tokens.clear()
+    token_stamp.replace()
 
 
 def mcp_tokens_revoke(*, clients) -> int:
@@ -297,6 +328,8 @@ def mcp_tokens_revoke(*, clients) -> int:
         refresh = RefreshToken.objects.filter(application_id__in=applications, revoked__isnull=True)
         refresh.update(revoked=timezone.now())
         deleted, _ = AccessToken.objects.filter(application_id__in=applications).delete()
+        # The deletes signal it too; an update() does not, so say it here as well.
+        mcp_tokens_changed(sender=McpClient)
     return deleted
 
 
@@ -339,6 +372,8 @@ def mcp_code_replay_revoke(*, code: str, application: Application) -> bool:
         return False
     if redeemed.token_family is not None:
         RefreshToken.revoke_family(redeemed.token_family)
+        # No process may go on trusting a token of the family it verified before.
+        mcp_tokens_changed(sender=McpClient)
     return True
 
 

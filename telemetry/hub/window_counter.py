@@ -22,15 +22,35 @@ THROTTLE_REDIS_TIMEOUT = 0.25
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
 
 
-class RedisWindowCounter:
+class ThreadRedis:
     """Each thread keeps one connection of the pool's settings for its whole life (gunicorn's
     threads are long-lived). Borrowing one from redis-py's pool per call costs a poll() and
     bookkeeping: about a third of the call (bench_hub)."""
 
     def __init__(self, pool) -> None:
-        self._pool = pool
+        self.pool = pool
         self._local = threading.local()
 
+    def _connection(self):
+        held = getattr(self._local, "held", None)
+        if held is None or held[0] != os.getpid():  # a forked child makes its own
+            held = self._local.held = (os.getpid(), self.pool.make_connection())
+        return held[1]
+
+    def command(self, *args):
+        """One command and its reply on this thread's connection (a dropped connection is
+        tried once more, then it raises)."""
+        connection = self._connection()
+        try:
+            connection.send_command(*args)
+            return connection.read_response()
+        except (redis_errors.ConnectionError, redis_errors.TimeoutError):
+            connection.disconnect()
+            connection.send_command(*args)
+            return connection.read_response()
+
+
+class RedisWindowCounter(ThreadRedis):
     def count(self, key: str, *, timeout: int) -> int:
         """Add one to `key` and return its count; the key expires `timeout` s after its first."""
         connection = self._connection()
@@ -40,12 +60,6 @@ class RedisWindowCounter:
             # A connection the server or the network dropped: one fresh try, then it raises.
             connection.disconnect()
             return self._evalsha(connection, key, timeout)
-
-    def _connection(self):
-        held = getattr(self._local, "held", None)
-        if held is None or held[0] != os.getpid():  # a forked child makes its own
-            held = self._local.held = (os.getpid(), self._pool.make_connection())
-        return held[1]
 
     @staticmethod
     def _evalsha(connection, key: str, timeout: int) -> int:

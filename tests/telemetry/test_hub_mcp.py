@@ -5,12 +5,15 @@ import json
 from datetime import timedelta
 
 import pytest
+import time_machine
+from django.db import connection
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oauth2_provider.models import AccessToken
+from oauth2_provider.models import AccessToken, revoke_access_token
 
 from telemetry.hub import mcp as mcp_module
+from telemetry.hub import token_stamp
 from telemetry.hub.mcp import _schemas
 from telemetry.hub.mcp_services import mcp_tokens_revoke
 from telemetry.hub.models import GovernanceEvent, HubRecord, McpClient
@@ -195,6 +198,49 @@ def test_revoking_cuts_the_next_call(client, tenant, token, skill):
     assert HubRecord.objects.count() == 1
 
 
+def test_a_token_revoked_by_the_oauth_revocation_fails_its_very_next_call(client, token, skill):
+    # given: the token worked, so this process remembers it
+    assert _result(rpc(client, token, call("emit_hub_record", BODY)))["isError"] is False
+
+    # when: revoked as DOT's /oauth/revoke_token/ and admin action revoke it (RFC 7009)
+    revoke_access_token(AccessToken.objects.get())
+
+    # then
+    second = rpc(client, token, call("emit_hub_record", {**BODY, "record_key": "k2"}))
+    assert second.status_code == 401
+    assert HubRecord.objects.count() == 1
+
+
+def test_a_token_revoked_in_another_process_fails_its_very_next_call_here(client, token, skill):
+    # given: the token worked, so this process remembers it
+    assert _result(rpc(client, token, call("emit_hub_record", BODY)))["isError"] is False
+
+    # when: another process deletes it, which this process's signals never see; what reaches
+    # this one is the shared token stamp that process replaces
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {AccessToken._meta.db_table}")  # noqa: S608 - our table
+    token_stamp.replace()
+
+    # then
+    second = rpc(client, token, call("emit_hub_record", {**BODY, "record_key": "k2"}))
+    assert second.status_code == 401
+    assert HubRecord.objects.count() == 1
+
+
+def test_a_remembered_token_is_not_trusted_past_its_expiry(client, token, skill):
+    # given: the token worked, so this process remembers it
+    assert _result(rpc(client, token, call("emit_hub_record", BODY)))["isError"] is False
+    expires = AccessToken.objects.get().expires
+
+    # when: its expiry passes, with nothing else changed
+    with time_machine.travel(expires + timedelta(seconds=1)):
+        second = rpc(client, token, call("emit_hub_record", {**BODY, "record_key": "k2"}))
+
+    # then
+    assert second.status_code == 401
+    assert HubRecord.objects.count() == 1
+
+
 def test_tokens_are_stored_only_as_checksums(token):
     stored = AccessToken.objects.get()
     assert stored.token == ""
@@ -260,6 +306,60 @@ def test_exchanges_run_on_one_long_lived_event_loop(client, token, skill, monkey
     assert loops[0] is loops[1]
     assert first["isError"] is second["isError"] is False
     assert HubRecord.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("payload", "headers"),
+    [
+        (call("emit_hub_record", BODY), {}),
+        (call("emit_hub_record", BODY, request_id="req-7"), {}),
+        (call("emit_hub_record", BODY), {"HTTP_MCP_PROTOCOL_VERSION": "2025-06-18"}),
+        (call("emit_hub_record", {**BODY, "usage": {"input_tokens": -1}}), {}),
+        (call("emit_hub_record", {**BODY, "skill_id": "no-such-skill"}), {}),
+        (call("no_such_tool", BODY), {}),
+        ({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"arguments": {}}}, {}),
+        ({"jsonrpc": "2.0", "id": 4, "method": "tools/call"}, {}),
+    ],
+)
+def test_a_plain_tool_call_is_answered_as_the_sdk_transport_answers_it(
+    client, token, skill, monkeypatch, payload, headers
+):
+    # given: the same call answered through the SDK's full stateless transport
+    take_plain_calls = mcp_module._plain_tool_call
+    monkeypatch.setattr(mcp_module, "_plain_tool_call", lambda scope, body: None)
+    through_transport = rpc(client, token, payload, **headers)
+    monkeypatch.setattr(mcp_module, "_plain_tool_call", take_plain_calls)
+
+    # when: answered by the direct path (the record exists now, so the answer is the same one)
+    direct = rpc(client, token, payload, **headers)
+
+    # then
+    assert take_plain_calls is not None
+    assert direct.status_code == through_transport.status_code
+    assert direct["Content-Type"] == through_transport["Content-Type"]
+    assert direct.content == through_transport.content
+    assert HubRecord.objects.count() <= 1
+
+
+def test_what_is_not_a_plain_tool_call_goes_through_the_sdk_transport():
+    # given: a plain tool call, and its variants the direct path must leave to the transport
+    accept = (b"accept", b"application/json")
+    json_type = (b"content-type", b"application/json")
+    body = json.dumps(call("emit_hub_record", BODY)).encode()
+
+    def plain(headers, content=body):
+        return mcp_module._plain_tool_call({"method": "POST", "headers": headers}, content)
+
+    # when / then
+    assert plain([accept, json_type]) is not None
+    assert plain([accept]) is None
+    assert plain([(b"accept", b"text/event-stream"), json_type]) is None
+    assert plain([accept, json_type, (b"mcp-session-id", b"s1")]) is None
+    assert plain([accept, json_type, (b"mcp-protocol-version", b"2099-01-01")]) is None
+    assert plain([accept, json_type], json.dumps(INITIALIZE).encode()) is None
+    assert plain([accept, json_type], json.dumps([call("emit_hub_record", BODY)]).encode()) is None
+    assert plain([accept, json_type], b"{not json") is None
+    assert mcp_module._plain_tool_call({"method": "GET", "headers": [accept]}, b"") is None
 
 
 def test_get_is_refused_without_a_stream(client, token):
