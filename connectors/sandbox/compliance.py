@@ -512,6 +512,21 @@ def plugin_object(
     }
 
 
+def plugin_skill_used_id(tenant_slug: str, skill_id: str) -> str:
+    """The opaque id ChatGPT gives a plugin skill in `skills_used`: stable per tenant and skill,
+    and naming neither (chatgpt-admin-api.md: the mapping is not published)."""
+    digest = hashlib.sha256(f"{tenant_slug}/{skill_id}".encode()).hexdigest()
+    return f"skill_{digest[:24]}"
+
+
+def message_author(kind: str, *, model: str, skills_used: list[str] | None = None) -> dict:
+    """A message's `author` in the real shape: a user message's client type, an assistant
+    message's model, tools and skills used (chatgpt-admin-api.md → CONVERSATION_MESSAGE)."""
+    if kind != "assistant":
+        return {"type": kind, "client_type": "web"}
+    return {"type": kind, "model": model, "tools_used": [], "skills_used": list(skills_used or [])}
+
+
 def conversation_lines(
     *,
     principal: str,
@@ -522,9 +537,13 @@ def conversation_lines(
     messages_per_conversation: int = 2,
     content: str = "Please summarise the incident of last night.",
     step: timedelta = timedelta(seconds=1),
+    skills_used: list[str] | None = None,
+    title: str = "Last night's incident",
 ) -> list[dict]:
     """`CONVERSATION_MESSAGE` lines: per conversation, a user message then an assistant reply
-    (the model), alternating, in the real line shape (chatgpt-admin-api.md)."""
+    (the model), alternating, in the real line shape (chatgpt-admin-api.md). With `skills_used`
+    (opaque ids, `plugin_skill_used_id`), conversation c's assistant replies used the skill
+    `skills_used[c % len]`; `title` is customer data, as `content` is."""
     users = [("user-ana", "ana"), ("user-bo", "bo"), ("user-cy", "cy")]
     lines = []
     moment = start
@@ -546,16 +565,17 @@ def conversation_lines(
                     },
                     "conversation": {
                         "id": f"conv-{seed:x}-{c:x}",
+                        "title": title,
                         "gpt_id": gpt_id,
                         "project_id": None,
                     },
                     "message": {
                         "id": f"msg-{seed:x}-{c:x}-{m:x}",
-                        "author": {
-                            "type": author,
-                            "model": "gpt-4o" if author == "assistant" else None,
-                            "client_type": "web",
-                        },
+                        "author": message_author(
+                            author,
+                            model="gpt-4o",
+                            skills_used=[skills_used[c % len(skills_used)]] if skills_used else [],
+                        ),
                         "content": {"content_type": "text", "parts": [content]},
                     },
                 }

@@ -45,6 +45,11 @@ range follows the `CONVERSATION_MESSAGE` cursor only (an idle app would hold it 
 to the tenant's Claresia app are kept (other apps' calls are counted as skipped); only ids, times,
 the app's name and the tool's name are stored.
 
+A plugin skill's use is visible only as an id in an assistant message's `skills_used`: each id of
+each such message is its own row (key: `event_id` + skill id), resolved to a skill by the tenant's
+`PluginSkillMapping` now or once it is learned or set (`plugin_skills.py`); an id first seen gets
+an unmapped mapping in the same transaction as its rows.
+
 What it does not catch: a file that appears later with an `end_time` at or before the cursor
 (the contract promises `end_time` order; a late *event* arrives in a later file, which is read).
 
@@ -94,8 +99,10 @@ from telemetry.ingest.logs_normalizer import (
     normalize_log_event,
     parse_line,
     parse_time,
+    skill_use_rows,
     with_models,
 )
+from telemetry.ingest.plugin_skills import plugin_skill_ids_seen, plugin_skill_map
 from telemetry.ingest.poller import INTERNAL_ERROR_MESSAGE, PollStatus
 from telemetry.ingest.storage import telemetry_rows_insert, tenant_poll_lock
 from telemetry.models import LogsCursor
@@ -128,6 +135,7 @@ class LogsOutcome:
     skipped: int = 0
     malformed: int = 0
     app_calls: int = 0  # of `stored`: calls to the tenant's Claresia app (APP_LOG)
+    skill_uses: int = 0  # of `stored`: plugin skill uses (`skills_used`), mapped or not
     error: str = ""
     gap: str = ""
     malformed_at: list[str] = field(default_factory=list)
@@ -139,6 +147,8 @@ class LogsOutcome:
         stored = f"{self.stored} stored"
         if self.app_calls:
             stored += f" ({self.app_calls} app call{'' if self.app_calls == 1 else 's'})"
+        if self.skill_uses:
+            stored += f" ({self.skill_uses} plugin skill use{'' if self.skill_uses == 1 else 's'})"
         text = f"{self.tenant} Logs Platform: {stored}, {self.skipped} skipped, {files}"
         if self.malformed:
             text += f", {self.malformed} malformed line(s) ({'; '.join(self.malformed_at[:3])})"
@@ -157,6 +167,7 @@ class _FileRead:
     skipped: int
     malformed: list[tuple[int, str]]
     sha256: str
+    skill_uses: list[LogRow] = field(default_factory=list)
 
 
 class _GptMap:
@@ -233,11 +244,12 @@ def file_lines(
 
 @dataclass
 class _Readers:
-    """What turns a poll's lines into rows: the GPT map (CONVERSATION_MESSAGE) and the tenant's
-    Claresia app (APP_LOG)."""
+    """What turns a poll's lines into rows: the GPT map and the mapped `skills_used` ids
+    (CONVERSATION_MESSAGE) and the tenant's Claresia app (APP_LOG)."""
 
     gpt_map: _GptMap
     app: AppIdentity
+    plugin_skills: dict = field(default_factory=dict)
 
 
 def app_identity(tenant: Tenant) -> AppIdentity:
@@ -267,6 +279,7 @@ def _download(
 ) -> _FileRead:
     digest = hashlib.sha256()
     rows: list[LogRow] = []
+    uses: list[LogRow] = []
     models: dict[str, str] = {}
     skipped = 0
     malformed: list[tuple[int, str]] = []
@@ -280,16 +293,27 @@ def _download(
             try:
                 event = parse_line(line)
                 result = _normalize(event, event_type, tenant_slug, readers, file_id, line_no)
+                used = (
+                    skill_use_rows(
+                        event,
+                        plugin_skills=readers.plugin_skills,
+                        log_file=file_id,
+                        line_no=line_no,
+                    )
+                    if event_type == compliance.CONVERSATION_MESSAGE
+                    else []
+                )
             except MalformedLine as exc:
                 malformed.append((line_no, str(exc)))
                 continue
+            uses += used
             if isinstance(result, LogRow):
                 rows.append(result)
             elif isinstance(result, AssistantModel):
                 models[result.conversation_id] = result.model
-            else:
+            elif not used:
                 skipped += 1
-    return _FileRead(with_models(rows, models), skipped, malformed, digest.hexdigest())
+    return _FileRead(with_models(rows, models), skipped, malformed, digest.hexdigest(), uses)
 
 
 def _read_file(
@@ -336,7 +360,9 @@ def logs_poll(
             return outcome
         try:
             with client or admin_client_for_tenant(tenant=tenant) as opened:
-                readers = _Readers(_GptMap(tenant, opened), app_identity(tenant))
+                readers = _Readers(
+                    _GptMap(tenant, opened), app_identity(tenant), plugin_skill_map(tenant=tenant)
+                )
                 stopped = ""
                 for event_type in EVENT_TYPES:
                     cursor = _cursor(tenant, event_type, principal, now)
@@ -439,6 +465,11 @@ def _store_file(cursor: LogsCursor, file: dict, read: _FileRead, outcome: LogsOu
     where = [f"file {file['id']} line {line_no}: {reason}" for line_no, reason in read.malformed]
     with transaction.atomic():
         stored = telemetry_rows_insert(tenant_id=cursor.tenant_id, rows=read.rows)
+        uses = 0
+        if read.skill_uses:
+            uses = telemetry_rows_insert(tenant_id=cursor.tenant_id, rows=read.skill_uses)
+            plugin_skill_ids_seen(tenant_id=cursor.tenant_id, rows=read.skill_uses)
+            stored += uses
         if cursor.cursor_at is None or end_time > cursor.cursor_at:
             cursor.cursor_at = end_time
         cursor.last_file_id = str(file["id"])[:128]
@@ -455,7 +486,8 @@ def _store_file(cursor: LogsCursor, file: dict, read: _FileRead, outcome: LogsOu
     outcome.stored += stored
     if cursor.event_type == compliance.APP_LOG:
         outcome.app_calls += stored
-    outcome.skipped += read.skipped + (len(read.rows) - stored)
+    outcome.skill_uses += uses
+    outcome.skipped += read.skipped + (len(read.rows) + len(read.skill_uses) - stored)
     outcome.malformed += len(read.malformed)
     outcome.malformed_at.extend(where[: max(0, MALFORMED_REPORTED - len(outcome.malformed_at))])
 

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from demo.loader import demo_load, demo_skills_publish, demo_test_connection
 from telemetry.hub.models import GovernanceEvent
 from telemetry.hub.services import hub_token_issue
+from telemetry.ingest.reconcile import MISSING_MESSAGE
 from telemetry.models import PollCursor, TelemetryEvent
 from tests.browser.helpers import log_in
 
@@ -102,8 +103,7 @@ def _telemetry_rows(tenant) -> None:
         tenant=tenant,
         skill=skill,
         kind=GovernanceEvent.Kind.HUB_RECORD_MISSING,
-        message="Hub record missing: PRD Review ran in ChatGPT but emit_hub_record was not "
-        "called (refused or disabled by the user)",
+        message=MISSING_MESSAGE.format(skill="PRD Review"),
         dedupe_key="run-through",
         occurred_at=now,
     )
