@@ -9,7 +9,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
-from connectors.services import connector_of, connector_test_connection
+from connectors.connection_checks import BannerLevel
+from connectors.services import connector_banner, connector_of, connector_test_connection
 from skills.models import Publication
 from skills.selectors import publish_runs_recent, skill_rows
 from telemetry.hub.services import governance_events_reopen, governance_events_review
@@ -35,6 +36,7 @@ def overview(request):
         if reviewed.isdigit()
         else None
     )
+    connector = connector_of(tenant=tenant)
     counts = {status: 0 for status in (*Publication.Status.values, "never")}
     for row in rows:
         counts[row["publication"].status if row["publication"] else "never"] += 1
@@ -48,7 +50,8 @@ def overview(request):
             "rows": rows,
             "skill_count": len(rows),
             "counts": counts,
-            "connector": connector_of(tenant=tenant),
+            "connector": connector,
+            "banner": connector_banner(connector) if connector else None,
             "can_edit": can_edit(request.user, tenant),
             "poll": poll_health(tenant=tenant, now=timezone.now()),
             "logs_polls": logs_poll_health(tenant=tenant),
@@ -69,10 +72,13 @@ def connector_test(request):
         raise Http404("This tenant has no connector yet.")
     connector_test_connection(connector=connector)
     tested = connector_of(tenant=tenant)
-    if tested.last_error:
-        messages.error(request, f"{tenant.name}: the connection test failed. {tested.last_error}")
+    said = connector_banner(tested)
+    if said.level == BannerLevel.CONNECTED:
+        messages.success(request, f"{tenant.name}: {said.text}. Every check answered.")
+    elif said.level == BannerLevel.PARTLY:
+        messages.warning(request, f"{tenant.name}: {said.text}.")
     else:
-        messages.success(request, f"{tenant.name}: connected. The Compliance API answered.")
+        messages.error(request, f"{tenant.name}: {said.text}. {tested.last_error}")
     return HttpResponseRedirect(f"{reverse('command_center:overview')}?tenant={tenant.slug}")
 
 
