@@ -10,6 +10,8 @@ from django.db.models import Max, Q, QuerySet
 from django.utils.timesince import timesince
 
 from claresia.models import Tenant
+from connectors.openai.compliance import APP_LOG, CONVERSATION_MESSAGE
+from connectors.services import connector_audit_log_refused, connector_logs_principal
 from telemetry.models import GovernanceEvent, HubRecord, LogsCursor, PollCursor, TelemetryEvent
 
 # A poll is stale when this many intervals passed without a success: one missed poll is noise
@@ -24,6 +26,10 @@ class PollHealth:
         HEALTHY = "healthy"
         STALE = "stale"
         FAILING = "failing"
+        # A source the poll does not read because its last Test connection check failed.
+        SWITCHED_OFF = "off"
+        # The per-user audit export: read when uploaded, never polled.
+        IMPORTED = "imported"
 
     cursor: PollCursor | None
     newest_event_at: datetime | None
@@ -44,6 +50,8 @@ class PollHealth:
             self.State.HEALTHY: "Healthy",
             self.State.STALE: "Stale",
             self.State.FAILING: "Failing",
+            self.State.SWITCHED_OFF: "Not read",
+            self.State.IMPORTED: "Imported",
         }[self.state]
 
 
@@ -141,3 +149,100 @@ def logs_poll_health(*, tenant: Tenant) -> list[LogsCursor]:
     """The tenant's Compliance Logs Platform polls (one per event type read), with the
     platform's own `max_event_time` freshness beside the cursor."""
     return list(LogsCursor.objects.filter(tenant=tenant).order_by("event_type"))
+
+
+SWITCHED_OFF_ADVICE = "not read: the last connection check failed"
+SEED_AUDIT_LOG = "Seed audit log"
+AUDIT_EXPORT = "Audit export"
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """One telemetry source's poll health and lag, measured on that source's own events."""
+
+    name: str
+    health: PollHealth
+    # The source the tenant's telemetry actually comes from (the overview leads with it).
+    in_use: bool = False
+
+
+def _newest(tenant: Tenant, source: str, **narrow) -> datetime | None:
+    events = TelemetryEvent.objects.filter(tenant=tenant, source=source, **narrow)
+    if "event_type" not in narrow:
+        events = events.exclude(event_type=TelemetryEvent.EventType.APP_CALL)
+    return events.aggregate(newest=Max("occurred_at"))["newest"]
+
+
+def _switched_off(cursor, newest: datetime | None, now: datetime) -> PollHealth:
+    return PollHealth(
+        cursor=cursor,
+        newest_event_at=newest,
+        lag=(now - newest) if newest else None,
+        state=PollHealth.State.SWITCHED_OFF,
+        advice=SWITCHED_OFF_ADVICE,
+    )
+
+
+def telemetry_sources_health(
+    *, tenant: Tenant, now: datetime, interval: int | None = None
+) -> list[SourceHealth]:
+    """Poll health and lag per source — the seed's audit log, the Logs Platform per event type,
+    the audit export when one was imported — the one the tenant's telemetry comes from first.
+
+    Which sources a poll reads follows `telemetry.ingest.services.telemetry_poll_tenant`: the
+    Logs Platform as the principal whose last check passed, the seed's audit log unless its
+    check failed while the Logs Platform's passed."""
+    principal = connector_logs_principal(tenant=tenant)
+    audit_off = principal is not None and connector_audit_log_refused(tenant=tenant)
+    compliance_api = TelemetryEvent.Source.COMPLIANCE_API
+    seed_cursor = PollCursor.objects.filter(tenant=tenant).first()
+    seed_newest = _newest(tenant, compliance_api)
+    seed = SourceHealth(
+        SEED_AUDIT_LOG,
+        _switched_off(seed_cursor, seed_newest, now)
+        if audit_off
+        else poll_health_of(
+            cursor=seed_cursor, newest_event_at=seed_newest, now=now, interval=interval
+        ),
+        in_use=principal is None,
+    )
+    cursors = {c.event_type: c for c in LogsCursor.objects.filter(tenant=tenant)}
+    lead_type = (
+        CONVERSATION_MESSAGE
+        if principal is not None and principal.kind == "workspaces"
+        else APP_LOG
+    )
+    logs = []
+    for event_type in (CONVERSATION_MESSAGE, APP_LOG):
+        narrow = {"event_type": TelemetryEvent.EventType.APP_CALL} if event_type == APP_LOG else {}
+        newest = _newest(tenant, TelemetryEvent.Source.COMPLIANCE_LOGS, **narrow)
+        cursor = cursors.get(event_type)
+        health = (
+            _switched_off(cursor, newest, now)
+            if principal is None
+            else poll_health_of(cursor=cursor, newest_event_at=newest, now=now, interval=interval)
+        )
+        logs.append(
+            SourceHealth(
+                f"Logs Platform · {event_type}",
+                health,
+                in_use=principal is not None and event_type == lead_type,
+            )
+        )
+    sources = [seed, *logs]
+    export_newest = _newest(tenant, TelemetryEvent.Source.AUDIT_EXPORT)
+    if export_newest is not None:
+        sources.append(
+            SourceHealth(
+                AUDIT_EXPORT,
+                PollHealth(
+                    cursor=None,
+                    newest_event_at=export_newest,
+                    lag=now - export_newest,
+                    state=PollHealth.State.IMPORTED,
+                    advice="read when an export is uploaded in the admin, never polled",
+                ),
+            )
+        )
+    # The source in use first; the rest keep their order.
+    return sorted(sources, key=lambda source: not source.in_use)

@@ -1,5 +1,6 @@
 """Command Center → Overview: the connector with *Test connection*, skills per target, poll
-health and the open governance events (with *Mark reviewed*)."""
+health per telemetry source (the one in use first) and the open governance events (with *Mark
+reviewed*)."""
 
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
@@ -18,7 +19,7 @@ from telemetry.selectors import (
     governance_event_of,
     governance_summary,
     logs_poll_health,
-    poll_health,
+    telemetry_sources_health,
 )
 
 
@@ -37,6 +38,7 @@ def overview(request):
         else None
     )
     connector = connector_of(tenant=tenant)
+    sources = telemetry_sources_health(tenant=tenant, now=timezone.now())
     counts = {status: 0 for status in (*Publication.Status.values, "never")}
     for row in rows:
         counts[row["publication"].status if row["publication"] else "never"] += 1
@@ -53,7 +55,9 @@ def overview(request):
             "connector": connector,
             "banner": connector_banner(connector) if connector else None,
             "can_edit": can_edit(request.user, tenant),
-            "poll": poll_health(tenant=tenant, now=timezone.now()),
+            "poll": sources[0].health,
+            "poll_source": sources[0].name,
+            "sources": sources,
             "logs_polls": logs_poll_health(tenant=tenant),
             "governance": governance_summary(tenant=tenant),
             "runs": publish_runs_recent(tenant=tenant, limit=5),
