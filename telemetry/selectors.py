@@ -2,17 +2,24 @@
 records. Selectors only: the caller picked the tenant through claresia.scoping."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils.timesince import timesince
 
 from claresia.models import Tenant
 from connectors.openai.compliance import APP_LOG, CONVERSATION_MESSAGE
 from connectors.services import connector_audit_log_refused, connector_logs_principal
-from telemetry.models import GovernanceEvent, HubRecord, LogsCursor, PollCursor, TelemetryEvent
+from telemetry.models import (
+    GovernanceEvent,
+    HubRecord,
+    LogsCursor,
+    PluginSkillMapping,
+    PollCursor,
+    TelemetryEvent,
+)
 
 # A poll is stale when this many intervals passed without a success: one missed poll is noise
 # (a slow page, a restart), two mean the poller is not running.
@@ -246,3 +253,40 @@ def telemetry_sources_health(
         )
     # The source in use first; the rest keep their order.
     return sorted(sources, key=lambda source: not source.in_use)
+
+
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def plugin_skill_mappings(*, tenant: Tenant) -> list[dict]:
+    """The tenant's ids, each with its mapping and its uses (count, first and last), mapped or
+    not, newest use first."""
+    uses = {
+        row["plugin_skill_id"]: row
+        for row in TelemetryEvent.objects.filter(tenant=tenant)
+        .exclude(plugin_skill_id="")
+        .order_by()
+        .values("plugin_skill_id")
+        .annotate(
+            uses=Count("*"),
+            first=Min("occurred_at"),
+            last=Max("occurred_at"),
+            failures=Count("event_type", filter=Q(event_type=TelemetryEvent.EventType.FAILED)),
+        )
+    }
+    out = []
+    for mapping in PluginSkillMapping.objects.filter(tenant=tenant).select_related(
+        "skill", "confirmed_by"
+    ):
+        counted = uses.get(mapping.skills_used_id, {})
+        out.append(
+            {
+                "mapping": mapping,
+                "uses": counted.get("uses", 0),
+                "failures": counted.get("failures", 0),
+                "first_use": counted.get("first"),
+                "last_use": counted.get("last"),
+            }
+        )
+    out.sort(key=lambda row: row["last_use"] or NEVER, reverse=True)
+    return out

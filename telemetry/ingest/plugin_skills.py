@@ -21,10 +21,9 @@ time, never by re-reading the Logs Platform:
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from claresia.models import Tenant
@@ -41,11 +40,14 @@ LEARN_SAMPLE = 500
 # How far apart an MCP call and the hub record it wrote may be (assumed: the record is written
 # while the call runs, well within a minute).
 RECORD_CALL_WINDOW = timedelta(minutes=2)
-NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class MappingError(ValueError):
     """A mapping staff cannot set (an unknown id, another tenant's skill); says why."""
+
+
+class MappingNotFound(MappingError):
+    """No such `skills_used` id for this tenant (another tenant's is not disclosed)."""
 
 
 def plugin_skill_map(*, tenant: Tenant) -> dict[str, tuple[str, int]]:
@@ -214,7 +216,7 @@ def plugin_skill_mapping_set(
     now = now or timezone.now()
     mapping = PluginSkillMapping.objects.filter(tenant=tenant, pk=mapping_id).first()
     if mapping is None:
-        raise MappingError("No such skills_used id for this tenant.")
+        raise MappingNotFound("No such skills_used id for this tenant.")
     skill = None
     if skill_id:
         skill = Skill.objects.filter(tenant=tenant, skill_id=skill_id).first()
@@ -237,37 +239,3 @@ def plugin_skill_mapping_set(
         skill.skill_id if skill else "not one of the tenant's skills",
     )
     return mapping
-
-
-def plugin_skill_mappings(*, tenant: Tenant) -> list[dict]:
-    """The tenant's ids, each with its mapping and its uses (count, first and last), mapped or
-    not, newest use first."""
-    uses = {
-        row["plugin_skill_id"]: row
-        for row in TelemetryEvent.objects.filter(tenant=tenant)
-        .exclude(plugin_skill_id="")
-        .order_by()
-        .values("plugin_skill_id")
-        .annotate(
-            uses=Count("*"),
-            first=Min("occurred_at"),
-            last=Max("occurred_at"),
-            failures=Count("event_type", filter=Q(event_type=TelemetryEvent.EventType.FAILED)),
-        )
-    }
-    out = []
-    for mapping in PluginSkillMapping.objects.filter(tenant=tenant).select_related(
-        "skill", "confirmed_by"
-    ):
-        counted = uses.get(mapping.skills_used_id, {})
-        out.append(
-            {
-                "mapping": mapping,
-                "uses": counted.get("uses", 0),
-                "failures": counted.get("failures", 0),
-                "first_use": counted.get("first"),
-                "last_use": counted.get("last"),
-            }
-        )
-    out.sort(key=lambda row: row["last_use"] or NEVER, reverse=True)
-    return out

@@ -19,10 +19,10 @@ from telemetry.ingest.plugin_skills import (
     MappingError,
     hub_record_conversations_fill,
     plugin_skill_mapping_set,
-    plugin_skill_mappings,
 )
 from telemetry.ingest.services import telemetry_poll_tenant
 from telemetry.models import PluginSkillMapping, TelemetryEvent
+from telemetry.selectors import plugin_skill_mappings
 from tests.factories import make_skill
 
 pytestmark = pytest.mark.integration
