@@ -9,6 +9,11 @@ checked, streamed line by line, normalized, kept rows inserted, the cursor commi
 Baseline, measured in the same run: the same files read from disk with orjson line by line, the
 kept rows (the same normalizer's) written with binary COPY, no HTTP, no checksum, no cursor.
 Memory: the process's peak RSS after draining 2 files and after 20; flat = streamed.
+Plugin skills (`skills_used`): 5 more files of the same size where a fifth of the conversations
+used a plugin skill (the assistant's `message.author.skills_used`, no GPT), drained end to end
+for a tenant whose ids are not mapped yet (every use kept as its own row), against the baseline
+above and against the same baseline over these files (`skill_use_rows` instead of the GPT
+normalizer).
 """
 
 import json
@@ -28,16 +33,22 @@ from django.db import connection
 from bench.bench_telemetry import _post, _start_sandbox
 from claresia.models import Tenant
 from connectors.openai import compliance
-from connectors.sandbox.compliance import gpt_object
+from connectors.sandbox.compliance import gpt_object, message_author, plugin_skill_used_id
 from connectors.services import connector_connect, connector_test_connection
 from skills.models import Skill
 from telemetry.ingest import storage
 from telemetry.ingest.compliance_logs import logs_poll
-from telemetry.ingest.logs_normalizer import AssistantModel, LogRow, normalize_log_event
+from telemetry.ingest.logs_normalizer import (
+    AssistantModel,
+    LogRow,
+    normalize_log_event,
+    skill_use_rows,
+)
 from telemetry.ingest.normalizer import COLUMNS
 from telemetry.models import TelemetryEvent
 
 FILES, FEW = 20, 2
+PLUGIN_FILES = 5
 FILE_BYTES = 15 * 1024 * 1024
 CLARESIA_SHARE = 0.2
 KEY = "sk-admin-bench-key"
@@ -54,8 +65,11 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _write_file(path: Path, workspace: str, seed: int, start: datetime) -> datetime:
-    """One ~15 MB file of alternating user / assistant messages; returns its last timestamp."""
+def _write_file(
+    path: Path, workspace: str, seed: int, start: datetime, plugin: bool = False
+) -> datetime:
+    """One ~15 MB file of alternating user / assistant messages; returns its last timestamp.
+    `plugin`: the tenant's conversations used a plugin skill (`skills_used`), not a GPT."""
     rng = random.Random(seed)
     moment = start
     size = 0
@@ -64,7 +78,9 @@ def _write_file(path: Path, workspace: str, seed: int, start: datetime) -> datet
         while size < FILE_BYTES:
             conversation += 1
             ours = rng.random() < CLARESIA_SHARE
-            gpt_id = f"g-{rng.choice(SKILLS)}" if ours else rng.choice(OTHER_GPTS)
+            skill = rng.choice(SKILLS)
+            gpt_id = (None if plugin else f"g-{skill}") if ours else rng.choice(OTHER_GPTS)
+            used = [plugin_skill_used_id("bench", skill)] if plugin and ours else []
             for m, author in enumerate(("user", "assistant")):
                 line = {
                     "event_id": f"evt-{seed}-{conversation}-{m}",
@@ -83,11 +99,7 @@ def _write_file(path: Path, workspace: str, seed: int, start: datetime) -> datet
                     },
                     "message": {
                         "id": f"msg-{seed}-{conversation}-{m}",
-                        "author": {
-                            "type": author,
-                            "model": "gpt-4o" if author == "assistant" else None,
-                            "client_type": "web",
-                        },
+                        "author": message_author(author, model="gpt-4o", skills_used=used),
                         "content": {"content_type": "text", "parts": [CONTENT * 4]},
                     },
                 }
@@ -98,12 +110,14 @@ def _write_file(path: Path, workspace: str, seed: int, start: datetime) -> datet
     return moment
 
 
-def _prepare(folder: Path, start: datetime) -> list[tuple[Path, str]]:
+def _prepare(
+    folder: Path, start: datetime, count: int = FILES, plugin: bool = False
+) -> list[tuple[Path, str]]:
     files = []
     moment = start
-    for n in range(FILES):
-        path = folder / f"conversation-{n:02d}.jsonl"
-        moment = _write_file(path, "WS", n, moment)
+    for n in range(count):
+        path = folder / f"{'plugin' if plugin else 'conversation'}-{n:02d}.jsonl"
+        moment = _write_file(path, "WS", n + (1000 if plugin else 0), moment, plugin=plugin)
         files.append((path, moment.isoformat()))
     return files
 
@@ -152,8 +166,9 @@ def _count_lines(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
-def _baseline(slug: str, files: list[tuple[Path, str]]) -> tuple[float, int]:
-    """The same files from disk, orjson line by line, kept rows COPYed; (lines/s, rows)."""
+def _baseline(slug: str, files: list[tuple[Path, str]], plugin: bool = False) -> tuple[float, int]:
+    """The same files from disk, orjson line by line, kept rows COPYed; (lines/s, rows).
+    `plugin`: the rows are the messages' skill uses (`skill_use_rows`)."""
     tenant = Tenant.objects.create(slug=slug, name=slug)
     skills = {
         s: Skill.objects.create(tenant=tenant, skill_id=s, name=s, version="1", ir={}).pk
@@ -181,6 +196,14 @@ def _baseline(slug: str, files: list[tuple[Path, str]]) -> tuple[float, int]:
             with path.open("rb") as handle:
                 for line_no, line in enumerate(handle, 1):
                     lines += 1
+                    if plugin:
+                        kept += skill_use_rows(
+                            orjson.loads(line),
+                            plugin_skills={},
+                            log_file=path.name,
+                            line_no=line_no,
+                        )
+                        continue
                     result = normalize_log_event(
                         orjson.loads(line),
                         tenant_slug=slug,
@@ -227,6 +250,16 @@ def main() -> None:
             stored,
             kept,
         )
+        plugin_files = _prepare(folder, datetime.now(UTC) - timedelta(days=3), PLUGIN_FILES, True)
+        plugin_rate, plugin_lines, uses = _drain(url, "plugin", 3, plugin_files)
+        plugin_baseline, plugin_kept = _baseline("plugin-baseline", plugin_files, plugin=True)
+        assert (
+            uses
+            == plugin_kept
+            == TelemetryEvent.objects.filter(
+                tenant__slug="plugin", event_type=TelemetryEvent.EventType.UNMAPPED
+            ).count()
+        ), (uses, plugin_kept)
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=10)
@@ -239,4 +272,21 @@ def main() -> None:
     print(f"   load average: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
     print(f"   peak RSS after {FEW} files:  {few_rss:6.1f} MB")
     print(f"   peak RSS after {FILES} files: {many_rss:6.1f} MB   (goal < 200, flat = streamed)")
-    print(json.dumps({"ratio": round(rate / baseline, 2), "rss_mb": round(many_rss, 1)}))
+    print(
+        f"   skills_used: {PLUGIN_FILES} files, {plugin_lines:,} lines, "
+        f"{uses:,} plugin skill uses kept"
+    )
+    print(f"   skills_used end to end:        {plugin_rate:9.0f} lines/s")
+    print(f"   skills_used baseline (disk):   {plugin_baseline:9.0f} lines/s")
+    print(f"   ratio skills_used / baseline:  {plugin_rate / baseline:9.2f}   (goal ≥ 0.5)")
+    print(f"   ratio skills_used / its own baseline: {plugin_rate / plugin_baseline:6.2f}")
+    print(f"   load average: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
+    print(
+        json.dumps(
+            {
+                "ratio": round(rate / baseline, 2),
+                "skills_used_ratio": round(plugin_rate / baseline, 2),
+                "rss_mb": round(many_rss, 1),
+            }
+        )
+    )
