@@ -175,6 +175,10 @@ def plugin_skills_learn(*, tenant: Tenant, now: datetime) -> int:
             agreeing,
         )
         changed += 1
+    if changed:
+        # Uses read before their id was learned may lie behind the range the poll's own
+        # reconciliation checks: check the horizon (idempotent, nothing advances).
+        telemetry_reconcile(tenant=tenant, now=now, since=now - HORIZON)
     return changed
 
 

@@ -56,12 +56,12 @@ def add_file(sandbox, lines):
     response.raise_for_status()
 
 
-def plugin_lines(seed, skills_used, conversations=3):
+def plugin_lines(seed, skills_used, conversations=3, hours_ago=2):
     return conversation_lines(
         principal=WORKSPACE,
         conversations=conversations,
         gpt_ids=[],
-        start=timezone.now() - timedelta(hours=2),
+        start=timezone.now() - timedelta(hours=hours_ago),
         seed=seed,
         skills_used=skills_used,
         content=MARKER,
@@ -173,6 +173,27 @@ def test_a_mapped_skill_used_with_no_hub_record_is_a_hub_record_missing_event(
     assert event.openai_conversation_id == "conv-5-2"
     assert "no record was written" in event.message
     assert "refused" not in event.message
+
+
+def test_uses_read_long_before_their_id_is_learned_are_still_reconciled(
+    workspace, tenant, skill, used_id
+):
+    # given: uses three hours ago, read and reconciled while their id was unknown, then newer
+    # files; only later do two of their conversations' hub records arrive
+    add_file(workspace, plugin_lines(10, [used_id], hours_ago=3))
+    add_file(workspace, plugin_lines(11, ["skill_someone_elses"], hours_ago=1))
+    telemetry_poll_tenant(tenant=tenant)
+    record(tenant, skill, "conv-a-0")
+    record(tenant, skill, "conv-a-1")
+
+    # when
+    telemetry_poll_tenant(tenant=tenant)
+
+    # then: the third conversation's use, now of a known skill, has no record
+    (event,) = GovernanceEvent.objects.filter(
+        tenant=tenant, kind=GovernanceEvent.Kind.HUB_RECORD_MISSING
+    )
+    assert event.openai_conversation_id == "conv-a-2"
 
 
 def test_staff_correct_a_mapping_and_the_stored_uses_follow_without_a_new_poll(
