@@ -14,6 +14,12 @@ line per call, the request's `input._meta` with the user's location), a fifth of
 tenant's Claresia app, drained end to end the same way (one row per call, from its response
 line), next to the same baseline method over the same APP_LOG files, and to the conversation
 baseline of the same run.
+
+Plugin skills (`skills_used`): 5 more files of the same size where a fifth of the conversations
+used a plugin skill (the assistant's `message.author.skills_used`, no GPT), drained end to end
+for a tenant whose ids are not mapped yet (every use kept as its own row), against the baseline
+above and against the same baseline over these files (`skill_use_rows` instead of the GPT
+normalizer).
 """
 
 import json
@@ -33,7 +39,12 @@ from django.db import connection
 from bench.bench_telemetry import _post, _start_sandbox
 from claresia.models import Tenant
 from connectors.openai import compliance
-from connectors.sandbox.compliance import app_log_lines, gpt_object
+from connectors.sandbox.compliance import (
+    app_log_lines,
+    gpt_object,
+    message_author,
+    plugin_skill_used_id,
+)
 from connectors.services import connector_connect, connector_test_connection
 from skills.models import Skill
 from telemetry.ingest import storage
@@ -44,6 +55,7 @@ from telemetry.ingest.logs_normalizer import (
     LogRow,
     normalize_app_event,
     normalize_log_event,
+    skill_use_rows,
 )
 from telemetry.ingest.normalizer import COLUMNS
 from telemetry.models import TelemetryEvent
@@ -52,6 +64,7 @@ FILES, FEW = 20, 2
 APP_FILES = 6
 BENCH_WORKSPACE = "3f1e8a4c-5b6d-4e7f-8a9b-0c1d2e3f4a5b"  # the principal every line names
 OTHER_APPS = (("Jira", "asdk_app_jira"), ("Slack", "asdk_app_slack"), ("Drive", "asdk_app_drive"))
+PLUGIN_FILES = 5
 FILE_BYTES = 15 * 1024 * 1024
 CLARESIA_SHARE = 0.2
 KEY = "sk-admin-bench-key"
@@ -64,8 +77,11 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _write_file(path: Path, workspace: str, seed: int, start: datetime) -> datetime:
-    """One ~15 MB file of alternating user / assistant messages; returns its last timestamp."""
+def _write_file(
+    path: Path, workspace: str, seed: int, start: datetime, plugin: bool = False
+) -> datetime:
+    """One ~15 MB file of alternating user / assistant messages; returns its last timestamp.
+    `plugin`: the tenant's conversations used a plugin skill (`skills_used`), not a GPT."""
     rng = random.Random(seed)
     moment = start
     size = 0
@@ -74,7 +90,9 @@ def _write_file(path: Path, workspace: str, seed: int, start: datetime) -> datet
         while size < FILE_BYTES:
             conversation += 1
             ours = rng.random() < CLARESIA_SHARE
-            gpt_id = f"g-{rng.choice(SKILLS)}" if ours else rng.choice(OTHER_GPTS)
+            skill = rng.choice(SKILLS)
+            gpt_id = (None if plugin else f"g-{skill}") if ours else rng.choice(OTHER_GPTS)
+            used = [plugin_skill_used_id("bench", skill)] if plugin and ours else []
             for m, author in enumerate(("user", "assistant")):
                 line = {
                     "event_id": f"evt-{seed}-{conversation}-{m}",
@@ -93,11 +111,7 @@ def _write_file(path: Path, workspace: str, seed: int, start: datetime) -> datet
                     },
                     "message": {
                         "id": f"msg-{seed}-{conversation}-{m}",
-                        "author": {
-                            "type": author,
-                            "model": "gpt-4o" if author == "assistant" else None,
-                            "client_type": "web",
-                        },
+                        "author": message_author(author, model="gpt-4o", skills_used=used),
                         "content": {"content_type": "text", "parts": [CONTENT * 4]},
                     },
                 }
@@ -108,12 +122,15 @@ def _write_file(path: Path, workspace: str, seed: int, start: datetime) -> datet
     return moment
 
 
-def _prepare(folder: Path, start: datetime) -> list[tuple[Path, str]]:
+def _prepare(
+    folder: Path, start: datetime, count: int = FILES, plugin: bool = False
+) -> list[tuple[Path, str]]:
     files = []
     moment = start
-    for n in range(FILES):
-        path = folder / f"conversation-{n:02d}.jsonl"
-        moment = _write_file(path, BENCH_WORKSPACE, n, moment)
+    for n in range(count):
+        path = folder / f"{'plugin' if plugin else 'conversation'}-{n:02d}.jsonl"
+        seed = n + (1000 if plugin else 0)
+        moment = _write_file(path, BENCH_WORKSPACE, seed, moment, plugin=plugin)
         files.append((path, moment.isoformat()))
     return files
 
@@ -210,9 +227,13 @@ def _count_lines(path: Path) -> int:
 
 
 def _baseline(
-    slug: str, files: list[tuple[Path, str]], event_type: str = "CONVERSATION_MESSAGE"
+    slug: str,
+    files: list[tuple[Path, str]],
+    event_type: str = "CONVERSATION_MESSAGE",
+    plugin: bool = False,
 ) -> tuple[float, int]:
-    """The same files from disk, orjson line by line, kept rows COPYed; (lines/s, rows)."""
+    """The same files from disk, orjson line by line, kept rows COPYed; (lines/s, rows).
+    `plugin`: the rows are the messages' skill uses (`skill_use_rows`)."""
     tenant = Tenant.objects.create(slug=slug, name=slug)
     skills = {
         s: Skill.objects.create(tenant=tenant, skill_id=s, name=s, version="1", ir={}).pk
@@ -249,6 +270,14 @@ def _baseline(
             with path.open("rb") as handle:
                 for line_no, line in enumerate(handle, 1):
                     lines += 1
+                    if plugin:
+                        kept += skill_use_rows(
+                            orjson.loads(line),
+                            plugin_skills={},
+                            log_file=path.name,
+                            line_no=line_no,
+                        )
+                        continue
                     result = normalize(orjson.loads(line), line_no, path.name)
                     if isinstance(result, LogRow):
                         kept.append(result)
@@ -296,6 +325,16 @@ def main() -> None:
         app_rate, app_lines, app_stored = _drain(url, "apps", app_files, "APP_LOG")
         app_baseline, app_kept = _baseline("appbaseline", app_files, "APP_LOG")
         assert app_stored == app_kept, (app_stored, app_kept)
+        plugin_files = _prepare(folder, datetime.now(UTC) - timedelta(days=3), PLUGIN_FILES, True)
+        plugin_rate, plugin_lines, uses = _drain(url, "plugin", plugin_files)
+        plugin_baseline, plugin_kept = _baseline("plugin-baseline", plugin_files, plugin=True)
+        assert (
+            uses
+            == plugin_kept
+            == TelemetryEvent.objects.filter(
+                tenant__slug="plugin", event_type=TelemetryEvent.EventType.UNMAPPED
+            ).count()
+        ), (uses, plugin_kept)
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=10)
@@ -317,12 +356,22 @@ def main() -> None:
     print(f"   APP_LOG end to end / its baseline:         {app_rate / app_baseline:9.2f}")
     print(f"   APP_LOG end to end / conversation baseline: {app_rate / baseline:8.2f}")
     print(
+        f"   skills_used: {PLUGIN_FILES} files, {plugin_lines:,} lines, "
+        f"{uses:,} plugin skill uses kept"
+    )
+    print(f"   skills_used end to end:        {plugin_rate:9.0f} lines/s")
+    print(f"   skills_used baseline (disk):   {plugin_baseline:9.0f} lines/s")
+    print(f"   ratio skills_used / baseline:  {plugin_rate / baseline:9.2f}   (goal ≥ 0.5)")
+    print(f"   ratio skills_used / its own baseline: {plugin_rate / plugin_baseline:6.2f}")
+    print(f"   load average: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
+    print(
         json.dumps(
             {
                 "ratio": round(rate / baseline, 2),
                 "rss_mb": round(many_rss, 1),
                 "app_log_lines_per_s": round(app_rate),
                 "app_log_ratio": round(app_rate / app_baseline, 2),
+                "skills_used_ratio": round(plugin_rate / baseline, 2),
             }
         )
     )

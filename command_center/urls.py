@@ -24,6 +24,12 @@ urlpatterns = [
     ),
     path("telemetry/", telemetry_views.telemetry_page, name="telemetry"),
     path("telemetry/<str:chart>.csv", telemetry_views.telemetry_csv, name="telemetry_csv"),
+    path("telemetry/plugin-skills/", telemetry_views.plugin_skills_page, name="plugin_skills"),
+    path(
+        "telemetry/plugin-skills/<int:mapping_id>/map",
+        telemetry_views.plugin_skill_map,
+        name="plugin_skill_map",
+    ),
     path("records/", telemetry_views.records_page, name="records"),
     path("distribution/", views.distribution, name="distribution"),
     path(

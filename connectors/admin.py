@@ -11,10 +11,12 @@ from django.utils.translation import ngettext
 from claresia.admin_history import admin_history_log
 from claresia.formatting import short_datetime, truncated
 from claresia.scoping import TenantScopedAdminMixin, scope_to_user, tenants_editable_by
+from connectors.connection_checks import BannerLevel
 from connectors.crypto import SecretUnreadable
 from connectors.forms import ConnectorForm
 from connectors.models import Connector
 from connectors.services import (
+    connector_banner,
     connector_connect,
     connector_test_connection,
     connectors_reencrypt,
@@ -224,9 +226,13 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def _test(self, request, connector: Connector) -> None:
         """Test one connector, then report it to the user and in the connector's history."""
         connector = connector_test_connection(connector=connector)
-        if connector.status == Connector.Status.CONNECTED:
+        said = connector_banner(connector)
+        if said.level == BannerLevel.CONNECTED:
             outcome = f"connected to {connector.organization_id}."
             self.message_user(request, f"{connector.tenant.slug}: {outcome}", messages.SUCCESS)
+        elif said.level == BannerLevel.PARTLY:
+            outcome = f"{said.text}."
+            self.message_user(request, f"{connector.tenant.slug}: {outcome}", messages.WARNING)
         else:
             outcome = f"failed: {connector.last_error}"
             self.message_user(

@@ -208,6 +208,36 @@ def logs_platform_passed(results: list[CheckResult]) -> bool:
     return any(r.passed and r.check in LOGS_CHECKS for r in results)
 
 
+class BannerLevel(StrEnum):
+    CONNECTED = "connected"
+    PARTLY = "partly"
+    NOT_CONNECTED = "failed"
+
+
+@dataclass(frozen=True)
+class Banner:
+    """What Test connection's banner says of a checklist: "Connected" only when every check
+    that ran passed (a skipped line is not a failure)."""
+
+    level: BannerLevel
+    text: str
+
+
+def banner(results: list[CheckResult]) -> Banner:
+    ran = [r for r in results if r.outcome != Outcome.SKIPPED]
+    failed = [r for r in ran if r.outcome == Outcome.FAILED]
+    if not results or not is_connected(results):
+        return Banner(BannerLevel.NOT_CONNECTED, "Not connected")
+    if not failed:
+        return Banner(BannerLevel.CONNECTED, "Connected")
+    disabled = "; ".join(dict.fromkeys(r.disables for r in failed if r.disables))
+    return Banner(
+        BannerLevel.PARTLY,
+        f"Partly connected — {len(failed)} of {len(ran)} checks failed"
+        + (f", which disables {disabled}" if disabled else ""),
+    )
+
+
 def summary(results: list[CheckResult]) -> str:
     """What the page says under the checklist: the failures' reasons, and the note when only
     the seed's audit log answers."""

@@ -18,9 +18,11 @@ from django.utils import timezone
 
 from claresia.models import Tenant
 from connectors.connection_checks import (
+    Banner,
     Check,
     CheckResult,
     Outcome,
+    banner,
     is_connected,
     run_connection_checks,
 )
@@ -336,6 +338,11 @@ def connector_checks(connector: Connector | None) -> list[CheckResult]:
     if connector is None:
         return []
     return [CheckResult.from_dict(item) for item in connector.connection_checks or []]
+
+
+def connector_banner(connector: Connector | None) -> Banner:
+    """Test connection's banner for the connector's last checklist (connection_checks.banner)."""
+    return banner(connector_checks(connector))
 
 
 def connector_logs_principal(*, tenant: Tenant) -> Principal | None:

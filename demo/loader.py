@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from claresia.models import ArchetypeGroup, Tenant, TenantMembership
-from connectors.sandbox.compliance import gpt_object
+from connectors.sandbox.compliance import gpt_object, plugin_object
 from connectors.services import (
     PublishMode,
     connector_connect,
@@ -23,8 +23,12 @@ from connectors.services import (
     connector_test_connection,
 )
 from skills.ir.importers import sources_from_path
+from skills.marketplace import marketplace_name
+from skills.plugin import plugin_name
 from skills.selectors import gpt_publications
+from skills.services.bundles import tenant_context
 from skills.services.imports import ImportReport, skills_import
+from skills.services.plugin_publish import plugin_marketplace_read
 from skills.services.publish import PublishReport, skills_publish
 
 DEMO_SKILLS_DIR = Path(__file__).resolve().parent / "skills"
@@ -111,7 +115,29 @@ def demo_skills_publish(tenant: Tenant) -> PublishReport:
     following the export would: the Logs Platform's gpt ids then map to the skills."""
     report = skills_publish(tenant=tenant, skill_ids=DEMO_SKILL_IDS)
     demo_workspace_gpts(tenant)
+    demo_workspace_plugin(tenant)
     return report
+
+
+def demo_workspace_plugin(tenant: Tenant) -> None:
+    """The tenant's plugin in the sandbox workspace's plugin inventory, as a workspace admin's
+    import of its marketplace leaves it (chatgpt-admin-api.md → Plugins): its skills are what the
+    demo's traffic uses as plugin skills."""
+    context = tenant_context(tenant)
+    state = plugin_marketplace_read(tenant=tenant)
+    plugin = plugin_object(
+        plugin_id=f"plg_{tenant.slug}",
+        name=plugin_name(context),
+        marketplace_name=marketplace_name(context),
+        display_name=f"Claresia · {tenant.slug}",
+        version=state.last_plugin_version or "1.0.0",
+    )
+    control = settings.CHATGPT_ADMIN_API_BASE.removesuffix("/v1")
+    httpx.post(
+        f"{control}/_sandbox/compliance/plugins/{DEMO_WORKSPACE_ID}",
+        json={"plugins": [plugin]},
+        timeout=10,
+    ).raise_for_status()
 
 
 def demo_workspace_gpts(tenant: Tenant) -> None:

@@ -139,11 +139,17 @@ def _their_plugins(existing: bytes | None, ours: str) -> list[dict]:
     return sorted(kept, key=lambda entry: entry["name"])
 
 
+def marketplace_name(tenant: TenantContext) -> str:
+    """The marketplace's `name`: what the workspace's plugin inventory gives as a plugin's
+    `marketplace_name` (chatgpt-admin-api.md → Plugins)."""
+    return plugin_name(tenant)
+
+
 def marketplace_json(tenant: TenantContext, *, existing: bytes | None = None) -> dict:
     """`.agents/plugins/marketplace.json` in the contract's shape, the tenant's plugin first."""
     name = plugin_name(tenant)
     return {
-        "name": name,
+        "name": marketplace_name(tenant),
         "interface": {"displayName": f"Claresia · {tenant.slug}"},
         "plugins": [
             {

@@ -16,8 +16,9 @@ from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
 from telemetry.forms import AuditExportUploadForm
 from telemetry.hub.admin import ReadOnlyAdminMixin  # importing it registers the hub's admins
 from telemetry.hub.mcp_admin import McpClientAdmin  # noqa: F401 - registers the MCP clients' admin
+from telemetry.ingest.plugin_skills import MappingError, plugin_skill_mapping_set
 from telemetry.ingest.services import AuditExportError, telemetry_import_audit_export
-from telemetry.models import PollCursor, TelemetryEvent
+from telemetry.models import PluginSkillMapping, PollCursor, TelemetryEvent
 from telemetry.selectors import PollHealth, poll_health_of
 from telemetry.tasks import telemetry_poll_start
 
@@ -232,3 +233,55 @@ class TelemetryEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mode
                 % hidden,
                 messages.WARNING,
             )
+
+
+@admin.register(PluginSkillMapping)
+class PluginSkillMappingAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
+    """What each `skills_used` id stands for (telemetry/ingest/plugin_skills.py): staff confirm
+    or correct the skill; everything else is Claresia's. Saving goes through the same service
+    as the Command Center's Plugin skills page, so the stored uses follow at once."""
+
+    list_display = ["skills_used_id", "tenant", "skill", "state", "agreeing_conversations"]
+    list_filter = ["state"]
+    list_select_related = ["tenant", "skill"]
+    search_fields = ["skills_used_id"]
+    fields = [
+        "tenant",
+        "skills_used_id",
+        "skill",
+        "state",
+        "agreeing_conversations",
+        "first_seen_at",
+        "learned_at",
+        "confirmed_at",
+        "confirmed_by",
+    ]
+    readonly_fields = [f for f in fields if f != "skill"]
+
+    def has_add_permission(self, request, *args):
+        return False  # ids are seen by the poller, never typed
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an id's uses are never dropped
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        editing = getattr(request, "_plugin_skill_mapping", None)
+        if db_field.name == "skill" and editing is not None:
+            field.queryset = field.queryset.filter(tenant_id=editing.tenant_id)
+        return field
+
+    def get_form(self, request, obj=None, **kwargs):
+        request._plugin_skill_mapping = obj  # the skill choices are the mapping's tenant's
+        return super().get_form(request, obj, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        try:
+            plugin_skill_mapping_set(
+                tenant=obj.tenant,
+                mapping_id=obj.pk,
+                skill_id=obj.skill.skill_id if obj.skill else "",
+                user=request.user,
+            )
+        except MappingError as exc:
+            self.message_user(request, f"{exc} Nothing was changed.", messages.ERROR)

@@ -103,16 +103,54 @@ def dashboard_period(*, now: datetime, preset: str = "", start: str = "", end: s
     return Period(start=now - PRESETS[preset], end=now, preset=preset)
 
 
+# An MCP app call is the trace of a hub record, not an invocation (compliance_logs.py); a plugin
+# skill use whose id is not mapped yet is an invocation of no known skill (plugin_skills.py).
+NOT_INVOCATIONS = (TelemetryEvent.EventType.APP_CALL, TelemetryEvent.EventType.UNMAPPED)
+
+
 def _events(tenant: Tenant, period: Period) -> QuerySet[TelemetryEvent]:
     # Ordering cleared: the model's default "-occurred_at" would otherwise join every GROUP BY.
-    # An MCP app call is the trace of a hub record, not an invocation (compliance_logs.py).
     return (
         TelemetryEvent.objects.filter(
             tenant=tenant, occurred_at__gte=period.start, occurred_at__lt=period.end
         )
-        .exclude(event_type=TelemetryEvent.EventType.APP_CALL)
+        .exclude(event_type__in=NOT_INVOCATIONS)
         .order_by()
     )
+
+
+@dataclass(frozen=True)
+class OtherActivity:
+    """What the period holds besides invocations: calls to the tenant's Claresia app (and how
+    many failed: a call whose result was an error carries its error code), and plugin skill uses
+    whose `skills_used` id is not yet mapped to a skill (invocations once it is)."""
+
+    app_calls: int = 0
+    app_call_failures: int = 0
+    unmapped_uses: int = 0
+
+
+def telemetry_other_activity(*, tenant: Tenant, period: Period) -> OtherActivity:
+    row = (
+        TelemetryEvent.objects.filter(
+            tenant=tenant,
+            occurred_at__gte=period.start,
+            occurred_at__lt=period.end,
+            event_type__in=NOT_INVOCATIONS,
+        )
+        .order_by()
+        .aggregate(
+            app_calls=Count("event_type", filter=Q(event_type=TelemetryEvent.EventType.APP_CALL)),
+            app_call_failures=Count(
+                "event_type",
+                filter=Q(event_type=TelemetryEvent.EventType.APP_CALL) & ~Q(error_code=""),
+            ),
+            unmapped_uses=Count(
+                "event_type", filter=Q(event_type=TelemetryEvent.EventType.UNMAPPED)
+            ),
+        )
+    )
+    return OtherActivity(**row)
 
 
 class PercentileCont(Aggregate):
@@ -281,6 +319,7 @@ class Dashboard:
     cost: list[SkillCost]
     latency: list[SkillLatency]
     failures: list[FailureReason]
+    other: OtherActivity = OtherActivity()
 
     @property
     def total_invocations(self) -> int:
@@ -330,6 +369,7 @@ def telemetry_dashboard(*, tenant: Tenant, period: Period) -> Dashboard:
             tenant=tenant, period=period, skills=[row.skill for row in cost]
         ),
         failures=telemetry_failure_reasons(tenant=tenant, period=period),
+        other=telemetry_other_activity(tenant=tenant, period=period),
     )
 
 

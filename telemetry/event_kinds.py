@@ -19,3 +19,5 @@ class EventKind(StrEnum):
     FAILED = "failed"
     # A call to the tenant's Claresia MCP app seen in the Logs Platform's APP_LOG.
     APP_CALL = "app_call"
+    # A plugin skill use (`message.author.skills_used`) whose id is not yet mapped to a skill.
+    UNMAPPED = "unmapped"

@@ -5,6 +5,7 @@ Section *ingest* (seed Part 4): `fn_telemetry_event`, one row per normalized aud
 `telemetry/hub/models.py` (hub-records-api.md), re-exported here, where Django looks for them.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 
@@ -20,6 +21,7 @@ __all__ = [
     "LogsCursor",
     "McpClient",
     "ModelPrice",
+    "PluginSkillMapping",
     "PollCursor",
     "TelemetryEvent",
 ]
@@ -42,6 +44,10 @@ class TelemetryEvent(models.Model):
         # A call to the tenant's Claresia MCP app seen in the Logs Platform's APP_LOG: not an
         # invocation of its own (telemetry/ingest/compliance_logs.py says why it is a row).
         APP_CALL = EventKind.APP_CALL.value, "MCP app call"
+        # A plugin skill use (`message.author.skills_used`) whose id is not yet mapped to a
+        # skill: kept and shown with its count, counted as an invocation once mapped
+        # (telemetry/ingest/plugin_skills.py).
+        UNMAPPED = EventKind.UNMAPPED.value, "Plugin skill use, skill not yet known"
 
     # No index of its own: the (tenant, …) indexes below serve tenant lookups, and every index
     # less is faster ingest.
@@ -74,6 +80,11 @@ class TelemetryEvent(models.Model):
     # Numbers the event carried out of any column's range (say a token count of 2**70):
     # dropped, and named here so the row says it is incomplete.
     dropped_fields = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # The opaque `message.author.skills_used` id of a plugin skill use (chatgpt-admin-api.md →
+    # CONVERSATION_MESSAGE); its skill is resolved through PluginSkillMapping, at mapping time.
+    plugin_skill_id = models.CharField(
+        "plugin skill id (skills_used)", max_length=128, blank=True, default="", db_default=""
+    )
     ingested_at = models.DateTimeField(db_default=Now())
 
     class Meta:
@@ -101,6 +112,13 @@ class TelemetryEvent(models.Model):
                 fields=["tenant", "conversation_id"],
                 condition=~models.Q(conversation_id=""),
                 name="telemetry_tenant_conversation",
+            ),
+            # A mapping set or corrected resolves every use of its id; partial, so GPT and app
+            # rows cost ingest nothing here.
+            models.Index(
+                fields=["tenant", "plugin_skill_id"],
+                condition=~models.Q(plugin_skill_id=""),
+                name="telemetry_tenant_plugin_skill",
             ),
         ]
 
@@ -177,3 +195,54 @@ class LogsCursor(models.Model):
 
     def __str__(self) -> str:
         return f"Logs Platform poll — {self.tenant.slug} {self.event_type}"
+
+
+class PluginSkillMapping(models.Model):
+    """What a tenant's `skills_used` id stands for: one of its skills, or not yet known.
+
+    The mapping is not published (chatgpt-admin-api.md → CONVERSATION_MESSAGE: assumed, learn
+    it): Claresia learns it from the hub records of the conversations the id was used in, and
+    staff confirm or correct it. A confirmed mapping is never relearned."""
+
+    class State(models.TextChoices):
+        UNMAPPED = "unmapped", "Not yet mapped"
+        LEARNED = "learned", "Learned from hub records"
+        CONFIRMED = "confirmed", "Confirmed by staff"
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="plugin_skill_mappings"
+    )
+    skills_used_id = models.CharField("skills_used id", max_length=128)
+    skill = models.ForeignKey(
+        Skill,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="plugin_skill_mappings",
+    )
+    state = models.CharField(max_length=12, choices=State.choices, default=State.UNMAPPED)
+    # Conversations where the id was used and a hub record of `skill` was written: the evidence
+    # a learned mapping rests on.
+    agreeing_conversations = models.PositiveIntegerField(default=0)
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    learned_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "plugin skill mapping"
+        ordering = ["tenant", "skills_used_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "skills_used_id"], name="uniq_plugin_skill_mapping"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.skills_used_id} → {self.skill.skill_id if self.skill else '?'}"

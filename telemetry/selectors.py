@@ -2,21 +2,23 @@
 records. Selectors only: the caller picked the tenant through claresia.scoping."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils.timesince import timesince
 
 from claresia.models import Tenant
 from connectors.connection_checks import CONVERSATIONS_NEED_WORKSPACE
-from connectors.services import connector_logs_principal
+from connectors.openai.compliance import APP_LOG, CONVERSATION_MESSAGE
+from connectors.services import connector_audit_log_refused, connector_logs_principal
 from telemetry.models import (
     GovernanceEvent,
     HubRecord,
     HubToken,
     LogsCursor,
+    PluginSkillMapping,
     PollCursor,
     TelemetryEvent,
 )
@@ -33,6 +35,10 @@ class PollHealth:
         HEALTHY = "healthy"
         STALE = "stale"
         FAILING = "failing"
+        # A source the poll does not read because its last Test connection check failed.
+        SWITCHED_OFF = "off"
+        # The per-user audit export: read when uploaded, never polled.
+        IMPORTED = "imported"
 
     cursor: PollCursor | None
     newest_event_at: datetime | None
@@ -53,6 +59,8 @@ class PollHealth:
             self.State.HEALTHY: "Healthy",
             self.State.STALE: "Stale",
             self.State.FAILING: "Failing",
+            self.State.SWITCHED_OFF: "Not read",
+            self.State.IMPORTED: "Imported",
         }[self.state]
 
 
@@ -169,3 +177,137 @@ def logs_conversations_unread(*, tenant: Tenant) -> str:
     if principal is None or principal.is_workspace:
         return ""
     return CONVERSATIONS_NEED_WORKSPACE
+
+
+SWITCHED_OFF_ADVICE = "not read: the last connection check failed"
+SEED_AUDIT_LOG = "Seed audit log"
+AUDIT_EXPORT = "Audit export"
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """One telemetry source's poll health and lag, measured on that source's own events."""
+
+    name: str
+    health: PollHealth
+    # The source the tenant's telemetry actually comes from (the overview leads with it).
+    in_use: bool = False
+
+
+def _newest(tenant: Tenant, source: str, **narrow) -> datetime | None:
+    events = TelemetryEvent.objects.filter(tenant=tenant, source=source, **narrow)
+    if "event_type" not in narrow:
+        events = events.exclude(event_type=TelemetryEvent.EventType.APP_CALL)
+    return events.aggregate(newest=Max("occurred_at"))["newest"]
+
+
+def _switched_off(cursor, newest: datetime | None, now: datetime) -> PollHealth:
+    return PollHealth(
+        cursor=cursor,
+        newest_event_at=newest,
+        lag=(now - newest) if newest else None,
+        state=PollHealth.State.SWITCHED_OFF,
+        advice=SWITCHED_OFF_ADVICE,
+    )
+
+
+def telemetry_sources_health(
+    *, tenant: Tenant, now: datetime, interval: int | None = None
+) -> list[SourceHealth]:
+    """Poll health and lag per source — the seed's audit log, the Logs Platform per event type,
+    the audit export when one was imported — the one the tenant's telemetry comes from first.
+
+    Which sources a poll reads follows `telemetry.ingest.services.telemetry_poll_tenant`: the
+    Logs Platform as the principal whose last check passed, the seed's audit log unless its
+    check failed while the Logs Platform's passed."""
+    principal = connector_logs_principal(tenant=tenant)
+    audit_off = principal is not None and connector_audit_log_refused(tenant=tenant)
+    compliance_api = TelemetryEvent.Source.COMPLIANCE_API
+    seed_cursor = PollCursor.objects.filter(tenant=tenant).first()
+    seed_newest = _newest(tenant, compliance_api)
+    seed = SourceHealth(
+        SEED_AUDIT_LOG,
+        _switched_off(seed_cursor, seed_newest, now)
+        if audit_off
+        else poll_health_of(
+            cursor=seed_cursor, newest_event_at=seed_newest, now=now, interval=interval
+        ),
+        in_use=principal is None,
+    )
+    cursors = {c.event_type: c for c in LogsCursor.objects.filter(tenant=tenant)}
+    lead_type = (
+        CONVERSATION_MESSAGE
+        if principal is not None and principal.kind == "workspaces"
+        else APP_LOG
+    )
+    logs = []
+    for event_type in (CONVERSATION_MESSAGE, APP_LOG):
+        narrow = {"event_type": TelemetryEvent.EventType.APP_CALL} if event_type == APP_LOG else {}
+        newest = _newest(tenant, TelemetryEvent.Source.COMPLIANCE_LOGS, **narrow)
+        cursor = cursors.get(event_type)
+        health = (
+            _switched_off(cursor, newest, now)
+            if principal is None
+            else poll_health_of(cursor=cursor, newest_event_at=newest, now=now, interval=interval)
+        )
+        logs.append(
+            SourceHealth(
+                f"Logs Platform · {event_type}",
+                health,
+                in_use=principal is not None and event_type == lead_type,
+            )
+        )
+    sources = [seed, *logs]
+    export_newest = _newest(tenant, TelemetryEvent.Source.AUDIT_EXPORT)
+    if export_newest is not None:
+        sources.append(
+            SourceHealth(
+                AUDIT_EXPORT,
+                PollHealth(
+                    cursor=None,
+                    newest_event_at=export_newest,
+                    lag=now - export_newest,
+                    state=PollHealth.State.IMPORTED,
+                    advice="read when an export is uploaded in the admin, never polled",
+                ),
+            )
+        )
+    # The source in use first; the rest keep their order.
+    return sorted(sources, key=lambda source: not source.in_use)
+
+
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def plugin_skill_mappings(*, tenant: Tenant) -> list[dict]:
+    """The tenant's ids, each with its mapping and its uses (count, first and last), mapped or
+    not, newest use first."""
+    uses = {
+        row["plugin_skill_id"]: row
+        for row in TelemetryEvent.objects.filter(tenant=tenant)
+        .exclude(plugin_skill_id="")
+        .order_by()
+        .values("plugin_skill_id")
+        .annotate(
+            uses=Count("*"),
+            first=Min("occurred_at"),
+            last=Max("occurred_at"),
+            failures=Count("event_type", filter=Q(event_type=TelemetryEvent.EventType.FAILED)),
+        )
+    }
+    out = []
+    for mapping in PluginSkillMapping.objects.filter(tenant=tenant).select_related(
+        "skill", "confirmed_by"
+    ):
+        counted = uses.get(mapping.skills_used_id, {})
+        out.append(
+            {
+                "mapping": mapping,
+                "uses": counted.get("uses", 0),
+                "failures": counted.get("failures", 0),
+                "first_use": counted.get("first"),
+                "last_use": counted.get("last"),
+            }
+        )
+    out.sort(key=lambda row: row["last_use"] or NEVER, reverse=True)
+    return out

@@ -1,5 +1,6 @@
 """Command Center → Overview: the connector with *Test connection*, skills per target, poll
-health and the open governance events (with *Mark reviewed*)."""
+health per telemetry source (the one in use first) and the open governance events (with *Mark
+reviewed*)."""
 
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
@@ -9,7 +10,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
-from connectors.services import connector_of, connector_test_connection
+from connectors.connection_checks import BannerLevel
+from connectors.services import connector_banner, connector_of, connector_test_connection
 from skills.selectors import publication_counts, publish_runs_recent, skill_rows
 from telemetry.hub.services import governance_events_reopen, governance_events_review
 from telemetry.selectors import (
@@ -17,7 +19,7 @@ from telemetry.selectors import (
     governance_summary,
     logs_conversations_unread,
     logs_poll_health,
-    poll_health,
+    telemetry_sources_health,
 )
 
 
@@ -35,6 +37,8 @@ def overview(request):
         if reviewed.isdigit()
         else None
     )
+    connector = connector_of(tenant=tenant)
+    sources = telemetry_sources_health(tenant=tenant, now=timezone.now())
     counts = publication_counts(rows)
     return render(
         request,
@@ -46,9 +50,12 @@ def overview(request):
             "rows": rows,
             "skill_count": len(rows),
             "counts": counts,
-            "connector": connector_of(tenant=tenant),
+            "connector": connector,
+            "banner": connector_banner(connector) if connector else None,
             "can_edit": can_edit(request.user, tenant),
-            "poll": poll_health(tenant=tenant, now=timezone.now()),
+            "poll": sources[0].health,
+            "poll_source": sources[0].name,
+            "sources": sources,
             "logs_polls": logs_poll_health(tenant=tenant),
             "logs_conversations_unread": logs_conversations_unread(tenant=tenant),
             "governance": governance_summary(tenant=tenant),
@@ -68,10 +75,13 @@ def connector_test(request):
         raise Http404("This tenant has no connector yet.")
     connector_test_connection(connector=connector)
     tested = connector_of(tenant=tenant)
-    if tested.last_error:
-        messages.error(request, f"{tenant.name}: the connection test failed. {tested.last_error}")
+    said = connector_banner(tested)
+    if said.level == BannerLevel.CONNECTED:
+        messages.success(request, f"{tenant.name}: {said.text}. Every check answered.")
+    elif said.level == BannerLevel.PARTLY:
+        messages.warning(request, f"{tenant.name}: {said.text}.")
     else:
-        messages.success(request, f"{tenant.name}: connected. The Compliance API answered.")
+        messages.error(request, f"{tenant.name}: {said.text}. {tested.last_error}")
     return HttpResponseRedirect(f"{reverse('command_center:overview')}?tenant={tenant.slug}")
 
 

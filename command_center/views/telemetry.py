@@ -1,16 +1,19 @@
-"""Command Center → Telemetry (the dashboard and its CSVs) and → Records. Views parse the
+"""Command Center → Telemetry (the dashboard and its CSVs, the plugin skills' `skills_used`
+mapping) and → Records. Views parse the
 period and filters, call the selectors of telemetry/dashboard.py and telemetry/selectors.py, and
 render."""
 
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from command_center.pages import command_center_page, page_tenant
+from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
 from skills.selectors import skills_of
 from telemetry.dashboard import (
     CSV_CHARTS,
@@ -21,7 +24,12 @@ from telemetry.dashboard import (
     dashboard_period,
     telemetry_dashboard,
 )
-from telemetry.selectors import hub_record_statuses, hub_records_filtered
+from telemetry.ingest.plugin_skills import (
+    MappingError,
+    MappingNotFound,
+    plugin_skill_mapping_set,
+)
+from telemetry.selectors import hub_record_statuses, hub_records_filtered, plugin_skill_mappings
 
 RECORDS_PER_PAGE = 25
 
@@ -120,3 +128,45 @@ def records_page(request):
             "filter_query": query,
         },
     )
+
+
+@command_center_page
+@require_GET
+def plugin_skills_page(request):
+    """What each `skills_used` id of the tenant stands for, with its uses: learned, confirmed
+    or not yet mapped (telemetry/ingest/plugin_skills.py)."""
+    tenant, tenants = page_tenant(request)
+    return render(
+        request,
+        "command_center/plugin_skills.html",
+        {
+            "tenant": tenant,
+            "tenants": tenants,
+            "section": "telemetry",
+            "rows": plugin_skill_mappings(tenant=tenant),
+            "skills": skills_of(tenant=tenant),
+            "can_edit": can_edit(request.user, tenant),
+        },
+    )
+
+
+@command_center_page
+@require_POST
+def plugin_skill_map(request, mapping_id: int):
+    """Confirm or correct one id's skill (empty: none of the tenant's skills)."""
+    tenant = editable_page_tenant(request)
+    try:
+        mapping = plugin_skill_mapping_set(
+            tenant=tenant,
+            mapping_id=mapping_id,
+            skill_id=request.POST.get("skill", "").strip(),
+            user=request.user,
+        )
+    except MappingNotFound as exc:
+        raise Http404(str(exc)) from None
+    except MappingError as exc:
+        messages.error(request, f"{exc} Nothing was changed.")
+    else:
+        what = mapping.skill.name if mapping.skill else "none of your skills"
+        messages.success(request, f"{mapping.skills_used_id} is {what}: its uses follow.")
+    return HttpResponseRedirect(f"{reverse('command_center:plugin_skills')}?tenant={tenant.slug}")

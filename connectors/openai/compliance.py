@@ -10,7 +10,7 @@ stay in `endpoints.py`.
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from connectors.openai.client import Host, OpenAIClient
 from connectors.openai.errors import MalformedListError
@@ -208,16 +208,9 @@ def plugins_page(
 
 
 def plugins_next_cursor(page: dict) -> str | None:
-    """The cursor of the next page. **Assumed**: the contract verifies the `cursor` parameter
-    and `has_more`, not the field that carries the next value; `next_cursor` is read, then
-    `cursor`, then the last plugin's id. This is the one function to correct."""
-    for key in ("next_cursor", "cursor", "last_id"):
-        value = page.get(key)
-        if isinstance(value, str) and value:
-            return value
-    data = page.get("data") or []
-    last = data[-1] if data and isinstance(data[-1], dict) else {}
-    value = last.get("id")
+    """The cursor of the next page: the response's `cursor` field, and only it
+    (chatgpt-admin-api.md → Plugins: "the next value is the response's `cursor` field")."""
+    value = page.get("cursor")
     return value if isinstance(value, str) and value else None
 
 
@@ -249,31 +242,18 @@ def plugin_get(client: OpenAIClient, workspace_id: str, plugin_id: str) -> dict:
 
 @dataclass(frozen=True)
 class WorkspacePlugin:
-    """A plugin of the workspace, in the fields Claresia reads."""
+    """A plugin of the workspace, in the fields the inventory publishes (chatgpt-admin-api.md →
+    Plugins: no timestamps)."""
 
     id: str
     name: str
-    version: str  # the `version` of its `.codex-plugin/plugin.json` as last synced
-    added_at: datetime | None  # when the workspace imported it
-    synced_at: datetime | None  # when ChatGPT last synced it from the marketplace
-
-
-def _moment(value) -> datetime | None:
-    """Unix seconds (as the GPT inventory gives times) or ISO 8601; None for anything else."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, ValueError, OSError):
-            return None
-    if isinstance(value, str) and value:
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return None
+    marketplace_name: str
+    display_name: str  # current_release.display_name
+    version: str  # current_release.version: its `.codex-plugin/plugin.json` version as synced
+    status: str
+    installation_policy: str
+    authentication_policy: str
+    discoverability: str
 
 
 def _text(value, limit: int = 200) -> str:
@@ -281,16 +261,31 @@ def _text(value, limit: int = 200) -> str:
 
 
 def workspace_plugin(plugin: dict) -> WorkspacePlugin:
-    """One plugin object → WorkspacePlugin. **Assumed** field names (the contract verifies the
-    endpoints, not the object's shape): `id`, `name` (else `manifest.name`), `version` (else
-    `manifest.version`: the `version` of its `.codex-plugin/plugin.json`), `created_at` for when
-    it was added, `updated_at` (else `last_synced_at`) for the last sync; times in
-    unix seconds or ISO 8601. This is the one function to correct."""
-    manifest = plugin.get("manifest") if isinstance(plugin.get("manifest"), dict) else {}
+    """One plugin object → WorkspacePlugin (chatgpt-admin-api.md → Plugins, fields verified):
+    `id`, `name`, `marketplace_name`, `current_release {display_name, version}`, `status`,
+    `installation_policy`, `authentication_policy`, `discoverability`. Anything else missing or
+    of another type reads as empty."""
+    release = plugin.get("current_release")
+    release = release if isinstance(release, dict) else {}
     return WorkspacePlugin(
         id=_text(plugin.get("id")),
-        name=_text(plugin.get("name")) or _text(manifest.get("name")),
-        version=_text(plugin.get("version"), 100) or _text(manifest.get("version"), 100),
-        added_at=_moment(plugin.get("created_at")),
-        synced_at=_moment(plugin.get("updated_at")) or _moment(plugin.get("last_synced_at")),
+        name=_text(plugin.get("name")),
+        marketplace_name=_text(plugin.get("marketplace_name")),
+        display_name=_text(release.get("display_name")),
+        version=_text(release.get("version"), 100),
+        status=_text(plugin.get("status"), 40),
+        installation_policy=_text(plugin.get("installation_policy"), 40),
+        authentication_policy=_text(plugin.get("authentication_policy"), 40),
+        discoverability=_text(plugin.get("discoverability"), 40),
     )
+
+
+def same_plugin_version(workspace: str, pushed: str) -> bool:
+    """Whether the workspace holds the pushed version. Whether `current_release.version` keeps
+    SemVer build metadata (`+…`) is not known (chatgpt-admin-api.md → Plugins): when both carry
+    it, it is compared; when one lacks it, the versions without it are (SemVer 2.0.0 §10)."""
+    if workspace == pushed:
+        return True
+    if "+" in workspace and "+" in pushed:
+        return False
+    return workspace.split("+", 1)[0] == pushed.split("+", 1)[0]

@@ -34,8 +34,9 @@ Controls (JSON bodies), under `/_sandbox/compliance/`:
   `PATCH` / `DELETE gpts/<workspace>/<gpt_id>` changes or removes one behind Claresia's back.
 - `POST plugins/<workspace>` `{"plugins": [plugin…]}` (see `plugin_object`) adds or replaces the
   workspace's plugins, as a workspace admin importing a marketplace would; `PATCH` / `DELETE
-  plugins/<workspace>/<plugin_id>` syncs (a new `version`, `updated_at`) or removes one. The
-  plugin list pages with an opaque `cursor` (`limit` 1..100, `has_more`, `next_cursor`).
+  plugins/<workspace>/<plugin_id>` syncs (`{"version": …}` sets `current_release.version`;
+  other fields are replaced) or removes one. The plugin list pages with an opaque `cursor`
+  (`limit` 1..100, default 50, `has_more`, and the next value in the response's `cursor`).
 """
 
 import base64
@@ -291,12 +292,13 @@ class ComplianceState:
         with self.lock:
             plugins = sorted(self.plugins.get(workspace, {}).values(), key=lambda p: p["id"])
         if not parts:
+            # A bad parameter is a 422 (chatgpt-admin-api.md → Credentials and errors).
             try:
-                limit = int(_one(query, "limit") or 20)
+                limit = int(_one(query, "limit") or 50)
             except ValueError:
-                raise ComplianceError(400, "limit must be an integer") from None
+                raise ComplianceError(422, "limit must be an integer") from None
             if not 1 <= limit <= 100:
-                raise ComplianceError(400, "limit must be between 1 and 100")
+                raise ComplianceError(422, "limit must be between 1 and 100")
             cursor = _one(query, "cursor")
             after = _cursor_id(cursor) if cursor else None
             items = [p for p in plugins if after is None or p["id"] > after]
@@ -306,12 +308,12 @@ class ComplianceState:
                 "object": "list",
                 "data": page,
                 "has_more": has_more,
-                "next_cursor": _cursor_of(page[-1]["id"]) if has_more else None,
+                "cursor": _cursor_of(page[-1]["id"]) if has_more else None,
             }
         found = next((p for p in plugins if p["id"] == parts[0]), None)
         if found is None:
             raise ComplianceError(404, f"No plugin {parts[0]!r}")
-        return found
+        return {**found, "share_principals": []}
 
     # ---- controls ------------------------------------------------------------------------------
 
@@ -390,7 +392,11 @@ class ComplianceState:
                         plugins[plugin["id"]] = plugin
                     return {"plugins": len(plugins)}
                 if plugin_id in plugins and method == "PATCH":
-                    plugins[plugin_id].update(data)
+                    changes = dict(data)
+                    if "version" in changes:
+                        release = plugins[plugin_id].setdefault("current_release", {})
+                        release["version"] = changes.pop("version")
+                    plugins[plugin_id].update(changes)
                     return plugins[plugin_id]
                 if plugin_id in plugins and method == "DELETE":
                     return plugins.pop(plugin_id)
@@ -427,9 +433,9 @@ def _cursor_id(cursor: str) -> str:
     try:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
     except (ValueError, UnicodeDecodeError):
-        raise ComplianceError(400, "cursor is not one this API gave") from None
+        raise ComplianceError(422, "cursor is not one this API gave") from None
     if not text.startswith("after:"):
-        raise ComplianceError(400, "cursor is not one this API gave")
+        raise ComplianceError(422, "cursor is not one this API gave")
     return text.removeprefix("after:")
 
 
@@ -516,20 +522,41 @@ def plugin_object(
     plugin_id: str,
     name: str,
     version: str = "1.0.0",
-    created_at: int | None = None,
-    updated_at: int | None = None,
+    marketplace_name: str | None = None,
+    display_name: str = "",
+    status: str = "ACTIVE",
+    installation_policy: str = "AVAILABLE",
+    authentication_policy: str = "ON_INSTALL",
 ) -> dict:
-    """One plugin of the workspace's inventory, in the field names `connectors.openai.compliance
-    .workspace_plugin` assumes (chatgpt-admin-api.md → Plugins verifies the endpoints only)."""
-    created = created_at if created_at is not None else int(time.time()) - 86400
+    """One plugin of the workspace's inventory in the published shape (chatgpt-admin-api.md →
+    Plugins): the version under `current_release`, no timestamps. A plugin imported from a
+    marketplace of the same name unless `marketplace_name` is given."""
     return {
         "id": plugin_id,
-        "object": "plugin",
         "name": name,
-        "version": version,
-        "created_at": created,
-        "updated_at": updated_at if updated_at is not None else created,
+        "current_release": {"display_name": display_name or name, "version": version},
+        "discoverability": "LISTED",
+        "status": status,
+        "installation_policy": installation_policy,
+        "authentication_policy": authentication_policy,
+        "marketplace_name": name if marketplace_name is None else marketplace_name,
+        "creator_account_user_id": "user-owner",
     }
+
+
+def plugin_skill_used_id(tenant_slug: str, skill_id: str) -> str:
+    """The opaque id ChatGPT gives a plugin skill in `skills_used`: stable per tenant and skill,
+    and naming neither (chatgpt-admin-api.md: the mapping is not published)."""
+    digest = hashlib.sha256(f"{tenant_slug}/{skill_id}".encode()).hexdigest()
+    return f"skill_{digest[:24]}"
+
+
+def message_author(kind: str, *, model: str, skills_used: list[str] | None = None) -> dict:
+    """A message's `author` in the real shape: a user message's client type, an assistant
+    message's model, tools and skills used (chatgpt-admin-api.md → CONVERSATION_MESSAGE)."""
+    if kind != "assistant":
+        return {"type": kind, "client_type": "web"}
+    return {"type": kind, "model": model, "tools_used": [], "skills_used": list(skills_used or [])}
 
 
 def conversation_lines(
@@ -542,9 +569,13 @@ def conversation_lines(
     messages_per_conversation: int = 2,
     content: str = "Please summarise the incident of last night.",
     step: timedelta = timedelta(seconds=1),
+    skills_used: list[str] | None = None,
+    title: str = "Last night's incident",
 ) -> list[dict]:
     """`CONVERSATION_MESSAGE` lines: per conversation, a user message then an assistant reply
-    (the model), alternating, in the real line shape (chatgpt-admin-api.md)."""
+    (the model), alternating, in the real line shape (chatgpt-admin-api.md). With `skills_used`
+    (opaque ids, `plugin_skill_used_id`), conversation c's assistant replies used the skill
+    `skills_used[c % len]`; `title` is customer data, as `content` is."""
     users = [("user-ana", "ana"), ("user-bo", "bo"), ("user-cy", "cy")]
     lines = []
     moment = start
@@ -566,16 +597,17 @@ def conversation_lines(
                     },
                     "conversation": {
                         "id": f"conv-{seed:x}-{c:x}",
+                        "title": title,
                         "gpt_id": gpt_id,
                         "project_id": None,
                     },
                     "message": {
                         "id": f"msg-{seed:x}-{c:x}-{m:x}",
-                        "author": {
-                            "type": author,
-                            "model": "gpt-4o" if author == "assistant" else None,
-                            "client_type": "web",
-                        },
+                        "author": message_author(
+                            author,
+                            model="gpt-4o",
+                            skills_used=[skills_used[c % len(skills_used)]] if skills_used else [],
+                        ),
                         "content": {"content_type": "text", "parts": [content]},
                     },
                 }

@@ -7,14 +7,17 @@ it daily or on *Sync now*. So the plugin `claresia-<tenant>` is, for the workspa
 - **in the workspace** (since it was added) when it is there and has what Claresia last pushed;
 - **not yet imported** when it is not there: the one-time steps are still to do;
 - **imported, waiting for sync** when it is there but older than the last commit Claresia
-  pushed. "Older" compares the plugin's `version` with the manifest version of that commit (the
-  version's build part changes with every skill change, `skills/plugin.py`), and, when the
-  workspace reports no version, its last sync time with the push time. Both fields are
-  **assumed** (`connectors.openai.compliance.workspace_plugin`).
+  pushed. "Older" compares the plugin's `current_release.version` with the manifest version of
+  that commit (the version's build part changes with every skill change, `skills/plugin.py`),
+  with and without SemVer build metadata (`compliance.same_plugin_version`); no timestamp is
+  published to compare instead.
+
+The plugin is the one whose `name` is the tenant's plugin name and whose `marketplace_name` is
+the tenant's marketplace's (another marketplace may hold a plugin of the same name). The page
+shows its status and its installation and authentication policies as the workspace has them.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
 from claresia.models import Tenant
@@ -26,6 +29,7 @@ from connectors.services import (
     admin_client_for_tenant,
     connector_workspace_id,
 )
+from skills.marketplace import marketplace_name
 from skills.models import PluginMarketplace
 from skills.plugin import plugin_name
 from skills.services.bundles import tenant_context
@@ -49,18 +53,20 @@ class PluginArrival:
     plugin_name: str
     workspace_id: str = ""
     plugin_id: str = ""
-    since: datetime | None = None  # when the workspace added the plugin
-    synced_at: datetime | None = None
     workspace_version: str = ""
     pushed_version: str = ""
     error: str = ""
+    # As the workspace has them (chatgpt-admin-api.md → Plugins).
+    display_name: str = ""
+    plugin_status: str = ""
+    installation_policy: str = ""
+    authentication_policy: str = ""
 
     @property
     def summary(self) -> str:
         """One line in the page's words."""
         if self.status == ArrivalStatus.IN_WORKSPACE:
-            since = f" (since {self.since:%Y-%m-%d %H:%M} UTC)" if self.since else ""
-            return f"in the workspace{since}"
+            return "in the workspace"
         if self.status == ArrivalStatus.NOT_IMPORTED:
             return "not yet imported — do the one-time steps"
         if self.status == ArrivalStatus.WAITING_FOR_SYNC:
@@ -77,17 +83,17 @@ def _waiting_for_sync(found: compliance.WorkspacePlugin, state: PluginMarketplac
     if state is None or not state.last_commit:
         return False  # nothing pushed yet: whatever is there is all there is
     if found.version and state.last_plugin_version:
-        return found.version != state.last_plugin_version
-    if found.synced_at and state.last_published_at:
-        return found.synced_at < state.last_published_at
+        return not compliance.same_plugin_version(found.version, state.last_plugin_version)
     return False  # the workspace says nothing that tells: it is there
 
 
-def _find(client: OpenAIClient, workspace_id: str, name: str) -> compliance.WorkspacePlugin | None:
+def _find(
+    client: OpenAIClient, workspace_id: str, name: str, marketplace: str
+) -> compliance.WorkspacePlugin | None:
     for raw in compliance.plugins_pages(client, workspace_id):
         listed = compliance.workspace_plugin(raw)
-        if listed.name == name and listed.id:
-            # The list may carry a summary: the plugin's own object has its version and times.
+        if listed.name == name and listed.marketplace_name == marketplace and listed.id:
+            # The detail is the plugin's own object: the list may carry a summary.
             return compliance.workspace_plugin(
                 compliance.plugin_get(client, workspace_id, listed.id)
             )
@@ -98,16 +104,17 @@ def plugin_arrival_check(*, tenant: Tenant, client: OpenAIClient | None = None) 
     """Where the tenant's plugin stands in its ChatGPT workspace (module docstring). Never
     raises for an OpenAI or connector problem: the status is UNKNOWN and `error` says why, in
     the client's error mapping's words (401, 403, 404, 429 …)."""
-    name = plugin_name(tenant_context(tenant))
+    context = tenant_context(tenant)
+    name, marketplace = plugin_name(context), marketplace_name(context)
     workspace_id = connector_workspace_id(tenant=tenant)
     if workspace_id is None:
         return PluginArrival(ArrivalStatus.NO_WORKSPACE, name)
     try:
         if client is not None:
-            found = _find(client, workspace_id, name)
+            found = _find(client, workspace_id, name, marketplace)
         else:
             with admin_client_for_tenant(tenant=tenant, **PAGE_CLIENT_OPTIONS) as opened:
-                found = _find(opened, workspace_id, name)
+                found = _find(opened, workspace_id, name, marketplace)
     except (OpenAIError, ConnectorUnavailable) as exc:
         return PluginArrival(
             ArrivalStatus.UNKNOWN, name, workspace_id=workspace_id, error=exc.user_message
@@ -125,8 +132,10 @@ def plugin_arrival_check(*, tenant: Tenant, client: OpenAIClient | None = None) 
         name,
         workspace_id=workspace_id,
         plugin_id=found.id,
-        since=found.added_at,
-        synced_at=found.synced_at,
         workspace_version=found.version,
         pushed_version=state.last_plugin_version if state else "",
+        display_name=found.display_name,
+        plugin_status=found.status,
+        installation_policy=found.installation_policy,
+        authentication_policy=found.authentication_policy,
     )

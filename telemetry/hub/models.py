@@ -65,6 +65,9 @@ class HubRecord(models.Model):
     class Status(models.TextChoices):
         COMPLETED = "completed", "Completed"
         REFUSED = "refused", "Refused (output not shared)"
+        # The skill ran and did not finish: `error_code` says why, and the dashboard counts the
+        # use as a failure (telemetry/ingest/reconcile.py).
+        FAILED = "failed", "Failed"
 
     id = models.CharField(primary_key=True, max_length=30, default=new_record_id, editable=False)
     # Indexed by (tenant, conversation) below, which also serves lookups by tenant alone.
@@ -76,6 +79,9 @@ class HubRecord(models.Model):
         HubToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="records"
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.COMPLETED)
+    error_code = models.CharField(
+        "why it failed", max_length=64, blank=True, default="", db_default=""
+    )
     record_key = models.CharField(max_length=200, blank=True)
     # sha256(conversation id, output): the idempotency key of a call without a record_key.
     content_hash = models.CharField(max_length=64)

@@ -8,6 +8,8 @@ from rest_framework import serializers
 from claresia.models import SLUG_PATTERN
 from telemetry.hub.models import HubRecord
 from telemetry.hub.validation import (
+    ERROR_CODE_PATTERN,
+    MAX_ERROR_CODE,
     MAX_LATENCY_MS,
     MAX_MODEL,
     MAX_RECORD_KEY,
@@ -70,7 +72,16 @@ class EmitHubRecord(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=HubRecord.Status.values,
         default=HubRecord.Status.COMPLETED,
-        help_text="'refused' when the user declined to share the output.",
+        help_text=(
+            "'refused' when the user declined to share the output; 'failed' when the skill "
+            "could not finish (say why in error_code)."
+        ),
+    )
+    error_code = StrictCharField(
+        required=False,
+        max_length=MAX_ERROR_CODE,
+        validators=[RegexValidator(ERROR_CODE_PATTERN, "A short code: a-z, 0-9, _ . -")],
+        help_text="Why a 'failed' run failed, as a short code, e.g. timeout.",
     )
     inputs = InputsField(required=False, help_text="The inputs the skill ran with.")
     output = StrictCharField(

@@ -158,6 +158,7 @@ def hub_record_emit(
     skill_id: str,
     output: str,
     status: str = HubRecord.Status.COMPLETED,
+    error_code: str = "",
     record_key: str = "",
     inputs: dict | None = None,
     model: str = "",
@@ -190,6 +191,8 @@ def hub_record_emit(
         skill=skill,
         token=token,
         status=status,
+        # The reason belongs to a failed run only.
+        error_code=error_code if status == HubRecord.Status.FAILED else "",
         record_key=record_key,
         content_hash=content_hash,
         # A refused output is not kept (hub-records-api.md); only its cost and ids are.
@@ -258,6 +261,7 @@ def hub_record_emit_values(
         skill_id=values["skill_id"],
         output=values["output"],
         status=values["status"],
+        error_code=values.get("error_code", ""),
         record_key=values.get("record_key", ""),
         inputs=values.get("inputs"),
         model=values.get("model", ""),

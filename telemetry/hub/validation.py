@@ -18,9 +18,13 @@ MAX_LATENCY_MS = 3_600_000
 MAX_SKILL_ID = 48
 MAX_RECORD_KEY = 200
 MAX_MODEL = 64
+MAX_ERROR_CODE = 64
 UNSTORABLE = "Text must be valid Unicode without NUL characters."
 
 _SKILL_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # claresia.models.SLUG_PATTERN, unanchored
+# A failed run's reason: a short code the dashboard groups failures by, never free text.
+ERROR_CODE_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
+_ERROR_CODE = re.compile(ERROR_CODE_PATTERN)
 _STATUSES = frozenset(HubRecord.Status.values)
 _COMPLETED = HubRecord.Status.COMPLETED.value
 
@@ -83,6 +87,11 @@ def accepted_values(data: dict) -> dict | None:
         if not _plain_text(data["record_key"], max_length=MAX_RECORD_KEY):
             return None
         values["record_key"] = data["record_key"]
+    if "error_code" in data:
+        code = data["error_code"]
+        if not (type(code) is str and len(code) <= MAX_ERROR_CODE and _ERROR_CODE.match(code)):
+            return None
+        values["error_code"] = code
     if "model" in data:
         if not _plain_text(data["model"], max_length=MAX_MODEL):
             return None

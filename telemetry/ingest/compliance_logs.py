@@ -58,6 +58,11 @@ tool's name, `isError` (as `error_code` `tool_error`) and `external_call_time_ms
 The app is known by its `app_id` once known — the connector's, set by the admin or learned from
 the first call to an MCP app by its configured name — and until then by that name.
 
+A plugin skill's use is visible only as an id in an assistant message's `skills_used`: each id of
+each such message is its own row (key: `event_id` + skill id), resolved to a skill by the tenant's
+`PluginSkillMapping` now or once it is learned or set (`plugin_skills.py`); an id first seen gets
+an unmapped mapping in the same transaction as its rows.
+
 What it does not catch: a file that appears later with an `end_time` at or before the cursor
 (the contract promises `end_time` order; a late *event* arrives in a later file, which is read).
 
@@ -117,9 +122,11 @@ from telemetry.ingest.logs_normalizer import (
     of_principal,
     parse_line,
     parse_time,
+    skill_use_rows,
     with_models,
 )
 from telemetry.ingest.normalizer import named_for_longer_slug
+from telemetry.ingest.plugin_skills import plugin_skill_ids_seen, plugin_skill_map
 from telemetry.ingest.poller import INTERNAL_ERROR_MESSAGE, PollStatus
 from telemetry.ingest.storage import telemetry_rows_insert, tenant_poll_lock
 from telemetry.models import LogsCursor
@@ -153,6 +160,7 @@ class LogsOutcome:
     app_calls: int = 0  # of `stored`: calls to the tenant's Claresia app (APP_LOG)
     foreign: int = 0  # of `skipped`: lines of another workspace or organization
     refused: int = 0  # files refused (they decode past LOGS_FILE_MAX_BYTES)
+    skill_uses: int = 0  # of `stored`: plugin skill uses (`skills_used`), mapped or not
     error: str = ""
     gap: str = ""
     malformed_at: list[str] = field(default_factory=list)
@@ -164,6 +172,8 @@ class LogsOutcome:
         stored = f"{self.stored} stored"
         if self.app_calls:
             stored += f" ({self.app_calls} app call{'' if self.app_calls == 1 else 's'})"
+        if self.skill_uses:
+            stored += f" ({self.skill_uses} plugin skill use{'' if self.skill_uses == 1 else 's'})"
         skipped = f"{self.skipped} skipped"
         if self.foreign:
             skipped += f" ({self.foreign} of another workspace or organization)"
@@ -189,6 +199,7 @@ class _FileRead:
     sha256: str
     foreign: int = 0
     refused: str = ""  # why the whole file was refused (it stores nothing)
+    skill_uses: list[LogRow] = field(default_factory=list)
 
 
 class _GptMap:
@@ -275,12 +286,14 @@ def file_lines(
 @dataclass
 class _Readers:
     """What turns a poll's lines into rows: the tenant's principals (a line of any other is
-    skipped), the GPT map (CONVERSATION_MESSAGE) and the tenant's Claresia app (APP_LOG)."""
+    skipped), the GPT map and the mapped `skills_used` ids (CONVERSATION_MESSAGE) and the
+    tenant's Claresia app (APP_LOG)."""
 
     tenant: Tenant
     principals: frozenset[str]
     gpt_map: _GptMap
     app: AppIdentity
+    plugin_skills: dict = field(default_factory=dict)
 
     def learn_app(self, app_id: str) -> None:
         """The app id of the first call to the app by its configured name: from now on the app
@@ -322,6 +335,7 @@ def _download(
 ) -> _FileRead:
     digest = hashlib.sha256()
     rows: list[LogRow] = []
+    uses: list[LogRow] = []
     models: dict[str, str] = {}
     skipped = foreign = 0
     malformed: list[tuple[int, str]] = []
@@ -335,18 +349,30 @@ def _download(
                     continue
                 try:
                     event = parse_line(line)
+                    # Before anything is read from it: a line of another principal is not ours.
                     if not of_principal(event, readers.principals):
                         foreign += 1
                         continue
                     result = _normalize(event, event_type, tenant_slug, readers, file_id, line_no)
+                    used = (
+                        skill_use_rows(
+                            event,
+                            plugin_skills=readers.plugin_skills,
+                            log_file=file_id,
+                            line_no=line_no,
+                        )
+                        if event_type == compliance.CONVERSATION_MESSAGE
+                        else []
+                    )
                 except MalformedLine as exc:
                     malformed.append((line_no, str(exc)))
                     continue
+                uses += used
                 if isinstance(result, LogRow):
                     rows.append(result)
                 elif isinstance(result, AssistantModel):
                     models[result.conversation_id] = result.model
-                else:
+                elif not used:
                     skipped += 1
     except LogFileTooLargeError as exc:
         # One bad file is reported and skipped (ARCHITECTURE.md → Bounded by construction): it
@@ -360,7 +386,12 @@ def _download(
             foreign,
         )
     return _FileRead(
-        with_models(rows, models), skipped + foreign, malformed, digest.hexdigest(), foreign
+        with_models(rows, models),
+        skipped + foreign,
+        malformed,
+        digest.hexdigest(),
+        foreign=foreign,
+        skill_uses=uses,
     )
 
 
@@ -413,6 +444,7 @@ def logs_poll(
                     connector_principal_ids(tenant=tenant) | {principal.id.lower()},
                     _GptMap(tenant, opened),
                     app_identity(tenant),
+                    plugin_skill_map(tenant=tenant),
                 )
                 stopped = ""
                 for event_type in EVENT_TYPES:
@@ -533,6 +565,11 @@ def _store_file(
         where.insert(0, f"file {file['id']} (end_time {file.get('end_time')}): {read.refused}")
     with transaction.atomic():
         stored = telemetry_rows_insert(tenant_id=cursor.tenant_id, rows=read.rows)
+        uses = 0
+        if read.skill_uses:
+            uses = telemetry_rows_insert(tenant_id=cursor.tenant_id, rows=read.skill_uses)
+            plugin_skill_ids_seen(tenant_id=cursor.tenant_id, rows=read.skill_uses)
+            stored += uses
         if cursor.cursor_at is None or end_time > cursor.cursor_at:
             cursor.cursor_at = end_time
         cursor.last_file_id = str(file["id"])[:128]
@@ -549,7 +586,8 @@ def _store_file(
     outcome.stored += stored
     if cursor.event_type == compliance.APP_LOG:
         outcome.app_calls += stored
-    outcome.skipped += read.skipped + (len(read.rows) - stored)
+    outcome.skill_uses += uses
+    outcome.skipped += read.skipped + (len(read.rows) + len(read.skill_uses) - stored)
     outcome.foreign += read.foreign
     outcome.refused += bool(read.refused)
     outcome.malformed += len(read.malformed)

@@ -23,6 +23,7 @@ Every line names its `principal`: a line of another workspace or organization th
 read is skipped (`of_principal`), never stored as this tenant's.
 """
 
+import hashlib
 import math
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
@@ -239,6 +240,110 @@ def with_models(rows: list[LogRow], models: Mapping[str, str]) -> list[LogRow]:
         else row
         for row in rows
     ]
+
+
+# ---- CONVERSATION_MESSAGE: plugin skill uses (`message.author.skills_used`) ---------------------
+
+UNMAPPED = "unmapped"  # TelemetryEvent.EventType.UNMAPPED
+# Skill ids one assistant message may name before the rest are counted as dropped (assumed bound:
+# a message uses a handful of skills).
+MAX_SKILLS_PER_MESSAGE = 32
+# skills_used id → (skill id, Skill pk) for the tenant's ids already mapped; absent: not yet.
+PluginSkills = Mapping[str, tuple[str, int]]
+
+
+def _skill_use_event_id(event_id: str, skill_used: str) -> str:
+    """The idempotency key of one skill's use in one message: the line's `event_id` and the
+    skill id (a message may use several skills, each its own row). Cut to the column's 128
+    characters by a digest, so two long ids never collide on a shared prefix."""
+    key = f"{event_id}/{skill_used}"
+    if len(key) <= 128:
+        return key
+    return f"{event_id[:40]}/sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def _safe_skill_raw(event: dict, skill_used: str, log_file: str, line_no: int) -> str:
+    """Ids, times, the author's type and model and the skill id only: never `message.content`
+    or `conversation.title`."""
+    conversation = _dict(event.get("conversation"))
+    message = _dict(event.get("message"))
+    author = _dict(message.get("author"))
+    raw = {
+        **_who_and_when(event),
+        "conversation": {"id": _text(conversation.get("id"))},
+        "message": {
+            "id": _text(message.get("id")),
+            "author": {
+                "type": _text(author.get("type"), 32),
+                "model": _text(author.get("model"), 64),
+                "skills_used": [skill_used],
+            },
+        },
+        "log_file": {"id": _text(log_file), "line": line_no},
+    }
+    return orjson.dumps(raw).decode()
+
+
+def skill_use_rows(
+    event: dict, *, plugin_skills: PluginSkills, log_file: str, line_no: int
+) -> list[LogRow]:
+    """One parsed `CONVERSATION_MESSAGE` line → one row per id in its assistant message's
+    `skills_used` (chatgpt-admin-api.md → CONVERSATION_MESSAGE): an invocation of the skill the
+    id is mapped to, or, for an id not yet mapped, a row of type `unmapped` that is resolved
+    when the mapping is learned or set (telemetry/ingest/plugin_skills.py). No row for a user
+    message or a message that used no skill. Raises MalformedLine when a skill was used and the
+    line lacks its id or time."""
+    if event.get("type", "CONVERSATION_MESSAGE") != "CONVERSATION_MESSAGE":
+        return []
+    message = _dict(event.get("message"))
+    author = _dict(message.get("author"))
+    if author.get("type") != "assistant":
+        return []
+    used = author.get("skills_used")
+    if not isinstance(used, list) or not used:
+        return []
+    skill_ids = list(
+        dict.fromkeys(_text(s) for s in used[:MAX_SKILLS_PER_MESSAGE] if isinstance(s, str) and s)
+    )
+    if not skill_ids:
+        return []
+    event_id = event.get("event_id")
+    if not isinstance(event_id, str) or not event_id:
+        raise MalformedLine("no event_id")
+    occurred_at = parse_time(event.get("timestamp"))
+    actor = _dict(event.get("actor"))
+    conversation_id = _text(_dict(event.get("conversation")).get("id"))
+    model = _text(author.get("model"), 64)
+    rows = []
+    for skill_used in skill_ids:
+        mapped = plugin_skills.get(skill_used)
+        rows.append(
+            LogRow(
+                skill_id=mapped[1] if mapped else None,
+                skill_ref=mapped[0] if mapped else skill_used[:64],
+                skill_unknown=mapped is None,
+                source=SOURCE_COMPLIANCE_LOGS,
+                source_event_id=_skill_use_event_id(_text(event_id), skill_used),
+                event_type=INVOKED if mapped else UNMAPPED,
+                occurred_at=occurred_at,
+                actor_user_id=_text(actor.get("user_id")),
+                actor_email=_text(actor.get("user_email"), 254),
+                gpt_id="",
+                gpt_name="",
+                conversation_id=conversation_id,
+                model=model,
+                input_tokens=None,
+                output_tokens=None,
+                cost_usd=None,
+                latency_ms=None,
+                error_code="",
+                error_message="",
+                raw=_safe_skill_raw(event, skill_used, log_file, line_no),
+                dropped_fields="",
+                plugin_skill_id=skill_used,
+            )
+        )
+    return rows
 
 
 # ---- APP_LOG: calls to an MCP app ---------------------------------------------------------------

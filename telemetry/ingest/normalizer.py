@@ -67,6 +67,8 @@ class TelemetryRow(NamedTuple):
     error_message: str
     raw: str  # the audit event as JSON text
     dropped_fields: str  # the numbers out of any column's range, dropped (space-separated)
+    # A plugin skill use's `skills_used` id (logs_normalizer.skill_use_rows); empty otherwise.
+    plugin_skill_id: str = ""
 
 
 COLUMNS = ("tenant_id", *TelemetryRow._fields)

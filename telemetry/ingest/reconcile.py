@@ -7,7 +7,9 @@ Two checks, both idempotent:
 - A hub record whose cost or latency the hub estimated is corrected from its telemetry event.
 - A Logs Platform invocation, which carries no usage or latency (chatgpt-admin-api.md → Compliance
   Logs Platform), takes its cost and latency from the hub record its GPT wrote for it: the first
-  record of the same conversation and skill made at or after the message.
+  record of the same conversation and skill made at or after the message (a plugin skill's
+  assistant message: SKILL_USE_SLACK earlier too); a record of status `failed` makes it a
+  failure with the record's `error_code` as its reason.
 
 Each poll checks the event-time range from the tenant's `reconciled_until` (less the poll
 overlap, for late events) up to the older of `now − grace` and the poll cursor, so an
@@ -19,7 +21,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
 
 from claresia.models import Tenant
 from connectors.openai.compliance import CONVERSATION_MESSAGE
@@ -27,10 +30,18 @@ from telemetry.hub.models import GovernanceEvent, HubRecord
 from telemetry.hub.services import hub_record_correct_from_telemetry
 from telemetry.models import LogsCursor, PollCursor, TelemetryEvent
 
+# Why a use leaves no record is not in any log: the likely causes, none of them presumed.
 MISSING_MESSAGE = (
-    "Hub record missing: {skill} ran in ChatGPT but emit_hub_record was not called "
-    "(refused or disabled by the user)"
+    "Hub record missing: {skill} ran in ChatGPT and no record was written. Likely causes: the "
+    "run failed or was stopped before emit_hub_record; the Claresia app (or the GPT's action) "
+    "is not enabled for the user's role, or its connection needs approving again; the model "
+    "skipped the call."
 )
+# An assistant message that used a plugin skill may be stamped before or after the record its
+# run wrote (the contract gives no order): a record this much earlier still belongs to it.
+SKILL_USE_SLACK = timedelta(minutes=5)
+# A failed hub record that names no reason.
+FAILED_WITHOUT_CODE = "failed"
 # How far back a first reconciliation (or an audit-export import) looks.
 HORIZON = timedelta(days=7)
 CORRECTION_BATCH = 2000
@@ -82,31 +93,62 @@ def telemetry_reconcile(
     return ReconcileOutcome(missing_records=missing, corrected_records=corrected)
 
 
-def _costs_from_hub_records(*, tenant: Tenant, now: datetime) -> int:
-    """Give Logs Platform invocations their hub record's cost and latency (module docstring);
-    the number of events filled. Idempotent: a filled event is not looked at again."""
-    record = HubRecord.objects.filter(
+def _first_record(*, tenant: Tenant, slack: timedelta):
+    """The first hub record of the event's conversation and skill made at or after the event
+    (less `slack`)."""
+    return HubRecord.objects.filter(
         tenant=tenant,
         openai_conversation_id=OuterRef("conversation_id"),
         skill_id=OuterRef("skill_id"),
-        created_at__gte=OuterRef("occurred_at"),
+        created_at__gte=OuterRef("occurred_at") - slack,
     ).order_by("created_at", "id")
-    return (
-        TelemetryEvent.objects.filter(
+
+
+def _costs_from_hub_records(*, tenant: Tenant, now: datetime) -> int:
+    """Give Logs Platform invocations their hub record's cost and latency, and its failure
+    (a record of status `failed` makes the use a failure, with the record's reason); the number
+    of events filled. Idempotent: a filled event is not looked at again."""
+    filled = 0
+    for plugin_uses, slack in ((False, timedelta(0)), (True, SKILL_USE_SLACK)):
+        record = _first_record(tenant=tenant, slack=slack)
+        events = TelemetryEvent.objects.filter(
             tenant=tenant,
             source=TelemetryEvent.Source.COMPLIANCE_LOGS,
-            event_type=TelemetryEvent.EventType.INVOKED,
             cost_usd__isnull=True,
             occurred_at__gte=now - HORIZON,
             skill__isnull=False,
+        ).exclude(conversation_id="")
+        if plugin_uses:
+            events = events.exclude(plugin_skill_id="")
+        else:
+            events = events.filter(plugin_skill_id="")
+        (
+            events.filter(event_type=TelemetryEvent.EventType.INVOKED)
+            .filter(Exists(record.filter(status=HubRecord.Status.FAILED)))
+            .annotate(first_status=Subquery(record.values("status")[:1]))
+            .filter(first_status=HubRecord.Status.FAILED)
+            .update(
+                event_type=TelemetryEvent.EventType.FAILED,
+                error_code=Coalesce(
+                    NullIf(Subquery(record.values("error_code")[:1]), Value("")),
+                    Value(FAILED_WITHOUT_CODE),
+                ),
+            )
         )
-        .exclude(conversation_id="")
-        .filter(Exists(record))
-        .update(
-            cost_usd=Subquery(record.values("cost_usd")[:1]),
-            latency_ms=Subquery(record.values("latency_ms")[:1]),
+        filled += (
+            events.filter(
+                event_type__in=[
+                    TelemetryEvent.EventType.INVOKED,
+                    TelemetryEvent.EventType.FAILED,
+                ]
+            )
+            .filter(Exists(record))
+            .update(
+                cost_usd=Subquery(record.values("cost_usd")[:1]),
+                latency_ms=Subquery(record.values("latency_ms")[:1]),
+            )
         )
-    )
+    return filled
 
 
 def _flag_missing_records(*, tenant: Tenant, start: datetime, until: datetime) -> int:

@@ -21,6 +21,7 @@ from telemetry.ingest.audit_export import (
     audit_export_import,
 )
 from telemetry.ingest.compliance_logs import logs_poll
+from telemetry.ingest.plugin_skills import plugin_skills_learn
 from telemetry.ingest.poller import (
     POLL_PAGE_BUDGET,
     PollOutcome,
@@ -76,7 +77,11 @@ def telemetry_poll_tenant(
             outcome.status = PollStatus.FAILED
         elif logs.status == PollStatus.PARTIAL and outcome.status == PollStatus.OK:
             outcome.status = PollStatus.PARTIAL
-    telemetry_reconcile(tenant=tenant, now=timezone.now())
+    now = timezone.now()
+    if principal is not None:
+        # Before reconciliation: uses whose id is learned now are reconciled in this poll.
+        plugin_skills_learn(tenant=tenant, now=now)
+    telemetry_reconcile(tenant=tenant, now=now)
     return outcome
 
 

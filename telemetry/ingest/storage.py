@@ -18,7 +18,7 @@ from django.db import connection
 
 from telemetry.ingest.normalizer import COLUMNS, TelemetryRow
 
-# 1,000 rows × 21 columns stays under SQLite's 32,766 parameters.
+# 1,000 rows × 23 columns stays under SQLite's 32,766 parameters.
 ROWS_PER_STATEMENT = 1000
 # pg_try_advisory_lock(key1, key2): key1 names "telemetry poll", key2 is the tenant id.
 POLL_LOCK_CLASS = 0x7E1E

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from demo.loader import demo_load, demo_skills_publish, demo_test_connection
 from telemetry.hub.models import GovernanceEvent
 from telemetry.hub.services import hub_token_issue
+from telemetry.ingest.reconcile import MISSING_MESSAGE
 from telemetry.models import PollCursor, TelemetryEvent
 from tests.browser.helpers import log_in
 
@@ -102,8 +103,7 @@ def _telemetry_rows(tenant) -> None:
         tenant=tenant,
         skill=skill,
         kind=GovernanceEvent.Kind.HUB_RECORD_MISSING,
-        message="Hub record missing: PRD Review ran in ChatGPT but emit_hub_record was not "
-        "called (refused or disabled by the user)",
+        message=MISSING_MESSAGE.format(skill="PRD Review"),
         dedupe_key="run-through",
         occurred_at=now,
     )
@@ -175,7 +175,7 @@ def test_the_run_through_as_tenant_staff_and_claresia_staff(
             assert problems == [], "\n".join(problems)
             # the overview's poll health is a state with its meaning, never a bare "Healthy"
             page.goto("/command-center/?tenant=dainese")
-            assert page.locator("#poll .pill").inner_text() in (
+            assert page.locator("#poll h2 .pill").inner_text() in (
                 "Healthy",
                 "Stale",
                 "Failing",

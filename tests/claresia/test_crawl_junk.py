@@ -25,7 +25,7 @@ from skills.models import PublishRun, Skill
 from skills.services.imports import skills_import
 from telemetry.hub.models import GovernanceEvent, HubRecord, ModelPrice
 from telemetry.hub.services import hub_token_issue
-from telemetry.models import PollCursor, TelemetryEvent
+from telemetry.models import PluginSkillMapping, PollCursor, TelemetryEvent
 from tests.skills.helpers import SKILL_FOLDER
 
 NUL = "a\x00b"
@@ -149,6 +149,9 @@ def world(tenant, other_tenant, superuser, staff):
                 occurred_at=datetime(2026, 11, 25, tzinfo=UTC),
                 hub_record=record,
             ),
+            PluginSkillMapping: PluginSkillMapping.objects.create(
+                tenant=t, skills_used_id=f"skill_{t.slug}"
+            ),
             ModelPrice: ModelPrice.objects.create(
                 tenant=t,
                 model="gpt-4o",
@@ -170,6 +173,7 @@ def _path_variants(parts, user, world) -> list[tuple[str, bool]]:
         "run_id": own[PublishRun].pk,
         "event_id": own[GovernanceEvent].pk,
         "record_id": own[HubRecord].pk,
+        "mapping_id": own[PluginSkillMapping].pk,
         "chart": "volume",
         "content_type_id": ContentType.objects.get_for_model(Skill).pk,
         "object_id": own[Skill].pk,
@@ -177,7 +181,12 @@ def _path_variants(parts, user, world) -> list[tuple[str, bool]]:
         "pk": own[Skill].pk,
         "url": "no-such-page/",
     }
-    foreign = {**real, "record_id": other[HubRecord].pk, "object_id": other[Skill].pk}
+    foreign = {
+        **real,
+        "record_id": other[HubRecord].pk,
+        "mapping_id": other[PluginSkillMapping].pk,
+        "object_id": other[Skill].pk,
+    }
     if model is not None:
         manager = model._default_manager
         model_admin = admin.site._registry[model]

@@ -26,7 +26,7 @@ def command_center_urls() -> list[tuple[str, dict]]:
 
 
 def url_for(name: str | None, params: list[str], run: PublishRun) -> str:
-    values = {"run_id": run.pk, "event_id": 1, "chart": "volume"}
+    values = {"run_id": run.pk, "event_id": 1, "chart": "volume", "mapping_id": 1}
     if name is None:  # the redirect of the old Distribution → OpenAI address
         return "/command-center/distribution/openai/"
     return reverse(f"command_center:{name}", kwargs={p: values[p] for p in params})

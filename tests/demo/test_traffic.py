@@ -76,6 +76,13 @@ def test_the_demo_tenants_telemetry_flows_through_the_logs_platform(live_server,
     assert "dainese Logs Platform: " in str(outcome)
     rows = TelemetryEvent.objects.filter(tenant=tenant)
     assert set(rows.values_list("source", flat=True)) == {"compliance_logs"}
-    assert rows.count() == tick.invocations
-    assert rows.filter(skill__isnull=True).count() == 0
+    uses = rows.exclude(event_type="app_call")
+    assert tick.plugin_uses > 0 and tick.app_calls > 0
+    assert uses.count() == tick.invocations
+    assert uses.exclude(plugin_skill_id="").count() == tick.plugin_uses
+    assert uses.filter(skill__isnull=True).count() == 0  # every skills_used id learned
+    # each failed run that wrote its record is a failure with its reason
+    failed = uses.filter(event_type="failed")
+    assert failed.count() == tick.failures - tick.app_call_errors > 0
+    assert not failed.filter(error_code="").exists()
     assert sandbox.state.orgs.get(DEMO_ORG_ID) is None or not sandbox.state.orgs[DEMO_ORG_ID].keys

@@ -21,7 +21,6 @@ pytestmark = pytest.mark.integration
 
 WORKSPACE = "3f1e8a4c-5b6d-4e7f-8a9b-0c1d2e3f4a5b"
 PAGE = "/command-center/distribution/plugin/"
-ADDED = int(datetime(2026, 11, 2, 9, 30, tzinfo=UTC).timestamp())
 
 
 def connect(tenant, *, workspace_id=WORKSPACE, api_key="sk-admin-key"):
@@ -73,18 +72,46 @@ def test_a_workspace_without_the_plugin_says_do_the_one_time_steps(workspace, te
     assert arrival.summary == "not yet imported — do the one-time steps"
 
 
-def test_an_imported_plugin_is_in_the_workspace_since_it_was_added(workspace, tenant):
+def test_an_imported_plugin_is_in_the_workspace_with_its_status_and_policies(workspace, tenant):
     # given the workspace imported claresia-dainese (nothing pushed by Claresia recorded yet)
-    put_plugins(
-        workspace, plugin_object(plugin_id="plg_1", name="claresia-dainese", created_at=ADDED)
-    )
+    put_plugins(workspace, plugin_object(plugin_id="plg_1", name="claresia-dainese"))
     # when
     arrival = plugin_arrival_check(tenant=tenant)
     # then the list found it and its own object was read
     assert arrival.status == ArrivalStatus.IN_WORKSPACE
-    assert arrival.since == datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
-    assert arrival.summary == "in the workspace (since 2026-11-02 09:30 UTC)"
+    assert arrival.summary == "in the workspace"
+    assert (arrival.plugin_status, arrival.installation_policy, arrival.authentication_policy) == (
+        "ACTIVE",
+        "AVAILABLE",
+        "ON_INSTALL",
+    )
     assert any(path.endswith("/plugins/plg_1") for path in plugin_requests(workspace))
+
+
+def test_a_plugin_of_the_same_name_from_another_marketplace_is_not_ours(workspace, tenant):
+    # given a user imported a marketplace of their own holding a plugin of our name
+    put_plugins(
+        workspace,
+        plugin_object(plugin_id="plg_1", name="claresia-dainese", marketplace_name="bobs-tools"),
+    )
+    # when
+    arrival = plugin_arrival_check(tenant=tenant)
+    # then
+    assert arrival.status == ArrivalStatus.NOT_IMPORTED
+
+
+@pytest.mark.parametrize(
+    ("workspace_version", "pushed", "same"),
+    [
+        ("1.0.0+sha.abc", "1.0.0+sha.abc", True),
+        ("1.0.0+sha.abc", "1.0.0+sha.def", False),
+        ("1.0.0", "1.0.0+sha.def", True),  # build metadata dropped by the workspace
+        ("1.0.0+sha.abc", "1.0.0", True),
+        ("1.0.1", "1.0.0+sha.abc", False),
+    ],
+)
+def test_versions_are_compared_with_and_without_build_metadata(workspace_version, pushed, same):
+    assert compliance.same_plugin_version(workspace_version, pushed) is same
 
 
 def test_the_plugin_is_found_on_a_later_page_by_its_cursor(workspace, tenant):
@@ -127,19 +154,15 @@ def test_a_push_the_workspace_has_not_synced_is_waiting_for_sync(
     assert plugin_arrival_check(tenant=tenant).status == ArrivalStatus.IN_WORKSPACE
 
 
-def test_without_a_version_a_sync_older_than_the_push_is_waiting(workspace, tenant):
-    # given a push recorded now, and a workspace plugin that reports only its last sync time
+def test_without_a_version_the_plugin_is_in_the_workspace(workspace, tenant):
+    # given a push recorded now, and a workspace plugin whose release names no version
     PluginMarketplace.objects.create(
         tenant=tenant, last_commit="a" * 40, last_published_at=datetime.now(UTC)
     )
-    yesterday = int((datetime.now(UTC) - timedelta(days=1)).timestamp())
-    plugin = plugin_object(plugin_id="plg_1", name="claresia-dainese", updated_at=yesterday)
-    del plugin["version"]
+    plugin = plugin_object(plugin_id="plg_1", name="claresia-dainese")
+    del plugin["current_release"]["version"]
     put_plugins(workspace, plugin)
-    # then
-    assert plugin_arrival_check(tenant=tenant).status == ArrivalStatus.WAITING_FOR_SYNC
-    # when it syncs after the push
-    sync(workspace, "plg_1", updated_at=int(datetime.now(UTC).timestamp()) + 60)
+    # then nothing tells it is older (no timestamp is published)
     assert plugin_arrival_check(tenant=tenant).status == ArrivalStatus.IN_WORKSPACE
 
 
@@ -197,12 +220,11 @@ def test_the_plugin_page_says_where_the_plugin_stands(
     page = client.get(PAGE, {"tenant": "dainese"}).content.decode()
     assert "not yet imported — do the one-time steps" in page
 
-    put_plugins(
-        workspace, plugin_object(plugin_id="plg_1", name="claresia-dainese", created_at=ADDED)
-    )
+    put_plugins(workspace, plugin_object(plugin_id="plg_1", name="claresia-dainese"))
     check_now(client, django_capture_on_commit_callbacks)
     page = client.get(PAGE, {"tenant": "dainese"}).content.decode()
-    assert "in the workspace (since 2026-11-02 09:30 UTC)" in page
+    assert "in the workspace" in page
+    assert "<dt>Installation</dt><dd>AVAILABLE</dd>" in page
 
 
 def test_the_plugin_page_shows_a_stored_read_until_the_next_check(
@@ -211,9 +233,7 @@ def test_the_plugin_page_shows_a_stored_read_until_the_next_check(
     # given a read that found no plugin, then the plugin imported in the workspace
     client.force_login(staff)
     check_now(client, django_capture_on_commit_callbacks)
-    put_plugins(
-        workspace, plugin_object(plugin_id="plg_1", name="claresia-dainese", created_at=ADDED)
-    )
+    put_plugins(workspace, plugin_object(plugin_id="plg_1", name="claresia-dainese"))
     workspace.state.requests.clear()
 
     # when the page is viewed without Check now
@@ -257,11 +277,12 @@ def admin_client():
 
 @respx.mock
 def test_the_cursor_given_is_sent_back_and_limit_is_at_most_100(admin_client):
-    # given two pages, the first naming its next cursor
+    # given two pages, the first naming its next cursor in `cursor`
     route = respx.get(PLUGINS).mock(
         side_effect=[
             httpx.Response(
-                200, json={"data": [{"id": "p1"}], "has_more": True, "next_cursor": "c-2"}
+                200,
+                json={"data": [{"id": "p1"}], "has_more": True, "cursor": "c-2", "last_id": "p1"},
             ),
             httpx.Response(200, json={"data": [{"id": "p2"}], "has_more": False}),
         ]
@@ -279,7 +300,7 @@ def test_the_cursor_given_is_sent_back_and_limit_is_at_most_100(admin_client):
 def test_a_cursor_that_does_not_advance_is_not_followed_for_ever(admin_client):
     respx.get(PLUGINS).mock(
         return_value=httpx.Response(
-            200, json={"data": [{"id": "p1"}], "has_more": True, "next_cursor": "same"}
+            200, json={"data": [{"id": "p1"}], "has_more": True, "cursor": "same"}
         )
     )
     with pytest.raises(MalformedListError):
@@ -293,18 +314,34 @@ def test_a_list_whose_data_is_not_a_list_is_refused(admin_client):
         list(compliance.plugins_pages(admin_client, WORKSPACE))
 
 
-def test_a_plugin_object_is_read_defensively():
-    # ISO times, the manifest's name and version, junk elsewhere
+@respx.mock
+def test_a_page_with_more_and_no_cursor_is_not_followed_by_a_plugin_id(admin_client):
+    # given a page that names no `cursor` (only a plugin id, which is not a cursor)
+    respx.get(PLUGINS).mock(
+        return_value=httpx.Response(
+            200, json={"data": [{"id": "p1"}], "has_more": True, "next_cursor": "p1"}
+        )
+    )
+    # when / then
+    with pytest.raises(MalformedListError):
+        list(compliance.plugins_pages(admin_client, WORKSPACE))
+
+
+def test_a_plugin_object_is_read_by_its_published_fields_and_defensively():
+    # given the published shape, then junk
     plugin = compliance.workspace_plugin(
         {
             "id": "p1",
-            "manifest": {"name": "claresia-dainese", "version": "1.0.0+sha.abc"},
-            "created_at": "2026-11-02T09:30:00Z",
-            "last_synced_at": True,
+            "name": "claresia-dainese",
+            "marketplace_name": "claresia-dainese",
+            "current_release": {"display_name": "Claresia · dainese", "version": "1.0.0+sha.abc"},
+            "status": "ACTIVE",
+            "installation_policy": "AVAILABLE",
+            "authentication_policy": "ON_INSTALL",
+            "version": "9.9.9",
         }
     )
-    assert plugin.name == "claresia-dainese" and plugin.version == "1.0.0+sha.abc"
-    assert plugin.added_at == datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
-    assert plugin.synced_at is None
-    empty = compliance.workspace_plugin({"name": 3, "created_at": 10**20})
-    assert empty.name == "" and empty.added_at is None
+    assert plugin.version == "1.0.0+sha.abc" and plugin.display_name == "Claresia · dainese"
+    assert plugin.marketplace_name == "claresia-dainese" and plugin.status == "ACTIVE"
+    empty = compliance.workspace_plugin({"name": 3, "current_release": "1.0.0"})
+    assert empty.name == "" and empty.version == ""

@@ -51,7 +51,13 @@ class Command(BaseCommand):
         )
         rng = random.Random(options["seed"])
         now = int(time.time())
-        totals = {"invocations": 0, "failures": 0, "hub_records": 0}
+        totals = {
+            "invocations": 0,
+            "plugin_uses": 0,
+            "app_calls": 0,
+            "failures": 0,
+            "hub_records": 0,
+        }
         for hour in range(options["backfill_hours"], 0, -1):
             tick = demo_traffic_tick(
                 tenant=tenant,
@@ -82,7 +88,9 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"Simulated {totals['invocations']} invocation"
                     f"{'' if totals['invocations'] == 1 else 's'} "
-                    f"({totals['failures']} failed) and {totals['hub_records']} hub record"
+                    f"({totals['plugin_uses']} of plugin skills, {totals['failures']} failed, "
+                    f"{totals['app_calls']} Claresia app calls) and "
+                    f"{totals['hub_records']} hub record"
                     f"{'' if totals['hub_records'] == 1 else 's'} "
                     f"over the last {options['backfill_hours']} h."
                 )
@@ -91,7 +99,8 @@ class Command(BaseCommand):
 
     def _report(self, tick, label: str) -> None:
         self.stdout.write(
-            f"{label}: {tick.invocations} invocations ({tick.failures} failed, "
+            f"{label}: {tick.invocations} invocations ({tick.plugin_uses} of plugin skills, "
+            f"{tick.app_calls} app calls, {tick.failures} failed, "
             f"{tick.without_record} without a hub record), {tick.hub_records} hub records, "
             f"{tick.other_gpts} other GPTs"
             + (f"; problems: {'; '.join(tick.errors[:3])}" if tick.errors else "")
