@@ -27,7 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from claresia.models import Tenant
-from skills.models import Skill
+from skills.selectors import skill_of
 from telemetry.hub.models import HubRecord
 from telemetry.ingest.normalizer import TelemetryRow
 from telemetry.ingest.reconcile import HORIZON, telemetry_reconcile
@@ -182,7 +182,7 @@ def plugin_skills_learn(*, tenant: Tenant, now: datetime) -> int:
     return changed
 
 
-def _resolve(tenant: Tenant, skills_used_id: str, skill: Skill | None) -> int:
+def _resolve(tenant: Tenant, skills_used_id: str, skill) -> int:  # skill: a Skill or None
     """Every stored use of the id as an invocation of `skill` (or back to unmapped); cost,
     latency and failure are taken again from that skill's hub records by reconciliation."""
     uses = TelemetryEvent.objects.filter(
@@ -223,7 +223,7 @@ def plugin_skill_mapping_set(
         raise MappingNotFound("No such skills_used id for this tenant.")
     skill = None
     if skill_id:
-        skill = Skill.objects.filter(tenant=tenant, skill_id=skill_id).first()
+        skill = skill_of(tenant=tenant, skill_id=skill_id)
         if skill is None:
             raise MappingError(f"The tenant has no skill {skill_id!r}.")
     with transaction.atomic():

@@ -63,7 +63,7 @@ def hanging_chatgpt():
 def command_center_gets(tenant) -> list[str]:
     """Every Command Center URL (POST-only ones too: they must refuse a GET without asking)."""
     run = PublishRun.objects.filter(tenant=tenant).first()
-    kwargs = {"run_id": run.pk, "chart": "volume", "event_id": 1}
+    kwargs = {"run_id": run.pk, "chart": "volume", "event_id": 1, "mapping_id": 1}
     urls = []
     for pattern in command_center_urls.urlpatterns:
         assert isinstance(pattern, URLPattern)

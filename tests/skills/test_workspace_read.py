@@ -53,7 +53,9 @@ def test_a_stored_line_and_arrival_read_back_as_they_were():
         action_domains=("api.claresia.com",),
         drifted=["description"],
     )
-    arrival = PluginArrival(ArrivalStatus.WAITING_FOR_SYNC, "claresia-dainese", synced_at=READ_AT)
+    arrival = PluginArrival(
+        ArrivalStatus.WAITING_FOR_SYNC, "claresia-dainese", workspace_version="1.0.0"
+    )
 
     # when they are stored as JSON and read back
     # then they are equal, and a key the class no longer has is ignored
