@@ -66,6 +66,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from claresia.models import Tenant
+from claresia.time_limits import SoftTimeLimitExceeded
 from connectors.openai import compliance
 from connectors.openai.client import OpenAIClient
 from connectors.openai.errors import (
@@ -352,7 +353,7 @@ def logs_poll(
         except (OpenAIError, ConnectorUnavailable) as exc:
             # Before any type was read: the client or the GPT map could not be had.
             return _failed([], tenant, outcome, exc.user_message, now)
-        except (OperationalError, InterfaceError):
+        except (OperationalError, InterfaceError, SoftTimeLimitExceeded):
             raise
         except Exception:
             logger.exception("Logs Platform poll of tenant %s stopped on an error", tenant.slug)
@@ -387,7 +388,7 @@ def _poll_type_safely(cursor, *args) -> tuple[str, bool]:
     except (OpenAIError, ConnectorUnavailable, FileCheckFailed) as exc:
         message = str(exc) if isinstance(exc, FileCheckFailed) else exc.user_message
         return message, not isinstance(exc, TYPE_FAILURES)
-    except (OperationalError, InterfaceError):
+    except (OperationalError, InterfaceError, SoftTimeLimitExceeded):
         raise
     except Exception:
         logger.exception(
@@ -458,6 +459,11 @@ def _store_file(cursor: LogsCursor, file: dict, read: _FileRead, outcome: LogsOu
     outcome.skipped += read.skipped + (len(read.rows) - stored)
     outcome.malformed += len(read.malformed)
     outcome.malformed_at.extend(where[: max(0, MALFORMED_REPORTED - len(outcome.malformed_at))])
+
+
+def logs_poll_failed(*, tenant: Tenant, message: str, now: datetime) -> LogsOutcome:
+    """Record on every event type's cursor that a Logs Platform poll stopped on `message`."""
+    return _failed([], tenant, LogsOutcome(tenant=tenant.slug), message, now)
 
 
 def _failed(cursors, tenant, outcome: LogsOutcome, message: str, now) -> LogsOutcome:
