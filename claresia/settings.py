@@ -160,6 +160,16 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 # Shared state between processes (throttles, progress): Redis in production and in the tests;
 # the zero-setup local run keeps it in memory.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://claresia")}
+# The ChatGPT admin API's limit, "100 requests per minute per workspace, per method and route"
+# (chatgpt-admin-api.md → Credentials and errors), kept for every process in this Redis
+# (connectors/openai/pacing.py): the cache's when it is a Redis; empty, each process paces alone.
+_CACHE_URL = env.str("CACHE_URL", default="")
+CHATGPT_ADMIN_PACING_REDIS_URL = env.str(
+    "CHATGPT_ADMIN_PACING_REDIS_URL",
+    default=_CACHE_URL if _CACHE_URL.startswith(("redis://", "rediss://")) else "",
+)
+CHATGPT_ADMIN_RATE_LIMIT = env.int("CHATGPT_ADMIN_RATE_LIMIT", default=100)
+CHATGPT_ADMIN_RATE_WINDOW = env.float("CHATGPT_ADMIN_RATE_WINDOW", default=60.0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
