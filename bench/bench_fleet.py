@@ -210,8 +210,8 @@ class Workers:
     def tail(self) -> str:
         return "\n".join(log.read_text()[-2000:] for log in self.logs if log.exists())
 
-    def peak_rss_mb(self) -> list[tuple[float, float, int]]:
-        """Per worker: (its processes' peak RSS together, the largest one's, children)."""
+    def pids(self) -> list[list[int]]:
+        """Per worker: its main process and its pool's children."""
         children: dict[int, list[int]] = {}
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
@@ -221,9 +221,12 @@ class Workers:
                     continue
                 parent = int(stat.rsplit(")", 1)[1].split()[1])
                 children.setdefault(parent, []).append(int(entry.name))
+        return [[p.pid, *children.get(p.pid, [])] for p in self.processes]
+
+    def peak_rss_mb(self) -> list[tuple[float, float, int]]:
+        """Per worker: (its processes' peak RSS together, the largest one's, children)."""
         figures = []
-        for process in self.processes:
-            pids = [process.pid, *children.get(process.pid, [])]
+        for pids in self.pids():
             peaks = [_vm_hwm_mb(pid) for pid in pids]
             figures.append((sum(peaks), max(peaks), len(pids) - 1))
         return figures
@@ -246,6 +249,51 @@ def _vm_hwm_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _database_backends(name: str) -> list[int]:
+    """The PostgreSQL backends serving database `name` (their process title names it)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
+            except OSError:
+                continue
+            if title.startswith("postgres:") and f" {name} " in title:
+                pids.append(int(entry.name))
+    return pids
+
+
+class Cpu:
+    """CPU seconds used by the workers, PostgreSQL (this database's backends) and the sandbox:
+    a measure of cost that the machine's other users do not change, unlike wall time."""
+
+    def __init__(self, workers: "Workers", sandbox_pid: int, database: str) -> None:
+        self.workers, self.sandbox_pid, self.database = workers, sandbox_pid, database
+
+    def sample(self) -> dict[str, dict[int, float]]:
+        return {
+            "workers": {pid: _cpu(pid) for pids in self.workers.pids() for pid in pids},
+            "postgresql": {pid: _cpu(pid) for pid in _database_backends(self.database)},
+            "sandbox": {self.sandbox_pid: _cpu(self.sandbox_pid)},
+        }
+
+    @staticmethod
+    def spent(before: dict, after: dict) -> dict[str, float]:
+        return {
+            part: sum(cpu - before[part].get(pid, 0.0) for pid, cpu in after[part].items())
+            for part in after
+        }
 
 
 def _round(broker: redis.Redis) -> float:
@@ -272,14 +320,17 @@ def _measure(fleet: Fleet, env: dict, folder: Path, broker: redis.Redis, first: 
     setup_s = time.perf_counter() - setup_started
     connection.close()  # the workers' connections, not ours, during the round
     workers = Workers(env, folder / f"n{count}")
+    cpu = Cpu(workers, fleet.sandbox_pid, connection.settings_dict["NAME"])
     try:
-        before = fleet.stats()
+        before, cpu_before = fleet.stats(), cpu.sample()
         round_s = _round(broker)
-        load = _load()
+        load, cpu_first = _load(), cpu.sample()
         after_first = fleet.stats()
         stored, distinct = _stored(tenants)
+        connection.close()
+        cpu_between = cpu.sample()
         quiet_s = _round(broker)
-        quiet_load = _load()
+        quiet_load, cpu_quiet = _load(), cpu.sample()
         after_quiet = fleet.stats()
         stored_after_quiet, _ = _stored(tenants)
         rss = workers.peak_rss_mb()
@@ -302,6 +353,8 @@ def _measure(fleet: Fleet, env: dict, folder: Path, broker: redis.Redis, first: 
         "quiet_rate_limited": after_quiet["rate_limited"] - after_first["rate_limited"],
         "stored_after_quiet": stored_after_quiet,
         "rss": rss,
+        "cpu": Cpu.spent(cpu_before, cpu_first),
+        "quiet_cpu": Cpu.spent(cpu_between, cpu_quiet),
     }
     _report(result)
     return result
@@ -324,6 +377,14 @@ def _report(r: dict) -> None:
         f"the interval), {r['quiet_requests']:,} requests, 429s {r['quiet_rate_limited']}, rows "
         f"after it {r['stored_after_quiet']:,}   load {r['quiet_load']}"
     )
+    for label, key in (("round with new files", "cpu"), ("quiet round", "quiet_cpu")):
+        spent = r[key]
+        per_tenant = {part: seconds / r["tenants"] * 1000 for part, seconds in spent.items()}
+        print(
+            f"   CPU, {label}: workers {spent['workers']:.1f} s ({per_tenant['workers']:.0f} ms a "
+            f"tenant), PostgreSQL {spent['postgresql']:.1f} s ({per_tenant['postgresql']:.0f} ms), "
+            f"sandbox {spent['sandbox']:.1f} s ({per_tenant['sandbox']:.0f} ms)"
+        )
     for index, (total, largest, children) in enumerate(r["rss"]):
         print(
             f"   worker {index}: peak RSS {total:6.1f} MB over {children} children and its main "
@@ -357,6 +418,7 @@ def main() -> None:
     conf = celery_app.conf
     conf.task_always_eager, conf.broker_url = False, broker_url
     fleet = Fleet(url, broker_url, settings.CLARESIA_HUB_BASE_URL)
+    fleet.sandbox_pid = sandbox.pid
     print(
         f"   {WORKERS} workers × {CONCURRENCY} children (prefork); per tenant {CONV_FILES} "
         f"CONVERSATION_MESSAGE + {APP_FILES} APP_LOG files, {PER_TENANT} rows; "

@@ -333,6 +333,11 @@ DRIFT_CHECK_SOFT_TIME_LIMIT = env.int("DRIFT_CHECK_SOFT_TIME_LIMIT", default=600
 # Past the soft limit, the time to release and record: an HTTP call in flight ends within its
 # 30 s timeout, a git call is killed at once.
 TASK_TIME_LIMIT_GRACE = env.int("TASK_TIME_LIMIT_GRACE", default=60)
+# Celery's Django fix-up closes the database connection before and after every task unless this
+# is set: each poll then opened a new PostgreSQL session (a backend forked and authenticated),
+# about as costly as the poll's own queries (bench_fleet). A worker child keeps its session for
+# this many tasks; the poll's advisory locks are session locks and are released by each task.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
