@@ -138,7 +138,9 @@ SELECT
     ),
     first.occurred_at, %(now)s, NULL, NULL
 FROM (
-    SELECT DISTINCT ON (event.skill_id, event.conversation_id) event.*
+    SELECT DISTINCT ON (event.skill_id, event.conversation_id)
+        event.tenant_id, event.skill_id, event.conversation_id, event.occurred_at,
+        event.actor_email, event.gpt_id, event.source, event.source_event_id
     FROM {events} AS event
     WHERE event.tenant_id = %(tenant)s
       AND event.event_type = %(invoked)s
