@@ -51,9 +51,11 @@ REPO = Path(__file__).resolve().parent.parent
 FEW = int(os.environ.get("BENCH_FLEET_FEW", "100"))
 MANY = int(os.environ.get("BENCH_FLEET_MANY", "1000"))
 WORKERS = 2
-# Children per worker. A poll is mostly waiting (the API, the signed download, PostgreSQL), so
-# more children than cores keep the cores busy; 4 per worker (8 on this 2-core machine) was
-# the knee measured here: fewer left the CPU idle between requests, more only queued on it.
+# Children per worker (prefork, the pool in which Celery's time limits work). A poll spends most
+# of its time waiting (the API, the signed download, PostgreSQL: ~60 ms of CPU in ~360 ms at load
+# 12, profiled in one process), so about four polls in flight per core keep a core busy; two
+# workers × 4 children = 8 on this 2-core machine. Each child holds ~145 MB (the whole project),
+# which bounds it from above.
 CONCURRENCY = int(os.environ.get("BENCH_FLEET_CONCURRENCY", "4"))
 CONV_FILES, CONVERSATIONS = 3, 20  # per tenant: 60 invocations
 APP_FILES, CALLS = 2, 10  # per tenant: 20 app calls
