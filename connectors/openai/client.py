@@ -49,8 +49,8 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 @cache
 def _tls() -> ssl.SSLContext:
     """One TLS context per process for every client: building one loads the CA bundle, ~80 ms
-    of CPU, which a poll paid for its client and again for each log file's download (the fleet
-    benchmark: half of a quiet poll). A context is safe to share between threads."""
+    of CPU, which a poll paid for its client and again for each log file's download (half of a
+    poll's time, profiled in one process). A context is safe to share between threads."""
     return httpx.create_ssl_context()
 
 
