@@ -19,23 +19,32 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from itertools import batched
 from pathlib import Path
 
 import psycopg
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from claresia.models import Tenant
 from connectors.sandbox.state import generate_events
 from connectors.services import connector_connect
+from skills.models import Skill
+from telemetry.hub.models import GovernanceEvent
 from telemetry.ingest import storage
 from telemetry.ingest.normalizer import COLUMNS, TelemetryRow, normalize_audit_event
 from telemetry.ingest.poller import FLUSH_ROWS
+from telemetry.ingest.reconcile import (
+    HORIZON,
+    _flag_missing_records_one_by_one,
+    telemetry_reconcile,
+)
 from telemetry.models import TelemetryEvent
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL, LARGE = 20_000, 100_000
+GOVERNANCE = 50_000
 ROUNDS = 3
 KEY = "sk-compliance-bench-key"
 
@@ -140,6 +149,122 @@ def _expected(slug: str, count: int, seed: int, now: int) -> int:
     )
 
 
+def _governance_rows(tenant: Tenant, skills: list[Skill], now: datetime) -> list[TelemetryRow]:
+    """GOVERNANCE invocations, each in a conversation of its own, none with a hub record."""
+    return [
+        TelemetryRow(
+            skill_id=skills[n % len(skills)].pk,
+            skill_ref=skills[n % len(skills)].skill_id,
+            skill_unknown=False,
+            source="compliance_api",
+            source_event_id=f"governance-{n}",
+            event_type="invoked",
+            occurred_at=now - timedelta(hours=2, seconds=n % 3600),
+            actor_user_id=f"user-{n % 50}",
+            actor_email=f"user{n % 50}@example.com",
+            gpt_id=f"g-{n % len(skills)}",
+            gpt_name=f"claresia-{tenant.slug}-{skills[n % len(skills)].skill_id}",
+            conversation_id=f"conv-{n}",
+            model="gpt-4o",
+            input_tokens=None,
+            output_tokens=None,
+            cost_usd=None,
+            latency_ms=None,
+            error_code="",
+            error_message="",
+            raw="{}",
+            dropped_fields="",
+        )
+        for n in range(GOVERNANCE)
+    ]
+
+
+def _copy_floor(tenant: Tenant, rows: list[TelemetryRow], now: datetime) -> float:
+    """Seconds to COPY one governance event per row into the governance events' own table (its
+    indexes, unique constraint and foreign keys, checked at once rather than at commit), then
+    rolled back: what writing that many events costs PostgreSQL at the least."""
+    table = GovernanceEvent._meta.db_table
+    columns = (
+        "tenant_id, skill_id, kind, message, openai_conversation_id, dedupe_key, details, "
+        "occurred_at, created_at"
+    )
+    with transaction.atomic(), connection.cursor() as wrapper:
+        cursor = wrapper.cursor
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        started = time.perf_counter()
+        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    (
+                        tenant.pk,
+                        row.skill_id,
+                        "copy_floor",
+                        f"Hub record missing: {row.skill_ref} ran in ChatGPT but emit_hub_record "
+                        "was not called (refused or disabled by the user)",
+                        row.conversation_id,
+                        f"{row.skill_ref}:{row.conversation_id}",
+                        json.dumps(
+                            {
+                                "actor_email": row.actor_email,
+                                "gpt_id": row.gpt_id,
+                                "source": row.source,
+                                "source_event_id": row.source_event_id,
+                            }
+                        ),
+                        row.occurred_at,
+                        now,
+                    )
+                )
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return elapsed
+
+
+def _governance_tenant(slug: str, now: datetime) -> tuple[Tenant, list[TelemetryRow]]:
+    tenant = Tenant.objects.create(slug=slug, name=slug)
+    skills = [
+        Skill.objects.create(
+            tenant=tenant, skill_id=f"skill-{n}", name=f"Skill {n}", version="1", ir={}
+        )
+        for n in range(5)
+    ]
+    rows = _governance_rows(tenant, skills, now)
+    with transaction.atomic():
+        storage.telemetry_rows_insert(tenant_id=tenant.pk, rows=rows)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # as autovacuum would have, after a poll this size
+    return tenant, rows
+
+
+def _governance_row_by_row() -> float:
+    """Seconds the row-by-row twin (SQLite's path, PostgreSQL's before) takes for the same."""
+    now = datetime.now(UTC)
+    tenant, _ = _governance_tenant("governance-twin", now)
+    started = time.perf_counter()
+    with transaction.atomic():
+        flagged = _flag_missing_records_one_by_one(tenant=tenant, start=now - HORIZON, until=now)
+    elapsed = time.perf_counter() - started
+    assert flagged == GOVERNANCE, flagged
+    return elapsed
+
+
+def _governance() -> tuple[float, float, float]:
+    """(seconds to flag GOVERNANCE invocations without a hub record, the COPY floor before and
+    after it), the flagging through the reconciliation service an audit-export import calls."""
+    now = datetime.now(UTC)
+    tenant, rows = _governance_tenant("governance", now)
+    floor_before = _copy_floor(tenant, rows, now)
+    started = time.perf_counter()
+    outcome = telemetry_reconcile(tenant=tenant, now=now, since=now - HORIZON)
+    flagging = time.perf_counter() - started
+    floor_after = _copy_floor(tenant, rows, now)
+    flagged = GovernanceEvent.objects.filter(tenant=tenant).count()
+    assert outcome.missing_records == flagged == GOVERNANCE, (outcome, flagged)
+    again = telemetry_reconcile(tenant=tenant, now=now, since=now - HORIZON)
+    assert again.missing_records == 0, again  # exactly once
+    return flagging, floor_before, floor_after
+
+
 def main() -> None:
     sandbox, url = _start_sandbox()
     os.environ["OPENAI_API_BASE"] = f"{url}/v1"
@@ -179,3 +304,20 @@ def main() -> None:
     print(f"   load average: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
     print(f"   peak RSS after {SMALL:,} events: {small_rss:6.1f} MB")
     print(f"   peak RSS after {LARGE:,} events: {large_rss:6.1f} MB   (flat = streamed)")
+    flagging, floor_before, floor_after = _governance()
+    floor = min(floor_before, floor_after)
+    print(
+        f"   governance: {GOVERNANCE:,} invocations without a hub record flagged in "
+        f"{flagging:.2f} s ({flagging / GOVERNANCE * 1e6:.0f} µs each)"
+    )
+    print(
+        f"   COPY floor, {GOVERNANCE:,} rows into the governance events' table: "
+        f"{floor_before:.2f} s before, {floor_after:.2f} s after"
+    )
+    print(f"   ratio flagging / COPY floor:   {flagging / floor:8.2f}        (goal ≤ 2)")
+    twin = _governance_row_by_row()
+    print(
+        f"   the row-by-row twin (before): {twin:.2f} s ({twin / GOVERNANCE * 1e6:.0f} µs each, "
+        f"{twin / floor:.2f} of the floor)"
+    )
+    print(f"   load average: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")

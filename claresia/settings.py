@@ -175,6 +175,16 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 # Shared state between processes (throttles, progress): Redis in production and in the tests;
 # the zero-setup local run keeps it in memory.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://claresia")}
+# The ChatGPT admin API's limit, "100 requests per minute per workspace, per method and route"
+# (chatgpt-admin-api.md → Credentials and errors), kept for every process in this Redis
+# (connectors/openai/pacing.py): the cache's when it is a Redis; empty, each process paces alone.
+_CACHE_URL = env.str("CACHE_URL", default="")
+CHATGPT_ADMIN_PACING_REDIS_URL = env.str(
+    "CHATGPT_ADMIN_PACING_REDIS_URL",
+    default=_CACHE_URL if _CACHE_URL.startswith(("redis://", "rediss://")) else "",
+)
+CHATGPT_ADMIN_RATE_LIMIT = env.int("CHATGPT_ADMIN_RATE_LIMIT", default=100)
+CHATGPT_ADMIN_RATE_WINDOW = env.float("CHATGPT_ADMIN_RATE_WINDOW", default=60.0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -354,6 +364,25 @@ if CELERY_BROKER_URL and CELERY_BROKER_URL.startswith("filesystem://"):
         CELERY_FILESYSTEM_FOLDER,
         polling_interval=env.float("CELERY_FILESYSTEM_POLLING_INTERVAL", default=0.2),
     )
+# Time limits (seconds) of the tasks that hold a lock or a run: at the soft limit the task stops,
+# releases its lock and records "stopped after N s: time limit" (claresia/time_limits.py); the
+# hard limit, later, kills a worker child that did not even manage that. A poll reads at most
+# 200 Logs Platform files, each a request on one route paced at 100 per minute: 2 minutes and
+# more of a backlog, so 5 poll intervals; beat's polls in the meantime find the lock taken and
+# skip. A publish run creates GPTs 8 at a time, a plugin publish makes a few git calls of at
+# most PLUGIN_GIT_TIMEOUT (120 s) each, a drift check reads one GPT per published skill.
+TELEMETRY_POLL_SOFT_TIME_LIMIT = env.int("TELEMETRY_POLL_SOFT_TIME_LIMIT", default=300)
+SKILLS_PUBLISH_SOFT_TIME_LIMIT = env.int("SKILLS_PUBLISH_SOFT_TIME_LIMIT", default=900)
+PLUGIN_PUBLISH_SOFT_TIME_LIMIT = env.int("PLUGIN_PUBLISH_SOFT_TIME_LIMIT", default=900)
+DRIFT_CHECK_SOFT_TIME_LIMIT = env.int("DRIFT_CHECK_SOFT_TIME_LIMIT", default=600)
+# Past the soft limit, the time to release and record: an HTTP call in flight ends within its
+# 30 s timeout, a git call is killed at once.
+TASK_TIME_LIMIT_GRACE = env.int("TASK_TIME_LIMIT_GRACE", default=60)
+# Celery's Django fix-up closes the database connection before and after every task unless this
+# is set: each poll then opened a new PostgreSQL session (a backend forked and authenticated),
+# about as costly as the poll's own queries (bench_fleet). A worker child keeps its session for
+# this many tasks; the poll's advisory locks are session locks and are released by each task.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -1,7 +1,9 @@
 """Celery tasks, and the helpers that queue them: ids in, one service call. In-process when no
-broker is configured. The services never import this module: queueing is the caller's choice."""
+broker is configured. The services never import this module: queueing is the caller's choice.
+Each task that holds a lock or a run has a soft and a hard time limit (settings.py says why)."""
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 
 from claresia.models import Tenant
@@ -17,12 +19,20 @@ from skills.services.publish import publish_run_create, publish_run_execute
 from skills.services.workspace_read import workspace_read_refresh, workspace_read_tenant_ids
 
 
-@shared_task(acks_late=True)
+@shared_task(
+    acks_late=True,
+    soft_time_limit=settings.SKILLS_PUBLISH_SOFT_TIME_LIMIT,
+    time_limit=settings.SKILLS_PUBLISH_SOFT_TIME_LIMIT + settings.TASK_TIME_LIMIT_GRACE,
+)
 def publish_run_task(run_id: int) -> None:
     publish_run_execute(run_id=run_id)
 
 
-@shared_task(acks_late=True)
+@shared_task(
+    acks_late=True,
+    soft_time_limit=settings.DRIFT_CHECK_SOFT_TIME_LIMIT,
+    time_limit=settings.DRIFT_CHECK_SOFT_TIME_LIMIT + settings.TASK_TIME_LIMIT_GRACE,
+)
 def drift_check_tenant_task(tenant_id: int) -> None:
     drift_check_tenant(tenant_id=tenant_id)
 
@@ -36,7 +46,11 @@ def drift_check_all_task() -> int:
     return len(tenant_ids)
 
 
-@shared_task(acks_late=True)
+@shared_task(
+    acks_late=True,
+    soft_time_limit=settings.DRIFT_CHECK_SOFT_TIME_LIMIT,
+    time_limit=settings.DRIFT_CHECK_SOFT_TIME_LIMIT + settings.TASK_TIME_LIMIT_GRACE,
+)
 def workspace_read_tenant_task(tenant_id: int) -> None:
     workspace_read_refresh(tenant_id=tenant_id)
 
@@ -50,12 +64,20 @@ def workspace_read_all_task() -> int:
     return len(tenant_ids)
 
 
-@shared_task(acks_late=True)
+@shared_task(
+    acks_late=True,
+    soft_time_limit=settings.PLUGIN_PUBLISH_SOFT_TIME_LIMIT,
+    time_limit=settings.PLUGIN_PUBLISH_SOFT_TIME_LIMIT + settings.TASK_TIME_LIMIT_GRACE,
+)
 def plugin_run_task(run_id: int) -> None:
     plugin_run_execute(run_id=run_id)
 
 
-@shared_task(acks_late=True)
+@shared_task(
+    acks_late=True,
+    soft_time_limit=settings.PLUGIN_PUBLISH_SOFT_TIME_LIMIT,
+    time_limit=settings.PLUGIN_PUBLISH_SOFT_TIME_LIMIT + settings.TASK_TIME_LIMIT_GRACE,
+)
 def plugin_publish_tenant_task(tenant_id: int) -> None:
     """Publish one tenant's marketplace; a publish of what is already there makes no commit."""
     tenant = Tenant.objects.filter(pk=tenant_id).first()

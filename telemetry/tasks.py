@@ -1,7 +1,8 @@
 """Celery tasks: ids in, one service call each, safe to run twice (the poll lock and the
-idempotent inserts see to that)."""
+idempotent inserts see to that), bounded in time (settings: TELEMETRY_POLL_SOFT_TIME_LIMIT)."""
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,7 +20,11 @@ def telemetry_poll_tenants_task() -> int:
     return len(tenant_ids)
 
 
-@shared_task(name="telemetry.poll_tenant")
+@shared_task(
+    name="telemetry.poll_tenant",
+    soft_time_limit=settings.TELEMETRY_POLL_SOFT_TIME_LIMIT,
+    time_limit=settings.TELEMETRY_POLL_SOFT_TIME_LIMIT + settings.TASK_TIME_LIMIT_GRACE,
+)
 def telemetry_poll_tenant_task(tenant_id: int) -> str:
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:

@@ -30,6 +30,17 @@ def fast_retries(monkeypatch):
     )
 
 
+@pytest.fixture(autouse=True)
+def pacing_per_client(monkeypatch):
+    """Each ChatGPT admin client paces itself: a test's requests never wait on a window another
+    test filled in the shared Redis. The shared pacer's own tests (tests/connectors/
+    test_pacing.py) turn it back on. Not the `settings` fixture: set up this early, it would be
+    undone after the fixtures that clean the cache, while a test's cache settings still hold."""
+    from django.conf import settings as django_settings
+
+    monkeypatch.setattr(django_settings, "CHATGPT_ADMIN_PACING_REDIS_URL", "")
+
+
 @pytest.fixture(autouse=True, scope="session")
 def no_real_compliance_host():
     """No test reaches api.chatgpt.com: nothing listens on port 9 of loopback (the `sandbox`

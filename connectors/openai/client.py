@@ -4,19 +4,19 @@ retry policy, list pagination and typed errors (`shared/contracts/openai-enterpr
 It speaks to two hosts (`Host`): the seed's Platform host (`OPENAI_API_BASE`) and the real
 Compliance API host (`CHATGPT_ADMIN_API_BASE`, `shared/contracts/chatgpt-admin-api.md`), with
 the same retries and error mapping; on the real host it sends no organization header, maps
-errors by status only, and paces itself to the per-route rate limit.
+errors by status only, and takes each request's slot from the per-workspace, per-route pacer
+that every process shares (`connectors.openai.pacing`).
 
 Every call to OpenAI in the project goes through `OpenAIClient.request` (or `.log_file` for a
 Logs Platform download); the paths live in `connectors.openai.endpoints` (the seed's) and
 `connectors.openai.compliance` (the real Compliance API).
 """
 
-import collections
 import ipaddress
 import logging
 import random
 import socket
-import threading
+import ssl
 import time
 import urllib.request
 import zlib
@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 import httpx
@@ -40,6 +41,7 @@ from connectors.openai.errors import (
     admin_error_for,
     error_for,
 )
+from connectors.openai.pacing import RoutePacer, SharedRoutePacer, admin_route_pacer
 
 logger = logging.getLogger(__name__)
 
@@ -50,45 +52,19 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
+@cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context per process for every client: building one loads the CA bundle, ~80 ms
+    of CPU, which a poll paid for its client and again for each log file's download (half of a
+    poll's time, profiled in one process). A context is safe to share between threads."""
+    return httpx.create_ssl_context()
+
+
 class Host(StrEnum):
     """Which OpenAI host a client talks to."""
 
     PLATFORM = "platform"  # the seed's surface: openai-enterprise-api.md
     CHATGPT_ADMIN = "chatgpt_admin"  # the real Compliance API: chatgpt-admin-api.md
-
-
-class RoutePacer:
-    """At most `per_minute` requests per method and route in any sliding minute: the Compliance
-    API's default limit is "100 requests per minute per workspace, per method and route"
-    (chatgpt-admin-api.md → Credentials and errors). A caller over the limit waits."""
-
-    def __init__(
-        self,
-        per_minute: int = 100,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.per_minute = per_minute
-        self._clock, self._sleep = clock, sleep
-        self._sent: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
-        self._lock = threading.Lock()
-
-    def wait(self, route: str) -> float:
-        """Block until one more request on `route` fits in the minute; return the wait."""
-        waited = 0.0
-        while True:
-            with self._lock:
-                now = self._clock()
-                sent = self._sent[route]
-                while sent and sent[0] <= now - 60.0:
-                    sent.popleft()
-                if len(sent) < self.per_minute:
-                    sent.append(now)
-                    return waited
-                delay = sent[0] + 60.0 - now
-            self._sleep(delay)
-            waited += delay
 
 
 @dataclass(frozen=True)
@@ -274,7 +250,7 @@ class OpenAIClient:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
-        pacer: RoutePacer | None = None,
+        pacer: RoutePacer | SharedRoutePacer | None = None,
     ) -> None:
         self.retry = retry or DEFAULT_RETRY
         self.host = Host(host)
@@ -288,12 +264,13 @@ class OpenAIClient:
         else:
             # The real host takes no organization header: the principal is in the path.
             default_base = settings.CHATGPT_ADMIN_API_BASE
-            self.pacer = pacer or RoutePacer(sleep=sleep)
+            self.pacer = pacer or admin_route_pacer(sleep=sleep)
         self._http = httpx.Client(
             base_url=(base_url or default_base).rstrip("/") + "/",
             headers=headers,
             timeout=timeout,
             transport=transport,
+            verify=_tls(),
         )
 
     def __enter__(self) -> "OpenAIClient":
@@ -360,7 +337,7 @@ class OpenAIClient:
         timeout = httpx.Timeout(min(30.0, max_seconds), connect=min(5.0, max_seconds))
         # A bare client: none of this client's headers (the key) ever reach the signed host;
         # it follows no further redirect (each hop would need the same checks).
-        with httpx.Client(timeout=timeout, transport=self._transport) as bare:
+        with httpx.Client(timeout=timeout, transport=self._transport, verify=_tls()) as bare:
             try:
                 with bare.stream(
                     "GET", location, headers={"Accept-Encoding": "gzip, deflate"}
@@ -428,6 +405,8 @@ class OpenAIClient:
                 if not isinstance(result, OpenAIError):
                     return result
                 failure, retry_after = result, _retry_after_seconds(response)
+                if response.status_code == 429 and retry_after:
+                    self._pause(method, route or path, retry_after)
                 if not self._retryable(response, failure):
                     raise failure
             if attempt >= self.retry.max_attempts:
@@ -442,6 +421,12 @@ class OpenAIClient:
                 delay,
             )
             self._sleep(delay)
+
+    def _pause(self, method: str, route: str, seconds: float) -> None:
+        """The API's own word on this route: every process waits it out. (A client pacing
+        itself alone waits in its own retry below.)"""
+        if isinstance(self.pacer, SharedRoutePacer):
+            self.pacer.pause(f"{method} {route}", seconds)
 
     def _redirect_outcome(self, response: httpx.Response, attempt: int) -> str | OpenAIError:
         status = response.status_code

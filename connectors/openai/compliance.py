@@ -44,6 +44,11 @@ class Principal:
     def prefix(self) -> str:
         return f"compliance/{self.kind}/{self.id}"
 
+    def route(self, template: str) -> str:
+        """The route a request is paced on: the API's limit is per workspace (or organization),
+        method and route template (chatgpt-admin-api.md → Credentials and errors)."""
+        return f"{self.prefix}/{template}"
+
     def __str__(self) -> str:
         return f"{self.kind[:-1]} {self.id}"
 
@@ -86,7 +91,7 @@ def logs_page(
         params.append(("before", before))
     params.append(("limit", limit))
     page = client.request(
-        "GET", f"{principal.prefix}/logs", params=params, route=f"{principal.kind}/logs"
+        "GET", f"{principal.prefix}/logs", params=params, route=principal.route("logs")
     )
     if not isinstance(page.get("data", []), list):
         raise MalformedListError("its `data` is not a list of log files")
@@ -124,7 +129,7 @@ def log_file_open(client: OpenAIClient, principal: Principal, log_file_id: str, 
     and time (client.log_file)."""
     _require_admin_host(client)
     return client.log_file(
-        log_file_path(principal, log_file_id), route=f"{principal.kind}/logs/{{id}}", **bounds
+        log_file_path(principal, log_file_id), route=principal.route("logs/{id}"), **bounds
     )
 
 
@@ -136,7 +141,7 @@ def max_event_time(client: OpenAIClient, principal: Principal, *, event_type: st
         "GET",
         f"{principal.prefix}/max_event_time",
         params=[("event_type", event_type)],
-        route=f"{principal.kind}/max_event_time",
+        route=principal.route("max_event_time"),
     )
     value = (body.get("max_event_time") or {}).get(event_type)
     return value if isinstance(value, str) else None
@@ -156,7 +161,7 @@ def gpts_page(
         "GET",
         f"{Principal.workspace(workspace_id).prefix}/gpts",
         params=params,
-        route="workspaces/gpts",
+        route=Principal.workspace(workspace_id).route("gpts"),
     )
 
 
@@ -200,7 +205,7 @@ def plugins_page(
         "GET",
         f"{Principal.workspace(workspace_id).prefix}/plugins",
         params=params,
-        route="workspaces/plugins",
+        route=Principal.workspace(workspace_id).route("plugins"),
     )
     if not isinstance(page.get("data", []), list | None):
         raise MalformedListError("its `data` is not a list of plugins")
@@ -236,7 +241,7 @@ def plugin_get(client: OpenAIClient, workspace_id: str, plugin_id: str) -> dict:
     return client.request(
         "GET",
         f"{Principal.workspace(workspace_id).prefix}/plugins/{plugin_id}",
-        route="workspaces/plugins/{id}",
+        route=Principal.workspace(workspace_id).route("plugins/{id}"),
     )
 
 

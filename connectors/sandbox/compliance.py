@@ -29,7 +29,8 @@ Controls (JSON bodies), under `/_sandbox/compliance/`:
   the same event may be put in two files). Answers `{"id", "end_time", "file_sha256"}`.
 - `POST logs/<file_id>/corrupt` `{"times": 1}`: the next downloads serve bytes that do not
   match `file_sha256`.
-- `POST rate_limit` `{"per_minute": 100}`.
+- `POST rate_limit` `{"per_minute": 100, "window": 60}` (a shorter window lets a test see it pass).
+- `GET stats`: requests answered and refused with a 429, per principal, method and route.
 - `POST gpts/<workspace>` `{"gpts": [GPT…]}` adds or replaces GPTs (real shape);
   `PATCH` / `DELETE gpts/<workspace>/<gpt_id>` changes or removes one behind Claresia's back.
 - `POST plugins/<workspace>` `{"plugins": [plugin…]}` (see `plugin_object`) adds or replaces the
@@ -131,7 +132,11 @@ class ComplianceState:
             self.gpts: dict[str, dict[str, dict]] = {}
             self.plugins: dict[str, dict[str, dict]] = {}
             self.per_minute = 100
+            self.window = 60.0
             self.sent: dict[tuple, collections.deque] = collections.defaultdict(collections.deque)
+            # (principal, method, route) → [answered, rate limited]: what a test or the fleet
+            # benchmark reads back (`GET stats`).
+            self.counts: dict[tuple, list[int]] = collections.defaultdict(lambda: [0, 0])
 
     # ---- credentials and the rate limit ------------------------------------------------------
 
@@ -163,14 +168,35 @@ class ComplianceState:
         with self.lock:
             now = time.monotonic()
             sent = self.sent[(key, principal, method, route)]
-            while sent and sent[0] <= now - 60.0:
+            counts = self.counts[(principal, method, route)]
+            while sent and sent[0] <= now - self.window:
                 sent.popleft()
             if len(sent) >= self.per_minute:
-                wait = max(1, math.ceil(sent[0] + 60.0 - now))
+                counts[1] += 1
+                wait = max(1, math.ceil(sent[0] + self.window - now))
                 raise ComplianceError(
                     429, "Rate limit exceeded for this route.", {"Retry-After": str(wait)}
                 )
+            counts[0] += 1
             sent.append(now)
+
+    def stats(self) -> dict:
+        with self.lock:
+            routes = [
+                {
+                    "principal": principal,
+                    "method": method,
+                    "route": route,
+                    "answered": answered,
+                    "rate_limited": limited,
+                }
+                for (principal, method, route), (answered, limited) in sorted(self.counts.items())
+            ]
+        return {
+            "answered": sum(r["answered"] for r in routes),
+            "rate_limited": sum(r["rate_limited"] for r in routes),
+            "routes": routes,
+        }
 
     # ---- the API -------------------------------------------------------------------------------
 
@@ -366,8 +392,11 @@ class ComplianceState:
         if rest == "rate_limit" and method == "POST":
             with self.lock:
                 self.per_minute = int(data["per_minute"])
+                self.window = float(data.get("window", 60.0))
                 self.sent.clear()
-            return {"per_minute": self.per_minute}
+            return {"per_minute": self.per_minute, "window": self.window}
+        if rest == "stats" and method == "GET":
+            return self.stats()
         if rest.startswith("gpts/"):
             workspace, _, gpt_id = rest.removeprefix("gpts/").partition("/")
             with self.lock:

@@ -11,11 +11,13 @@ when it does not, the check says so in `drift_error` instead of guessing.
 """
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from django.utils import timezone
 
 from claresia.models import Tenant
+from claresia.time_limits import SoftTimeLimitExceeded, time_limit_reason
 from connectors.openai import endpoints
 from connectors.openai.errors import AuthenticationError, NotFoundError, OpenAIError
 from connectors.services import ConnectorUnavailable, openai_client_for_tenant
@@ -166,6 +168,7 @@ def skills_drift_check(
     except ConnectorUnavailable as exc:
         raise DriftError(exc.user_message) from None
     stop = ""
+    started = time.monotonic()
     with client:
         for publication in publications:
             skill_id = publication.skill.skill_id
@@ -174,6 +177,11 @@ def skills_drift_check(
             else:
                 try:
                     gpt = endpoints.gpt_get(client, publication.gpt_id)
+                except SoftTimeLimitExceeded:
+                    # The task's time limit: this GPT and the ones after it say why.
+                    stop = time_limit_reason(started)
+                    logger.warning("drift check of tenant %s %s", tenant.slug, stop)
+                    outcome = DriftOutcome(skill_id, Publication.DriftStatus.ERROR, detail=stop)
                 except NotFoundError:
                     outcome = DriftOutcome(
                         skill_id,

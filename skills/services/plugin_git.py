@@ -12,7 +12,6 @@ Claresia's paths (`skills.marketplace.owned_paths`) are replaced, everything els
 """
 
 import base64
-import fcntl
 import logging
 import os
 import re
@@ -20,12 +19,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from claresia.time_limits import SoftTimeLimitExceeded
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +188,11 @@ class TenantRepository:
                     fault, url=self.remote.url, detail=detail, operation=operation or args[0]
                 ),
             ) from None
+        except SoftTimeLimitExceeded:
+            # The task's time limit: git and its helpers go with it, not left running.
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
         if process.returncode != 0:
             # `push --porcelain` reports a rejected ref on stdout, the reason on stderr.
             said = self.redact((err + b"\n" + out).decode("utf-8", "replace"))
@@ -317,29 +321,3 @@ class TenantRepository:
             operation="push",
         )
         self.git("update-ref", self.tracking, commit)
-
-
-@contextmanager
-def tenant_lock(path: Path, *, wait: float):
-    """One publish of a tenant's marketplace at a time on this host: a file lock beside its cache
-    (works on SQLite and PostgreSQL alike, and is released if the process dies). Publishes from
-    other hosts are caught by the remote itself: their push is a non-fast-forward."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait
-    with open(path, "a") as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise GitError(
-                        GitFault.BUSY,
-                        "another publish of this tenant's plugin is running: try again when it "
-                        "ends",
-                    ) from None
-                time.sleep(0.1)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -8,6 +8,9 @@ its parent and its tree, a push that was interrupted is simply made again by the
 found already there, when the remote took it before the connection dropped).
 """
 
+import logging
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -16,7 +19,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from claresia.locks import LockClass, advisory_lock
 from claresia.models import Tenant
+from claresia.time_limits import SoftTimeLimitExceeded, time_limit_reason
 from connectors.plugin_remote import plugin_remote_credentials, plugin_remote_tenant_ids
 from connectors.services import ConnectorUnavailable
 from skills.marketplace import (
@@ -35,8 +40,10 @@ from skills.marketplace import (
 from skills.models import KnowledgeFile, PluginMarketplace, PluginPublishRun, Skill
 from skills.plugin import AgentSkill, agent_skill
 from skills.services.bundles import tenant_context
-from skills.services.plugin_git import GitError, GitFault, Remote, TenantRepository, tenant_lock
+from skills.services.plugin_git import GitError, GitFault, Remote, TenantRepository
 from skills.transpiler import BundleError, TenantContext
+
+logger = logging.getLogger(__name__)
 
 # A push refused as a non-fast-forward is fetched and rebuilt this many times in all.
 PUSH_ATTEMPTS = 3
@@ -128,7 +135,7 @@ def plugin_pending(*, tenant: Tenant) -> SkillChanges:
     return skill_changes(before, after)
 
 
-def _repository(tenant: Tenant) -> tuple[TenantRepository, Path]:
+def _repository(tenant: Tenant) -> TenantRepository:
     credentials = plugin_remote_credentials(tenant=tenant)
     root = Path(settings.PLUGIN_REPOS_DIR)
     repository = TenantRepository(
@@ -137,7 +144,23 @@ def _repository(tenant: Tenant) -> tuple[TenantRepository, Path]:
         branch=settings.PLUGIN_REPOS_BRANCH,
         timeout=settings.PLUGIN_GIT_TIMEOUT,
     )
-    return repository, root / f"{tenant.slug}.lock"
+    return repository
+
+
+@contextmanager
+def _tenant_publish_lock(tenant: Tenant):
+    """One publish of a tenant's marketplace at a time across every worker host (an advisory
+    lock in the shared database, claresia/locks.py): the bare cache it works in is this host's,
+    and two hosts' pushes would otherwise race on the remote."""
+    with advisory_lock(
+        LockClass.PLUGIN_PUBLISH, tenant.pk, wait=settings.PLUGIN_PUBLISH_LOCK_WAIT
+    ) as acquired:
+        if not acquired:
+            raise GitError(
+                GitFault.BUSY,
+                "another publish of this tenant's plugin is running: try again when it ends",
+            )
+        yield
 
 
 def _record(tenant: Tenant, **fields) -> None:
@@ -218,17 +241,23 @@ def plugin_publish(*, tenant: Tenant, dry_run: bool = False) -> PluginPublishRes
     """Commit the tenant's marketplace on top of the remote and push it (`dry_run`: say what
     would be committed, push nothing). Never raises for a remote's fault: the result and the
     tenant's PluginMarketplace say what happened, in one line."""
+    started = time.monotonic()
     build = _build(tenant)
     try:
-        repository, lock = _repository(tenant)
-        with tenant_lock(lock, wait=settings.PLUGIN_PUBLISH_LOCK_WAIT):
+        repository = _repository(tenant)
+        with _tenant_publish_lock(tenant):
             return _publish_locked(repository, build, tenant=tenant, dry_run=dry_run)
-    except (GitError, ConnectorUnavailable) as exc:
+    except (GitError, ConnectorUnavailable, SoftTimeLimitExceeded) as exc:
+        # A time limit left the lock on the way out; nothing half-pushed: the remote is only
+        # ever fast-forwarded, and the next publish makes the same commit again.
+        if isinstance(exc, SoftTimeLimitExceeded):
+            error = time_limit_reason(started)
+            logger.warning("plugin publish of tenant %s %s", tenant.slug, error)
+        else:
+            error = exc.user_message
         if not dry_run:
-            _record(tenant, last_error=exc.user_message)
-        return PluginPublishResult(
-            outcome=PluginOutcome.FAILED, blocked=build.blocked, error=exc.user_message
-        )
+            _record(tenant, last_error=error)
+        return PluginPublishResult(outcome=PluginOutcome.FAILED, blocked=build.blocked, error=error)
 
 
 def plugin_publish_tenant_ids() -> list[int]:

@@ -11,6 +11,7 @@ talk HTTP; the calling thread writes every row, so progress is saved as each ski
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from claresia.models import Tenant
+from claresia.time_limits import SoftTimeLimitExceeded, time_limit_reason
 from connectors.openai import endpoints
 from connectors.openai.client import OpenAIClient
 from connectors.openai.errors import (
@@ -416,10 +418,14 @@ def skills_publish(
     workers = max(1, min(concurrency or settings.SKILLS_PUBLISH_CONCURRENCY, len(jobs)))
     with client, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="publish") as pool:
         futures = [pool.submit(_publish_one, client, job, stop) for job in jobs]
-        for future in as_completed(futures):
-            result = future.result()
-            disabled = disabled or isinstance(result.error, PublishDisabledError)
-            done(_record(items[result.job.skill_id], result, timezone.now()))
+        try:
+            for future in as_completed(futures):
+                result = future.result()
+                disabled = disabled or isinstance(result.error, PublishDisabledError)
+                done(_record(items[result.job.skill_id], result, timezone.now()))
+        except SoftTimeLimitExceeded:
+            stop.set()  # the skills not yet started are not attempted; the run says why
+            raise
     if disabled:
         connector_switch_to_manual_export(tenant=tenant)
         report.message = PUBLISH_DISABLED_MESSAGE
@@ -460,13 +466,19 @@ def publish_run_execute(*, run_id: int) -> PublishRun:
         )
 
     run.results = []
+    started = time.monotonic()
     try:
         report = skills_publish(
             tenant=run.tenant, skill_ids=run.skill_ids, on_outcome=progress, force=run.force
         )
-    except PublishError as exc:
+    except (PublishError, SoftTimeLimitExceeded) as exc:
         run.refresh_from_db()
-        run.error = str(exc)
+        if isinstance(exc, SoftTimeLimitExceeded):
+            # The skills published before it keep their outcome; a rerun skips them unchanged.
+            run.error = time_limit_reason(started)
+            logger.warning("publish run %s of tenant %s %s", run.pk, run.tenant.slug, run.error)
+        else:
+            run.error = str(exc)
         run.status = PublishRun.Status.FAILED
     else:
         run.refresh_from_db()

@@ -87,6 +87,7 @@ from django.utils import timezone
 
 from claresia.models import Tenant
 from claresia.services import tenant_slugs_extending
+from claresia.time_limits import SoftTimeLimitExceeded
 from connectors.openai import compliance
 from connectors.openai.client import OpenAIClient
 from connectors.openai.errors import (
@@ -465,7 +466,7 @@ def logs_poll(
         except (OpenAIError, ConnectorUnavailable) as exc:
             # Before any type was read: the client or the GPT map could not be had.
             return _failed([], tenant, outcome, exc.user_message, now)
-        except (OperationalError, InterfaceError):
+        except (OperationalError, InterfaceError, SoftTimeLimitExceeded):
             raise
         except Exception:
             logger.exception("Logs Platform poll of tenant %s stopped on an error", tenant.slug)
@@ -506,7 +507,7 @@ def _poll_type_safely(cursor, *args) -> tuple[str, bool]:
     except (OpenAIError, ConnectorUnavailable, FileCheckFailed) as exc:
         message = str(exc) if isinstance(exc, FileCheckFailed) else exc.user_message
         return message, not isinstance(exc, TYPE_FAILURES)
-    except (OperationalError, InterfaceError):
+    except (OperationalError, InterfaceError, SoftTimeLimitExceeded):
         raise
     except Exception:
         logger.exception(
@@ -592,6 +593,11 @@ def _store_file(
     outcome.refused += bool(read.refused)
     outcome.malformed += len(read.malformed)
     outcome.malformed_at.extend(where[: max(0, MALFORMED_REPORTED - len(outcome.malformed_at))])
+
+
+def logs_poll_failed(*, tenant: Tenant, message: str, now: datetime) -> LogsOutcome:
+    """Record on every event type's cursor that a Logs Platform poll stopped on `message`."""
+    return _failed([], tenant, LogsOutcome(tenant=tenant.slug), message, now)
 
 
 def _failed(cursors, tenant, outcome: LogsOutcome, message: str, now) -> LogsOutcome:

@@ -58,6 +58,7 @@ from django.utils import timezone
 
 from claresia.models import Tenant
 from claresia.services import tenant_slugs_extending
+from claresia.time_limits import SoftTimeLimitExceeded
 from connectors.openai import endpoints
 from connectors.openai.client import OpenAIClient
 from connectors.openai.errors import BadRequestError, OpenAIError
@@ -271,8 +272,10 @@ def telemetry_poll(
                 # The pages read before the failed one are kept, with their progress.
                 outcome.stored += _flush(state, window, tenant.pk)
             return _failed(state, outcome, exc.user_message, now)
-        except (OperationalError, InterfaceError):
-            raise  # the database itself is away: the caller says so; nothing is lost
+        except (OperationalError, InterfaceError, SoftTimeLimitExceeded):
+            # The database itself is away (the caller says so; nothing is lost), or the task's
+            # time limit: its service records that, once the lock is released.
+            raise
         except Exception:
             # One tenant's failure is its own poll error, never the end of a run.
             logger.exception("telemetry poll of tenant %s stopped on an error", tenant.slug)
@@ -294,12 +297,15 @@ def _failed(state: PollCursor, outcome: PollOutcome, message: str, now: datetime
     return outcome
 
 
-def telemetry_poll_failed(*, tenant: Tenant, now: datetime) -> PollOutcome:
-    """Record that a poll of `tenant` stopped on an internal error (its poll health says so)."""
+def telemetry_poll_failed(
+    *, tenant: Tenant, now: datetime, message: str = INTERNAL_ERROR_MESSAGE
+) -> PollOutcome:
+    """Record that a poll of `tenant` stopped on an internal error, or on `message` (its poll
+    health says so)."""
     state, _ = PollCursor.objects.get_or_create(tenant=tenant)
     state.last_poll_at = now
     outcome = PollOutcome(tenant=tenant.slug, status=PollStatus.FAILED)
-    return _failed(state, outcome, INTERNAL_ERROR_MESSAGE, now)
+    return _failed(state, outcome, message, now)
 
 
 def _read_window(state, window, tenant, client, skills, prices, outcome, max_pages, should_stop):

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
+from django.utils import timezone
 
 from claresia.models import Tenant
 from connectors.openai.compliance import CONVERSATION_MESSAGE
@@ -154,6 +155,81 @@ def _costs_from_hub_records(*, tenant: Tenant, now: datetime) -> int:
 def _flag_missing_records(*, tenant: Tenant, start: datetime, until: datetime) -> int:
     if start >= until:
         return 0
+    if connection.vendor == "postgresql":
+        return _flag_missing_records_in_sql(tenant=tenant, start=start, until=until)
+    return _flag_missing_records_one_by_one(tenant=tenant, start=start, until=until)
+
+
+# The same governance events as `_flag_missing_records_one_by_one`, in one statement: the first
+# invocation (by time, then id) of each skill and conversation with no hub record, inserted
+# unless already there (the unique tenant, kind and key). PostgreSQL does the anti-join, the
+# pick and the insert without a row reaching Python (bench_telemetry: 50,000 invocations).
+# Only our own table names are formatted in; every value is a parameter.
+_FLAG_SQL = """
+INSERT INTO {governance} (
+    tenant_id, skill_id, hub_record_id, kind, message, openai_conversation_id, dedupe_key,
+    details, occurred_at, created_at, reviewed_at, reviewed_by_id
+)
+SELECT
+    first.tenant_id, first.skill_id, NULL, %(kind)s,
+    %(message_head)s || skill.name || %(message_tail)s,
+    first.conversation_id, skill.skill_id || ':' || first.conversation_id,
+    jsonb_build_object(
+        'actor_email', first.actor_email, 'gpt_id', first.gpt_id,
+        'source', first.source, 'source_event_id', first.source_event_id
+    ),
+    first.occurred_at, %(now)s, NULL, NULL
+FROM (
+    SELECT DISTINCT ON (event.skill_id, event.conversation_id)
+        event.tenant_id, event.skill_id, event.conversation_id, event.occurred_at,
+        event.actor_email, event.gpt_id, event.source, event.source_event_id
+    FROM {events} AS event
+    WHERE event.tenant_id = %(tenant)s
+      AND event.event_type = %(invoked)s
+      AND event.skill_id IS NOT NULL
+      AND event.occurred_at >= %(start)s AND event.occurred_at <= %(until)s
+      AND event.conversation_id <> ''
+      AND NOT EXISTS (
+          SELECT 1 FROM {records} AS record
+          WHERE record.tenant_id = event.tenant_id
+            AND record.skill_id = event.skill_id
+            AND record.openai_conversation_id = event.conversation_id
+      )
+    ORDER BY event.skill_id, event.conversation_id, event.occurred_at, event.id
+) AS first
+JOIN {skills} AS skill ON skill.id = first.skill_id
+ON CONFLICT (tenant_id, kind, dedupe_key) DO NOTHING
+"""
+
+
+def _flag_missing_records_in_sql(*, tenant: Tenant, start: datetime, until: datetime) -> int:
+    head, tail = MISSING_MESSAGE.split("{skill}")
+    sql = _FLAG_SQL.format(
+        governance=GovernanceEvent._meta.db_table,
+        events=TelemetryEvent._meta.db_table,
+        records=HubRecord._meta.db_table,
+        skills=TelemetryEvent._meta.get_field("skill").related_model._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "kind": GovernanceEvent.Kind.HUB_RECORD_MISSING.value,
+                "message_head": head,
+                "message_tail": tail,
+                "now": timezone.now(),
+                "tenant": tenant.pk,
+                "invoked": TelemetryEvent.EventType.INVOKED.value,
+                "start": start,
+                "until": until,
+            },
+        )
+        return max(cursor.rowcount, 0)
+
+
+def _flag_missing_records_one_by_one(*, tenant: Tenant, start: datetime, until: datetime) -> int:
+    """The obviously correct twin of `_flag_missing_records_in_sql`, and SQLite's path (the
+    zero-setup demo run): the rows through Python, first per skill and conversation kept."""
     has_record = HubRecord.objects.filter(
         tenant=tenant, skill=OuterRef("skill"), openai_conversation_id=OuterRef("conversation_id")
     )
@@ -167,7 +243,7 @@ def _flag_missing_records(*, tenant: Tenant, start: datetime, until: datetime) -
         )
         .exclude(conversation_id="")
         .filter(~Exists(has_record))
-        .order_by("occurred_at")
+        .order_by("occurred_at", "id")
         .values_list(
             "skill_id",
             "skill__skill_id",

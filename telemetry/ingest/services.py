@@ -1,6 +1,7 @@
 """The telemetry ingest services that commands, Celery tasks and the admin call."""
 
 import logging
+import time
 from collections.abc import Callable
 from typing import IO
 
@@ -9,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from claresia.models import Tenant
+from claresia.time_limits import SoftTimeLimitExceeded, time_limit_reason
 from connectors.services import (
     connector_audit_log_refused,
     connector_logs_principal,
@@ -20,7 +22,7 @@ from telemetry.ingest.audit_export import (
     AuditExportReport,
     audit_export_import,
 )
-from telemetry.ingest.compliance_logs import logs_poll
+from telemetry.ingest.compliance_logs import logs_poll, logs_poll_failed
 from telemetry.ingest.plugin_skills import plugin_skills_learn
 from telemetry.ingest.poller import (
     POLL_PAGE_BUDGET,
@@ -59,7 +61,25 @@ def telemetry_poll_tenant(
 
     The seed's audit log is not read when its check failed while the Logs Platform's passed (a
     real workspace's admin key, which the Platform host refuses): it would only repeat that
-    refusal as a poll error."""
+    refusal as a poll error.
+
+    When the task's soft time limit interrupts it, the poll's locks are released on the way out
+    and every source's status row says "stopped after N s: time limit" (claresia/time_limits.py);
+    what was stored before stays, and the next poll resumes at the cursors."""
+    started = time.monotonic()
+    try:
+        return _poll_tenant(tenant=tenant, max_pages=max_pages, should_stop=should_stop)
+    except SoftTimeLimitExceeded:
+        reason = time_limit_reason(started)
+        logger.warning("telemetry poll of tenant %s %s", tenant.slug, reason)
+        now = timezone.now()
+        outcome = telemetry_poll_failed(tenant=tenant, now=now, message=reason)
+        if connector_logs_principal(tenant=tenant) is not None:
+            outcome.sources.append(logs_poll_failed(tenant=tenant, message=reason, now=now))
+        return outcome
+
+
+def _poll_tenant(*, tenant: Tenant, max_pages: int, should_stop: Callable[[], bool]) -> PollOutcome:
     principal = connector_logs_principal(tenant=tenant)
     if principal is not None and connector_audit_log_refused(tenant=tenant):
         outcome = PollOutcome(tenant=tenant.slug, status=PollStatus.OK, audit_read=False)
@@ -121,7 +141,7 @@ def telemetry_poll_tenants(
             outcome = telemetry_poll_tenant(
                 tenant=tenant, max_pages=max_pages, should_stop=should_stop
             )
-        except (OperationalError, InterfaceError):
+        except (OperationalError, InterfaceError, SoftTimeLimitExceeded):
             raise  # the database is away for every tenant: the caller reports it
         except Exception:
             # One tenant's failure (say in reconciliation) is its poll error; the next

@@ -16,12 +16,13 @@ from itertools import batched
 
 from django.db import connection
 
+from claresia.locks import LockClass, advisory_lock
 from telemetry.ingest.normalizer import COLUMNS, TelemetryRow
 
 # 1,000 rows × 23 columns stays under SQLite's 32,766 parameters.
 ROWS_PER_STATEMENT = 1000
 # pg_try_advisory_lock(key1, key2): key1 names "telemetry poll", key2 is the tenant id.
-POLL_LOCK_CLASS = 0x7E1E
+POLL_LOCK_CLASS = LockClass.TELEMETRY_POLL
 
 
 @cache
@@ -103,21 +104,7 @@ def telemetry_rows_insert(*, tenant_id: int, rows: Sequence[TelemetryRow]) -> in
 
 @contextmanager
 def tenant_poll_lock(tenant_id: int) -> Iterator[bool]:
-    """Yield True when this process may poll the tenant, False when another one is at it.
-
-    A session-level PostgreSQL advisory lock: it outlives the per-batch transactions and dies
-    with the connection, so a killed poller never leaves it behind. SQLite (the zero-setup demo
-    run) has a single writer anyway: there the lock is always granted.
-    """
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [POLL_LOCK_CLASS, tenant_id])
-        acquired = bool(cursor.fetchone()[0])
-    try:
+    """Yield True when this process may poll the tenant, False when another one is at it: the
+    project's advisory lock (claresia/locks.py), released even when a time limit ends the poll."""
+    with advisory_lock(POLL_LOCK_CLASS, tenant_id) as acquired:
         yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [POLL_LOCK_CLASS, tenant_id])
