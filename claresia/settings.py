@@ -19,7 +19,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# `make run` writes the demo's environment to `.env` (git-ignored) so every `manage.py` command
+# run beside it talks to the same sandbox; CLARESIA_ENV_FILE names another file, or none when
+# empty (the test suite sets it empty: its environment is the Makefile's alone).
+ENV_FILE = env.str("CLARESIA_ENV_FILE", default=str(BASE_DIR / ".env"))
+if ENV_FILE:
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 # Development values: usable only with DEBUG on (checked below).
 DEV_SECRET_KEY = "django-insecure-claresia-development-key-do-not-use-in-production"  # noqa: S105 - refused unless DEBUG

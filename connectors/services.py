@@ -20,6 +20,7 @@ from connectors.connection_checks import (
     Check,
     CheckResult,
     is_connected,
+    keep_reading,
     run_connection_checks,
 )
 from connectors.connection_checks import summary as checks_summary
@@ -240,6 +241,7 @@ def connector_test_connection(*, connector: Connector, **client_options) -> Conn
                 admin_client=admin,
                 now=now,
             )
+        results = keep_reading(results, connector_checks(connector))
     except ConnectorUnavailable as exc:
         connector.status = Connector.Status.FAILED
         connector.last_error = exc.user_message
@@ -278,7 +280,7 @@ def connector_checks(connector: Connector | None) -> list[CheckResult]:
 def connector_logs_principal(*, tenant: Tenant) -> Principal | None:
     """Whom to read the Compliance Logs Platform as for this tenant: the workspace, else the
     organization, whichever passed its last check; None when neither did (or never tested)."""
-    checks = {r.check: r for r in connector_checks(connector_of(tenant=tenant)) if r.passed}
+    checks = {r.check: r for r in connector_checks(connector_of(tenant=tenant)) if r.readable}
     if Check.LOGS_WORKSPACE in checks:
         return Principal.workspace(checks[Check.LOGS_WORKSPACE].principal)
     if Check.LOGS_ORGANIZATION in checks:
@@ -287,9 +289,10 @@ def connector_logs_principal(*, tenant: Tenant) -> Principal | None:
 
 
 def connector_audit_log_refused(*, tenant: Tenant) -> bool:
-    """True when the last Test connection's seed audit-log line failed."""
+    """True when the last Test connection's seed audit-log line was refused (not merely
+    unreachable)."""
     return any(
-        r.check == Check.AUDIT_LOG and r.outcome == "failed"
+        r.check == Check.AUDIT_LOG and r.outcome == "failed" and not r.transient
         for r in connector_checks(connector_of(tenant=tenant))
     )
 

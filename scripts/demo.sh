@@ -20,6 +20,11 @@ export CELERY_BROKER_URL="${CELERY_BROKER_URL:-filesystem://}"
 export CELERY_FILESYSTEM_FOLDER="${CELERY_FILESYSTEM_FOLDER:-$PWD/var/celery}"
 PY=.venv/bin/python
 
+# The same environment for every `.venv/bin/python manage.py <command>` run beside the demo
+# (settings.py reads the git-ignored `.env`): a command talks to this sandbox and hub, never to
+# OpenAI's real hosts.
+scripts/demo_env.sh .env
+
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
