@@ -41,6 +41,8 @@ CHATGPT_ADMIN_API_BASE = env.str(
     "CHATGPT_ADMIN_API_BASE", default="https://api.chatgpt.com/v1"
 ).rstrip("/")
 CLARESIA_HUB_BASE_URL = env.str("CLARESIA_HUB_BASE_URL", default="https://api.claresia.com")
+# Days a footer's View record link opens its record without a login (telemetry/hub/links.py).
+HUB_RECORD_LINK_DAYS = env.int("HUB_RECORD_LINK_DAYS", default=30)
 TELEMETRY_POLL_INTERVAL = env.int("TELEMETRY_POLL_INTERVAL", default=60)
 TELEMETRY_INITIAL_LOOKBACK = env.int("TELEMETRY_INITIAL_LOOKBACK", default=86400)
 TELEMETRY_OVERLAP = env.int("TELEMETRY_OVERLAP", default=600)
