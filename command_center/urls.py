@@ -41,5 +41,6 @@ urlpatterns = [
     path("distribution/plugin/download", views.plugin_download, name="plugin_download"),
     path("distribution/plugin/", plugin_views.plugin_page, name="plugin"),
     path("distribution/plugin/publish", plugin_views.plugin_publish_start, name="plugin_publish"),
+    path("distribution/plugin/remote", plugin_views.plugin_remote_save, name="plugin_remote"),
     path("skill-ir.schema.json", views.skill_ir_schema, name="skill_ir_schema"),
 ]

@@ -146,8 +146,9 @@ def plugin_remote_credentials(*, tenant: Tenant) -> PluginRemoteCredentials:
     remote = PluginRemote.objects.filter(tenant=tenant).first()
     if remote is None:
         raise ConnectorUnavailable(
-            f"tenant {tenant.slug} has no plugin marketplace remote: "
-            f"run configure_plugin_remote --tenant {tenant.slug} --url URL --token-file FILE"
+            f"tenant {tenant.slug} has no plugin marketplace remote: set it in Command Center → "
+            f"Distribution → Plugin → Repository (or configure_plugin_remote --tenant "
+            f"{tenant.slug} --url URL --token-file FILE)"
         )
     try:
         token = remote.token

@@ -99,9 +99,9 @@ def fault_message(fault: GitFault, *, url: str, detail: str, operation: str) -> 
         GitFault.UNREACHABLE: f"plugin remote unreachable: {host} did not answer the {operation} "
         f"({detail}); {nothing_lost}",
         GitFault.REFUSED: f"plugin remote refused the token ({detail}): configure a token with "
-        f"write access to {url} (configure_plugin_remote --token-file)",
+        f"write access to {url} (Command Center → Distribution → Plugin → Repository)",
         GitFault.NOT_FOUND: f"no repository at {url} (or the token cannot see it): create it, "
-        "or correct the URL with configure_plugin_remote",
+        "or correct the URL (Command Center → Distribution → Plugin → Repository)",
         GitFault.REDIRECTED: f"plugin remote {url} redirected Claresia elsewhere ({detail}): "
         "redirects are not followed, so the token is never sent to another address; configure "
         "the repository's own URL (the one `git clone` ends on)",
