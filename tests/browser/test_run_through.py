@@ -8,6 +8,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from claresia.models import Tenant
 from demo.loader import demo_load, demo_skills_publish, demo_test_connection
 from telemetry.hub.models import GovernanceEvent
 from telemetry.hub.services import hub_token_issue
@@ -67,6 +68,8 @@ def demo(transactional_db, sandbox):
         format="json",
     ).json()
     _telemetry_rows(tenant)
+    # A second tenant: Claresia staff then get the Tenant menu in the header.
+    Tenant.objects.create(slug="othercorp-international", name="Othercorp International Holdings")
     return logins, record["id"]
 
 
@@ -141,6 +144,38 @@ def nav_overlaps(page) -> bool:
     )
 
 
+def header_fits(page, width: int) -> bool:
+    """At 1280 px the header is one line (56 px); on a phone it wraps into at most three
+    lines and every nav item is wholly visible (the nav scrolls, never cuts a word)."""
+    return page.evaluate(
+        """(width) => {
+          const bar = document.querySelector('header .bar').getBoundingClientRect();
+          if (width >= 1000) return bar.height <= 60;
+          const nav = document.querySelector('header nav').getBoundingClientRect();
+          return [...document.querySelectorAll('header nav a')].every(a => {
+            const r = a.getBoundingClientRect();
+            return r.left >= nav.left - 1 && r.right <= nav.right + 1;
+          });
+        }""",
+        width,
+    )
+
+
+def plugin_remote_walk(page, shots, who: str, width: int) -> list[str]:
+    """The Plugin page's repository form: a refused URL is said beside the field, the pasted
+    token kept; axe checks the page with the error shown."""
+    page.goto("/command-center/distribution/plugin/?tenant=dainese")
+    page.get_by_label("Repository URL").fill("ssh://git.example.com/plugins.git")
+    page.get_by_label("Access token").fill("ghp_run-through-token-0001")
+    page.get_by_role("button", name="Save repository").click()
+    page.screenshot(path=str(shots / f"{who}-plugin-remote-error.png"), full_page=True)
+    assert page.get_by_text("Only HTTPS git remotes are supported").count() == 1
+    assert page.get_by_label("Access token").input_value() == "ghp_run-through-token-0001"
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, f"the plugin form scrolls sideways at {width} px"
+    return [f"plugin remote form: {p}" for p in serious_violations(page)]
+
+
 @pytest.mark.parametrize("device", list(WIDTHS))
 def test_the_run_through_as_tenant_staff_and_claresia_staff(
     browser, live_server, demo, tmp_path, device
@@ -165,6 +200,10 @@ def test_the_run_through_as_tenant_staff_and_claresia_staff(
                 check_page(page, url, shots, f"{who}-cc-{number}", width)
                 if url.startswith("/command-center/"):
                     assert not nav_overlaps(page), f"{url}: the nav overlaps at {width} px"
+                    assert header_fits(page, width), f"{url}: the header breaks at {width} px"
+                    assert page.get_by_role("link", name="Skip to content").count() == 1
+                    if who == "claresia-staff" and number == 0:
+                        assert page.get_by_label("Tenant").count() == 1  # its accessible name
                     # the header: who is signed in, a way out, the admin for staff
                     assert page.get_by_role("button", name="Log out").count() == 1
                     assert page.get_by_role("link", name="Admin", exact=True).count() == 1
@@ -172,6 +211,7 @@ def test_the_run_through_as_tenant_staff_and_claresia_staff(
                     assert page.locator("main").count() == 1
                     assert page.locator("h1").count() == 1
                 problems += [f"{url}: {p}" for p in serious_violations(page)]
+            problems += plugin_remote_walk(page, shots, who, width)
             assert problems == [], "\n".join(problems)
             # the overview's poll health is a state with its meaning, never a bare "Healthy"
             page.goto("/command-center/?tenant=dainese")
@@ -200,4 +240,4 @@ def test_the_run_through_as_tenant_staff_and_claresia_staff(
                         assert results[0] <= results[1], f"{url}: the table scrolls sideways"
         finally:
             context.close()
-    assert len(list(shots.glob("*.png"))) == 2 * (len(COMMAND_CENTER) + 1 + len(ADMIN))
+    assert len(list(shots.glob("*.png"))) == 2 * (len(COMMAND_CENTER) + 2 + len(ADMIN))
