@@ -124,6 +124,10 @@ def demo_workspace_gpts(tenant: Tenant) -> None:
             description=publication.skill.description,
             owner_email="builder@dainese.example",
             action_domain=hub_host,
+            # The GPT was built from the publish: its config dates from then, not a day before.
+            created_at=int(publication.published_at.timestamp())
+            if publication.published_at
+            else None,
         )
         for publication in Publication.objects.filter(
             skill__tenant=tenant, status=Publication.Status.PUBLISHED

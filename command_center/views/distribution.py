@@ -19,7 +19,7 @@ from skills.selectors import publish_runs_recent, skill_ids, skill_rows
 from skills.services.export import skills_export
 from skills.services.plugin_export import skills_plugin_export
 from skills.services.publish import PublishError, PublishOutcome, skills_publish_plan
-from skills.services.workspace_drift import skills_workspace_check
+from skills.services.workspace_drift import skill_verdict, skills_workspace_check
 from skills.tasks import drift_check_start, publish_run_start
 
 
@@ -27,6 +27,12 @@ from skills.tasks import drift_check_start, publish_run_start
 @require_GET
 def distribution(request):
     tenant, tenants = page_tenant(request)
+    workspace = _workspace(tenant)
+    lines = {line.skill_id: line for line in workspace["workspace_lines"] or []}
+    rows = skill_rows(tenant=tenant)
+    for row in rows:
+        # One verdict per skill: the publish's drift check and the workspace's inventory.
+        row["verdict"] = skill_verdict(row["publication"], lines.get(row["skill"].skill_id))
     return render(
         request,
         "command_center/distribution.html",
@@ -34,11 +40,11 @@ def distribution(request):
             "tenant": tenant,
             "tenants": tenants,
             "section": "distribution",
-            "rows": skill_rows(tenant=tenant),
+            "rows": rows,
             "connector": connector_of(tenant=tenant),
             "runs": publish_runs_recent(tenant=tenant, limit=10),
             "can_publish": can_edit(request.user, tenant),
-            **_workspace(tenant),
+            **workspace,
         },
     )
 
