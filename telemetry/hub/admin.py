@@ -49,6 +49,14 @@ class HubTokenAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def state(self, obj: HubToken) -> str:
         return "revoked" if obj.revoked_at else "active"
 
+    def get_changeform_initial_data(self, request):
+        # A user with one tenant mints for it: the form starts with it chosen.
+        initial = super().get_changeform_initial_data(request)
+        tenants = tenants_editable_by(request.user)
+        if "tenant" not in initial and tenants.count() == 1:
+            initial["tenant"] = tenants.get().pk
+        return initial
+
     def has_change_permission(self, request, obj=None):
         # A token cannot be edited, only minted or revoked (the revoke action needs no change
         # permission on the row, only on the tenant: checked by the scoped queryset).
