@@ -76,6 +76,29 @@ def connector_test(request):
     return HttpResponseRedirect(f"{reverse('command_center:overview')}?tenant={tenant.slug}")
 
 
+@command_center_page
+@require_GET
+def governance_event_page(request, event_id: int):
+    """One governance event in words, with *Mark reviewed* or *Reopen* for tenant admins."""
+    tenant, tenants = page_tenant(request)
+    event = governance_event_of(tenant=tenant, event_id=event_id).select_related(
+        "skill", "hub_record", "reviewed_by"
+    ).first()
+    if event is None:
+        raise Http404("No such governance event for this tenant.")
+    return render(
+        request,
+        "command_center/governance_event.html",
+        {
+            "tenant": tenant,
+            "tenants": tenants,
+            "section": "overview",
+            "event": event,
+            "can_edit": can_edit(request.user, tenant),
+        },
+    )
+
+
 def _governance_url(tenant, **query) -> str:
     extra = "".join(f"&{key}={value}" for key, value in query.items())
     return f"{reverse('command_center:overview')}?tenant={tenant.slug}{extra}#governance"
