@@ -40,13 +40,13 @@ TELEMETRY_CHECKS = frozenset({Check.AUDIT_LOG, Check.LOGS_ORGANIZATION, Check.LO
 LOGS_CHECKS = (Check.LOGS_WORKSPACE, Check.LOGS_ORGANIZATION)  # the workspace first when both
 
 LABELS = {
-    Check.AUDIT_LOG: "Seed audit log (GET /v1/organization/audit_logs, Platform host)",
-    Check.LOGS_ORGANIZATION: "Compliance Logs Platform, organization {id} (CONVERSATION_MESSAGE)",
-    Check.LOGS_WORKSPACE: "Compliance Logs Platform, workspace {id} (CONVERSATION_MESSAGE)",
+    Check.AUDIT_LOG: "Platform audit log of the organization",
+    Check.LOGS_ORGANIZATION: "Compliance Logs Platform, organization {id}",
+    Check.LOGS_WORKSPACE: "Compliance Logs Platform, workspace {id}",
     Check.GPT_INVENTORY: "GPT inventory, workspace {id}",
 }
 DISABLES = {
-    Check.AUDIT_LOG: "the seed's audit-log telemetry (gpt.invoked / gpt.failed events)",
+    Check.AUDIT_LOG: "GPT telemetry from the Platform audit log (only the OpenAI sandbox sends it)",
     Check.LOGS_ORGANIZATION: (
         "ChatGPT telemetry from the Logs Platform through the organization id (the workspace "
         "id, when it passes, is read instead)"
@@ -61,7 +61,7 @@ DISABLES = {
     ),
 }
 AUDIT_ONLY_NOTE = (
-    "Only the seed's audit log answers: a real ChatGPT workspace sends no gpt.* events there, "
+    "Only the Platform audit log answers: a real ChatGPT workspace records no GPT use there, "
     "so no ChatGPT telemetry arrives until the Compliance Logs Platform answers (an admin key "
     "from ChatGPT Admin Console → Credentials → Admin keys, with read access to compliance logs)."
 )
