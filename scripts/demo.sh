@@ -49,7 +49,9 @@ $PY manage.py openai_sandbox --port "${SANDBOX_PORT:-8765}" > var/sandbox.log 2>
 pids+=($!)
 wait_for "$SANDBOX/_sandbox/requests"
 
-$PY manage.py load_demo --url "$WEB" | tee var/logins.txt
+# The logins are printed once, at the end; the load's own lines now.
+$PY manage.py load_demo --url "$WEB" > var/logins.txt
+grep -v -E "tenant staff|Claresia staff|Claresia is at" var/logins.txt | sed '/^$/d'
 
 $PY manage.py runserver "127.0.0.1:${WEB_PORT:-8000}" --noreload > var/web.log 2>&1 &
 web=$!

@@ -72,3 +72,12 @@ def test_the_demo_gpts_config_is_dated_from_their_publish(db, sandbox):
     for line in lines:
         assert line.config_changed_at is not None
         assert abs((line.config_changed_at - published[line.skill_id]).total_seconds()) < 1
+
+
+@pytest.mark.integration
+def test_the_demo_logins_have_a_password_each(db, sandbox):
+    # when
+    _, logins = demo_load()
+
+    # then
+    assert logins.staff_password != logins.superuser_password
