@@ -135,10 +135,10 @@ def drift_check(request):
     drift_check_start(tenant=tenant)
     messages.success(
         request,
-        f"Drift check of {tenant.name}'s published GPTs started: the “In ChatGPT” column "
-        "shows what it finds (reload the page if it is still running).",
+        f"Checking drift of {tenant.name}'s published GPTs: this page shows each skill's "
+        "verdict, with the time it was checked, when it refreshes in a few seconds.",
     )
-    return HttpResponseRedirect(_distribution_url(tenant))
+    return HttpResponseRedirect(_distribution_url(tenant) + "&drift=checking")
 
 
 @command_center_page
