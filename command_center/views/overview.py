@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
-from connectors.services import connector_of, connector_test_connection
+from connectors.services import ConnectorStatus, connector_of, connector_test_connection
 from skills.models import Publication
 from skills.selectors import publish_runs_recent, skill_rows
 from telemetry.hub.services import governance_events_reopen, governance_events_review
@@ -35,6 +35,9 @@ def overview(request):
         if reviewed.isdigit()
         else None
     )
+    connector = connector_of(tenant=tenant)
+    # No source answered the last Test connection: zeros below would mean "not read", not "fine".
+    telemetry_read = connector is not None and connector.status == ConnectorStatus.CONNECTED
     counts = {status: 0 for status in (*Publication.Status.values, "never")}
     for row in rows:
         counts[row["publication"].status if row["publication"] else "never"] += 1
@@ -48,7 +51,8 @@ def overview(request):
             "rows": rows,
             "skill_count": len(rows),
             "counts": counts,
-            "connector": connector_of(tenant=tenant),
+            "connector": connector,
+            "telemetry_read": telemetry_read,
             "can_edit": can_edit(request.user, tenant),
             "poll": poll_health(tenant=tenant, now=timezone.now()),
             "logs_polls": logs_poll_health(tenant=tenant),

@@ -176,3 +176,28 @@ def test_the_admin_says_open_in_words_never_with_a_green_tick(client, staff, ten
     page = client.get("/admin/telemetry/governanceevent/").content.decode()
     row = page.split('id="result_list"', 1)[1]
     assert ">open</strong>" in row and "icon-yes" not in row
+
+
+def test_a_failed_connection_says_telemetry_is_not_read_instead_of_calm_zeros(
+    client, staff, connector
+):
+    # given a connection whose last test reached nothing
+    connector.status = connector.Status.FAILED
+    connector.save()
+    client.force_login(staff)
+
+    # when
+    page = client.get(OVERVIEW).content.decode()
+
+    # then
+    assert "telemetry is not being read" in page
+    assert "Telemetry is not being read" in page
+    assert "Nothing to review" not in page
+
+
+def test_a_connected_tenant_with_no_event_has_nothing_to_review(client, staff, connector):
+    connector.status = connector.Status.CONNECTED
+    connector.save()
+    client.force_login(staff)
+    page = client.get(OVERVIEW).content.decode()
+    assert "Nothing to review" in page and "not being read" not in page
