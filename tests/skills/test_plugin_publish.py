@@ -84,6 +84,16 @@ def test_publishing_the_same_skills_twice_makes_one_commit(bare, two_skills, ten
     assert len(_log(bare)) == 1
 
 
+def test_the_first_commit_is_dated_from_the_skills_not_2025(bare, two_skills, tenant):
+    # when
+    plugin_publish(tenant=tenant)
+
+    # then: a git host shows the commit as made when the newest skill changed
+    epoch = int(git("--git-dir", str(bare), "log", "-1", "--format=%ct", "main").strip())
+    newest = max(int(s.updated_at.timestamp()) for s in Skill.objects.filter(tenant=tenant))
+    assert epoch == newest
+
+
 def test_the_same_skills_give_the_same_commit_on_any_remote(remotes, bare, two_skills, tenant):
     # given the marketplace published to one remote
     first = plugin_publish(tenant=tenant)
