@@ -15,6 +15,15 @@ def latency_text(latency_ms: int | None) -> str:
     return f"{seconds} s"
 
 
+def cost_text(cost_usd: Decimal | float | None) -> str:
+    """A cost the same way on every page: US dollars with four decimals, e.g. "$0.0225" (the
+    footer's two decimals would show most runs as "$0.00"); "—" when unknown."""
+    if cost_usd is None:
+        return "—"
+    amount = Decimal(str(cost_usd)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    return f"${amount}"
+
+
 def truncated(text: str, length: int = 60, title: str | None = None) -> str:
     """`text` cut to `length` characters in a table cell, the whole of it on hover (`title`;
     a `title` given is shown on hover instead, cut or not)."""

@@ -67,13 +67,13 @@ def demo(transactional_db, sandbox):
         },
         format="json",
     ).json()
-    _telemetry_rows(tenant)
+    event = _telemetry_rows(tenant)
     # A second tenant: Claresia staff then get the Tenant menu in the header.
     Tenant.objects.create(slug="othercorp-international", name="Othercorp International Holdings")
-    return logins, record["id"]
+    return logins, record, event.pk
 
 
-def _telemetry_rows(tenant) -> None:
+def _telemetry_rows(tenant) -> GovernanceEvent:
     """A row in each telemetry list, with the long values a real day brings."""
     now = timezone.now()
     skill = tenant.skills.get(skill_id="prd-review")
@@ -101,7 +101,7 @@ def _telemetry_rows(tenant) -> None:
         model="gpt-4o-2024-08-06",
         raw={},
     )
-    GovernanceEvent.objects.create(
+    return GovernanceEvent.objects.create(
         tenant=tenant,
         skill=skill,
         kind=GovernanceEvent.Kind.HUB_RECORD_MISSING,
@@ -176,11 +176,46 @@ def plugin_remote_walk(page, shots, who: str, width: int) -> list[str]:
     return [f"plugin remote form: {p}" for p in serious_violations(page)]
 
 
+def assert_whole_record_on_screen(page, width: int) -> None:
+    """Every field of a record is on screen, a phone's too: no column hidden past the edge."""
+    for cell in (
+        page.locator('td[data-label="Cost"]').first,
+        page.locator('td[data-label="Latency"]').first,
+        page.get_by_role("link", name="View record: PRD Review").first,
+    ):
+        box = cell.bounding_box()
+        assert box and box["x"] + box["width"] <= width, f"Records: {cell} is off screen"
+
+
+def record_link_walk(browser, live_server, url: str, shots, who: str, width: int) -> list[str]:
+    """The footer's View record link, opened by an end user with no Claresia login."""
+    path = url.split("/hub/records/", 1)[1]
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": width, "height": 900}
+    )
+    page = context.new_page()
+    try:
+        response = page.goto(f"/hub/records/{path}")
+        assert response.status == 200, f"the footer's link: HTTP {response.status}"
+        page.screenshot(path=str(shots / f"{who}-record-link.png"), full_page=True)
+        assert page.get_by_text("read only, until").count() == 1
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        return [f"record link: {p}" for p in serious_violations(page)]
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("device", list(WIDTHS))
 def test_the_run_through_as_tenant_staff_and_claresia_staff(
     browser, live_server, demo, tmp_path, device
 ):
-    logins, record_id = demo
+    logins, record, event_id = demo
+    record_id = record["id"]
+    pages = [
+        *COMMAND_CENTER,
+        f"/command-center/governance/{event_id}/?tenant=dainese",
+        f"/hub/records/{record_id}",
+    ]
     width = WIDTHS[device]
     shots = tmp_path / device
     shots.mkdir()
@@ -196,7 +231,7 @@ def test_the_run_through_as_tenant_staff_and_claresia_staff(
         try:
             log_in(page, username, PASSWORD)
             problems = []
-            for number, url in enumerate([*COMMAND_CENTER, f"/hub/records/{record_id}"]):
+            for number, url in enumerate(pages):
                 check_page(page, url, shots, f"{who}-cc-{number}", width)
                 if url.startswith("/command-center/"):
                     assert not nav_overlaps(page), f"{url}: the nav overlaps at {width} px"
@@ -211,7 +246,10 @@ def test_the_run_through_as_tenant_staff_and_claresia_staff(
                     assert page.locator("main").count() == 1
                     assert page.locator("h1").count() == 1
                 problems += [f"{url}: {p}" for p in serious_violations(page)]
+                if url.startswith("/command-center/records/"):
+                    assert_whole_record_on_screen(page, width)
             problems += plugin_remote_walk(page, shots, who, width)
+            problems += record_link_walk(browser, live_server, record["url"], shots, who, width)
             assert problems == [], "\n".join(problems)
             # the overview's poll health is a state with its meaning, never a bare "Healthy"
             page.goto("/command-center/?tenant=dainese")
@@ -240,4 +278,4 @@ def test_the_run_through_as_tenant_staff_and_claresia_staff(
                         assert results[0] <= results[1], f"{url}: the table scrolls sideways"
         finally:
             context.close()
-    assert len(list(shots.glob("*.png"))) == 2 * (len(COMMAND_CENTER) + 2 + len(ADMIN))
+    assert len(list(shots.glob("*.png"))) == 2 * (len(pages) + 2 + len(ADMIN))
