@@ -37,7 +37,14 @@ class ConnectorForm(forms.ModelForm):
         required=False,
         strip=True,
         help_text=Connector._meta.get_field("workspace_id").help_text,
-        widget=forms.TextInput(attrs={"placeholder": "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"}),
+        # Wide enough for the whole UUID (36 characters), never wider than a phone.
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+                "style": "width: 38ch; max-width: 100%",
+                "spellcheck": "false",
+            }
+        ),
     )
 
     class Meta:

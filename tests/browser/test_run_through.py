@@ -9,6 +9,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from claresia.models import Tenant
+from connectors.models import Connector
 from demo.loader import demo_load, demo_skills_publish, demo_test_connection
 from telemetry.hub.models import GovernanceEvent
 from telemetry.hub.services import hub_token_issue
@@ -176,6 +177,18 @@ def plugin_remote_walk(page, shots, who: str, width: int) -> list[str]:
     return [f"plugin remote form: {p}" for p in serious_violations(page)]
 
 
+def connector_page_walk(page, width: int) -> None:
+    """The connector's admin page: the whole workspace id in its box, no sideways scroll."""
+    connector = Connector.objects.get(tenant__slug="dainese")
+    page.goto(f"/admin/connectors/connector/{connector.pk}/change/")
+    box = page.locator("#id_workspace_id")
+    box.fill("3f1e8a4c-5b6d-4e7f-8a9b-0c1d2e3f4a5b")
+    shown = box.evaluate("e => e.scrollWidth <= e.clientWidth")
+    assert shown, f"the workspace id is cut in its box at {width} px"
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, f"the connector page scrolls sideways at {width} px ({scroll} px)"
+
+
 def assert_whole_record_on_screen(page, width: int) -> None:
     """Every field of a record is on screen, a phone's too: no column hidden past the edge."""
     for cell in (
@@ -249,6 +262,7 @@ def test_the_run_through_as_tenant_staff_and_claresia_staff(
                 if url.startswith("/command-center/records/"):
                     assert_whole_record_on_screen(page, width)
             problems += plugin_remote_walk(page, shots, who, width)
+            connector_page_walk(page, width)
             problems += record_link_walk(browser, live_server, record["url"], shots, who, width)
             assert problems == [], "\n".join(problems)
             # the overview's poll health is a state with its meaning, never a bare "Healthy"
