@@ -1,9 +1,9 @@
 """Values shown the same way on every page: latency in seconds, long text cut with a title."""
 
-import pytest
-
 from datetime import UTC, datetime
 from decimal import Decimal
+
+import pytest
 
 from claresia.formatting import cost_text, latency_text, truncated, when_text
 
