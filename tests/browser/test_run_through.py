@@ -177,6 +177,23 @@ def plugin_remote_walk(page, shots, who: str, width: int) -> list[str]:
     return [f"plugin remote form: {p}" for p in serious_violations(page)]
 
 
+def hub_token_copy_walk(page) -> list[str]:
+    """Hub tokens → Add: the only tenant is chosen; the minted token's Copy button works under
+    the production Content-Security-Policy (its script is a static file)."""
+    page.goto("/admin/telemetry/hubtoken/add/")
+    if page.locator("#id_tenant option").count() == 2:  # the empty choice and the one tenant
+        assert page.locator("#id_tenant").input_value() != ""
+    else:
+        page.select_option("#id_tenant", label="Dainese")
+    page.fill("#id_name", "run-through")
+    page.click("input[name=_save]")
+    page.get_by_role("button", name="Copy token").click()
+    status = page.locator("#hub-token-copied")
+    status.wait_for(state="visible")
+    assert status.inner_text() in ("Copied.", "Selected: press Ctrl-C (⌘-C) to copy.")
+    return [f"hub token minted: {p}" for p in serious_violations(page)]
+
+
 def connector_page_walk(page, width: int) -> None:
     """The connector's admin page: the whole workspace id in its box, no sideways scroll."""
     connector = Connector.objects.get(tenant__slug="dainese")
@@ -239,6 +256,7 @@ def test_the_run_through_as_tenant_staff_and_claresia_staff(
         context = browser.new_context(
             base_url=live_server.url, viewport={"width": width, "height": 900}
         )
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
         page = context.new_page()
         page.set_default_timeout(15_000)
         try:
@@ -263,6 +281,7 @@ def test_the_run_through_as_tenant_staff_and_claresia_staff(
                     assert_whole_record_on_screen(page, width)
             problems += plugin_remote_walk(page, shots, who, width)
             connector_page_walk(page, width)
+            problems += hub_token_copy_walk(page)
             problems += record_link_walk(browser, live_server, record["url"], shots, who, width)
             assert problems == [], "\n".join(problems)
             # the overview's poll health is a state with its meaning, never a bare "Healthy"
