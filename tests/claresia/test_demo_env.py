@@ -112,3 +112,28 @@ def test_a_connection_never_tested_is_not_read_when_openai_cannot_be_reached(
     # then
     assert result.status == Connector.Status.FAILED
     assert connector_logs_principal(tenant=connector.tenant) is None
+
+
+def test_the_overview_says_a_kept_line_is_still_read(client, staff, connector):
+    # given a checklist line that could not reach OpenAI after passing before
+    connector.connection_checks = [
+        {
+            "check": "logs_organization",
+            "label": "Compliance Logs Platform, organization org-dainese",
+            "outcome": "failed",
+            "detail": "OpenAI unavailable: connection refused",
+            "disables": "ChatGPT telemetry",
+            "principal": "org-dainese",
+            "transient": True,
+            "kept": True,
+        }
+    ]
+    connector.status = Connector.Status.CONNECTED
+    connector.save()
+    client.force_login(staff)
+
+    # when
+    page = client.get("/command-center/").content.decode()
+
+    # then
+    assert "Still read as before" in page and "Disables: ChatGPT telemetry" not in page
