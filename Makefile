@@ -7,7 +7,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/claresia
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
 # The test suite's environment: PostgreSQL and Redis, throwaway secrets, tasks in-process.
-TEST_ENV := DATABASE_URL=$(PG_URL) CACHE_URL=$(REDIS_URL) TEST_REDIS_URL=$(REDIS_URL) \
+TEST_ENV := CLARESIA_ENV_FILE= DATABASE_URL=$(PG_URL) CACHE_URL=$(REDIS_URL) TEST_REDIS_URL=$(REDIS_URL) \
 	DEBUG=true CELERY_BROKER_URL= OPENAI_API_BASE=http://127.0.0.1:9/v1 \
 	CHATGPT_ADMIN_API_BASE=http://127.0.0.1:9/v1
 

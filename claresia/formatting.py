@@ -15,6 +15,25 @@ def latency_text(latency_ms: int | None) -> str:
     return f"{seconds} s"
 
 
+def cost_text(cost_usd: Decimal | float | None) -> str:
+    """A cost the same way on every page: US dollars with four decimals, e.g. "$0.0225" (the
+    footer's two decimals would show most runs as "$0.00"); "—" when unknown."""
+    if cost_usd is None:
+        return "—"
+    amount = Decimal(str(cost_usd)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    return f"${amount}"
+
+
+def when_text(value: datetime | None) -> str:
+    """A moment the same way on every Command Center page: "2026-12-03 08:21 UTC" (the zone
+    always said); "—" when there is none."""
+    if value is None:
+        return "—"
+    if not isinstance(value, datetime):
+        return str(value)
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M} {timezone.get_current_timezone_name()}"
+
+
 def truncated(text: str, length: int = 60, title: str | None = None) -> str:
     """`text` cut to `length` characters in a table cell, the whole of it on hover (`title`;
     a `title` given is shown on hover instead, cut or not)."""

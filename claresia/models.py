@@ -31,6 +31,17 @@ class Tenant(models.Model):
         validators=[https_url_validator],
         help_text="Required for Mode C: the customer cloud's hub, which published GPTs call.",
     )
+    # End users who see a footer get no Claresia login: the footer's "View record" carries a
+    # signed, expiring link to that one record, read only (telemetry/hub/links.py).
+    record_links = models.BooleanField(
+        "View record links for end users",
+        default=True,
+        help_text=(
+            "On: the footer's View record link opens that one record, read only, without a "
+            "Claresia login, until it expires. Off: only this tenant's staff can open records, "
+            "after logging in; links already given stop working."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

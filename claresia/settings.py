@@ -19,7 +19,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# `make run` writes the demo's environment to `.env` (git-ignored) so every `manage.py` command
+# run beside it talks to the same sandbox; CLARESIA_ENV_FILE names another file, or none when
+# empty (the test suite sets it empty: its environment is the Makefile's alone).
+ENV_FILE = env.str("CLARESIA_ENV_FILE", default=str(BASE_DIR / ".env"))
+if ENV_FILE:
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 # Development values: usable only with DEBUG on (checked below).
 DEV_SECRET_KEY = "django-insecure-claresia-development-key-do-not-use-in-production"  # noqa: S105 - refused unless DEBUG
@@ -47,6 +52,8 @@ LOGS_FILE_MAX_SECONDS = env.float("LOGS_FILE_MAX_SECONDS", default=120.0)
 # (refused below with DEBUG off): a 307 to 169.254.169.254 must never be followed.
 LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP = env.bool("LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP", default=False)
 CLARESIA_HUB_BASE_URL = env.str("CLARESIA_HUB_BASE_URL", default="https://api.claresia.com")
+# Days a footer's View record link opens its record without a login (telemetry/hub/links.py).
+HUB_RECORD_LINK_DAYS = env.int("HUB_RECORD_LINK_DAYS", default=30)
 TELEMETRY_POLL_INTERVAL = env.int("TELEMETRY_POLL_INTERVAL", default=60)
 TELEMETRY_INITIAL_LOOKBACK = env.int("TELEMETRY_INITIAL_LOOKBACK", default=86400)
 TELEMETRY_OVERLAP = env.int("TELEMETRY_OVERLAP", default=600)

@@ -1,6 +1,7 @@
 from django.db import connection
 from django.db.utils import DatabaseError
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 
@@ -13,3 +14,10 @@ def healthz(request):
     except DatabaseError:
         return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@require_GET
+def favicon(request):
+    """/favicon.ico, which browsers ask for on every page: the static icon (resolved per request,
+    so the production manifest is read only once collectstatic has written it)."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

@@ -13,6 +13,11 @@ urlpatterns = [
     path("", overview_views.overview, name="overview"),
     path("connector/test", overview_views.connector_test, name="connector_test"),
     path(
+        "governance/<int:event_id>/",
+        overview_views.governance_event_page,
+        name="governance_event",
+    ),
+    path(
         "governance/<int:event_id>/review",
         overview_views.governance_review,
         name="governance_review",
@@ -52,5 +57,6 @@ urlpatterns = [
         plugin_views.plugin_arrival_check_start,
         name="plugin_arrival_check",
     ),
+    path("distribution/plugin/remote", plugin_views.plugin_remote_save, name="plugin_remote"),
     path("skill-ir.schema.json", views.skill_ir_schema, name="skill_ir_schema"),
 ]

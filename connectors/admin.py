@@ -23,25 +23,23 @@ from connectors.services import (
 )
 
 GUIDANCE = """
-<p><strong>Step 6 — Connect LLM.</strong> ChatGPT <strong>Enterprise</strong> (or Edu) is
-required: the Compliance API and the admin Custom GPT controls do not exist on Plus or Team.</p>
+<p><strong>Connect your ChatGPT Enterprise workspace.</strong> ChatGPT Enterprise (or Edu) is
+required: the Compliance API does not exist on Plus or Team.</p>
 <ol>
-  <li><strong>Compliance API key</strong>: a ChatGPT workspace owner or admin opens the ChatGPT
-      <strong>Admin Console → Credentials → Admin keys</strong> and creates an admin key with
-      <strong>Restricted</strong> permissions: read access to <strong>compliance logs</strong>
-      and <strong>GPTs</strong>, named <code>claresia-{tenant_slug}</code>. (An older
-      Enterprise Compliance API key works the same way. The seed's Platform admin key with
-      Compliance scope, from platform.openai.com → Settings → API → Admin keys, only reaches
-      the seed's audit log.) The key is shown <strong>once</strong>: paste it below.</li>
-  <li><strong>OpenAI organization id</strong> (<code>org-…</code>): an API Platform
-      organization owner finds it at platform.openai.com/settings/organization/general. With
-      the key, it reaches the Compliance Logs Platform (ChatGPT telemetry).</li>
-  <li><strong>ChatGPT workspace id</strong> (optional, a UUID): the ChatGPT Enterprise
-      workspace's id, as the ChatGPT Admin Console shows it. It reaches the Logs Platform too,
-      and it is what reads the workspace's GPTs back (Distribution, drift).</li>
-  <li>Save, then press <strong>Test connection</strong>: Claresia checks each source in turn
-      (the seed's <code>GET /v1/organization/audit_logs</code>, the Compliance Logs Platform,
-      the GPT inventory) and lists what each one enables.</li>
+  <li><strong>Admin key</strong>: a ChatGPT workspace owner or admin opens the ChatGPT
+      <strong>Admin Console → Credentials → Admin keys</strong> and creates a key with
+      <strong>Restricted</strong> permissions: read access to <strong>compliance logs</strong>,
+      <strong>GPTs</strong> and <strong>plugins</strong>, named <code>claresia-{tenant_slug}</code>.
+      ChatGPT shows the key <strong>once</strong>: paste it below. (An older Enterprise Compliance
+      API key works the same way.)</li>
+  <li><strong>OpenAI organization id</strong> (<code>org-…</code>): on platform.openai.com →
+      Settings → Organization → General. With the key, it reads calls to the Claresia app and
+      costs.</li>
+  <li><strong>ChatGPT workspace id</strong> (a UUID): the workspace's id in the ChatGPT Admin
+      Console. It is what reads your people's use of the skills, and the workspace's GPTs and
+      plugins back; without it Claresia sees app calls only.</li>
+  <li>Save, then press <strong>Test connection</strong>: one line per thing the key should
+      reach, each saying what works and, when it fails, what to do and what it switches off.</li>
 </ol>
 """
 
@@ -129,12 +127,6 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
                 },
             ),
         ]
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        if obj is not None:
-            form.base_fields["api_key"].label = "Replace the key"
-        return form
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

@@ -4,20 +4,31 @@ from django.core.exceptions import ValidationError
 from connectors.models import Connector
 from connectors.services import validate_api_key, validate_app_id, validate_workspace_id
 
-KEY_HELP = (
-    "Write-only: the key is encrypted at rest and never shown again, only as …abcd. "
-    "Leave blank to keep the stored key."
-)
+KEY_HELP = "Write-only: the key is encrypted at rest and never shown again, only as …abcd."
+KEEP_HELP = " Leave blank to keep the stored key ({masked})."
+# What each publish mode means for a real workspace (chatgpt-admin-api.md → GPT inventory: no
+# create, update or share endpoint); the form starts on the one a real workspace can use.
+PUBLISH_MODE_CHOICES = [
+    (
+        Connector.PublishMode.MANUAL_EXPORT,
+        "Build each GPT by hand from its export (real ChatGPT Enterprise workspaces)",
+    ),
+    (
+        Connector.PublishMode.AUTOMATED,
+        "Automated (only the OpenAI sandbox: OpenAI publishes no API that creates a GPT)",
+    ),
+]
 
 
 class ConnectorForm(forms.ModelForm):
-    """The admin's *Connect LLM* form. The key field never renders its value back."""
+    """The admin's *Connect LLM* form. The key field never shows a stored key; a key pasted
+    into a form refused for another field is kept in it (OpenAI shows a new key only once)."""
 
     api_key = forms.CharField(
-        label="Compliance API key",
+        label="Admin key",
         required=False,
         strip=True,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        widget=forms.PasswordInput(render_value=True, attrs={"autocomplete": "off"}),
         help_text=KEY_HELP,
     )
 
@@ -26,7 +37,14 @@ class ConnectorForm(forms.ModelForm):
         required=False,
         strip=True,
         help_text=Connector._meta.get_field("workspace_id").help_text,
-        widget=forms.TextInput(attrs={"placeholder": "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"}),
+        # Wide enough for the whole UUID (36 characters), never wider than a phone.
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+                "style": "width: 38ch; max-width: 100%",
+                "spellcheck": "false",
+            }
+        ),
     )
 
     class Meta:
@@ -50,8 +68,15 @@ class ConnectorForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk is None:
-            self.fields["api_key"].help_text = KEY_HELP.rsplit(" Leave", 1)[0]
+        if self.instance.api_key_last4:
+            self.fields["api_key"].label = "Replace the key"
+            self.fields["api_key"].help_text = KEY_HELP + KEEP_HELP.format(
+                masked=self.instance.api_key_masked
+            )
+        if "publish_mode" in self.fields:
+            self.fields["publish_mode"].choices = PUBLISH_MODE_CHOICES
+            if self.instance.pk is None:
+                self.fields["publish_mode"].initial = Connector.PublishMode.MANUAL_EXPORT
 
     def clean_api_key(self) -> str | None:
         raw = self.cleaned_data.get("api_key") or ""

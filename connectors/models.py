@@ -122,7 +122,8 @@ class PluginRemote(models.Model):
 
     def set_token(self, raw_token: str) -> None:
         self.token_ciphertext = secret_encrypt(raw_token)
-        self.token_last4 = raw_token[-4:]
+        # The mask shows the last 4 only of a token long enough that they are a small part of it.
+        self.token_last4 = raw_token[-4:] if len(raw_token) >= 16 else ""
 
     @property
     def token(self) -> str:

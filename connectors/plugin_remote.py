@@ -21,6 +21,9 @@ from connectors.services import ConnectorUnavailable
 logger = logging.getLogger(__name__)
 
 MAX_TOKEN_LENGTH = 512
+# Git hosts' tokens are far longer (GitHub's ghp_… 40, GitLab's glpat-… 26, Gitea's 40): a
+# shorter one is a typo or a password, and its mask (the last 4) would show a quarter of it.
+MIN_TOKEN_LENGTH = 16
 MAX_URL_LENGTH = 500
 
 
@@ -86,6 +89,13 @@ def validate_token(token: str) -> str:
         or not token.isprintable()
     ):
         raise ValidationError({"token": "That is not a token: one line, no spaces."})
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ValidationError(
+            {
+                "token": f"That token has {len(token)} characters; a git host's access token has "
+                f"at least {MIN_TOKEN_LENGTH} (GitHub's ghp_… has 40): paste the whole token."
+            }
+        )
     return token
 
 
@@ -136,8 +146,9 @@ def plugin_remote_credentials(*, tenant: Tenant) -> PluginRemoteCredentials:
     remote = PluginRemote.objects.filter(tenant=tenant).first()
     if remote is None:
         raise ConnectorUnavailable(
-            f"tenant {tenant.slug} has no plugin marketplace remote: "
-            f"run configure_plugin_remote --tenant {tenant.slug} --url URL --token-file FILE"
+            f"tenant {tenant.slug} has no plugin marketplace remote: set it in Command Center → "
+            f"Distribution → Plugin → Repository (or configure_plugin_remote --tenant "
+            f"{tenant.slug} --url URL --token-file FILE)"
         )
     try:
         token = remote.token

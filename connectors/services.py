@@ -24,6 +24,7 @@ from connectors.connection_checks import (
     Outcome,
     banner,
     is_connected,
+    keep_reading,
     run_connection_checks,
 )
 from connectors.connection_checks import summary as checks_summary
@@ -305,6 +306,7 @@ def connector_test_connection(*, connector: Connector, **client_options) -> Conn
                 admin_client=admin,
                 now=now,
             )
+        results = keep_reading(results, connector_checks(connector))
     except ConnectorUnavailable as exc:
         connector.status = Connector.Status.FAILED
         connector.last_error = exc.user_message
@@ -348,7 +350,7 @@ def connector_banner(connector: Connector | None) -> Banner:
 def connector_logs_principal(*, tenant: Tenant) -> Principal | None:
     """Whom to read the Compliance Logs Platform as for this tenant: the workspace, else the
     organization, whichever passed its last check; None when neither did (or never tested)."""
-    checks = {r.check: r for r in connector_checks(connector_of(tenant=tenant)) if r.passed}
+    checks = {r.check: r for r in connector_checks(connector_of(tenant=tenant)) if r.readable}
     if Check.LOGS_WORKSPACE in checks:
         return Principal.workspace(checks[Check.LOGS_WORKSPACE].principal)
     if Check.LOGS_ORGANIZATION in checks:
@@ -357,9 +359,10 @@ def connector_logs_principal(*, tenant: Tenant) -> Principal | None:
 
 
 def connector_audit_log_refused(*, tenant: Tenant) -> bool:
-    """True when the last Test connection's seed audit-log line failed."""
+    """True when the last Test connection's seed audit-log line was refused (not merely
+    unreachable)."""
     return any(
-        r.check == Check.AUDIT_LOG and r.outcome == Outcome.FAILED
+        r.check == Check.AUDIT_LOG and r.outcome == Outcome.FAILED and not r.transient
         for r in connector_checks(connector_of(tenant=tenant))
     )
 

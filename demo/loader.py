@@ -53,7 +53,8 @@ DEMO_SUPERUSER = "claresia-admin"
 class DemoLogins:
     staff_username: str
     superuser_username: str
-    password: str
+    staff_password: str
+    superuser_password: str
 
 
 @transaction.atomic
@@ -73,13 +74,16 @@ def demo_load(*, password: str | None = None) -> tuple[Tenant, DemoLogins]:
         publish_mode=PublishMode.AUTOMATED,
         workspace_id=DEMO_WORKSPACE_ID,
     )
-    password = password or secrets.token_urlsafe(12)
+    # Two logins, two passwords (one shared password would let tenant staff log in as Claresia
+    # staff); a given --password is both, for tests and screenshots.
+    staff_password = password or secrets.token_urlsafe(12)
+    superuser_password = password or secrets.token_urlsafe(12)
     users = get_user_model().objects
     staff, _ = users.update_or_create(
         username=DEMO_STAFF,
         defaults={"is_staff": True, "is_superuser": False, "email": "staff@dainese.example"},
     )
-    staff.set_password(password)
+    staff.set_password(staff_password)
     staff.save()
     TenantMembership.objects.update_or_create(
         user=staff, tenant=tenant, defaults={"role": TenantMembership.Role.ADMIN}
@@ -88,10 +92,10 @@ def demo_load(*, password: str | None = None) -> tuple[Tenant, DemoLogins]:
         username=DEMO_SUPERUSER,
         defaults={"is_staff": True, "is_superuser": True, "email": "admin@claresia.example"},
     )
-    admin.set_password(password)
+    admin.set_password(superuser_password)
     admin.save()
     demo_skills_import(tenant)
-    return tenant, DemoLogins(DEMO_STAFF, DEMO_SUPERUSER, password)
+    return tenant, DemoLogins(DEMO_STAFF, DEMO_SUPERUSER, staff_password, superuser_password)
 
 
 def demo_test_connection(tenant: Tenant):
@@ -150,6 +154,10 @@ def demo_workspace_gpts(tenant: Tenant) -> None:
             description=publication.skill.description,
             owner_email="builder@dainese.example",
             action_domain=hub_host,
+            # The GPT was built from the publish: its config dates from then, not a day before.
+            created_at=int(publication.published_at.timestamp())
+            if publication.published_at
+            else None,
         )
         for publication in gpt_publications(tenant=tenant)
     ]

@@ -255,6 +255,8 @@ def demo_traffic_tick(
     # workspace (chatgpt-admin-api.md → Plugins, the successor).
     skills = skills_of(tenant=tenant) if workspace else []
     tick = TrafficTick()
+    if count == 0:
+        return tick  # a quiet tick of the live rate: no empty Logs Platform file
     if not published and not skills:
         tick.errors.append("no published GPT yet: publish the demo skills first")
         return tick
@@ -402,3 +404,12 @@ def demo_traffic_tick(
         timeout=10,
     ).raise_for_status()
     return tick
+
+
+def live_tick_counts(*, per_hour: int, interval: float, carry: float = 0.0) -> tuple[int, float]:
+    """How many uses the next live tick makes, and the fraction carried to the one after, so
+    that live traffic runs at the backfill's `per_hour` rate: a 24 h chart whose last minutes
+    are a hundred times busier than the day before reads as an incident, not as a demo."""
+    due = carry + per_hour * interval / 3600
+    count = int(due + 1e-9)  # 0.1333… × 180 must make 24, not 23.999…
+    return count, due - count

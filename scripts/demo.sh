@@ -22,6 +22,11 @@ export CELERY_BROKER_URL="${CELERY_BROKER_URL:-filesystem://}"
 export CELERY_FILESYSTEM_FOLDER="${CELERY_FILESYSTEM_FOLDER:-$PWD/var/celery}"
 PY=.venv/bin/python
 
+# The same environment for every `.venv/bin/python manage.py <command>` run beside the demo
+# (settings.py reads the git-ignored `.env`): a command talks to this sandbox and hub, never to
+# OpenAI's real hosts.
+scripts/demo_env.sh .env
+
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
@@ -46,7 +51,9 @@ $PY manage.py openai_sandbox --port "${SANDBOX_PORT:-8765}" > var/sandbox.log 2>
 pids+=($!)
 wait_for "$SANDBOX/_sandbox/requests"
 
-$PY manage.py load_demo --url "$WEB" | tee var/logins.txt
+# The logins are printed once, at the end; the load's own lines now.
+$PY manage.py load_demo --url "$WEB" > var/logins.txt
+{ grep -v -E "tenant staff|Claresia staff|Claresia is at" var/logins.txt || true; } | sed '/^$/d'
 
 $PY manage.py runserver "127.0.0.1:${WEB_PORT:-8000}" --noreload > var/web.log 2>&1 &
 web=$!

@@ -23,8 +23,7 @@ AUTHENTICATION_POLICY = "ON_INSTALL"
 CATEGORY = "Productivity"
 # A marketplace.json someone else wrote is read to keep their entries, under this bound.
 MARKETPLACE_MAX_BYTES = 256 * 1024
-# The first commit's date (2025-01-01T00:00:00Z): a date derived from nothing but the content,
-# so that two publishes of the same skills give the same commit id.
+# The date of a first commit of skills that carry no change time (2025-01-01T00:00:00Z).
 FIRST_COMMIT_EPOCH = 1735689600
 COMMITTER_NAME = "Claresia"
 COMMITTER_EMAIL = "plugins@claresia.invalid"
@@ -257,7 +256,10 @@ def commit_message(changes: SkillChanges, *, tenant: TenantContext) -> str:
     return f"Update {plugin_name(tenant)}: {counts}\n\n{body}\n"
 
 
-def commit_epoch(parent_epoch: int | None) -> int:
-    """The new commit's author and committer date: one second after its parent's, or the fixed
-    first date. Derived, never the clock: the same parent and tree give the same commit id."""
-    return FIRST_COMMIT_EPOCH if parent_epoch is None else parent_epoch + 1
+def commit_epoch(parent_epoch: int | None, *, changed_at: int | None = None) -> int:
+    """The new commit's author and committer date: when its newest skill changed (a git host
+    shows the commit as made then, not as years old), and never before one second after its
+    parent. Derived from the inputs, never the clock: the same skills on the same parent give
+    the same commit id, so an interrupted push is completed by the same commit."""
+    floor = FIRST_COMMIT_EPOCH if parent_epoch is None else parent_epoch + 1
+    return max(floor, changed_at or 0)

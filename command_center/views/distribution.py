@@ -22,6 +22,7 @@ from skills.selectors import (
 from skills.services.export import skills_export
 from skills.services.plugin_export import skills_plugin_export
 from skills.services.publish import PublishError, PublishOutcome, skills_publish_plan
+from skills.services.workspace_drift import skill_verdict
 from skills.services.workspace_read import workspace_read_of
 from skills.tasks import drift_check_start, publish_run_start, workspace_read_start
 
@@ -30,6 +31,12 @@ from skills.tasks import drift_check_start, publish_run_start, workspace_read_st
 @require_GET
 def distribution(request):
     tenant, tenants = page_tenant(request)
+    workspace = _workspace(tenant)
+    lines = {line.skill_id: line for line in workspace["workspace_lines"] or []}
+    rows = skill_rows(tenant=tenant)
+    for row in rows:
+        # One verdict per skill: the publish's drift check and the workspace's inventory.
+        row["verdict"] = skill_verdict(row["publication"], lines.get(row["skill"].skill_id))
     return render(
         request,
         "command_center/distribution.html",
@@ -37,11 +44,11 @@ def distribution(request):
             "tenant": tenant,
             "tenants": tenants,
             "section": "distribution",
-            "rows": skill_rows(tenant=tenant),
+            "rows": rows,
             "connector": connector_of(tenant=tenant),
             "runs": publish_runs_recent(tenant=tenant, limit=10),
             "can_publish": can_edit(request.user, tenant),
-            **_workspace(tenant),
+            **workspace,
         },
     )
 
@@ -133,10 +140,10 @@ def drift_check(request):
     workspace_read_start(tenant=tenant)
     messages.success(
         request,
-        f"Drift check of {tenant.name}'s published GPTs started: the “In ChatGPT” column "
-        "shows what it finds (reload the page if it is still running).",
+        f"Checking drift of {tenant.name}'s published GPTs: this page shows each skill's "
+        "verdict, with the time it was checked, when it refreshes in a few seconds.",
     )
-    return HttpResponseRedirect(_distribution_url(tenant))
+    return HttpResponseRedirect(_distribution_url(tenant) + "&drift=checking")
 
 
 @command_center_page

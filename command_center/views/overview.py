@@ -11,7 +11,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
 from connectors.connection_checks import BannerLevel
-from connectors.services import connector_banner, connector_of, connector_test_connection
+from connectors.services import (
+    ConnectorStatus,
+    connector_banner,
+    connector_of,
+    connector_test_connection,
+)
 from skills.selectors import publication_counts, publish_runs_recent, skill_rows
 from telemetry.hub.services import governance_events_reopen, governance_events_review
 from telemetry.selectors import (
@@ -39,6 +44,8 @@ def overview(request):
     )
     connector = connector_of(tenant=tenant)
     sources = telemetry_sources_health(tenant=tenant, now=timezone.now())
+    # No source answered the last Test connection: zeros below would mean "not read", not "fine".
+    telemetry_read = connector is not None and connector.status == ConnectorStatus.CONNECTED
     counts = publication_counts(rows)
     return render(
         request,
@@ -52,6 +59,7 @@ def overview(request):
             "counts": counts,
             "connector": connector,
             "banner": connector_banner(connector) if connector else None,
+            "telemetry_read": telemetry_read,
             "can_edit": can_edit(request.user, tenant),
             "poll": sources[0].health,
             "poll_source": sources[0].name,
@@ -83,6 +91,29 @@ def connector_test(request):
     else:
         messages.error(request, f"{tenant.name}: {said.text}. {tested.last_error}")
     return HttpResponseRedirect(f"{reverse('command_center:overview')}?tenant={tenant.slug}")
+
+
+@command_center_page
+@require_GET
+def governance_event_page(request, event_id: int):
+    """One governance event in words, with *Mark reviewed* or *Reopen* for tenant admins."""
+    tenant, tenants = page_tenant(request)
+    event = governance_event_of(tenant=tenant, event_id=event_id).select_related(
+        "skill", "hub_record", "reviewed_by"
+    ).first()
+    if event is None:
+        raise Http404("No such governance event for this tenant.")
+    return render(
+        request,
+        "command_center/governance_event.html",
+        {
+            "tenant": tenant,
+            "tenants": tenants,
+            "section": "overview",
+            "event": event,
+            "can_edit": can_edit(request.user, tenant),
+        },
+    )
 
 
 def _governance_url(tenant, **query) -> str:

@@ -225,6 +225,18 @@ def _semantic_errors(document: dict) -> list[tuple[list, str]]:
             and parameter["default"] not in choices
         ):
             errors.append((["parameters", index, "default"], "must be one of the choices"))
+    for index, item in enumerate(document.get("knowledge") or []):
+        path = item.get("path") if isinstance(item, dict) else None
+        # A skill is published as files in a git repository (the plugin marketplace), where git
+        # refuses a path part named .git (any case): it would be left out of the tree silently.
+        if isinstance(path, str) and any(part.lower() == ".git" for part in path.split("/")):
+            errors.append(
+                (
+                    ["knowledge", index, "path"],
+                    f"{path}: a folder or file named .git cannot be published in the plugin's "
+                    "git repository; rename it",
+                )
+            )
     for key, field in (("tools", "name"), ("knowledge", "path"), ("archetypes", None)):
         seen = set()
         for index, item in enumerate(document.get(key) or []):

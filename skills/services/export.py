@@ -1,5 +1,6 @@
 """The manual path (seed Part 3, "For tenants without API publish enabled"): one ZIP per skill
-and a `manifest.csv` for ChatGPT Enterprise → Custom GPTs → Bulk import.
+and a `manifest.csv`, from which a workspace builder makes each GPT by hand: ChatGPT offers no
+API and no bulk import that creates a GPT (chatgpt-admin-api.md → GPT inventory).
 
 Byte-identical on repeat: entries sorted, fixed timestamps and modes. No secret is written: the
 action's bearer token is set by the admin in ChatGPT, as the README inside says.
@@ -39,23 +40,12 @@ README = """\
 GPT name: `{gpt_name}` · skill `{skill_id}` version {version}
 Bundle SHA-256: `{sha256}`
 
-## Upload
-1. ChatGPT Enterprise → Admin → Custom GPTs → Bulk import: select this ZIP (or every ZIP of the
-   export together with `manifest.csv`).
-2. Or by hand: create a GPT named `{gpt_name}`, paste `instructions.md` into *Instructions*, the
-   description and conversation starters from `gpt.json`, and upload the files under
-   `knowledge/` as *Knowledge*.
-3. Sharing: share the GPT with these workspace groups: {groups}.
-
-## The Claresia action and its token
-*Configure → Actions → Create new action*: import `openapi/emit_hub_record.json` (server
-`{hub_base}`). Under *Authentication* choose **API Key**, auth type **Bearer**, and paste the
-tenant's hub token. The token is not in this bundle: Claresia staff mint it with
-`manage.py issue_hub_token --tenant {tenant}` and it is shown only once.
+Custom GPTs are retired in affected Enterprise workspaces on 2026-12-11: the same skill is
+published as a ChatGPT plugin (Command Center → Distribution → Plugin). Until then, a workspace
+builder makes this GPT by hand: ChatGPT has no bulk import and no API that creates a GPT.
 
 ## Build this GPT by hand, step by step
-ChatGPT offers no public bulk import of GPTs (chatgpt-admin-api.md → GPT inventory), so a
-workspace builder makes each GPT in ChatGPT → Explore GPTs → Create → *Configure*:
+In ChatGPT → Explore GPTs → Create → *Configure*:
 1. **Name**: `{gpt_name}` exactly — Claresia finds the GPT by this name.
 2. **Description**: {description}
 3. **Instructions**: paste the whole of `instructions.md`.
@@ -63,12 +53,13 @@ workspace builder makes each GPT in ChatGPT → Explore GPTs → Create → *Con
 5. **Knowledge**: upload {knowledge}.
 6. **Actions → Create new action → Import from URL**: `{hub_base}/hub/v1/schema` (or paste
    `openapi/emit_hub_record.json`); **Authentication**: API Key, **Bearer**, the tenant's hub
-   token (above).
+   token. The token is not in this bundle: your Claresia administrator mints it (admin → Hub
+   tokens → Add) and it is shown only once.
 7. **Allowed domain**: a workspace owner adds `{hub_host}` to Workspace settings → GPTs →
    Actions → allowed domains; without it the action never runs and hub records are missing.
 8. **Share** with the workspace groups: {groups}. Then *Create*.
 9. Check it: Command Center → Distribution shows the GPT as *found*, its action domain, and
-   any field that differs from this bundle (`manage.py check_drift --tenant {tenant}`).
+   any field that differs from this bundle.
 """
 
 

@@ -47,6 +47,7 @@ class GitFault(StrEnum):
     REFUSED = "refused"
     NOT_FOUND = "not_found"
     REJECTED = "rejected"  # non-fast-forward: someone pushed since the fetch
+    REDIRECTED = "redirected"  # the remote answered 3xx: not followed (the token stays)
     INTERRUPTED = "interrupted"
     BUSY = "busy"
     FAILED = "failed"
@@ -66,6 +67,7 @@ class GitError(Exception):
 FAULT_PATTERNS = (
     (GitFault.REFUSED, r"error: 40[13]|Authentication failed|could not read (Username|Password)"),
     (GitFault.REFUSED, r"terminal prompts disabled|Permission to .* denied|403 Forbidden"),
+    (GitFault.REDIRECTED, r"returned error: 30[12378]|redirect"),
     (GitFault.NOT_FOUND, r"error: 404|repository .* not found|Repository not found"),
     (GitFault.REJECTED, r"\[rejected\]|non-fast-forward|fetch first|failed to update ref"),
     (GitFault.UNREACHABLE, r"Failed to connect|Could not resolve|Connection refused"),
@@ -96,9 +98,12 @@ def fault_message(fault: GitFault, *, url: str, detail: str, operation: str) -> 
         GitFault.UNREACHABLE: f"plugin remote unreachable: {host} did not answer the {operation} "
         f"({detail}); {nothing_lost}",
         GitFault.REFUSED: f"plugin remote refused the token ({detail}): configure a token with "
-        f"write access to {url} (configure_plugin_remote --token-file)",
+        f"write access to {url} (Command Center → Distribution → Plugin → Repository)",
         GitFault.NOT_FOUND: f"no repository at {url} (or the token cannot see it): create it, "
-        "or correct the URL with configure_plugin_remote",
+        "or correct the URL (Command Center → Distribution → Plugin → Repository)",
+        GitFault.REDIRECTED: f"plugin remote {url} redirected Claresia elsewhere ({detail}): "
+        "redirects are not followed, so the token is never sent to another address; configure "
+        "the repository's own URL (the one `git clone` ends on)",
         GitFault.REJECTED: f"the push to {url} was refused as a non-fast-forward again and "
         "again: someone keeps pushing to it; publish again",
         GitFault.INTERRUPTED: f"the {operation} to {url} was interrupted ({detail}); nothing is "
@@ -123,13 +128,19 @@ class TenantRepository:
             header = f"Authorization: Basic {pair}"
         self._secrets = tuple(s for s in (remote.token, header.rpartition(" ")[2]) if s)
         self._auth = {
-            "GIT_CONFIG_COUNT": "2",
+            "GIT_CONFIG_COUNT": "3",
             # Scoped to the remote's URL: never sent to another host.
             "GIT_CONFIG_KEY_0": f"http.{remote.url}.extraHeader",
             "GIT_CONFIG_VALUE_0": header,
             # No credential helper of the host may answer (or store) for this remote.
             "GIT_CONFIG_KEY_1": "credential.helper",
             "GIT_CONFIG_VALUE_1": "",
+            # git follows the first request's redirect and sends the rest of the exchange,
+            # extraHeader included, to the new base URL: a remote that redirects to another
+            # origin would receive the token there. No redirect is followed; the page names
+            # the URL to configure instead.
+            "GIT_CONFIG_KEY_2": "http.followRedirects",
+            "GIT_CONFIG_VALUE_2": "false",
         }
 
     # ---- running git ---------------------------------------------------------------------

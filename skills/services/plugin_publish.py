@@ -91,6 +91,7 @@ class _Build:
     skills: list[AgentSkill]
     irs: dict[str, dict]
     blocked: list[tuple[str, list[str]]]
+    changed_at: int | None = None  # unix time of the newest change among the tenant's skills
 
 
 def _build(tenant: Tenant) -> _Build:
@@ -107,7 +108,8 @@ def _build(tenant: Tenant) -> _Build:
         except BundleError as exc:
             blocked.append((skill.skill_id, exc.problems))
     irs = {skill.skill_id: skill.ir for skill in skills}
-    return _Build(tenant_context(tenant), built, irs, blocked)
+    changed_at = max((int(skill.updated_at.timestamp()) for skill in skills), default=None)
+    return _Build(tenant_context(tenant), built, irs, blocked, changed_at)
 
 
 def plugin_marketplace_state(*, tenant: Tenant) -> PluginMarketplace:
@@ -215,7 +217,8 @@ def _publish_locked(
             return result
         parent_epoch = repository.commit_info(base)[0] if base else None
         message = commit_message(changes, tenant=context)
-        commit = repository.commit(tree, base, message, epoch=commit_epoch(parent_epoch))
+        epoch = commit_epoch(parent_epoch, changed_at=build.changed_at)
+        commit = repository.commit(tree, base, message, epoch=epoch)
         try:
             repository.push(commit)
         except GitError as exc:

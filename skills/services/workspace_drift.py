@@ -136,3 +136,43 @@ def skills_workspace_check(
                 line.drifted, line.not_compared = compare_config(config, gpt.config)
         lines.append(line)
     return lines
+
+
+@dataclass(frozen=True)
+class SkillVerdict:
+    """The one answer Distribution gives per skill to "is its GPT as Claresia gave it?"."""
+
+    status: str  # a Publication.DriftStatus value
+    label: str
+    differences: tuple[tuple[str, str], ...] = ()  # (what, how it differs)
+
+
+def skill_verdict(
+    publication: Publication | None, line: WorkspaceSkillLine | None
+) -> SkillVerdict | None:
+    """Both reads of a skill's GPT — the drift check of its last publish and, with a workspace
+    id, the workspace's real inventory — as one verdict: in sync only when neither finds a
+    difference, the differences of both otherwise. None when nothing was ever compared. Pure."""
+    status = Publication.DriftStatus
+    published = publication is not None and bool(publication.published_sha256)
+    if line is None and not published:
+        return None
+    differences: list[tuple[str, str]] = []
+    verdict = status.IN_SYNC if line is not None else status.NOT_CHECKED
+    if published:
+        verdict = publication.drift_status or verdict
+        differences += [(d["field"], d["detail"]) for d in publication.drift or []]
+        if publication.drift_status == status.ERROR and publication.drift_error:
+            differences.append(("could not check", publication.drift_error))
+    if line is not None:
+        if line.problem:
+            verdict = status.ERROR
+            differences.append(("could not compare", line.problem))
+        elif not line.found:
+            verdict = status.MISSING
+            differences.append(("GPT", f"no GPT named {line.gpt_name} in the workspace"))
+        elif line.drifted:
+            if verdict != status.MISSING:
+                verdict = status.DRIFTED
+            differences.append(("in the workspace", f"{', '.join(line.drifted)} differ"))
+    return SkillVerdict(status=verdict, label=status(verdict).label, differences=tuple(differences))

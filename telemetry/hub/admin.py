@@ -49,6 +49,14 @@ class HubTokenAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def state(self, obj: HubToken) -> str:
         return "revoked" if obj.revoked_at else "active"
 
+    def get_changeform_initial_data(self, request):
+        # A user with one tenant mints for it: the form starts with it chosen.
+        initial = super().get_changeform_initial_data(request)
+        tenants = tenants_editable_by(request.user)
+        if "tenant" not in initial and tenants.count() == 1:
+            initial["tenant"] = tenants.get().pk
+        return initial
+
     def has_change_permission(self, request, obj=None):
         # A token cannot be edited, only minted or revoked (the revoke action needs no change
         # permission on the row, only on the tenant: checked by the scoped queryset).
@@ -205,9 +213,12 @@ class GovernanceEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mod
         url = reverse("hub-record-page", args=[obj.hub_record_id])
         return format_html('<a href="{}" title="{}">View record</a>', url, obj.hub_record_id)
 
-    @admin.display(description="Open", boolean=True)
-    def open(self, obj: GovernanceEvent) -> bool:
-        return obj.is_open
+    # Words, not the admin's boolean icons: a green ✓ beside an open event read as "fine".
+    @admin.display(description="State", ordering="reviewed_at")
+    def open(self, obj: GovernanceEvent) -> str:
+        if obj.is_open:
+            return format_html('<strong style="color:var(--error-fg)">{}</strong>', "open")
+        return f"reviewed {short_datetime(obj.reviewed_at)}"
 
     def has_review_permission(self, request) -> bool:
         return tenants_editable_by(request.user).exists()

@@ -22,6 +22,14 @@ def hub_record_for_user(*, user: AbstractBaseUser, record_id: str) -> HubRecord 
     return records.filter(pk=record_id).first()
 
 
+def hub_record_by_id(*, record_id: str) -> HubRecord | None:
+    """The record with this id, whoever asks: only for a caller that proved it may see it (the
+    footer's signed link, telemetry/hub/links.py)."""
+    if not is_record_id(record_id):
+        return None
+    return HubRecord.objects.select_related("tenant", "skill").filter(pk=record_id).first()
+
+
 def telemetry_events_for_record(*, record: HubRecord):
     """The audit events of the record's conversation, same tenant only, oldest first."""
     if not record.openai_conversation_id:

@@ -20,6 +20,7 @@ from claresia.models import Tenant
 from skills.selectors import skill_for_hub
 from telemetry.hub import hotcache, pricing
 from telemetry.hub.footer import footer_text
+from telemetry.hub.links import record_link_token
 from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, is_record_id
 
 if TYPE_CHECKING:
@@ -129,7 +130,11 @@ class OpenAIContext:
 
 
 def hub_record_url(record: HubRecord) -> str:
-    return f"{record.tenant.hub_base}/hub/records/{record.id}"
+    """The record page; with the end user's signed link while the tenant allows it."""
+    url = f"{record.tenant.hub_base}/hub/records/{record.id}"
+    if record.tenant.record_links:
+        url += f"?link={record_link_token(record_id=record.id, created_at=record.created_at)}"
+    return url
 
 
 def hub_record_footer(record: HubRecord) -> str:

@@ -8,6 +8,8 @@ from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from claresia.models import Tenant
+from connectors.models import Connector
 from demo.loader import demo_load, demo_skills_publish, demo_test_connection
 from telemetry.hub.models import GovernanceEvent
 from telemetry.hub.services import hub_token_issue
@@ -67,11 +69,13 @@ def demo(transactional_db, sandbox):
         },
         format="json",
     ).json()
-    _telemetry_rows(tenant)
-    return logins, record["id"]
+    event = _telemetry_rows(tenant)
+    # A second tenant: Claresia staff then get the Tenant menu in the header.
+    Tenant.objects.create(slug="othercorp-international", name="Othercorp International Holdings")
+    return logins, record, event.pk
 
 
-def _telemetry_rows(tenant) -> None:
+def _telemetry_rows(tenant) -> GovernanceEvent:
     """A row in each telemetry list, with the long values a real day brings."""
     now = timezone.now()
     skill = tenant.skills.get(skill_id="prd-review")
@@ -99,7 +103,7 @@ def _telemetry_rows(tenant) -> None:
         model="gpt-4o-2024-08-06",
         raw={},
     )
-    GovernanceEvent.objects.create(
+    return GovernanceEvent.objects.create(
         tenant=tenant,
         skill=skill,
         kind=GovernanceEvent.Kind.HUB_RECORD_MISSING,
@@ -141,11 +145,107 @@ def nav_overlaps(page) -> bool:
     )
 
 
+def header_fits(page, width: int) -> bool:
+    """At 1280 px the header is one line (56 px); on a phone it wraps into at most three
+    lines and every nav item is wholly visible (the nav scrolls, never cuts a word)."""
+    return page.evaluate(
+        """(width) => {
+          const bar = document.querySelector('header .bar').getBoundingClientRect();
+          if (width >= 1000) return bar.height <= 60;
+          const nav = document.querySelector('header nav').getBoundingClientRect();
+          return [...document.querySelectorAll('header nav a')].every(a => {
+            const r = a.getBoundingClientRect();
+            return r.left >= nav.left - 1 && r.right <= nav.right + 1;
+          });
+        }""",
+        width,
+    )
+
+
+def plugin_remote_walk(page, shots, who: str, width: int) -> list[str]:
+    """The Plugin page's repository form: a refused URL is said beside the field, the pasted
+    token kept; axe checks the page with the error shown."""
+    page.goto("/command-center/distribution/plugin/?tenant=dainese")
+    page.get_by_label("Repository URL").fill("ssh://git.example.com/plugins.git")
+    page.get_by_label("Access token").fill("ghp_run-through-token-0001")
+    page.get_by_role("button", name="Save repository").click()
+    page.screenshot(path=str(shots / f"{who}-plugin-remote-error.png"), full_page=True)
+    assert page.get_by_text("Only HTTPS git remotes are supported").count() == 1
+    assert page.get_by_label("Access token").input_value() == "ghp_run-through-token-0001"
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, f"the plugin form scrolls sideways at {width} px"
+    return [f"plugin remote form: {p}" for p in serious_violations(page)]
+
+
+def hub_token_copy_walk(page) -> list[str]:
+    """Hub tokens → Add: the only tenant is chosen; the minted token's Copy button works under
+    the production Content-Security-Policy (its script is a static file)."""
+    page.goto("/admin/telemetry/hubtoken/add/")
+    if page.locator("#id_tenant option").count() == 2:  # the empty choice and the one tenant
+        assert page.locator("#id_tenant").input_value() != ""
+    else:
+        page.select_option("#id_tenant", label="Dainese")
+    page.fill("#id_name", "run-through")
+    page.click("input[name=_save]")
+    page.get_by_role("button", name="Copy token").click()
+    status = page.locator("#hub-token-copied")
+    status.wait_for(state="visible")
+    assert status.inner_text() in ("Copied.", "Selected: press Ctrl-C (⌘-C) to copy.")
+    return [f"hub token minted: {p}" for p in serious_violations(page)]
+
+
+def connector_page_walk(page, width: int) -> None:
+    """The connector's admin page: the whole workspace id in its box, no sideways scroll."""
+    connector = Connector.objects.get(tenant__slug="dainese")
+    page.goto(f"/admin/connectors/connector/{connector.pk}/change/")
+    box = page.locator("#id_workspace_id")
+    box.fill("3f1e8a4c-5b6d-4e7f-8a9b-0c1d2e3f4a5b")
+    shown = box.evaluate("e => e.scrollWidth <= e.clientWidth")
+    assert shown, f"the workspace id is cut in its box at {width} px"
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, f"the connector page scrolls sideways at {width} px ({scroll} px)"
+
+
+def assert_whole_record_on_screen(page, width: int) -> None:
+    """Every field of a record is on screen, a phone's too: no column hidden past the edge."""
+    for cell in (
+        page.locator('td[data-label="Cost"]').first,
+        page.locator('td[data-label="Latency"]').first,
+        page.get_by_role("link", name="View record: PRD Review").first,
+    ):
+        box = cell.bounding_box()
+        assert box and box["x"] + box["width"] <= width, f"Records: {cell} is off screen"
+
+
+def record_link_walk(browser, live_server, url: str, shots, who: str, width: int) -> list[str]:
+    """The footer's View record link, opened by an end user with no Claresia login."""
+    path = url.split("/hub/records/", 1)[1]
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": width, "height": 900}
+    )
+    page = context.new_page()
+    try:
+        response = page.goto(f"/hub/records/{path}")
+        assert response.status == 200, f"the footer's link: HTTP {response.status}"
+        page.screenshot(path=str(shots / f"{who}-record-link.png"), full_page=True)
+        assert page.get_by_text("read only, until").count() == 1
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        return [f"record link: {p}" for p in serious_violations(page)]
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("device", list(WIDTHS))
 def test_the_run_through_as_tenant_staff_and_claresia_staff(
     browser, live_server, demo, tmp_path, device
 ):
-    logins, record_id = demo
+    logins, record, event_id = demo
+    record_id = record["id"]
+    pages = [
+        *COMMAND_CENTER,
+        f"/command-center/governance/{event_id}/?tenant=dainese",
+        f"/hub/records/{record_id}",
+    ]
     width = WIDTHS[device]
     shots = tmp_path / device
     shots.mkdir()
@@ -156,15 +256,20 @@ def test_the_run_through_as_tenant_staff_and_claresia_staff(
         context = browser.new_context(
             base_url=live_server.url, viewport={"width": width, "height": 900}
         )
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
         page = context.new_page()
         page.set_default_timeout(15_000)
         try:
             log_in(page, username, PASSWORD)
             problems = []
-            for number, url in enumerate([*COMMAND_CENTER, f"/hub/records/{record_id}"]):
+            for number, url in enumerate(pages):
                 check_page(page, url, shots, f"{who}-cc-{number}", width)
                 if url.startswith("/command-center/"):
                     assert not nav_overlaps(page), f"{url}: the nav overlaps at {width} px"
+                    assert header_fits(page, width), f"{url}: the header breaks at {width} px"
+                    assert page.get_by_role("link", name="Skip to content").count() == 1
+                    if who == "claresia-staff" and number == 0:
+                        assert page.get_by_label("Tenant").count() == 1  # its accessible name
                     # the header: who is signed in, a way out, the admin for staff
                     assert page.get_by_role("button", name="Log out").count() == 1
                     assert page.get_by_role("link", name="Admin", exact=True).count() == 1
@@ -172,6 +277,12 @@ def test_the_run_through_as_tenant_staff_and_claresia_staff(
                     assert page.locator("main").count() == 1
                     assert page.locator("h1").count() == 1
                 problems += [f"{url}: {p}" for p in serious_violations(page)]
+                if url.startswith("/command-center/records/"):
+                    assert_whole_record_on_screen(page, width)
+            problems += plugin_remote_walk(page, shots, who, width)
+            connector_page_walk(page, width)
+            problems += hub_token_copy_walk(page)
+            problems += record_link_walk(browser, live_server, record["url"], shots, who, width)
             assert problems == [], "\n".join(problems)
             # the overview's poll health is a state with its meaning, never a bare "Healthy"
             page.goto("/command-center/?tenant=dainese")
@@ -200,4 +311,4 @@ def test_the_run_through_as_tenant_staff_and_claresia_staff(
                         assert results[0] <= results[1], f"{url}: the table scrolls sideways"
         finally:
             context.close()
-    assert len(list(shots.glob("*.png"))) == 2 * (len(COMMAND_CENTER) + 1 + len(ADMIN))
+    assert len(list(shots.glob("*.png"))) == 2 * (len(pages) + 2 + len(ADMIN))

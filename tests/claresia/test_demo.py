@@ -7,6 +7,9 @@ from django.core.management import call_command
 
 from claresia.models import TenantMembership
 from connectors.models import Connector
+from demo.loader import demo_load, demo_skills_publish
+from skills.models import Publication
+from skills.services.workspace_drift import skills_workspace_check
 
 
 @pytest.mark.integration
@@ -50,3 +53,31 @@ def test_the_import_form_preselects_the_users_only_tenant(client, tenant, staff,
     client.force_login(staff)
     page = client.get("/admin/skills/skill/import/").content.decode()
     assert f'<option value="{tenant.pk}" selected>' in page
+
+
+@pytest.mark.integration
+def test_the_demo_gpts_config_is_dated_from_their_publish(db, sandbox):
+    # given
+    tenant, _ = demo_load(password="p-123456789")
+    demo_skills_publish(tenant)
+
+    # when
+    lines = skills_workspace_check(tenant=tenant)
+
+    # then: "Config changed" is never before the publish it came from
+    published = {
+        p.skill.skill_id: p.published_at
+        for p in Publication.objects.filter(skill__tenant=tenant).select_related("skill")
+    }
+    for line in lines:
+        assert line.config_changed_at is not None
+        assert abs((line.config_changed_at - published[line.skill_id]).total_seconds()) < 1
+
+
+@pytest.mark.integration
+def test_the_demo_logins_have_a_password_each(db, sandbox):
+    # when
+    _, logins = demo_load()
+
+    # then
+    assert logins.staff_password != logins.superuser_password

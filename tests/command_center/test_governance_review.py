@@ -129,3 +129,75 @@ def test_the_admin_action_reviews_only_the_tenants_the_user_administers(
     open_list = client.get("/admin/telemetry/governanceevent/?review=open").content.decode()
     assert f"/admin/telemetry/governanceevent/{theirs.pk}/change/" in open_list
     assert f"/admin/telemetry/governanceevent/{mine.pk}/change/" not in open_list
+
+
+def test_the_details_page_tells_the_event_in_words_with_mark_reviewed(client, staff, tenant):
+    # given an event with internal fields
+    event = make_event(tenant, "hub_record_missing:conv-7:prd-review")
+    event.details = {"internal": "raw-json-value"}
+    event.openai_conversation_id = "conv-7"
+    event.save()
+    client.force_login(staff)
+
+    # when
+    page = client.get(f"/command-center/governance/{event.pk}/?tenant=dainese").content.decode()
+
+    # then: the event in words, the action, no internal field
+    assert "No hub record for this invocation." in page and "conv-7" in page
+    assert ">Mark reviewed</button>" in page and "Open" in page
+    assert "hub_record_missing:conv-7" not in page and "raw-json-value" not in page
+
+
+def test_another_tenants_event_has_no_details_page(client, staff, other_tenant):
+    event = make_event(other_tenant, "theirs")
+    client.force_login(staff)
+    assert client.get(f"/command-center/governance/{event.pk}/").status_code == 404
+
+
+def test_the_overviews_links_and_buttons_name_their_event(client, staff, tenant):
+    # given two events
+    make_event(tenant, "a", "First.")
+    make_event(tenant, "b", "Second.")
+    client.force_login(staff)
+
+    # when
+    page = client.get(OVERVIEW).content.decode()
+
+    # then each Details link and Mark reviewed button has its own accessible name
+    details = [part.split('"', 1)[0] for part in page.split('aria-label="Details of ')[1:]]
+    buttons = [part.split('"', 1)[0] for part in page.split('aria-label="Mark reviewed: ')[1:]]
+    assert len(details) == 2 and len(buttons) == 2
+    assert "/command-center/governance/" in page and "/admin/telemetry/governanceevent/" in page
+
+
+def test_the_admin_says_open_in_words_never_with_a_green_tick(client, staff, tenant):
+    make_event(tenant, "a")
+    client.force_login(staff)
+    page = client.get("/admin/telemetry/governanceevent/").content.decode()
+    row = page.split('id="result_list"', 1)[1]
+    assert ">open</strong>" in row and "icon-yes" not in row
+
+
+def test_a_failed_connection_says_telemetry_is_not_read_instead_of_calm_zeros(
+    client, staff, connector
+):
+    # given a connection whose last test reached nothing
+    connector.status = connector.Status.FAILED
+    connector.save()
+    client.force_login(staff)
+
+    # when
+    page = client.get(OVERVIEW).content.decode()
+
+    # then
+    assert "telemetry is not being read" in page
+    assert "Telemetry is not being read" in page
+    assert "Nothing to review" not in page
+
+
+def test_a_connected_tenant_with_no_event_has_nothing_to_review(client, staff, connector):
+    connector.status = connector.Status.CONNECTED
+    connector.save()
+    client.force_login(staff)
+    page = client.get(OVERVIEW).content.decode()
+    assert "Nothing to review" in page and "not being read" not in page

@@ -330,7 +330,7 @@ def test_overview_lists_open_governance_events_with_links(client, staff, tenant,
     # then
     assert "2 open" in body
     assert f'href="/hub/records/{record.pk}"' in body
-    assert f'href="/admin/telemetry/governanceevent/{missing.pk}/change/"' in body
+    assert f'href="/command-center/governance/{missing.pk}/?tenant=dainese"' in body
 
 
 @pytest.mark.parametrize("url", [OVERVIEW, "/command-center/distribution/"])

@@ -15,7 +15,24 @@ def change_url(connector):
     return reverse("admin:connectors_connector_change", args=[connector.pk])
 
 
-def test_connect_llm_shows_the_seeds_guidance(client, staff):
+def test_connect_llm_says_where_to_mint_the_key_in_the_customers_words(client, staff):
+    # given
+    client.force_login(staff)
+
+    # when
+    page = client.get(ADD).content.decode()
+
+    # then: one place to mint the key, no internal words
+    assert "Connect LLM" in page
+    assert "OpenAI ChatGPT Enterprise" in page
+    assert page.count("Admin Console → Credentials → Admin keys") == 1
+    assert "claresia-{tenant_slug}" in page
+    assert "Settings → Organization → General" in page
+    for internal in ("seed", "Step 6", "/v1/", "Compliance scope"):
+        assert internal not in page, internal
+
+
+def test_the_add_form_starts_on_building_gpts_by_hand_and_offers_no_stored_key(client, staff):
     # given
     client.force_login(staff)
 
@@ -23,11 +40,37 @@ def test_connect_llm_shows_the_seeds_guidance(client, staff):
     page = client.get(ADD).content.decode()
 
     # then
-    assert "Connect LLM" in page
-    assert "OpenAI ChatGPT Enterprise" in page
-    assert "Compliance scope" in page
-    assert "claresia-{tenant_slug}" in page
-    assert "platform.openai.com/settings/organization/general" in page
+    assert "Leave blank to keep the stored key" not in page
+    assert '<option value="manual_export" selected>' in page
+
+
+def test_a_refusal_of_another_field_keeps_the_pasted_key(client, staff, tenant):
+    # given
+    client.force_login(staff)
+
+    # when: the organization id is wrong, the key right
+    response = client.post(
+        ADD,
+        {
+            "tenant": tenant.pk,
+            "provider": "openai-chatgpt-enterprise",
+            "organization_id": "acme",
+            "api_key": COMPLIANCE_KEY,
+            "publish_mode": "manual_export",
+        },
+    )
+
+    # then the form comes back with the key still in its field
+    assert response.status_code == 200
+    assert f'value="{COMPLIANCE_KEY}"' in response.content.decode()
+    assert not Connector.objects.exists()
+
+
+def test_the_change_form_says_blank_keeps_the_stored_key(client, staff, connector):
+    client.force_login(staff)
+    page = client.get(change_url(connector)).content.decode()
+    assert f"Leave blank to keep the stored key ({connector.api_key_masked})." in page
+    assert "Replace the key" in page
 
 
 def test_connect_llm_stores_the_key_encrypted_and_shows_it_masked(client, staff, tenant):

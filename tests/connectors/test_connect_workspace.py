@@ -45,7 +45,7 @@ def test_the_connect_llm_page_says_where_each_value_comes_from(client, staff):
     assert "Restricted" in page
     assert "compliance logs" in page
     assert "ChatGPT workspace id" in page
-    assert "platform.openai.com/settings/organization/general" in page
+    assert "Settings → Organization → General" in page
 
 
 def test_the_form_stores_the_workspace_id(client, staff, tenant):

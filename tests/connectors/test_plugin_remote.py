@@ -50,6 +50,32 @@ def test_only_https_urls_without_credentials_are_accepted(tenant, url):
     assert not PluginRemote.objects.exists()
 
 
+@pytest.mark.parametrize("token", ["x", "ghp_short123"])
+def test_a_short_token_is_refused_saying_how_long_a_token_is(tenant, token):
+    # when
+    with pytest.raises(ValidationError) as error:
+        plugin_remote_configure(tenant=tenant, url="https://example.com/a.git", token=token)
+
+    # then: a clear reason, nothing stored, the token nowhere in it
+    (message,) = error.value.message_dict["token"]
+    assert f"has {len(token)} characters" in message and "at least 16" in message
+    assert token not in message.replace(f"{len(token)}", "")
+    assert not PluginRemote.objects.exists()
+
+
+def test_a_token_stored_before_the_minimum_is_never_shown_whole(tenant):
+    # given a short token stored directly (as before the minimum existed)
+    remote = PluginRemote(tenant=tenant, url="https://example.com/a.git")
+    remote.set_token("x")
+    remote.save()
+
+    # when
+    info = plugin_remote_of(tenant=tenant)
+
+    # then
+    assert "x" not in info.token_masked and info.has_token
+
+
 def test_plain_http_is_accepted_on_loopback_only(tenant):
     info = plugin_remote_configure(tenant=tenant, url="http://127.0.0.1:8080/r.git", token=None)
     assert info.url == "http://127.0.0.1:8080/r.git" and not info.has_token

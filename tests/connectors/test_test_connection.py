@@ -251,7 +251,7 @@ def test_the_command_prints_one_line_per_check_and_exits_0_when_connected(sandbo
 
     # then
     printed = out.getvalue().splitlines()
-    assert printed[0].startswith("[passed] Seed audit log")
+    assert printed[0].startswith("[passed] Platform audit log")
     assert printed[1].startswith("[passed] Compliance Logs Platform, organization org-dainese")
     assert printed[2].startswith("[skipped] Compliance Logs Platform, workspace (none)")
     assert printed[3].startswith("[skipped] GPT inventory")

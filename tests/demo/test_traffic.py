@@ -13,7 +13,7 @@ from demo.loader import (
     demo_skills_publish,
     demo_test_connection,
 )
-from demo.traffic import TrafficTarget, demo_traffic_tick
+from demo.traffic import TrafficTarget, demo_traffic_tick, live_tick_counts
 from telemetry.hub.models import HubRecord
 from telemetry.hub.services import hub_token_issue
 from telemetry.ingest.services import telemetry_poll_tenant
@@ -86,3 +86,16 @@ def test_the_demo_tenants_telemetry_flows_through_the_logs_platform(live_server,
     assert failed.count() == tick.failures - tick.app_call_errors > 0
     assert not failed.filter(error_code="").exists()
     assert sandbox.state.orgs.get(DEMO_ORG_ID) is None or not sandbox.state.orgs[DEMO_ORG_ID].keys
+
+
+def test_live_traffic_runs_at_the_backfills_rate():
+    # given the demo's rates: 24 uses an hour, a tick every 20 s
+    carry, total = 0.0, 0
+
+    # when an hour of live ticks runs
+    for _ in range(180):
+        count, carry = live_tick_counts(per_hour=24, interval=20, carry=carry)
+        total += count
+
+    # then it made an hour's worth, as the backfill does, not ~1,000
+    assert total == 24

@@ -19,6 +19,11 @@ class GitServerState:
     # "": serve; "before": drop a push before the backend sees it; "after": let the backend take
     # the push, then drop the connection before the answer.
     drop_push: str = ""
+    # A base URL (another origin): every request is answered 302 to the same path under it,
+    # before any token check, as a moved or hostile remote would.
+    redirect_to: str = ""
+    # Serve the ref advertisement (GET) without a token, as a public or hostile server does.
+    anonymous_reads: bool = False
     requests: list[str] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
 
@@ -62,7 +67,15 @@ class _Handler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         self.state.requests.append(f"{self.command} {path}")
         self.state.authorizations.append(self.headers.get("Authorization", ""))
-        if not _authorized(self.headers.get("Authorization", ""), self.state.token):
+        if self.state.redirect_to:
+            self.send_response(302)
+            self.send_header("Location", f"{self.state.redirect_to}{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        anonymous = self.state.anonymous_reads and self.command == "GET"
+        token = self.headers.get("Authorization", "")
+        if not anonymous and not _authorized(token, self.state.token):
             self.send_response(401)
             self.send_header("WWW-Authenticate", 'Basic realm="git"')
             self.send_header("Content-Length", "0")

@@ -69,11 +69,15 @@ def test_check_drift_now_says_it_started(client, staff, tenant, connector):
     # when
     response = client.post("/command-center/distribution/openai/drift/", {"tenant": "dainese"})
 
-    # then
+    # then the page it lands on refreshes itself to show the verdicts: nobody is told to reload
     assert texts(response) == [
-        "Drift check of Dainese's published GPTs started: the “In ChatGPT” column shows what "
-        "it finds (reload the page if it is still running)."
+        "Checking drift of Dainese's published GPTs: this page shows each skill's verdict, with "
+        "the time it was checked, when it refreshes in a few seconds."
     ]
+    page = client.get(response["Location"]).content.decode()
+    assert 'http-equiv="refresh" content="4;url=/command-center/distribution/?tenant=dainese"' in (
+        page
+    )
 
 
 def test_test_connection_says_what_happened_with_the_tenant_name(client, staff, connector):

@@ -56,7 +56,7 @@ def test_check_drift_now_finds_an_edited_gpt_and_the_page_shows_it(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(DRIFT, {"tenant": "dainese"})
     # then they are back on Distribution, which shows the badge, what differs and Republish
-    assert response["Location"] == f"{DISTRIBUTION}?tenant=dainese"
+    assert response["Location"] == f"{DISTRIBUTION}?tenant=dainese&drift=checking"
     page = client.get(response["Location"]).content.decode()
     assert "Changed in ChatGPT" in page
     assert "<strong>instructions</strong>: edited in ChatGPT" in page

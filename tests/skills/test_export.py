@@ -86,8 +86,8 @@ def test_no_secret_is_in_the_export_and_the_readme_says_where_the_token_goes(
     assert COMPLIANCE_KEY.encode() not in contents
     assert connector.api_key_ciphertext.encode() not in contents
     readme = zipfile.ZipFile(io.BytesIO(archive)).read("README.md").decode()
-    assert "auth type **Bearer**" in readme
-    assert "issue_hub_token --tenant dainese" in readme
+    assert "**Authentication**: API Key, **Bearer**, the tenant's hub" in readme
+    assert "admin → Hub\n   tokens → Add" in readme
 
 
 def test_a_blocked_skill_is_listed_and_not_exported(tenant, archetypes, tmp_path):

@@ -211,6 +211,30 @@ def test_a_knowledge_file_missing_from_the_folder_is_refused(tenant, tmp_path):
     ]
 
 
+def test_a_knowledge_file_under_a_git_folder_is_refused_with_its_path(tenant, tmp_path):
+    # given a SKILL.md folder whose references hold a .git folder
+    (tmp_path / "references" / ".git").mkdir(parents=True)
+    (tmp_path / "references" / ".git" / "config").write_text("[core]\n")
+    (tmp_path / "SKILL.md").write_text(
+        "---\nname: pipeline-hygiene\ndescription: Checks a sales pipeline.\n---\nFind deals.\n"
+    )
+
+    # when imported
+    report = _import(tenant, sources_from_path(tmp_path))
+
+    # then it is refused, naming the path, and nothing is written
+    assert report.refused == [
+        (
+            str(tmp_path),
+            [
+                "knowledge[0].path: references/.git/config: a folder or file named .git cannot "
+                "be published in the plugin's git repository; rename it"
+            ],
+        )
+    ]
+    assert not Skill.objects.exists()
+
+
 def test_yaml_that_does_not_parse_is_refused_with_its_line(tenant):
     report = _import(tenant, sources_from_upload("s.yaml", b"id: [unclosed\nname: x\n"))
     assert report.refused[0][1][0].startswith("s.yaml: not valid YAML (line")

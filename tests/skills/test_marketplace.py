@@ -126,6 +126,13 @@ def test_commit_dates_follow_the_parent_not_the_clock():
     assert commit_epoch(1_800_000_000) == 1_800_000_001
 
 
+def test_a_commit_is_dated_when_its_newest_skill_changed_never_before_its_parent():
+    # a skill changed on 2026-12-01: the commit says so, not 2025-01-01
+    assert commit_epoch(None, changed_at=1_764_547_200) == 1_764_547_200
+    assert commit_epoch(1_764_547_200, changed_at=1_764_547_200) == 1_764_547_201
+    assert commit_epoch(1_800_000_000, changed_at=1_764_547_200) == 1_800_000_001
+
+
 def test_blob_ids_are_git_s():
     # given some bytes
     data = b"hello\n"

@@ -119,6 +119,9 @@ def test_publish_all_from_distribution_runs_and_redirects_to_progress(
     assert response["Location"] == f"/command-center/distribution/openai/publish/{run.pk}/"
     run.refresh_from_db()
     assert (run.status, run.done) == ("finished", 1)
+    page = client.get(response["Location"]).content.decode()
+    assert "Publish of 1 skill: finished" in page and "Publishing" not in page
+    assert 'href="/command-center/distribution/?tenant=dainese">Back to Distribution' in page
 
 
 # ---- admin --------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ the daily beat that publishes every tenant with a remote."""
 
 from django.conf import settings as django_settings
 
-from connectors.plugin_remote import plugin_remote_configure
+from connectors.plugin_remote import plugin_remote_configure, plugin_remote_of
 from skills.models import PluginPublishRun
 from skills.tasks import plugin_publish_all_task
 from tests.factories import make_user
@@ -99,3 +99,86 @@ def test_the_daily_beat_publishes_every_tenant_with_a_remote(bare, two_skills):
     assert plugin_publish_all_task() == 1
     # then the tenant's marketplace was pushed
     assert git("--git-dir", str(bare), "log", "--format=%s", "main").startswith("Update claresia")
+
+
+# ---- the remote, set in the page ----------------------------------------------------------
+
+REMOTE = "/command-center/distribution/plugin/remote"
+NEW_TOKEN = "ghp_page-set-token-5678"
+
+
+def test_a_tenant_admin_sets_the_remote_on_the_page(client, staff, tenant):
+    # given a tenant without a remote
+    client.force_login(staff)
+    page = client.get(PAGE, {"tenant": "dainese"}).content.decode()
+    assert "Set the repository" in page and "manage.py" not in page
+    assert "Leave blank to keep the stored token" not in page
+
+    # when the admin saves a URL and a token
+    response = client.post(
+        REMOTE,
+        {"tenant": "dainese", "url": "https://github.com/acme/plugins.git", "token": NEW_TOKEN},
+    )
+
+    # then the remote is stored, the token encrypted and shown masked
+    assert response.status_code == 302
+    remote = plugin_remote_of(tenant=tenant)
+    assert remote.url == "https://github.com/acme/plugins.git" and remote.has_token
+    page = client.get(PAGE, {"tenant": "dainese"}).content.decode()
+    assert "…5678" in page and NEW_TOKEN not in page
+    assert "Leave blank to keep the stored token (…5678)" in page
+
+
+def test_a_superuser_sets_any_tenants_remote(client, superuser, tenant):
+    client.force_login(superuser)
+    response = client.post(
+        REMOTE,
+        {"tenant": "dainese", "url": "https://gitlab.com/acme/plugins.git", "token": NEW_TOKEN},
+    )
+    assert response.status_code == 302
+    assert plugin_remote_of(tenant=tenant).url == "https://gitlab.com/acme/plugins.git"
+
+
+def test_a_viewer_sees_no_form_and_cannot_set_the_remote(client, tenant):
+    # given
+    viewer = make_user("viewer", tenants=[tenant], role="viewer")
+    client.force_login(viewer)
+
+    # when
+    page = client.get(PAGE, {"tenant": "dainese"}).content.decode()
+    response = client.post(
+        REMOTE, {"tenant": "dainese", "url": "https://github.com/a/b.git", "token": NEW_TOKEN}
+    )
+
+    # then
+    assert "Save repository" not in page
+    assert response.status_code == 403
+    assert plugin_remote_of(tenant=tenant) is None
+
+
+def test_a_bad_url_is_said_beside_it_and_the_pasted_token_is_kept(client, staff, tenant):
+    # given
+    client.force_login(staff)
+
+    # when
+    response = client.post(
+        REMOTE,
+        {"tenant": "dainese", "url": "ssh://github.com/acme/plugins.git", "token": NEW_TOKEN},
+    )
+
+    # then nothing is stored, the reason is beside the field, the token is still in the form
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Only HTTPS git remotes are supported" in page
+    assert f'value="{NEW_TOKEN}"' in page
+    assert plugin_remote_of(tenant=tenant) is None
+
+
+def test_a_short_token_is_refused_in_the_form(client, staff, tenant):
+    client.force_login(staff)
+    response = client.post(
+        REMOTE, {"tenant": "dainese", "url": "https://github.com/a/b.git", "token": "x"}
+    )
+    assert response.status_code == 400
+    assert "at least 16" in response.content.decode()
+    assert plugin_remote_of(tenant=tenant) is None

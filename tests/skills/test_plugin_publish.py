@@ -18,7 +18,7 @@ from skills.plugin import CARRIED_FIELDS
 from skills.services import plugin_git
 from skills.services.imports import skills_import
 from skills.services.plugin_publish import PluginOutcome, plugin_pending, plugin_publish
-from tests.skills.gitserver import TOKEN, bare_repository, git
+from tests.skills.gitserver import TOKEN, GitServer, bare_repository, git
 from tests.skills.helpers import minimal_ir
 
 
@@ -82,6 +82,16 @@ def test_publishing_the_same_skills_twice_makes_one_commit(bare, two_skills, ten
     assert again.outcome == fresh.outcome == PluginOutcome.UNCHANGED
     assert again.commit == fresh.commit == first.commit
     assert len(_log(bare)) == 1
+
+
+def test_the_first_commit_is_dated_from_the_skills_not_2025(bare, two_skills, tenant):
+    # when
+    plugin_publish(tenant=tenant)
+
+    # then: a git host shows the commit as made when the newest skill changed
+    epoch = int(git("--git-dir", str(bare), "log", "-1", "--format=%ct", "main").strip())
+    newest = max(int(s.updated_at.timestamp()) for s in Skill.objects.filter(tenant=tenant))
+    assert epoch == newest
 
 
 def test_the_same_skills_give_the_same_commit_on_any_remote(remotes, bare, two_skills, tenant):
@@ -176,6 +186,27 @@ def test_a_refused_token_is_said_and_never_echoed(remotes, bare, two_skills, ten
     assert "refused the token" in result.error
     assert "wrong-token-9876" not in result.error
     assert _log_or_empty(bare) == []
+
+
+def test_a_redirect_to_another_origin_is_refused_and_the_token_never_sent_there(
+    remotes, bare, two_skills, tenant, tmp_path
+):
+    # given a remote that answers 302 to another origin, itself a working git server
+    elsewhere = GitServer(tmp_path / "remotes", TOKEN)
+    elsewhere.state.anonymous_reads = True
+    try:
+        remotes.state.redirect_to = f"http://localhost:{elsewhere.httpd.server_port}"
+
+        # when published
+        result = plugin_publish(tenant=tenant)
+
+        # then the publish failed saying so, and the other origin never saw the token
+        assert result.outcome == PluginOutcome.FAILED
+        assert "redirect" in result.error and "\n" not in result.error
+        assert not any(elsewhere.state.authorizations)
+        assert _log_or_empty(bare) == []
+    finally:
+        elsewhere.stop()
 
 
 def _log_or_empty(bare) -> list[str]:

@@ -11,10 +11,14 @@ from django.urls import reverse
 
 from connectors.sandbox.compliance import gpt_object
 from connectors.services import connector_connect
-from skills.models import Skill
+from skills.models import Publication, Skill
 from skills.services.bundles import skill_bundle_build
 from skills.services.export import skills_export
-from skills.services.workspace_drift import skills_workspace_check
+from skills.services.workspace_drift import (
+    WorkspaceSkillLine,
+    skill_verdict,
+    skills_workspace_check,
+)
 from tests.skills.helpers import minimal_ir
 
 pytestmark = pytest.mark.integration
@@ -209,3 +213,39 @@ def test_the_exports_readme_has_the_steps_to_build_the_gpt_by_hand(tenant, skill
     assert "https://api.claresia.com/hub/v1/schema" in readme
     assert "Bearer" in readme
     assert "adds `api.claresia.com` to Workspace settings → GPTs →" in readme
+
+
+def test_distribution_gives_one_verdict_per_skill_from_both_reads(
+    workspace, tenant, skill, client, staff
+):
+    # given the workspace's GPT differs in its description, while no publish drift check ran
+    put_gpts(workspace, built_as_exported(skill, description="Edited in ChatGPT"))
+    client.force_login(staff)
+
+    # when
+    page = client.get(f"{reverse('command_center:distribution')}?tenant=dainese").content.decode()
+
+    # then the skill's one verdict is the difference; "in sync" is said nowhere
+    assert "Changed in ChatGPT" in page
+    assert "<strong>in the workspace</strong>: description differ" in page
+    assert "in sync" not in page.lower()
+    assert "Deleted in ChatGPT" in page  # prd-review: nobody built it
+
+
+def test_the_verdict_is_in_sync_only_when_neither_read_differs():
+    # given
+    publication = Publication(
+        published_sha256="abc",
+        drift_status=Publication.DriftStatus.DRIFTED,
+        drift=[{"field": "instructions", "detail": "edited in ChatGPT"}],
+    )
+    line = WorkspaceSkillLine(skill_id="s", gpt_name="claresia-t-s", found=True)
+
+    # when
+    verdict = skill_verdict(publication, line)
+    clean = skill_verdict(Publication(published_sha256="abc", drift_status="in_sync"), line)
+
+    # then
+    assert verdict.label == "Changed in ChatGPT"
+    assert verdict.differences == (("instructions", "edited in ChatGPT"),)
+    assert clean.label == "In sync" and clean.differences == ()

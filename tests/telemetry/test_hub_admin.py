@@ -37,6 +37,27 @@ def test_minting_a_token_in_the_admin_shows_it_once(client, staff, tenant):
     assert f"…{plaintext[-4:]}" in listing
 
 
+def test_the_add_form_preselects_the_users_only_tenant(client, staff, tenant, other_tenant):
+    client.force_login(staff)
+    page = client.get("/admin/telemetry/hubtoken/add/").content.decode()
+    assert f'<option value="{tenant.pk}" selected>' in page
+
+
+def test_a_minted_token_has_a_copy_button_served_as_a_static_script(client, staff, tenant):
+    # given
+    client.force_login(staff)
+
+    # when
+    page = client.post(
+        "/admin/telemetry/hubtoken/add/", {"tenant": tenant.pk, "name": "published GPTs"}
+    ).content.decode()
+
+    # then: a button that copies the token, its behaviour in a static file (the CSP holds)
+    assert 'data-copy="#hub-token"' in page and ">Copy token</button>" in page
+    assert "/static/command_center/copy.js" in page
+    assert "onclick" not in page
+
+
 def test_staff_cannot_mint_a_token_for_another_tenant(client, staff, other_tenant):
     # given
     client.force_login(staff)

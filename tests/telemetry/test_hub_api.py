@@ -5,10 +5,15 @@ import pytest
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
 
+from telemetry.hub.links import record_link_token
 from telemetry.hub.models import GovernanceEvent, HubRecord, is_record_id
 from telemetry.hub.services import hub_tokens_revoke
 from tests.telemetry.helpers import HUB_RECORDS_URL
 from tests.telemetry.helpers import post_record as post
+
+
+def record_link(record: HubRecord) -> str:
+    return record_link_token(record_id=record.id, created_at=record.created_at)
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +42,7 @@ def test_emit_answers_201_with_the_contract_footer(hub, skill):
     assert response.status_code == 201
     answer = response.json()
     record = HubRecord.objects.get()
-    url = f"https://api.claresia.com/hub/records/{record.id}"
+    url = f"https://api.claresia.com/hub/records/{record.id}?link={record_link(record)}"
     # 1840 × $2.50/M + 612 × $10/M = $0.01072 → "0.01"
     assert answer == {
         "id": record.id,
@@ -76,7 +81,10 @@ def test_a_mode_c_tenant_gets_urls_on_its_own_hub(hub, skill, tenant):
     answer = post(hub, BODY).json()
 
     # then
-    assert answer["url"] == f"https://hub.dainese.example/hub/records/{answer['id']}"
+    record = HubRecord.objects.get(pk=answer["id"])
+    assert answer["url"] == (
+        f"https://hub.dainese.example/hub/records/{record.id}?link={record_link(record)}"
+    )
     assert answer["footer"].endswith(f"[View record]({answer['url']})")
 
 

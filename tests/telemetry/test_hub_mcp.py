@@ -14,6 +14,7 @@ from oauth2_provider.models import AccessToken, revoke_access_token
 
 from telemetry.hub import mcp as mcp_module
 from telemetry.hub import token_stamp
+from telemetry.hub.links import record_link_token
 from telemetry.hub.mcp import _schemas
 from telemetry.hub.mcp_services import mcp_tokens_revoke
 from telemetry.hub.models import GovernanceEvent, HubRecord, McpClient
@@ -77,7 +78,9 @@ def test_emit_returns_the_same_footer_as_the_http_api(client, token, skill, hub)
     answer = result["structuredContent"]
     assert result["isError"] is False
     assert answer["id"] == record.id
-    assert answer["url"] == f"https://api.claresia.com/hub/records/{record.id}"
+    assert answer["url"] == f"https://api.claresia.com/hub/records/{record.id}?link=" + (
+        record_link_token(record_id=record.id, created_at=record.created_at)
+    )
     assert answer["footer"] == (
         f"Claresia · Incident Postmortem · $0.01 · 2.3s · [View record]({answer['url']})"
     )

@@ -47,8 +47,8 @@ def test_the_tenants_staff_see_the_record(client, staff, record_id):
     assert response.status_code == 200
     page = response.content.decode()
     assert "Incident Postmortem" in page
-    # the output's own headings sit under the page's: one <h1>, in <main>
-    assert "<h4>Summary</h4>" in page and "<strong>Failover</strong>" in page
+    # the output's own headings sit under the page's "Output" (h2) in order: one <h1>, in <main>
+    assert "<h3>Summary</h3>" in page and "<strong>Failover</strong>" in page
     assert page.count("<h1") == 1 and "<main>" in page
     assert "INC-4121" in page
     assert "user-eph-7" in page

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 
 from claresia.commands import tenant_for_command
 from demo.loader import DEMO_ORG_ID, DEMO_TENANT, DEMO_WORKSPACE_ID
-from demo.traffic import TrafficTarget, demo_traffic_tick
+from demo.traffic import TrafficTarget, demo_traffic_tick, live_tick_counts
 from telemetry.hub.services import hub_token_issue, hub_tokens_revoke
 from telemetry.selectors import hub_tokens_named
 
@@ -28,7 +28,12 @@ class Command(BaseCommand):
             "--sandbox-url", default=f"http://127.0.0.1:{os.environ.get('SANDBOX_PORT') or 8765}"
         )
         parser.add_argument("--interval", type=float, default=20.0, help="seconds between ticks")
-        parser.add_argument("--per-tick", type=int, default=6)
+        parser.add_argument(
+            "--per-tick",
+            type=int,
+            default=None,
+            help="uses per live tick (default: the --backfill-per-hour rate, spread over ticks)",
+        )
         parser.add_argument(
             "--backfill-hours",
             type=int,
@@ -70,15 +75,21 @@ class Command(BaseCommand):
             self._report(tick, f"backfill -{hour}h")
             for key in totals:
                 totals[key] += getattr(tick, key)
+        carry = 0.0
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         while not stop.is_set():
+            count = options["per_tick"]
+            if count is None:
+                count, carry = live_tick_counts(
+                    per_hour=options["backfill_per_hour"], interval=options["interval"], carry=carry
+                )
             tick = demo_traffic_tick(
                 tenant=tenant,
                 target=target,
                 now=int(time.time()),
-                count=options["per_tick"],
+                count=count,
                 rng=rng,
             )
             self._report(tick, "live")

@@ -32,8 +32,8 @@ class Command(BaseCommand):
                     *([published] if published else []),
                     "",
                     f"  Claresia is at {url.rstrip('/')}/admin/",
-                    f"  tenant staff:    {logins.staff_username} / {logins.password}",
-                    f"  Claresia staff:  {logins.superuser_username} / {logins.password}",
+                    f"  tenant staff:    {logins.staff_username} / {logins.staff_password}",
+                    f"  Claresia staff:  {logins.superuser_username} / {logins.superuser_password}",
                     "",
                 ]
             )
