@@ -187,6 +187,8 @@ def hub_token_copy_walk(page) -> list[str]:
         page.select_option("#id_tenant", label="Dainese")
     page.fill("#id_name", "run-through")
     page.click("input[name=_save]")
+    # The button's script is deferred: click once the page (and so copy.js) has loaded.
+    page.wait_for_load_state("load")
     page.get_by_role("button", name="Copy token").click()
     status = page.locator("#hub-token-copied")
     status.wait_for(state="visible")

@@ -216,11 +216,12 @@ def test_the_exports_readme_has_the_steps_to_build_the_gpt_by_hand(tenant, skill
 
 
 def test_distribution_gives_one_verdict_per_skill_from_both_reads(
-    workspace, tenant, skill, client, staff
+    workspace, tenant, skill, client, staff, django_capture_on_commit_callbacks
 ):
-    # given the workspace's GPT differs in its description, while no publish drift check ran
+    # given the workspace's GPT differs in its description, read by Check drift now
     put_gpts(workspace, built_as_exported(skill, description="Edited in ChatGPT"))
     client.force_login(staff)
+    check_now(client, django_capture_on_commit_callbacks)
 
     # when
     page = client.get(f"{reverse('command_center:distribution')}?tenant=dainese").content.decode()
