@@ -23,6 +23,7 @@ from connectors.connection_checks import (
     CheckResult,
     Outcome,
     banner,
+    beyond_checklist,
     is_connected,
     keep_reading,
     run_connection_checks,
@@ -345,6 +346,15 @@ def connector_checks(connector: Connector | None) -> list[CheckResult]:
 def connector_banner(connector: Connector | None) -> Banner:
     """Test connection's banner for the connector's last checklist (connection_checks.banner)."""
     return banner(connector_checks(connector))
+
+
+def connector_test_message(connector: Connector | None) -> str:
+    """What the last Test connection said beyond its checklist: the whole message when there is
+    no checklist (OpenAI could not be asked), else only what no line of it says."""
+    if connector is None:
+        return ""
+    checks = connector_checks(connector)
+    return beyond_checklist(checks) if checks else connector.last_error
 
 
 def connector_logs_principal(*, tenant: Tenant) -> Principal | None:

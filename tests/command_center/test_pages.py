@@ -201,6 +201,20 @@ def test_test_connection_shows_a_scope_failure(client, staff, sandbox, tenant):
     assert "sk-admin-regular-key" not in body
 
 
+def test_a_failed_check_reads_once_on_the_overview(client, staff, sandbox, tenant):
+    # given a key the checklist refuses
+    connector_connect(tenant=tenant, organization_id="org-dainese", api_key="sk-admin-regular-key")
+    client.force_login(staff)
+
+    # when
+    response = client.post(TEST_CONNECTION, {"tenant": "dainese"}, follow=True)
+
+    # then the reason is on its checklist line only, not again in the banner or a message
+    body = response.content.decode()
+    assert body.count("Admin key is not Compliance scope") == 1
+    assert "Dainese: Partly connected — 1 of 2 checks failed" in body
+
+
 def test_a_viewer_cannot_run_test_connection(client, viewer, sandbox, connector):
     # given
     client.force_login(viewer)
