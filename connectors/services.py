@@ -230,7 +230,7 @@ def connector_publish_mode(*, tenant: Tenant) -> PublishMode:
 
 
 def connector_switch_to_manual_export(*, tenant: Tenant) -> None:
-    """From now on the tenant publishes by export (ZIP + CSV bulk import), not the admin API:
+    """From now on the tenant's GPTs are built by hand from the export, not by the admin API:
     what OpenAI's answer that publishing is disabled for the workspace calls for."""
     Connector.objects.filter(tenant=tenant).update(
         publish_mode=PublishMode.MANUAL_EXPORT, updated_at=timezone.now()
