@@ -646,3 +646,33 @@ def test_a_bad_records_period_is_refused_with_a_message(client, staff, a_day_of_
     assert response.status_code == 400
     assert "Give both “from” and “to”" in response.content.decode()
     assert "3 records: $15.1400 in all" in response.content.decode()
+
+
+# ---- One way to write a time ---------------------------------------------------------------
+
+
+def test_the_records_page_and_a_record_write_times_with_their_zone(client, staff, tenant, skill):
+    # given a record posted an hour ago
+    record = add_record(tenant, skill)
+    HubRecord.objects.filter(pk=record.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    client.force_login(staff)
+
+    # when
+    listed = client.get(RECORDS).content.decode()
+    shown = client.get(f"/hub/records/{record.pk}").content.decode()
+
+    # then
+    assert 'data-label="When">2026-11-25 11:30 UTC</td>' in listed
+    assert "<dt>When</dt><dd>2026-11-25 11:30 UTC</dd>" in shown
+
+
+def test_no_command_center_or_hub_template_writes_a_time_without_the_when_filter():
+    # given the templates of the pages a customer reads
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates"
+    templates = [*root.glob("command_center/*.html"), *root.glob("hub/*.html")]
+
+    # then every date and time goes through `when` ("2026-12-03 08:21 UTC")
+    written = [str(t.relative_to(root)) for t in templates if '|date:"Y-m-d H' in t.read_text()]
+    assert templates and written == []
