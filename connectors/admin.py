@@ -19,6 +19,7 @@ from connectors.services import (
     connector_banner,
     connector_connect,
     connector_test_connection,
+    connector_test_message,
     connectors_reencrypt,
 )
 
@@ -88,6 +89,11 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             or "—"
         )
 
+    @admin.display(description="Last error")
+    def message(self, obj: Connector) -> str:
+        """What the last test said beyond its checklist: a failed line reads once, there."""
+        return connector_test_message(obj) or "—"
+
     def get_fieldsets(self, request, obj=None):
         connect = (
             "Connect LLM",
@@ -123,7 +129,7 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             (
                 "Connection",
                 {
-                    "fields": ["status_badge", "last_tested_at", "checklist", "last_error"],
+                    "fields": ["status_badge", "last_tested_at", "checklist", "message"],
                 },
             ),
         ]
@@ -131,7 +137,7 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["tenant", "key", "status_badge", "last_tested_at", "checklist", "last_error"]
+        return ["tenant", "key", "status_badge", "last_tested_at", "checklist", "message"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "tenant":
@@ -227,8 +233,11 @@ class ConnectorAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
             self.message_user(request, f"{connector.tenant.slug}: {outcome}", messages.WARNING)
         else:
             outcome = f"failed: {connector.last_error}"
+            # The reasons are on the change page once (checklist or Last error), not here again.
             self.message_user(
-                request, f"{connector.tenant.slug}: {connector.last_error}", messages.ERROR
+                request,
+                f"{connector.tenant.slug}: {said.text}; the reasons are on its page.",
+                messages.ERROR,
             )
         admin_history_log(request, [connector], f"Tested the connection: {outcome}")
 

@@ -27,7 +27,7 @@ class Connector(models.Model):
 
     class PublishMode(models.TextChoices):
         AUTOMATED = "automated", "Automated (OpenAI admin API)"
-        MANUAL_EXPORT = "manual_export", "Manual export (ZIP + CSV bulk import)"
+        MANUAL_EXPORT = "manual_export", "By hand, from the Export page (a ZIP of steps per GPT)"
 
     class Status(models.TextChoices):
         NEVER_TESTED = "never_tested", "Never tested"

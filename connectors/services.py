@@ -23,6 +23,7 @@ from connectors.connection_checks import (
     CheckResult,
     Outcome,
     banner,
+    beyond_checklist,
     is_connected,
     keep_reading,
     run_connection_checks,
@@ -229,7 +230,7 @@ def connector_publish_mode(*, tenant: Tenant) -> PublishMode:
 
 
 def connector_switch_to_manual_export(*, tenant: Tenant) -> None:
-    """From now on the tenant publishes by export (ZIP + CSV bulk import), not the admin API:
+    """From now on the tenant's GPTs are built by hand from the export, not by the admin API:
     what OpenAI's answer that publishing is disabled for the workspace calls for."""
     Connector.objects.filter(tenant=tenant).update(
         publish_mode=PublishMode.MANUAL_EXPORT, updated_at=timezone.now()
@@ -345,6 +346,15 @@ def connector_checks(connector: Connector | None) -> list[CheckResult]:
 def connector_banner(connector: Connector | None) -> Banner:
     """Test connection's banner for the connector's last checklist (connection_checks.banner)."""
     return banner(connector_checks(connector))
+
+
+def connector_test_message(connector: Connector | None) -> str:
+    """What the last Test connection said beyond its checklist: the whole message when there is
+    no checklist (OpenAI could not be asked), else only what no line of it says."""
+    if connector is None:
+        return ""
+    checks = connector_checks(connector)
+    return beyond_checklist(checks) if checks else connector.last_error
 
 
 def connector_logs_principal(*, tenant: Tenant) -> Principal | None:

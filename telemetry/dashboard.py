@@ -9,7 +9,7 @@ latencies, capped at SQLITE_PERCENTILE_ROWS rows per skill (the newest), which a
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -20,6 +20,7 @@ from django.db.models.functions import TruncDay, TruncHour
 from claresia.models import Tenant
 from skills.services.export import csv_safe
 from telemetry.models import TelemetryEvent
+from telemetry.selectors import RecordsTotal, hub_records_filtered, hub_records_total
 
 PRESETS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 DEFAULT_PRESET = "7d"
@@ -320,6 +321,12 @@ class Dashboard:
     latency: list[SkillLatency]
     failures: list[FailureReason]
     other: OtherActivity = OtherActivity()
+    # Two totals, never one blended: `total_cost` sums the invocations read from OpenAI (what
+    # ran); `records` sums the hub records posted in the same period (what the Records page
+    # lists). They differ honestly — a run that posted no record is an invocation only, a record
+    # whose invocation is not read yet is a record only, its cost an estimate — so the page
+    # names each total by its source instead of showing two numbers for "the cost".
+    records: RecordsTotal = field(default_factory=RecordsTotal)
 
     @property
     def total_invocations(self) -> int:
@@ -370,6 +377,9 @@ def telemetry_dashboard(*, tenant: Tenant, period: Period) -> Dashboard:
         ),
         failures=telemetry_failure_reasons(tenant=tenant, period=period),
         other=telemetry_other_activity(tenant=tenant, period=period),
+        records=hub_records_total(
+            hub_records_filtered(tenant=tenant, since=period.start, until=period.end)
+        ),
     )
 
 

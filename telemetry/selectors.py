@@ -3,10 +3,11 @@ records. Selectors only: the caller picked the tenant through claresia.scoping."
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 
 from django.conf import settings
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils.timesince import timesince
 
 from claresia.models import Tenant
@@ -145,13 +146,24 @@ def hub_record_statuses() -> list[tuple[str, str]]:
 
 
 def hub_records_filtered(
-    *, tenant: Tenant, skill_id: str = "", status: str = "", estimated: str = ""
+    *,
+    tenant: Tenant,
+    skill_id: str = "",
+    status: str = "",
+    estimated: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> QuerySet[HubRecord]:
-    """The tenant's hub records, newest first, narrowed by the Records page's filters.
+    """The tenant's hub records, newest first, narrowed by the Records page's filters
+    (`since` inclusive, `until` exclusive: the posting time, as the dashboard's periods).
 
     Filters only ever narrow the tenant's own records: another tenant's skill id matches none.
     """
     records = HubRecord.objects.filter(tenant=tenant).select_related("skill")
+    if since is not None:
+        records = records.filter(created_at__gte=since)
+    if until is not None:
+        records = records.filter(created_at__lt=until)
     if skill_id:
         records = records.filter(skill__skill_id=skill_id)
     if status in HubRecord.Status.values:
@@ -161,6 +173,27 @@ def hub_records_filtered(
     elif estimated == "no":
         records = records.filter(cost_estimated=False, latency_estimated=False)
     return records.order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class RecordsTotal:
+    """What a set of hub records adds up to: how many, their cost, and how many of those
+    costs are still estimates (no telemetry event matched yet)."""
+
+    records: int = 0
+    cost_usd: Decimal = Decimal(0)
+    estimated: int = 0
+
+
+def hub_records_total(records: QuerySet[HubRecord]) -> RecordsTotal:
+    row = records.order_by().aggregate(
+        records=Count("id"),
+        cost_usd=Sum("cost_usd"),
+        estimated=Count("id", filter=Q(cost_estimated=True)),
+    )
+    return RecordsTotal(
+        records=row["records"], cost_usd=row["cost_usd"] or Decimal(0), estimated=row["estimated"]
+    )
 
 
 def logs_poll_health(*, tenant: Tenant) -> list[LogsCursor]:

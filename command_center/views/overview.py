@@ -16,6 +16,7 @@ from connectors.services import (
     connector_banner,
     connector_of,
     connector_test_connection,
+    connector_test_message,
 )
 from skills.selectors import publication_counts, publish_runs_recent, skill_rows
 from telemetry.hub.services import governance_events_reopen, governance_events_review
@@ -59,6 +60,7 @@ def overview(request):
             "counts": counts,
             "connector": connector,
             "banner": connector_banner(connector) if connector else None,
+            "test_message": connector_test_message(connector),
             "telemetry_read": telemetry_read,
             "can_edit": can_edit(request.user, tenant),
             "poll": sources[0].health,
@@ -89,7 +91,8 @@ def connector_test(request):
     elif said.level == BannerLevel.PARTLY:
         messages.warning(request, f"{tenant.name}: {said.text}.")
     else:
-        messages.error(request, f"{tenant.name}: {said.text}. {tested.last_error}")
+        # The reasons are on the page, once: in the checklist, or in the connector's message.
+        messages.error(request, f"{tenant.name}: {said.text}; the reasons are below.")
     return HttpResponseRedirect(f"{reverse('command_center:overview')}?tenant={tenant.slug}")
 
 

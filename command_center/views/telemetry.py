@@ -29,7 +29,12 @@ from telemetry.ingest.plugin_skills import (
     MappingNotFound,
     plugin_skill_mapping_set,
 )
-from telemetry.selectors import hub_record_statuses, hub_records_filtered, plugin_skill_mappings
+from telemetry.selectors import (
+    hub_record_statuses,
+    hub_records_filtered,
+    hub_records_total,
+    plugin_skill_mappings,
+)
 
 RECORDS_PER_PAGE = 25
 
@@ -108,12 +113,32 @@ def records_page(request):
     skill = request.GET.get("skill", "")
     status = request.GET.get("status", "")
     estimated = request.GET.get("estimated", "")
+    period, error = None, ""
+    preset = request.GET.get("period", "")
+    try:
+        if preset in PRESETS:  # chosen on this page: wins over the dates a link brought
+            period = dashboard_period(now=timezone.now(), preset=preset)
+        elif preset or request.GET.get("from") or request.GET.get("to"):
+            period = _period(request)
+    except PeriodError as exc:
+        error = f"{exc.user_message} Showing records of any time instead."
     records = hub_records_filtered(
-        tenant=tenant, skill_id=skill, status=status, estimated=estimated
+        tenant=tenant,
+        skill_id=skill,
+        status=status,
+        estimated=estimated,
+        since=period.start if period else None,
+        until=period.end if period else None,
     )
     page = Paginator(records, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
     filters = {"skill": skill, "status": status, "estimated": estimated}
-    query = urlencode({"tenant": tenant.slug} | {k: v for k, v in filters.items() if v})
+    query = {"tenant": tenant.slug} | {k: v for k, v in filters.items() if v}
+    if period is not None:
+        query |= (
+            {"from": request.GET.get("from", ""), "to": request.GET.get("to", "")}
+            if period.is_custom
+            else {"period": period.preset}
+        )
     return render(
         request,
         "command_center/records.html",
@@ -122,11 +147,18 @@ def records_page(request):
             "tenants": tenants,
             "section": "records",
             "page": page,
+            "total": hub_records_total(records),
+            "period": period,
+            "presets": list(PRESETS),
+            "from_value": request.GET.get("from", ""),
+            "to_value": request.GET.get("to", ""),
+            "error": error,
             "skills": skills,
             "statuses": hub_record_statuses(),
             "filters": filters,
-            "filter_query": query,
+            "filter_query": urlencode(query),
         },
+        status=400 if error else 200,
     )
 
 

@@ -12,8 +12,11 @@ COMPLIANCE_DISABLED_MESSAGE = (
     "Telemetry missing: Compliance API not enabled — upgrade to Enterprise, "
     "or import the per-user audit export"
 )
+# ChatGPT has no bulk import and no API that creates a GPT (chatgpt-admin-api.md → GPT
+# inventory): the way left is a builder's, by hand, from the steps the Export page gives.
 PUBLISH_DISABLED_MESSAGE = (
-    "Custom GPTs don't appear: manual upload required for this org — use Export → Bulk import"
+    "OpenAI does not let Claresia create Custom GPTs in this workspace: a workspace builder "
+    "makes each one by hand in ChatGPT, following the steps in its ZIP from Distribution → Export"
 )
 
 

@@ -201,6 +201,20 @@ def test_test_connection_shows_a_scope_failure(client, staff, sandbox, tenant):
     assert "sk-admin-regular-key" not in body
 
 
+def test_a_failed_check_reads_once_on_the_overview(client, staff, sandbox, tenant):
+    # given a key the checklist refuses
+    connector_connect(tenant=tenant, organization_id="org-dainese", api_key="sk-admin-regular-key")
+    client.force_login(staff)
+
+    # when
+    response = client.post(TEST_CONNECTION, {"tenant": "dainese"}, follow=True)
+
+    # then the reason is on its checklist line only, not again in the banner or a message
+    body = response.content.decode()
+    assert body.count("Admin key is not Compliance scope") == 1
+    assert "Dainese: Partly connected — 1 of 2 checks failed" in body
+
+
 def test_a_viewer_cannot_run_test_connection(client, viewer, sandbox, connector):
     # given
     client.force_login(viewer)
@@ -408,7 +422,7 @@ def test_a_custom_period_is_shown(client, staff, tenant):
     client.force_login(staff)
     response = client.get(TELEMETRY + "?from=2026-11-01&to=2026-11-03")
     assert response.status_code == 200
-    assert "2026-11-01 00:00 – 2026-11-04 00:00 UTC, by day" in response.content.decode()
+    assert "2026-11-01 00:00 UTC – 2026-11-04 00:00 UTC, by day" in response.content.decode()
 
 
 def test_a_bad_period_gets_a_message_not_an_error_page(client, staff, tenant):
@@ -568,3 +582,97 @@ def test_a_record_without_a_conversation_lists_no_events(client, staff, tenant, 
     # then
     assert "No telemetry event matched yet" in body
     assert "timeout" not in body
+
+
+# ---- The cost totals: each names what it sums ---------------------------------------------
+
+
+@pytest.fixture
+def a_day_of_costs(tenant, skill):
+    """24 h in which OpenAI's telemetry read $6.08 of invocations and the GPTs posted $6.14 of
+    records (one run posted no record; one record's invocation is not read yet), and a record
+    of two days before."""
+    add_event(tenant, cost="3.040000", at=timezone.now() - timedelta(hours=2))
+    add_event(tenant, cost="3.040000", at=timezone.now() - timedelta(hours=3))
+    posted = add_record(tenant, skill, cost_usd="3.040000")
+    estimated = add_record(tenant, skill, cost_usd="3.100000", cost_estimated=True)
+    old = add_record(tenant, skill, cost_usd="9.000000")
+    HubRecord.objects.filter(pk__in=[posted.pk, estimated.pk]).update(
+        created_at=timezone.now() - timedelta(hours=2)
+    )
+    HubRecord.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
+
+
+def test_the_telemetry_page_names_the_source_of_each_cost_total(client, staff, a_day_of_costs):
+    # given
+    client.force_login(staff)
+
+    # when
+    body = client.get(f"{TELEMETRY}?period=24h").content.decode()
+
+    # then
+    totals = re.sub(r"\s+", " ", body[body.index('id="cost-totals"') :].split("</p>")[0])
+    assert "$6.0800 is the cost of the 2 invocations read from OpenAI in this period" in totals
+    assert "The 2 records your GPTs posted to the hub in the same period" in totals
+    assert "add up to $6.1400" in totals
+    assert "(1 estimated)" in totals
+    assert "?tenant=dainese&amp;period=24h" in totals
+
+
+def test_the_records_page_totals_the_same_period_as_the_telemetry_page(
+    client, staff, a_day_of_costs
+):
+    # given
+    client.force_login(staff)
+
+    # when
+    day = client.get(f"{RECORDS}?period=24h").content.decode()
+    any_time = client.get(RECORDS).content.decode()
+
+    # then
+    assert "2 records posted 2026-11-24 12:30 UTC – 2026-11-25 12:30 UTC: $6.1400 in all" in day
+    assert "1 of the costs estimated" in day
+    assert "3 records: $15.1400 in all" in any_time
+
+
+def test_a_bad_records_period_is_refused_with_a_message(client, staff, a_day_of_costs):
+    # given
+    client.force_login(staff)
+
+    # when
+    response = client.get(f"{RECORDS}?from=2026-11-25")
+
+    # then
+    assert response.status_code == 400
+    assert "Give both “from” and “to”" in response.content.decode()
+    assert "3 records: $15.1400 in all" in response.content.decode()
+
+
+# ---- One way to write a time ---------------------------------------------------------------
+
+
+def test_the_records_page_and_a_record_write_times_with_their_zone(client, staff, tenant, skill):
+    # given a record posted an hour ago
+    record = add_record(tenant, skill)
+    HubRecord.objects.filter(pk=record.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    client.force_login(staff)
+
+    # when
+    listed = client.get(RECORDS).content.decode()
+    shown = client.get(f"/hub/records/{record.pk}").content.decode()
+
+    # then
+    assert 'data-label="When">2026-11-25 11:30 UTC</td>' in listed
+    assert "<dt>When</dt><dd>2026-11-25 11:30 UTC</dd>" in shown
+
+
+def test_no_command_center_or_hub_template_writes_a_time_without_the_when_filter():
+    # given the templates of the pages a customer reads
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates"
+    templates = [*root.glob("command_center/*.html"), *root.glob("hub/*.html")]
+
+    # then every date and time goes through `when` ("2026-12-03 08:21 UTC")
+    written = [str(t.relative_to(root)) for t in templates if '|date:"Y-m-d H' in t.read_text()]
+    assert templates and written == []

@@ -214,6 +214,25 @@ def test_the_test_connection_button_shows_a_scope_failure(client, staff, tenant,
     assert "Admin key is not Compliance scope" in response.content.decode()
 
 
+@pytest.mark.integration
+def test_a_failed_check_reads_once_on_the_connector_page(client, staff, tenant, sandbox):
+    # given
+    from connectors.services import connector_connect
+
+    connector = connector_connect(
+        tenant=tenant, organization_id="org-dainese", api_key="sk-admin-regular-key"
+    )
+    client.force_login(staff)
+    url = reverse("admin:connectors_connector_test_connection", args=[connector.pk])
+
+    # when
+    body = client.post(url, follow=True).content.decode()
+
+    # then the reason is on its checklist line, not again as the message and the last error
+    assert body.count("Admin key is not Compliance scope") == 1
+    assert "Dainese: Partly connected — 1 of 2 checks failed" in body
+
+
 def test_test_connection_refuses_a_typed_key_that_is_not_saved(client, staff, connector):
     # given the change form with a new key typed into "Replace the key", not saved
     client.force_login(staff)

@@ -51,7 +51,7 @@ def test_the_organization_path_is_probed_with_app_log_never_conversations(sandbo
     # then: the probe there passed, so it asked for a type that path serves
     organization = next(c for c in result.connection_checks if c["check"] == "logs_organization")
     assert organization["outcome"] == "passed"
-    assert "APP_LOG" in organization["label"]
+    assert organization["label"].endswith("APP_LOG)")
 
 
 def test_without_a_workspace_id_test_connection_says_conversations_need_it(sandbox, connector):

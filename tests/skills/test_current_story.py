@@ -41,3 +41,29 @@ def test_each_bundle_readme_is_in_the_customers_words(tenant, imported_skill):
     assert "Build this GPT by hand, step by step" in readme and "2026-12-11" in readme
     for word in INTERNAL:
         assert word not in readme, word
+
+
+def test_a_manual_export_tenant_reads_how_its_gpts_are_made(client, staff, tenant):
+    # given a tenant whose GPTs OpenAI does not let Claresia create
+    from connectors.services import connector_connect, connector_switch_to_manual_export
+
+    connector_connect(tenant=tenant, organization_id="org-dainese", api_key="sk-compliance-abcd")
+    connector_switch_to_manual_export(tenant=tenant)
+    client.force_login(staff)
+
+    # when
+    page = client.get("/command-center/", {"tenant": "dainese"}).content.decode()
+
+    # then
+    assert "By hand, from the Export page (a ZIP of steps per GPT)" in page
+    assert "bulk import" not in page.lower()
+
+
+def test_publishing_refused_by_openai_says_what_to_do_in_the_customers_words():
+    # given
+    from connectors.openai.errors import PUBLISH_DISABLED_MESSAGE
+
+    # then
+    assert "by hand" in PUBLISH_DISABLED_MESSAGE and "Export" in PUBLISH_DISABLED_MESSAGE
+    for word in INTERNAL:
+        assert word not in PUBLISH_DISABLED_MESSAGE, word

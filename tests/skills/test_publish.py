@@ -149,10 +149,13 @@ def test_publish_disabled_switches_the_tenant_to_manual_export(sandbox, tenant, 
     connector_connect(tenant=tenant, organization_id="org-nopublish", api_key="sk-compliance-x-1")
     # when publishing
     report = skills_publish(tenant=tenant)
-    # then the tenant is switched to manual export, with the seed's message
+    # then the tenant is switched to manual export, told in its words what to do instead
     assert report.message == (
-        "Custom GPTs don't appear: manual upload required for this org — use Export → Bulk import"
+        "OpenAI does not let Claresia create Custom GPTs in this workspace: a workspace builder "
+        "makes each one by hand in ChatGPT, following the steps in its ZIP from "
+        "Distribution → Export"
     )
+    assert "Bulk import" not in report.message
     assert Connector.objects.get(tenant=tenant).publish_mode == "manual_export"
     assert Publication.objects.get(skill=imported_skill).status == "failed"
 

@@ -19,6 +19,7 @@ from skills.services.workspace_drift import (
     skill_verdict,
     skills_workspace_check,
 )
+from skills.services.workspace_read import workspace_read_refresh
 from tests.skills.helpers import minimal_ir
 
 pytestmark = pytest.mark.integration
@@ -216,12 +217,13 @@ def test_the_exports_readme_has_the_steps_to_build_the_gpt_by_hand(tenant, skill
 
 
 def test_distribution_gives_one_verdict_per_skill_from_both_reads(
-    workspace, tenant, skill, client, staff, django_capture_on_commit_callbacks
+    workspace, tenant, skill, client, staff
 ):
-    # given the workspace's GPT differs in its description, read by Check drift now
+    # given the workspace's GPT differs in its description, read by the hourly workspace read,
+    # while no publish drift check ran
     put_gpts(workspace, built_as_exported(skill, description="Edited in ChatGPT"))
+    workspace_read_refresh(tenant_id=tenant.pk)
     client.force_login(staff)
-    check_now(client, django_capture_on_commit_callbacks)
 
     # when
     page = client.get(f"{reverse('command_center:distribution')}?tenant=dainese").content.decode()

@@ -9,8 +9,8 @@ from skills.services.plugin_export import MANIFEST_NAME, skills_plugin_export
 
 class Command(BaseCommand):
     help = (
-        "Export one Custom GPT ZIP per skill and manifest.csv, for ChatGPT's bulk import; or with "
-        "--target plugin, one Agent Skills (SKILL.md) ZIP per skill, the plugin ZIP and "
+        "Export one Custom GPT ZIP per skill (its steps to build it by hand) and manifest.csv; or "
+        "with --target plugin, one Agent Skills (SKILL.md) ZIP per skill, the plugin ZIP and "
         "manifest.json."
     )
 
