@@ -134,10 +134,11 @@ def _emit(caller: McpCaller, context: OpenAIContext, arguments: dict) -> types.C
     except SkillNotFound:
         return _tool_error({"detail": str(SkillNotFoundError.default_detail)})
     record = result.record
+    url = hub_record_url(record)
     answer = {
         "id": record.id,
-        "url": hub_record_url(record),
-        "footer": hub_record_footer(record),
+        "url": url,
+        "footer": hub_record_footer(record, url=url),
         "cost_usd": cost_display(record.cost_usd),
         "latency_ms": record.latency_ms,
     }

@@ -7,7 +7,7 @@ import re
 import orjson
 from rest_framework import exceptions, parsers
 
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+LONG_NUMBER = re.compile(rb"[0-9]{19}")
 
 
 def _finite(text: str) -> float:
@@ -35,7 +35,7 @@ class HubJSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         raw = stream.read()
         encoding = (parser_context or {}).get("encoding") or "utf-8"
-        if encoding.lower().replace("-", "") == "utf8" and not _LONG_NUMBER.search(raw):
+        if encoding.lower().replace("-", "") == "utf8" and not LONG_NUMBER.search(raw):
             try:
                 return orjson.loads(raw)
             except orjson.JSONDecodeError:

@@ -15,6 +15,7 @@ from tests.telemetry.helpers import post_record as post
 def record_link(record: HubRecord) -> str:
     return record_link_token(record_id=record.id, created_at=record.created_at)
 
+
 pytestmark = pytest.mark.django_db
 
 URL = HUB_RECORDS_URL
