@@ -138,7 +138,8 @@ def test_from_connecting_to_reading_a_record(
 
     # then: the dashboard shows the polled invocation, drawn as a chart
     page.goto("/command-center/telemetry/?tenant=dainese&period=24h")
-    invocations = page.locator(".stat", has_text="invocations").locator("b")
+    invocations = page.locator(".stat", has=page.get_by_text("invocations", exact=True))
+    invocations = invocations.locator("b")
     assert invocations.inner_text() == "1"
     page.wait_for_function("window.Chart && Object.keys(window.Chart.instances).length > 0")
 
