@@ -25,8 +25,6 @@ CATEGORY = "Productivity"
 MARKETPLACE_MAX_BYTES = 256 * 1024
 # The date of a first commit of skills that carry no change time (2025-01-01T00:00:00Z).
 FIRST_COMMIT_EPOCH = 1735689600
-COMMITTER_NAME = "Claresia"
-COMMITTER_EMAIL = "plugins@claresia.invalid"
 
 ADMIN_README = """\
 # Claresia plugin marketplace — {tenant}

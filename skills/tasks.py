@@ -7,11 +7,11 @@ from django.conf import settings
 from django.db import transaction
 
 from claresia.models import Tenant
+from connectors.plugin_remote import plugin_remote_tenant_ids
 from skills.models import PluginPublishRun, PublishRun
 from skills.services.drift import drift_check_tenant, drift_tenant_ids
 from skills.services.plugin_publish import (
     plugin_publish,
-    plugin_publish_tenant_ids,
     plugin_run_create,
     plugin_run_execute,
 )
@@ -88,7 +88,7 @@ def plugin_publish_tenant_task(tenant_id: int) -> None:
 @shared_task
 def plugin_publish_all_task() -> int:
     """Daily (CELERY_BEAT_SCHEDULE): one marketplace publish per tenant with a plugin remote."""
-    tenant_ids = plugin_publish_tenant_ids()
+    tenant_ids = plugin_remote_tenant_ids()
     for tenant_id in tenant_ids:
         plugin_publish_tenant_task.delay(tenant_id)
     return len(tenant_ids)

@@ -38,7 +38,7 @@ def tenant_in_a_workspace(tenant, settings):
         tenant=tenant, organization_id="org-dainese", api_key="sk-admin-key", workspace_id=WORKSPACE
     )
     plugin_remote_configure(
-        tenant=tenant, url="https://git.dainese.example/plugins.git", token="ghp-token-1234"
+        tenant=tenant, url="https://git.dainese.example/plugins.git", token="ghp-token-1234567890"
     )
     skill = Skill.objects.create(
         tenant=tenant,
