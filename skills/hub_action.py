@@ -16,7 +16,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from skills.rules import HUB_OPERATION_ID
+from skills.rules import HUB_APP_TITLE, HUB_OPERATION_ID
 from skills.transpiler import action_problems
 
 ACTION_SCHEMA_PATH = Path(__file__).resolve().parent / "openapi" / "emit_hub_record.json"
@@ -67,7 +67,7 @@ def action_schema_cut(document: dict, *, server_url: str = SERVER_PLACEHOLDER) -
     cut = {
         "openapi": document["openapi"],
         "info": {
-            "title": "Claresia hub",
+            "title": HUB_APP_TITLE,
             "version": document["info"]["version"],
             "description": "Records each skill's output and returns the footer to show.",
         },

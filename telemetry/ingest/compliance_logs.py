@@ -106,7 +106,8 @@ from connectors.services import (
     connector_principal_ids,
     connector_workspace_id,
 )
-from skills.plugin import MCP_SERVER_NAME, plugin_name
+from skills.plugin import plugin_name
+from skills.rules import HUB_APP_NAME, HUB_APP_TITLE
 from skills.services.bundles import tenant_context
 from skills.services.inventory import gpt_inventory_read, gpt_skill_map
 from telemetry.hub.models import HubRecord
@@ -135,8 +136,6 @@ from telemetry.models import LogsCursor
 logger = logging.getLogger(__name__)
 
 EVENT_TYPES = (compliance.CONVERSATION_MESSAGE, compliance.APP_LOG)
-# The hub's MCP server's title (telemetry/hub/mcp.py), as ChatGPT may name the app.
-MCP_SERVER_TITLE = "Claresia hub"
 RETENTION = timedelta(days=30)  # chatgpt-admin-api.md: files are kept 30 days
 # Files one poll may read: two requests each (list pages aside), well under the per-route limit
 # of 100 per minute for the download route over a poll of a few minutes.
@@ -310,7 +309,7 @@ def app_identity(tenant: Tenant) -> AppIdentity:
     connector's), and the names it is configured with (the hub's MCP server's name and title,
     the plugin that declares it), which ChatGPT shows as the app's display name."""
     context = tenant_context(tenant)
-    names = {MCP_SERVER_NAME, MCP_SERVER_TITLE, plugin_name(context)}
+    names = {HUB_APP_NAME, HUB_APP_TITLE, plugin_name(context)}
     return AppIdentity(connector_app_id(tenant=tenant), frozenset(n.lower() for n in names))
 
 
