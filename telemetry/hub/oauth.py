@@ -26,9 +26,9 @@ from oauth2_provider.views import AuthorizationView, TokenView
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
-from claresia.login_throttle import client_ip
 from claresia.models import Tenant
 from claresia.scoping import tenants_editable_by
+from claresia.throttling import client_ip
 from skills.rules import HUB_APP_TITLE
 from telemetry.hub.auth import WindowThrottle
 from telemetry.hub.mcp_services import (
