@@ -9,14 +9,14 @@ from django.db import transaction
 from claresia.models import Tenant
 from connectors.plugin_remote import plugin_remote_tenant_ids
 from skills.models import PluginPublishRun, PublishRun
-from skills.services.drift import drift_check_tenant, drift_tenant_ids
-from skills.services.plugin_publish import (
+from skills.services.workspace_read import workspace_read_refresh, workspace_read_tenant_ids
+from skills.targets.custom_gpt.drift import drift_check_tenant, drift_tenant_ids
+from skills.targets.custom_gpt.publish import publish_run_create, publish_run_execute
+from skills.targets.plugin.publish import (
     plugin_publish,
     plugin_run_create,
     plugin_run_execute,
 )
-from skills.services.publish import publish_run_create, publish_run_execute
-from skills.services.workspace_read import workspace_read_refresh, workspace_read_tenant_ids
 
 
 @shared_task(

@@ -18,7 +18,7 @@ from django.db.models import Aggregate, Count, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
 from claresia.models import Tenant
-from skills.services.export import csv_safe
+from skills.targets.custom_gpt.export import csv_safe
 from telemetry.models import TelemetryEvent
 
 PRESETS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}

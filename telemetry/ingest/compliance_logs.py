@@ -106,10 +106,10 @@ from connectors.services import (
     connector_principal_ids,
     connector_workspace_id,
 )
-from skills.plugin import plugin_name
 from skills.rules import HUB_APP_NAME, HUB_APP_TITLE
 from skills.services.bundles import tenant_context
 from skills.services.inventory import gpt_inventory_read, gpt_skill_map
+from skills.targets.plugin.build import plugin_name
 from telemetry.hub.models import HubRecord
 from telemetry.ingest.logs_normalizer import (
     MAX_LINE_BYTES,

@@ -1,5 +1,6 @@
 """Publishing a tenant's skills as its git plugin marketplace (`chatgpt-admin-api.md`, "Plugins,
-the successor"): build the repository from the Skill IR (`skills.marketplace`, pure), commit it on
+the successor"): build the repository from the Skill IR (`skills.targets.plugin.marketplace`,
+pure), commit it on
 top of what the remote holds, push it (never forced), and record where it stands.
 
 Nothing is lost on a fault: the remote is only ever fast-forwarded, a non-fast-forward is fetched
@@ -24,7 +25,12 @@ from claresia.models import Tenant
 from claresia.time_limits import SoftTimeLimitExceeded, time_limit_reason
 from connectors.plugin_remote import plugin_remote_credentials
 from connectors.services import ConnectorUnavailable
-from skills.marketplace import (
+from skills.models import KnowledgeFile, PluginMarketplace, PluginPublishRun, Skill
+from skills.services.bundles import tenant_context
+from skills.targets.custom_gpt.transpiler import BundleError, TenantContext
+from skills.targets.plugin.build import AgentSkill, agent_skill
+from skills.targets.plugin.git import GitError, GitFault, Remote, TenantRepository
+from skills.targets.plugin.marketplace import (
     MARKETPLACE_MAX_BYTES,
     MARKETPLACE_PATH,
     SkillChanges,
@@ -37,11 +43,6 @@ from skills.marketplace import (
     skill_changes,
     skill_digests,
 )
-from skills.models import KnowledgeFile, PluginMarketplace, PluginPublishRun, Skill
-from skills.plugin import AgentSkill, agent_skill
-from skills.services.bundles import tenant_context
-from skills.services.plugin_git import GitError, GitFault, Remote, TenantRepository
-from skills.transpiler import BundleError, TenantContext
 
 logger = logging.getLogger(__name__)
 
