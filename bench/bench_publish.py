@@ -53,9 +53,9 @@ def main() -> None:
     from claresia.models import ArchetypeGroup, Tenant
     from connectors.sandbox.server import start_sandbox
     from connectors.services import connector_connect
-    from skills.services.export import skills_export
     from skills.services.imports import skills_import
-    from skills.services.publish import skills_publish
+    from skills.targets.custom_gpt.export import skills_export
+    from skills.targets.custom_gpt.publish import skills_publish
 
     sandbox = start_sandbox()
     settings.OPENAI_API_BASE = sandbox.api_base

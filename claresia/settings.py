@@ -262,12 +262,12 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "claresia.login_throttle.lockout_response"
+AXES_LOCKOUT_CALLABLE = "claresia.throttling.lockout_response"
 # The client address: README's production runs behind one TLS proxy, which appends the address
 # it saw to X-Forwarded-For; REMOTE_ADDR there is the proxy's, shared by every client. Without a
 # proxy (the local run) the header is the client's own to forge, so it is not read.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0 if DEBUG else 1)
-AXES_CLIENT_IP_CALLABLE = "claresia.login_throttle.client_ip"
+AXES_CLIENT_IP_CALLABLE = "claresia.throttling.client_ip"
 AXES_ENABLE_ADMIN = False  # claresia/admin.py registers axes' admin pages itself
 
 # Hub API (telemetry/hub, hub-records-api.md): hub tokens are HMAC-SHA256 digests keyed by this

@@ -23,13 +23,13 @@ from connectors.services import (
     connector_test_connection,
 )
 from skills.ir.importers import sources_from_path
-from skills.marketplace import marketplace_name
-from skills.plugin import plugin_name
 from skills.selectors import gpt_publications
 from skills.services.bundles import tenant_context
 from skills.services.imports import ImportReport, skills_import
-from skills.services.plugin_publish import plugin_marketplace_read
-from skills.services.publish import PublishReport, skills_publish
+from skills.targets.custom_gpt.publish import PublishReport, skills_publish
+from skills.targets.plugin.build import plugin_name
+from skills.targets.plugin.marketplace import marketplace_name
+from skills.targets.plugin.publish import plugin_marketplace_read
 
 DEMO_SKILLS_DIR = Path(__file__).resolve().parent / "skills"
 DEMO_SKILL_IDS = ["incident-postmortem", "pipeline-hygiene", "prd-review"]

@@ -24,12 +24,12 @@ from skills.ir.importers import SkillSourceError, sources_from_upload
 from skills.models import KnowledgeFile, Publication, PublishRun, Skill, SkillVersion
 from skills.selectors import skill_warnings
 from skills.services.bundles import skill_bundle_build
-from skills.services.export import skills_export
 from skills.services.imports import skills_import
-from skills.services.plugin_export import skills_plugin_export
-from skills.services.publish import PublishError, skills_publish_plan
+from skills.targets.custom_gpt.export import skills_export
+from skills.targets.custom_gpt.publish import PublishError, skills_publish_plan
+from skills.targets.custom_gpt.transpiler import BundleError
+from skills.targets.plugin.export import skills_plugin_export
 from skills.tasks import drift_check_start, publish_run_start
-from skills.transpiler import BundleError
 
 
 class PublicationStatusFilter(admin.SimpleListFilter):

@@ -7,7 +7,8 @@ build it. The hub builds it and cuts it with `action_schema_cut` — the one cut
 `manage.py hub_action_schema` writes the result to `openapi/emit_hub_record.json`;
 `tests/telemetry/test_hub_schema.py` fails when that file differs from the cut of what
 `/hub/v1/schema` serves. The bundle services read the file with `hub_action_schema()`, the only
-I/O here (once per process), and pass it to the pure `skills.transpiler.skill_bundle`, which
+I/O here (once per process), and pass it to the pure
+`skills.targets.custom_gpt.transpiler.skill_bundle`, which
 only points its server at the tenant's hub base.
 """
 
@@ -16,8 +17,8 @@ import json
 from functools import cache
 from pathlib import Path
 
-from skills.rules import HUB_OPERATION_ID
-from skills.transpiler import action_problems
+from skills.rules import HUB_APP_TITLE, HUB_OPERATION_ID
+from skills.targets.custom_gpt.transpiler import action_problems
 
 ACTION_SCHEMA_PATH = Path(__file__).resolve().parent / "openapi" / "emit_hub_record.json"
 # The transpiler replaces it with the tenant's hub base.
@@ -67,7 +68,7 @@ def action_schema_cut(document: dict, *, server_url: str = SERVER_PLACEHOLDER) -
     cut = {
         "openapi": document["openapi"],
         "info": {
-            "title": "Claresia hub",
+            "title": HUB_APP_TITLE,
             "version": document["info"]["version"],
             "description": "Records each skill's output and returns the footer to show.",
         },

@@ -1,10 +1,15 @@
 """The platform limits a valid skill can still exceed: warnings at import and beside the skill,
 not errors (the skill may be shortened before it is published, or be meant for the plugin
 target, which has no such limit). Publishing to ChatGPT refuses it until then, with the same
-numbers (skills.transpiler). The instructions measured are the transpiler's own, rules included.
+numbers (skills.targets.custom_gpt.transpiler). The instructions measured are the transpiler's own,
+rules included.
 """
 
-from skills.transpiler import GPT_NAME_LIMIT, INSTRUCTIONS_LIMIT, gpt_instructions
+from skills.targets.custom_gpt.transpiler import (
+    GPT_NAME_LIMIT,
+    INSTRUCTIONS_LIMIT,
+    gpt_instructions,
+)
 
 
 def gpt_limit_warnings(ir: dict, *, gpt_name: str) -> list[str]:

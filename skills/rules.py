@@ -6,6 +6,10 @@ Pure: the same IR gives the same text.
 """
 
 HUB_OPERATION_ID = "emit_hub_record"
+# The Claresia app's one name: the hub's MCP server as a plugin declares it and ChatGPT lists it
+# (its name), and as ChatGPT shows it (its title; an APP_LOG line's `app_name` may be either).
+HUB_APP_NAME = "claresia-hub"
+HUB_APP_TITLE = "Claresia hub"
 RULES_HEADING = "## Claresia rules (always follow them)"
 TYPE_LABELS = {
     "string": "text (one line)",
@@ -20,7 +24,7 @@ TYPE_LABELS = {
 GPT_HUB_CALL = f"`claresia.emit_hub_record` (action operation `{HUB_OPERATION_ID}`)"
 # A plugin skill calls the app its plugin declares: the hub's MCP server (`{hub_base}/mcp`).
 PLUGIN_HUB_CALL = (
-    f"the `{HUB_OPERATION_ID}` tool of the plugin's Claresia hub app (MCP server `claresia-hub`)"
+    f"the `{HUB_OPERATION_ID}` tool of the plugin's Claresia hub app (MCP server `{HUB_APP_NAME}`)"
 )
 
 

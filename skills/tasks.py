@@ -7,16 +7,16 @@ from django.conf import settings
 from django.db import transaction
 
 from claresia.models import Tenant
+from connectors.plugin_remote import plugin_remote_tenant_ids
 from skills.models import PluginPublishRun, PublishRun
-from skills.services.drift import drift_check_tenant, drift_tenant_ids
-from skills.services.plugin_publish import (
+from skills.services.workspace_read import workspace_read_refresh, workspace_read_tenant_ids
+from skills.targets.custom_gpt.drift import drift_check_tenant, drift_tenant_ids
+from skills.targets.custom_gpt.publish import publish_run_create, publish_run_execute
+from skills.targets.plugin.publish import (
     plugin_publish,
-    plugin_publish_tenant_ids,
     plugin_run_create,
     plugin_run_execute,
 )
-from skills.services.publish import publish_run_create, publish_run_execute
-from skills.services.workspace_read import workspace_read_refresh, workspace_read_tenant_ids
 
 
 @shared_task(
@@ -88,7 +88,7 @@ def plugin_publish_tenant_task(tenant_id: int) -> None:
 @shared_task
 def plugin_publish_all_task() -> int:
     """Daily (CELERY_BEAT_SCHEDULE): one marketplace publish per tenant with a plugin remote."""
-    tenant_ids = plugin_publish_tenant_ids()
+    tenant_ids = plugin_remote_tenant_ids()
     for tenant_id in tenant_ids:
         plugin_publish_tenant_task.delay(tenant_id)
     return len(tenant_ids)

@@ -18,7 +18,7 @@ from django.db.models import Aggregate, Count, FloatField, Q, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
 from claresia.models import Tenant
-from skills.services.export import csv_safe
+from skills.targets.custom_gpt.export import csv_safe
 from telemetry.models import TelemetryEvent
 from telemetry.selectors import RecordsTotal, hub_records_filtered, hub_records_total
 

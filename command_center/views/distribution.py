@@ -19,11 +19,11 @@ from skills.selectors import (
     skill_of,
     skill_rows,
 )
-from skills.services.export import skills_export
-from skills.services.plugin_export import skills_plugin_export
-from skills.services.publish import PublishError, PublishOutcome, skills_publish_plan
-from skills.services.workspace_drift import skill_verdict
 from skills.services.workspace_read import workspace_read_of
+from skills.targets.custom_gpt.export import skills_export
+from skills.targets.custom_gpt.publish import PublishError, PublishOutcome, skills_publish_plan
+from skills.targets.custom_gpt.workspace_drift import skill_verdict
+from skills.targets.plugin.export import skills_plugin_export
 from skills.tasks import drift_check_start, publish_run_start, workspace_read_start
 
 

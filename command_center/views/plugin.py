@@ -15,14 +15,14 @@ from claresia.admin_history import admin_history_log
 from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
 from connectors.plugin_remote import plugin_remote_configure, plugin_remote_of
 from connectors.services import connector_app_id
-from skills.plugin import mcp_server_url
 from skills.services.bundles import tenant_context
-from skills.services.plugin_publish import (
+from skills.services.workspace_read import plugin_arrival_stored, workspace_read_of
+from skills.targets.plugin.build import mcp_server_url
+from skills.targets.plugin.publish import (
     plugin_marketplace_read,
     plugin_pending,
     plugin_runs_recent,
 )
-from skills.services.workspace_read import plugin_arrival_stored, workspace_read_of
 from skills.tasks import plugin_run_start, workspace_read_start
 from telemetry.hub.selectors import mcp_clients_admin_url, mcp_connections_of
 

@@ -14,7 +14,8 @@ stores (`README.md` → The OpenAI sandbox):
 
 GPT objects carry `sharing` (`{"visibility": "private" | "groups", "group_ids": [...]}`) beside
 the modelled GPTConfig fields: `openai-enterprise-api.md` models sharing only as a `PUT`, and
-the sandbox exposes it on the GPT object so that drift detection (skills/services/drift.py) can
+the sandbox exposes it on the GPT object so that drift detection
+(skills/targets/custom_gpt/drift.py) can
 compare it; when a real GPT object lacks it, drift says sharing was not compared. Tests change a
 GPT behind Claresia's back with `PATCH /_sandbox/gpts/<org>/<gpt_id>` (any keys, including
 `instructions`, `file_ids` and `sharing`) or delete it with `DELETE` (server.py).

@@ -1,5 +1,6 @@
 """Agent Skills `SKILL.md` folder → Skill IR: the import side of the plugin target's mapping
-(`skill-ir.md`; the export side is `skills.plugin`). It lives with the IR's readers so that
+(`skill-ir.md`; the export side is `skills.targets.plugin.build`). It lives with the IR's readers
+so that
 `skills.ir` never reaches up to a target module; both sides share the metadata keys below.
 
 Pure: no database, no HTTP, no file, no clock; values are bounded by `skills.ir.documents`.

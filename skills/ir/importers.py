@@ -194,7 +194,8 @@ def agent_skill_document(
     content: bytes, tree: dict[str, bytes], budget: ReadBudget | None = None
 ) -> tuple[dict | None, list[str], dict[str, bytes]]:
     """Map an Agent Skills `SKILL.md` folder onto the IR, as `skill-ir.md` describes (the
-    mapping is skills/ir/agent_skills.py, the import side of skills/plugin.py); the files come
+    mapping is skills/ir/agent_skills.py, the import side of skills/targets/plugin/build.py); the
+    files come
     back keyed by the IR's knowledge paths."""
     if problem := document_size_problem(AGENT_SKILL_FILENAME, len(content)):
         return None, [problem], tree

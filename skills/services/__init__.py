@@ -1,2 +1,3 @@
-"""Skill services: import, bundle, publish and export. Admin actions, Command Center views,
-management commands and Celery tasks call these and present the result."""
+"""Skill services shared by every target: import, bundle, the workspace inventory and read (each
+target's own publish, drift and export live in `skills/targets/<target>/`). Admin actions,
+Command Center views, management commands and Celery tasks call these and present the result."""

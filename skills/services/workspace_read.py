@@ -26,10 +26,10 @@ from claresia.models import Tenant
 from connectors.openai.errors import OpenAIError
 from connectors.services import ConnectorUnavailable, connector_workspace_id, tenants_with_connector
 from skills.models import WorkspaceRead
-from skills.plugin import plugin_name
 from skills.services.bundles import tenant_context
-from skills.services.plugin_arrival import ArrivalStatus, PluginArrival, plugin_arrival_check
-from skills.services.workspace_drift import WorkspaceSkillLine, skills_workspace_check
+from skills.targets.custom_gpt.workspace_drift import WorkspaceSkillLine, skills_workspace_check
+from skills.targets.plugin.arrival import ArrivalStatus, PluginArrival, plugin_arrival_check
+from skills.targets.plugin.build import plugin_name
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from redis.exceptions import RedisError
 from rest_framework import authentication, exceptions, throttling
 from rest_framework.settings import api_settings
 
+from claresia.throttling import RedisWindowCounter, cache_write_pool, parse_rate
 from telemetry.hub.models import HubToken
 from telemetry.hub.services import hub_token_authenticate
-from telemetry.hub.window_counter import RedisWindowCounter, cache_write_pool
 
 logger = logging.getLogger(__name__)
 
@@ -114,14 +114,12 @@ class WindowThrottle:
 
     def wait_if_over(self, ident: str) -> int | None:
         """Count a request of `ident`; the seconds to wait when it is over the rate, else None."""
-        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        rate = parse_rate(api_settings.DEFAULT_THROTTLE_RATES.get(self.scope))
         if rate is None:
             return None
-        # DRF's rate format: "<requests>/<s|m|h|d>[…]", e.g. "6000/min".
-        number, _, period = rate.partition("/")
-        num_requests, duration = int(number), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
-        count, window_end = window_count(f"throttle:{self.scope}:{ident}", duration=duration)
-        if count is None or count <= num_requests:
+        key = f"throttle:{self.scope}:{ident}"
+        count, window_end = window_count(key, duration=rate.seconds)
+        if count is None or count <= rate.requests:
             return None
         return max(1, int(window_end - time.time()) + 1)
 
@@ -139,6 +137,10 @@ class HubTokenThrottle(throttling.SimpleRateThrottle):
     def get_rate(self):
         # Read at call time (DRF's class attribute freezes the rates at import).
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def parse_rate(self, rate):
+        # The project's one rate reader (claresia/throttling.py), not DRF's copy of it.
+        return parse_rate(rate) or (None, None)
 
     def get_cache_key(self, request, view):
         auth = getattr(request, "auth", None)

@@ -4,6 +4,7 @@ a 400, `{"detail": "..."}` for any other 4xx."""
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
+from telemetry.hub.services import SkillNotFound
 from telemetry.hub.validation import MAX_BODY_CHARACTERS
 
 
@@ -14,21 +15,27 @@ class PayloadTooLarge(exceptions.APIException):
 
 
 class SkillNotFoundError(exceptions.NotFound):
-    default_detail = "This tenant has no skill with this id."
+    """The REST API's 404 for the services' SkillNotFound, in its words."""
+
+    default_detail = SkillNotFound.message
 
 
-def _flatten(errors, prefix: str = "") -> dict[str, list[str]]:
+def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested validation errors as the contract's `{field.path: [message, …]}` (the REST
+    API's 400 and the MCP tool's error share it)."""
     if isinstance(errors, dict):
         flat: dict[str, list[str]] = {}
         for field, value in errors.items():
-            flat.update(_flatten(value, f"{prefix}{field}" if not prefix else f"{prefix}.{field}"))
+            flat.update(
+                flatten_errors(value, f"{prefix}{field}" if not prefix else f"{prefix}.{field}")
+            )
         return flat
     if isinstance(errors, list) and all(not isinstance(item, dict | list) for item in errors):
         return {prefix or "non_field_errors": [str(item) for item in errors]}
     if isinstance(errors, list):
         flat = {}
         for index, item in enumerate(errors):
-            flat.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
+            flat.update(flatten_errors(item, f"{prefix}.{index}" if prefix else str(index)))
         return flat
     return {prefix or "non_field_errors": [str(errors)]}
 
@@ -36,7 +43,7 @@ def _flatten(errors, prefix: str = "") -> dict[str, list[str]]:
 def hub_exception_handler(exc, context):
     response = exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.ValidationError):
-        response.data = {"errors": _flatten(response.data)}
+        response.data = {"errors": flatten_errors(response.data)}
     elif response is not None and response.status_code == status.HTTP_400_BAD_REQUEST:
         # A body that is not JSON at all: still the contract's 400 shape.
         response.data = {"errors": {"body": [str(exc.detail)]}}

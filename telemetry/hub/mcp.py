@@ -35,8 +35,9 @@ from mcp_types import DEFAULT_NEGOTIATED_VERSION, jsonrpc_message_adapter
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from rest_framework import serializers as drf_serializers
 
+from skills.rules import HUB_APP_NAME, HUB_APP_TITLE
 from telemetry.hub.auth import WindowThrottle
-from telemetry.hub.exceptions import PayloadTooLarge, SkillNotFoundError, _flatten
+from telemetry.hub.exceptions import PayloadTooLarge, flatten_errors
 from telemetry.hub.footer import cost_display
 from telemetry.hub.mcp_services import McpCaller, mcp_caller_authenticate, mcp_client_touch
 from telemetry.hub.oauth import hub_resource, resource_metadata_url
@@ -128,11 +129,11 @@ def _emit(caller: McpCaller, context: OpenAIContext, arguments: dict) -> types.C
     try:
         values = emit_hub_record_values(arguments)
     except drf_serializers.ValidationError as error:
-        return _tool_error({"errors": _flatten(error.detail)})
+        return _tool_error({"errors": flatten_errors(error.detail)})
     try:
         result = hub_record_emit_values(values, tenant=caller.tenant, context=context)
     except SkillNotFound:
-        return _tool_error({"detail": str(SkillNotFoundError.default_detail)})
+        return _tool_error({"detail": SkillNotFound.message})
     record = result.record
     url = hub_record_url(record)
     answer = {
@@ -155,9 +156,9 @@ async def _call_tool(ctx, params: types.CallToolRequestParams) -> types.CallTool
 
 
 server = Server(
-    "claresia-hub",
+    HUB_APP_NAME,
     version="1",
-    title="Claresia hub",
+    title=HUB_APP_TITLE,
     instructions="Record each skill's output with emit_hub_record and end with its footer.",
     on_list_tools=_list_tools,
     on_call_tool=_call_tool,

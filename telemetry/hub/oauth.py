@@ -26,8 +26,10 @@ from oauth2_provider.views import AuthorizationView, TokenView
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
-from claresia.login_throttle import client_ip
+from claresia.models import Tenant
 from claresia.scoping import tenants_editable_by
+from claresia.throttling import client_ip
+from skills.rules import HUB_APP_TITLE
 from telemetry.hub.auth import WindowThrottle
 from telemetry.hub.mcp_services import (
     ClientBoundElsewhere,
@@ -83,7 +85,7 @@ def protected_resource_metadata(request):
             "authorization_servers": [base],
             "scopes_supported": [settings.MCP_SCOPE],
             "bearer_methods_supported": ["header"],
-            "resource_name": "Claresia hub",
+            "resource_name": HUB_APP_TITLE,
         }
     )
 
@@ -214,7 +216,7 @@ def refuse_other_resource(request, credentials: dict) -> None:
 class TenantAllowForm(AllowForm):
     # Not required: Deny names no tenant (form_valid requires one for Approve).
     tenant = forms.ModelChoiceField(
-        queryset=McpClient.objects.none(),
+        queryset=Tenant.objects.none(),  # the approving admin's tenants, set per request
         empty_label=None,
         required=False,
         help_text="The tenant whose hub this ChatGPT connection writes to.",

@@ -34,7 +34,7 @@ from oauth2_provider.cimd import (
 from oauth2_provider.models import Application
 from oauth2_provider.settings import oauth2_settings
 
-from claresia.login_throttle import client_ip
+from claresia.throttling import client_ip
 from telemetry.hub.auth import WindowThrottle
 
 _registration_throttle = WindowThrottle("oauth_register")

@@ -117,7 +117,10 @@ def hub_tokens_revoke(*, tokens) -> int:
 
 
 class SkillNotFound(Exception):
-    """The token's tenant has no skill with that id (whoever else may have one)."""
+    """The token's tenant has no skill with that id (whoever else may have one). `message` is
+    what the REST API's 404 and the MCP tool's error say: never whether another tenant has it."""
+
+    message = "This tenant has no skill with this id."
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from django.db import transaction
 from redis import Redis
 from redis.exceptions import RedisError
 
-from telemetry.hub.window_counter import ThreadRedis, cache_write_pool
+from claresia.throttling import ThreadRedis, cache_write_pool
 
 logger = logging.getLogger(__name__)
 

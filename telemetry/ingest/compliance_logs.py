@@ -106,9 +106,10 @@ from connectors.services import (
     connector_principal_ids,
     connector_workspace_id,
 )
-from skills.plugin import MCP_SERVER_NAME, plugin_name
+from skills.rules import HUB_APP_NAME, HUB_APP_TITLE
 from skills.services.bundles import tenant_context
 from skills.services.inventory import gpt_inventory_read, gpt_skill_map
+from skills.targets.plugin.build import plugin_name
 from telemetry.hub.models import HubRecord
 from telemetry.ingest.logs_normalizer import (
     MAX_LINE_BYTES,
@@ -135,8 +136,6 @@ from telemetry.models import LogsCursor
 logger = logging.getLogger(__name__)
 
 EVENT_TYPES = (compliance.CONVERSATION_MESSAGE, compliance.APP_LOG)
-# The hub's MCP server's title (telemetry/hub/mcp.py), as ChatGPT may name the app.
-MCP_SERVER_TITLE = "Claresia hub"
 RETENTION = timedelta(days=30)  # chatgpt-admin-api.md: files are kept 30 days
 # Files one poll may read: two requests each (list pages aside), well under the per-route limit
 # of 100 per minute for the download route over a poll of a few minutes.
@@ -310,112 +309,218 @@ def app_identity(tenant: Tenant) -> AppIdentity:
     connector's), and the names it is configured with (the hub's MCP server's name and title,
     the plugin that declares it), which ChatGPT shows as the app's display name."""
     context = tenant_context(tenant)
-    names = {MCP_SERVER_NAME, MCP_SERVER_TITLE, plugin_name(context)}
+    names = {HUB_APP_NAME, HUB_APP_TITLE, plugin_name(context)}
     return AppIdentity(connector_app_id(tenant=tenant), frozenset(n.lower() for n in names))
 
 
-def _normalize(event: dict, event_type: str, tenant_slug: str, readers: _Readers, file_id, line_no):
-    if event_type == compliance.APP_LOG:
-        result = normalize_app_event(event, ours=readers.app, log_file=file_id, line_no=line_no)
-        if isinstance(result, LogRow) and not readers.app.app_id:
-            readers.learn_app(app_call_fields(event).app_id)
-        return result
-    gpt_map = readers.gpt_map
-    result = normalize_log_event(
-        event, tenant_slug=tenant_slug, gpts=gpt_map.gpts, log_file=file_id, line_no=line_no
-    )
-    if result is LineSkipped.UNKNOWN_GPT and gpt_map.refresh():
-        result = normalize_log_event(
-            event, tenant_slug=tenant_slug, gpts=gpt_map.gpts, log_file=file_id, line_no=line_no
-        )
-    return result
+# Failures that may concern one event type only (the key may read one type and not the other,
+# one file or one list may be bad): the next type is still read. Any other failure (the key
+# refused, a wrong id, the rate limit, OpenAI unavailable) would meet the next type too.
+TYPE_FAILURES = (
+    PermissionDeniedError,
+    BadRequestError,
+    MalformedListError,
+    FileCheckFailed,
+    LogFileRefusedError,
+)
+# Never turned into a poll error: the database gone (the task retries) or the task's time limit
+# (the task records it on every cursor, `telemetry/ingest/services.py`).
+PASSED_ON = (OperationalError, InterfaceError, SoftTimeLimitExceeded)
 
 
-def _download(
-    client, principal, file_id: str, event_type: str, tenant_slug: str, readers: _Readers
-) -> _FileRead:
-    digest = hashlib.sha256()
-    rows: list[LogRow] = []
-    uses: list[LogRow] = []
-    models: dict[str, str] = {}
-    skipped = foreign = 0
-    malformed: list[tuple[int, str]] = []
+def _attempt(step: Callable[[], object], *, what: str) -> tuple[str, bool]:
+    """Run one step of a poll under its failure rules: ("", False) when it went well, else its
+    error in words and whether it concerns every event type (then the poll asks no more). The
+    one place those rules live: an OpenAI, connector or checksum problem in its own words, any
+    other error logged whole and shown as the internal-error message."""
     try:
-        with compliance.log_file_open(client, principal, file_id) as chunks:
-            for line_no, line in file_lines(chunks, digest):
-                if line is None:
-                    malformed.append((line_no, f"longer than {MAX_LINE_BYTES} bytes"))
-                    continue
-                if not line.strip():
-                    continue
-                try:
-                    event = parse_line(line)
-                    # Before anything is read from it: a line of another principal is not ours.
-                    if not of_principal(event, readers.principals):
-                        foreign += 1
+        step()
+    except PASSED_ON:
+        raise
+    except FileCheckFailed as exc:
+        return str(exc), False
+    except (OpenAIError, ConnectorUnavailable) as exc:
+        return exc.user_message, not isinstance(exc, TYPE_FAILURES)
+    except Exception:
+        logger.exception("Logs Platform poll of %s stopped on an error", what)
+        return INTERNAL_ERROR_MESSAGE, True
+    return "", False
+
+
+@dataclass
+class _Poll:
+    """One poll's state, shared by the steps that read a tenant's files: who asks (client,
+    principal), what turns lines into rows (readers), what the poll has done so far (outcome),
+    its clock and its limits."""
+
+    tenant: Tenant
+    principal: compliance.Principal
+    client: OpenAIClient
+    readers: _Readers
+    outcome: LogsOutcome
+    now: datetime
+    max_files: int = FILE_BUDGET
+    should_stop: Callable[[], bool] = lambda: False
+
+    def run(self) -> None:
+        """Each event type the principal serves, in order, each under the failure rules."""
+        stopped = ""
+        for event_type in EVENT_TYPES:
+            if not self.principal.serves(event_type):
+                # chatgpt-admin-api.md → Credentials and errors: conversations are
+                # workspace-scoped; the organization path never serves them.
+                continue
+            cursor = _cursor(self.tenant, event_type, self.principal, self.now)
+            if stopped:  # a failure that concerns every type: not asked again
+                _failed([cursor], self.tenant, self.outcome, stopped, self.now)
+                continue
+            error, every_type = _attempt(
+                lambda cursor=cursor: self.poll_type(cursor),
+                what=f"tenant {self.tenant.slug} ({event_type})",
+            )
+            if error:
+                _failed([cursor], self.tenant, self.outcome, error, self.now)
+                stopped = error if every_type else ""
+
+    def poll_type(self, cursor: LogsCursor) -> None:
+        now, outcome = self.now, self.outcome
+        oldest = now - RETENTION
+        start = cursor.cursor_at or (now - timedelta(seconds=settings.TELEMETRY_INITIAL_LOOKBACK))
+        if cursor.cursor_at is not None and cursor.cursor_at < oldest:
+            gap = (
+                f"events between {cursor.cursor_at:%Y-%m-%d %H:%M} and {oldest:%Y-%m-%d %H:%M} UTC "
+                "expired before Claresia read them (the Logs Platform keeps files 30 days)"
+            )
+            outcome.gap = gap
+            cursor.last_gap, cursor.last_gap_at = gap, now
+            cursor.save(update_fields=["last_gap", "last_gap_at"])
+            logger.warning("telemetry %s: %s", self.tenant.slug, gap)
+        start = max(start, oldest)
+        files = compliance.logs_files(
+            self.client, self.principal, event_type=cursor.event_type, after=compliance.iso(start)
+        )
+        for file in files:
+            if outcome.files >= self.max_files or self.should_stop():
+                outcome.status = PollStatus.PARTIAL
+                break
+            try:
+                end_time = parse_time(file.get("end_time"))
+            except MalformedLine as exc:
+                raise MalformedListError(f"log file {file.get('id')} has {exc}") from None
+            read = self.read_file(file, cursor.event_type)
+            _store_file(cursor, file, end_time, read, outcome)
+        try:
+            newest = compliance.max_event_time(
+                self.client, self.principal, event_type=cursor.event_type
+            )
+        except OpenAIError as exc:
+            logger.warning("telemetry %s: max_event_time: %s", self.tenant.slug, exc.user_message)
+        else:
+            if newest:
+                with contextlib.suppress(MalformedLine):  # freshness only: a bad value is not shown
+                    cursor.max_event_time = parse_time(newest)
+        cursor.last_success_at, cursor.last_error = now, ""
+        cursor.save(update_fields=["max_event_time", "last_success_at", "last_error"])
+
+    def read_file(self, file: dict, event_type: str) -> _FileRead:
+        """Download and read one file, checked against its `file_sha256`: one retry on a
+        mismatch, then FileCheckFailed."""
+        expected = str(file.get("file_sha256") or "").lower()
+        for attempt in (1, 2):
+            read = self.download(file["id"], event_type)
+            if read.refused or not expected or read.sha256 == expected:
+                return read
+            logger.warning(
+                "telemetry %s: log file %s failed its sha256 check (attempt %d)",
+                self.tenant.slug,
+                file["id"],
+                attempt,
+            )
+        raise FileCheckFailed(
+            f"log file {file['id']} (end_time {file.get('end_time')}) failed its sha256 check "
+            "twice: the poll stopped before it, and the next poll downloads it again"
+        )
+
+    def download(self, file_id: str, event_type: str) -> _FileRead:
+        readers = self.readers
+        digest = hashlib.sha256()
+        rows: list[LogRow] = []
+        uses: list[LogRow] = []
+        models: dict[str, str] = {}
+        skipped = foreign = 0
+        malformed: list[tuple[int, str]] = []
+        try:
+            with compliance.log_file_open(self.client, self.principal, file_id) as chunks:
+                for line_no, line in file_lines(chunks, digest):
+                    if line is None:
+                        malformed.append((line_no, f"longer than {MAX_LINE_BYTES} bytes"))
                         continue
-                    result = _normalize(event, event_type, tenant_slug, readers, file_id, line_no)
-                    used = (
-                        skill_use_rows(
-                            event,
-                            plugin_skills=readers.plugin_skills,
-                            log_file=file_id,
-                            line_no=line_no,
+                    if not line.strip():
+                        continue
+                    try:
+                        event = parse_line(line)
+                        # Before anything is read from it: a line of another principal is not ours.
+                        if not of_principal(event, readers.principals):
+                            foreign += 1
+                            continue
+                        result = self.normalize(event, event_type, file_id, line_no)
+                        used = (
+                            skill_use_rows(
+                                event,
+                                plugin_skills=readers.plugin_skills,
+                                log_file=file_id,
+                                line_no=line_no,
+                            )
+                            if event_type == compliance.CONVERSATION_MESSAGE
+                            else []
                         )
-                        if event_type == compliance.CONVERSATION_MESSAGE
-                        else []
-                    )
-                except MalformedLine as exc:
-                    malformed.append((line_no, str(exc)))
-                    continue
-                uses += used
-                if isinstance(result, LogRow):
-                    rows.append(result)
-                elif isinstance(result, AssistantModel):
-                    models[result.conversation_id] = result.model
-                elif not used:
-                    skipped += 1
-    except LogFileTooLargeError as exc:
-        # One bad file is reported and skipped (ARCHITECTURE.md → Bounded by construction): it
-        # would be refused again on every poll, holding back every file after it.
-        return _FileRead([], 0, [], "", refused=exc.user_message)
-    if foreign:
-        logger.warning(
-            "telemetry %s: log file %s: %d line(s) of another workspace or organization skipped",
-            tenant_slug,
-            file_id,
-            foreign,
+                    except MalformedLine as exc:
+                        malformed.append((line_no, str(exc)))
+                        continue
+                    uses += used
+                    if isinstance(result, LogRow):
+                        rows.append(result)
+                    elif isinstance(result, AssistantModel):
+                        models[result.conversation_id] = result.model
+                    elif not used:
+                        skipped += 1
+        except LogFileTooLargeError as exc:
+            # One bad file is reported and skipped (ARCHITECTURE.md → Bounded by construction):
+            # it would be refused again on every poll, holding back every file after it.
+            return _FileRead([], 0, [], "", refused=exc.user_message)
+        if foreign:
+            logger.warning(
+                "telemetry %s: log file %s: %d line(s) of another workspace or organization "
+                "skipped",
+                self.tenant.slug,
+                file_id,
+                foreign,
+            )
+        return _FileRead(
+            with_models(rows, models),
+            skipped + foreign,
+            malformed,
+            digest.hexdigest(),
+            foreign=foreign,
+            skill_uses=uses,
         )
-    return _FileRead(
-        with_models(rows, models),
-        skipped + foreign,
-        malformed,
-        digest.hexdigest(),
-        foreign=foreign,
-        skill_uses=uses,
-    )
 
-
-def _read_file(
-    client, principal, file: dict, event_type: str, tenant_slug: str, readers: _Readers
-) -> _FileRead:
-    """Download and read one file, checked against its `file_sha256`: one retry on a mismatch,
-    then FileCheckFailed."""
-    expected = str(file.get("file_sha256") or "").lower()
-    for attempt in (1, 2):
-        read = _download(client, principal, file["id"], event_type, tenant_slug, readers)
-        if read.refused or not expected or read.sha256 == expected:
-            return read
-        logger.warning(
-            "telemetry %s: log file %s failed its sha256 check (attempt %d)",
-            tenant_slug,
-            file["id"],
-            attempt,
+    def normalize(self, event: dict, event_type: str, file_id: str, line_no: int):
+        readers = self.readers
+        if event_type == compliance.APP_LOG:
+            result = normalize_app_event(event, ours=readers.app, log_file=file_id, line_no=line_no)
+            if isinstance(result, LogRow) and not readers.app.app_id:
+                readers.learn_app(app_call_fields(event).app_id)
+            return result
+        gpt_map, slug = readers.gpt_map, self.tenant.slug
+        result = normalize_log_event(
+            event, tenant_slug=slug, gpts=gpt_map.gpts, log_file=file_id, line_no=line_no
         )
-    raise FileCheckFailed(
-        f"log file {file['id']} (end_time {file.get('end_time')}) failed its sha256 check twice: "
-        "the poll stopped before it, and the next poll downloads it again"
-    )
+        if result is LineSkipped.UNKNOWN_GPT and gpt_map.refresh():
+            result = normalize_log_event(
+                event, tenant_slug=slug, gpts=gpt_map.gpts, log_file=file_id, line_no=line_no
+            )
+        return result
 
 
 def logs_poll(
@@ -434,43 +539,27 @@ def logs_poll(
     """
     now = now or timezone.now()
     outcome = LogsOutcome(tenant=tenant.slug)
+
+    def read() -> None:
+        with client or admin_client_for_tenant(tenant=tenant) as opened:
+            readers = _Readers(
+                tenant,
+                connector_principal_ids(tenant=tenant) | {principal.id.lower()},
+                _GptMap(tenant, opened),
+                app_identity(tenant),
+                plugin_skill_map(tenant=tenant),
+            )
+            _Poll(tenant, principal, opened, readers, outcome, now, max_files, should_stop).run()
+
     with tenant_poll_lock(tenant.pk) as acquired:
         if not acquired:
             outcome.status = PollStatus.LOCKED
             return outcome
-        try:
-            with client or admin_client_for_tenant(tenant=tenant) as opened:
-                readers = _Readers(
-                    tenant,
-                    connector_principal_ids(tenant=tenant) | {principal.id.lower()},
-                    _GptMap(tenant, opened),
-                    app_identity(tenant),
-                    plugin_skill_map(tenant=tenant),
-                )
-                stopped = ""
-                for event_type in EVENT_TYPES:
-                    if not principal.serves(event_type):
-                        # chatgpt-admin-api.md → Credentials and errors: conversations are
-                        # workspace-scoped; the organization path never serves them.
-                        continue
-                    cursor = _cursor(tenant, event_type, principal, now)
-                    if stopped:  # a failure that concerns every type: not asked again
-                        _failed([cursor], tenant, outcome, stopped, now)
-                        continue
-                    error, every_type = _poll_type_safely(
-                        cursor, opened, principal, readers, outcome, now, max_files, should_stop
-                    )
-                    if error:
-                        _failed([cursor], tenant, outcome, error, now)
-                        stopped = error if every_type else ""
-        except (OpenAIError, ConnectorUnavailable) as exc:
-            # Before any type was read: the client or the GPT map could not be had.
-            return _failed([], tenant, outcome, exc.user_message, now)
-        except (OperationalError, InterfaceError, SoftTimeLimitExceeded):
-            raise
-        except Exception:
-            logger.exception("Logs Platform poll of tenant %s stopped on an error", tenant.slug)
-            return _failed([], tenant, outcome, INTERNAL_ERROR_MESSAGE, now)
+        # A failure here came before any type was read (the client or the GPT map could not be
+        # had) or between types: every type's cursor says it.
+        error, _ = _attempt(read, what=f"tenant {tenant.slug}")
+        if error:
+            return _failed([], tenant, outcome, error, now)
     logger.info("telemetry poll %s", outcome)
     return outcome
 
@@ -485,76 +574,6 @@ def _cursor(tenant: Tenant, event_type: str, principal, now: datetime) -> LogsCu
     cursor.malformed_report = ""
     cursor.save()
     return cursor
-
-
-# Failures that may concern one event type only (the key may read one type and not the other,
-# one file or one list may be bad): the next type is still read. Any other failure (the key
-# refused, a wrong id, the rate limit, OpenAI unavailable) would meet the next type too.
-TYPE_FAILURES = (
-    PermissionDeniedError,
-    BadRequestError,
-    MalformedListError,
-    FileCheckFailed,
-    LogFileRefusedError,
-)
-
-
-def _poll_type_safely(cursor, *args) -> tuple[str, bool]:
-    """Poll one event type: ("", False) when it went well, else its error in words and whether
-    it concerns every type (then the poll asks no more)."""
-    try:
-        _poll_type(cursor, *args)
-    except (OpenAIError, ConnectorUnavailable, FileCheckFailed) as exc:
-        message = str(exc) if isinstance(exc, FileCheckFailed) else exc.user_message
-        return message, not isinstance(exc, TYPE_FAILURES)
-    except (OperationalError, InterfaceError, SoftTimeLimitExceeded):
-        raise
-    except Exception:
-        logger.exception(
-            "Logs Platform poll of tenant %s (%s) stopped on an error",
-            cursor.tenant.slug,
-            cursor.event_type,
-        )
-        return INTERNAL_ERROR_MESSAGE, True
-    return "", False
-
-
-def _poll_type(cursor, client, principal, readers, outcome, now, max_files, should_stop) -> None:
-    oldest = now - RETENTION
-    start = cursor.cursor_at or (now - timedelta(seconds=settings.TELEMETRY_INITIAL_LOOKBACK))
-    if cursor.cursor_at is not None and cursor.cursor_at < oldest:
-        gap = (
-            f"events between {cursor.cursor_at:%Y-%m-%d %H:%M} and {oldest:%Y-%m-%d %H:%M} UTC "
-            "expired before Claresia read them (the Logs Platform keeps files 30 days)"
-        )
-        outcome.gap = gap
-        cursor.last_gap, cursor.last_gap_at = gap, now
-        cursor.save(update_fields=["last_gap", "last_gap_at"])
-        logger.warning("telemetry %s: %s", cursor.tenant.slug, gap)
-    start = max(start, oldest)
-    files = compliance.logs_files(
-        client, principal, event_type=cursor.event_type, after=compliance.iso(start)
-    )
-    for file in files:
-        if outcome.files >= max_files or should_stop():
-            outcome.status = PollStatus.PARTIAL
-            break
-        try:
-            end_time = parse_time(file.get("end_time"))
-        except MalformedLine as exc:
-            raise MalformedListError(f"log file {file.get('id')} has {exc}") from None
-        read = _read_file(client, principal, file, cursor.event_type, cursor.tenant.slug, readers)
-        _store_file(cursor, file, end_time, read, outcome)
-    try:
-        newest = compliance.max_event_time(client, principal, event_type=cursor.event_type)
-    except OpenAIError as exc:
-        logger.warning("telemetry %s: max_event_time: %s", cursor.tenant.slug, exc.user_message)
-    else:
-        if newest:
-            with contextlib.suppress(MalformedLine):  # freshness only: a bad value is not shown
-                cursor.max_event_time = parse_time(newest)
-    cursor.last_success_at, cursor.last_error = now, ""
-    cursor.save(update_fields=["max_event_time", "last_success_at", "last_error"])
 
 
 def _store_file(

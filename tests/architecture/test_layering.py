@@ -13,7 +13,6 @@ APPS = ["claresia", "connectors", "skills", "telemetry", "command_center", "demo
 RANK = {app: rank for rank, app in enumerate(APPS)}
 # The project's wiring names every app by design.
 WIRING = {"claresia/settings.py", "claresia/urls.py", "claresia/celery.py", "claresia/wsgi.py"}
-WIRING |= {"claresia/asgi.py"}
 # The connector's model and its key are the connectors app's own: every other app goes through
 # connectors.services (ConnectorUnavailable, ConnectorStatus, PublishMode, the OpenAI client).
 CONNECTOR_INTERNALS = {"connectors.models", "connectors.crypto"}

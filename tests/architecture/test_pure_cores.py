@@ -20,7 +20,7 @@ from skills.ir.validation import ir_normalized
 from tests.skills.helpers import FIXTURES, SKILL_FOLDER, fixture_ir
 
 ROOT = Path(__file__).resolve().parents[2]
-CORES = ("skills.transpiler", "telemetry.ingest.normalizer")
+CORES = ("skills.targets.custom_gpt.transpiler", "telemetry.ingest.normalizer")
 
 # Runs in the fresh interpreter: reads its inputs from stdin, then starts watching.
 PROBE = """
@@ -39,7 +39,7 @@ def watch(event, args):
 
 sys.addaudithook(watch)
 
-from skills.transpiler import KnowledgeRef, TenantContext, skill_bundle
+from skills.targets.custom_gpt.transpiler import KnowledgeRef, TenantContext, skill_bundle
 from telemetry.ingest.normalizer import normalize_audit_event
 
 phase = "call"
@@ -150,7 +150,8 @@ def test_the_probe_sees_a_core_that_reads_a_file():
 # ---- every module that says it is pure ----------------------------------------------------------
 
 APPS = ("claresia", "connectors", "skills", "telemetry", "command_center", "demo")
-# How a module says it is pure: a sentence starting "Pure:" (skills.transpiler's wording) or
+# How a module says it is pure: a sentence starting "Pure:" (skills.targets.custom_gpt.transpiler's
+# wording) or
 # "… as a pure function" (the normalizers'). Saying another module is pure is not a claim.
 PURE_CLAIM = re.compile(r"\bPure:|\bas a pure function\b")
 FRAMEWORKS = ("django", "rest_framework")
@@ -217,9 +218,9 @@ def test_the_pure_claims_are_found():
     found = set(declared_pure())
     # then the cores the house names as pure are among those that say so
     assert {
-        "skills.transpiler",
-        "skills.plugin",
-        "skills.marketplace",
+        "skills.targets.custom_gpt.transpiler",
+        "skills.targets.plugin.build",
+        "skills.targets.plugin.marketplace",
         "skills.ir.agent_skills",
         "telemetry.ingest.normalizer",
         "telemetry.ingest.logs_normalizer",

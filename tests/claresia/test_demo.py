@@ -9,7 +9,7 @@ from claresia.models import TenantMembership
 from connectors.models import Connector
 from demo.loader import demo_load, demo_skills_publish
 from skills.models import Publication
-from skills.services.workspace_drift import skills_workspace_check
+from skills.targets.custom_gpt.workspace_drift import skills_workspace_check
 
 
 @pytest.mark.integration

@@ -127,7 +127,7 @@ def test_the_client_address_is_the_one_the_outermost_trusted_proxy_saw(
     settings, proxies, forwarded_for, remote_addr, expected
 ):
     # given
-    from claresia.login_throttle import client_ip
+    from claresia.throttling import client_ip
 
     settings.TRUSTED_PROXY_COUNT = proxies
     request = RequestFactory().get("/", REMOTE_ADDR=remote_addr, HTTP_X_FORWARDED_FOR=forwarded_for)

@@ -16,8 +16,8 @@ from command_center import urls as command_center_urls
 from connectors.plugin_remote import plugin_remote_configure
 from connectors.services import connector_connect
 from skills.models import PluginMarketplace, PublishRun, Skill
-from skills.services.plugin_publish import plugin_marketplace_state
-from skills.services.publish import publish_run_create
+from skills.targets.custom_gpt.publish import publish_run_create
+from skills.targets.plugin.publish import plugin_marketplace_state
 from tests.command_center.helpers import add_event
 from tests.factories import make_user
 from tests.skills.helpers import minimal_ir

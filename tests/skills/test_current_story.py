@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from skills.services.export import skills_export
+from skills.targets.custom_gpt.export import skills_export
 
 pytestmark = pytest.mark.django_db
 

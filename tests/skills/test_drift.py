@@ -9,13 +9,13 @@ from cryptography.fernet import Fernet
 
 from connectors.sandbox.state import Fault
 from skills.models import Publication
-from skills.services.drift import (
+from skills.targets.custom_gpt.drift import (
     SHARING_NOT_REPORTED,
     DriftError,
     gpt_differences,
     skills_drift_check,
 )
-from skills.services.publish import skills_publish, skills_publish_plan
+from skills.targets.custom_gpt.publish import skills_publish, skills_publish_plan
 from skills.tasks import drift_check_all_task, publish_run_start
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from skills.models import Publication, PublishRun
-from skills.services.drift import skills_drift_check
-from skills.services.publish import skills_publish
+from skills.targets.custom_gpt.drift import skills_drift_check
+from skills.targets.custom_gpt.publish import skills_publish
 from tests.factories import make_user
 
 DISTRIBUTION = "/command-center/distribution/"

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from skills.ir.importers import sources_from_path
-from skills.services.export import csv_safe, skills_export
 from skills.services.imports import skills_import
+from skills.targets.custom_gpt.export import csv_safe, skills_export
 from tests.factories import COMPLIANCE_KEY
 from tests.skills.helpers import minimal_ir, write_skill
 

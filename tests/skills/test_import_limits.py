@@ -13,7 +13,7 @@ from skills.ir.importers import sources_from_upload
 from skills.ir.validation import ir_validate
 from skills.models import Skill
 from skills.services.imports import skills_import
-from skills.transpiler import INSTRUCTIONS_LIMIT, gpt_instructions
+from skills.targets.custom_gpt.transpiler import INSTRUCTIONS_LIMIT, gpt_instructions
 from tests.skills.helpers import minimal_ir
 
 # ---- list lengths ---------------------------------------------------------------------------

@@ -8,7 +8,9 @@ from dataclasses import replace
 
 from skills.ir.importers import sources_from_tree
 from skills.ir.validation import ir_normalized
-from skills.marketplace import (
+from skills.targets.custom_gpt.transpiler import TenantContext
+from skills.targets.plugin.build import CARRIED_FIELDS, agent_skill
+from skills.targets.plugin.marketplace import (
     FIRST_COMMIT_EPOCH,
     MARKETPLACE_PATH,
     commit_epoch,
@@ -18,8 +20,6 @@ from skills.marketplace import (
     marketplace,
     skill_changes,
 )
-from skills.plugin import CARRIED_FIELDS, agent_skill
-from skills.transpiler import TenantContext
 from tests.skills.helpers import fixture_ir, minimal_ir
 
 CONTEXT = TenantContext(slug="dainese", hub_base="https://api.claresia.com")

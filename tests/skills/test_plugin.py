@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from demo.loader import DEMO_SKILL_IDS, DEMO_SKILLS_DIR
 from skills.ir.importers import sources_from_path, sources_from_tree, sources_from_upload
 from skills.ir.validation import ir_normalized, ir_validate
-from skills.plugin import CARRIED_FIELDS, agent_skill, plugin_folder
 from skills.rules import HUB_OPERATION_ID, RULES_HEADING
 from skills.services.imports import skills_import
-from skills.services.plugin_export import skills_plugin_export
-from skills.transpiler import BundleError, TenantContext
+from skills.targets.custom_gpt.transpiler import BundleError, TenantContext
+from skills.targets.plugin.build import CARRIED_FIELDS, agent_skill, plugin_folder
+from skills.targets.plugin.export import skills_plugin_export
 from skills.zipfiles import deterministic_zip
 from tests.skills.helpers import fixture_ir, minimal_ir
 

@@ -14,8 +14,8 @@ from connectors.openai.errors import MalformedListError
 from connectors.sandbox.compliance import plugin_object
 from connectors.services import connector_connect
 from skills.models import PluginMarketplace
-from skills.services.plugin_arrival import ArrivalStatus, plugin_arrival_check
-from skills.services.plugin_publish import plugin_publish
+from skills.targets.plugin.arrival import ArrivalStatus, plugin_arrival_check
+from skills.targets.plugin.publish import plugin_publish
 
 pytestmark = pytest.mark.integration
 

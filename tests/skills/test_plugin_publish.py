@@ -14,10 +14,10 @@ from connectors.plugin_remote import plugin_remote_configure
 from skills.ir.importers import SkillSource, read_folder, sources_from_tree
 from skills.ir.validation import ir_normalized
 from skills.models import PluginMarketplace, Skill
-from skills.plugin import CARRIED_FIELDS
-from skills.services import plugin_git
 from skills.services.imports import skills_import
-from skills.services.plugin_publish import PluginOutcome, plugin_pending, plugin_publish
+from skills.targets.plugin import git as plugin_git
+from skills.targets.plugin.build import CARRIED_FIELDS
+from skills.targets.plugin.publish import PluginOutcome, plugin_pending, plugin_publish
 from tests.skills.gitserver import TOKEN, GitServer, bare_repository, git
 from tests.skills.helpers import minimal_ir
 

@@ -12,7 +12,7 @@ from connectors.services import connector_connect
 from skills.ir.importers import sources_from_path
 from skills.models import Publication, PublishRun, SkillVersion
 from skills.services.imports import skills_import
-from skills.services.publish import (
+from skills.targets.custom_gpt.publish import (
     PlanAction,
     PublishError,
     skills_publish,
@@ -232,7 +232,7 @@ def test_a_publish_run_records_progress_until_it_finishes(
 def test_a_finished_run_run_again_changes_nothing(
     sandbox, connector, imported_skill, django_capture_on_commit_callbacks
 ):
-    from skills.services.publish import publish_run_execute
+    from skills.targets.custom_gpt.publish import publish_run_execute
 
     with django_capture_on_commit_callbacks(execute=True):
         run = publish_run_start(tenant=connector.tenant, skill_ids=["incident-postmortem"])

@@ -13,9 +13,9 @@ from claresia.time_limits import SoftTimeLimitExceeded
 from connectors.services import connector_connect
 from skills import tasks
 from skills.models import PluginMarketplace, PluginPublishRun, PublishRun
-from skills.services import publish as publish_module
-from skills.services.plugin_git import TenantRepository
-from skills.services.plugin_publish import PluginOutcome, plugin_publish
+from skills.targets.custom_gpt import publish as publish_module
+from skills.targets.plugin.git import TenantRepository
+from skills.targets.plugin.publish import PluginOutcome, plugin_publish
 from tests.factories import COMPLIANCE_KEY
 from tests.locks import other_session, taken_elsewhere
 from tests.skills.gitserver import git

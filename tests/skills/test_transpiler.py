@@ -15,7 +15,7 @@ import pytest
 
 from skills.hub_action import action_schema_cut, hub_action_schema
 from skills.ir.validation import ir_normalized
-from skills.transpiler import (
+from skills.targets.custom_gpt.transpiler import (
     BundleError,
     KnowledgeRef,
     TenantContext,

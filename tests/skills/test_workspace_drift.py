@@ -13,8 +13,8 @@ from connectors.sandbox.compliance import gpt_object
 from connectors.services import connector_connect
 from skills.models import Publication, Skill
 from skills.services.bundles import skill_bundle_build
-from skills.services.export import skills_export
-from skills.services.workspace_drift import (
+from skills.targets.custom_gpt.export import skills_export
+from skills.targets.custom_gpt.workspace_drift import (
     WorkspaceSkillLine,
     skill_verdict,
     skills_workspace_check,

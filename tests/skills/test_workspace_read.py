@@ -7,9 +7,9 @@ import pytest
 
 from connectors.services import connector_connect
 from skills.models import WorkspaceRead
-from skills.services.plugin_arrival import ArrivalStatus, PluginArrival
-from skills.services.workspace_drift import WorkspaceSkillLine
 from skills.services.workspace_read import revived, stored, workspace_read_of
+from skills.targets.custom_gpt.workspace_drift import WorkspaceSkillLine
+from skills.targets.plugin.arrival import ArrivalStatus, PluginArrival
 from skills.tasks import workspace_read_all_task
 from tests.factories import make_user
 

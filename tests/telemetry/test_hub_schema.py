@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from skills.hub_action import ACTION_SCHEMA_PATH, action_schema_cut
-from skills.transpiler import DESCRIPTION_LIMIT as MAX_OPERATION_DESCRIPTION
+from skills.targets.custom_gpt.transpiler import DESCRIPTION_LIMIT as MAX_OPERATION_DESCRIPTION
 from telemetry.hub.schema import action_schema_json, hub_openapi_document
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
 
+from claresia.throttling import cache_write_pool
 from telemetry.hub.models import HubRecord
-from telemetry.hub.window_counter import cache_write_pool
 from tests.telemetry.helpers import post_record as post
 
 pytestmark = pytest.mark.django_db

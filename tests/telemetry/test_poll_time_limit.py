@@ -48,7 +48,7 @@ def test_a_logs_platform_poll_stopped_by_its_time_limit_says_why_on_each_event_t
     tenant, monkeypatch
 ):
     # given a Logs Platform read that the task's soft time limit interrupts
-    monkeypatch.setattr(compliance_logs, "_poll_type", _interrupt)
+    monkeypatch.setattr(compliance_logs._Poll, "poll_type", _interrupt)
 
     # when the poll task runs
     telemetry_poll_tenant_task(tenant.pk)

@@ -9,7 +9,7 @@ import pytest
 from claresia.models import Tenant
 from connectors.services import connector_connect
 from skills.models import Skill
-from skills.services.publish import skills_publish
+from skills.targets.custom_gpt.publish import skills_publish
 from telemetry.ingest.poller import telemetry_poll
 from telemetry.models import TelemetryEvent
 from tests.factories import COMPLIANCE_KEY

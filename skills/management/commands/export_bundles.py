@@ -3,8 +3,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from claresia.commands import tenant_for_command
-from skills.services.export import skills_export
-from skills.services.plugin_export import MANIFEST_NAME, skills_plugin_export
+from skills.targets.custom_gpt.export import skills_export
+from skills.targets.plugin.export import MANIFEST_NAME, skills_plugin_export
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from claresia.commands import tenant_for_command
-from skills.services.plugin_publish import plugin_publish
+from skills.targets.plugin.publish import plugin_publish
 
 
 class Command(BaseCommand):

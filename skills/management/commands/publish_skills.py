@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from claresia.commands import tenant_for_command
-from skills.services.publish import (
+from skills.targets.custom_gpt.publish import (
     PlanAction,
     PublishError,
     skills_publish,

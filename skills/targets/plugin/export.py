@@ -8,9 +8,15 @@ from dataclasses import dataclass, field
 
 from claresia.models import Tenant
 from skills.models import KnowledgeFile, Skill
-from skills.plugin import AgentSkill, agent_skill, plugin_folder, plugin_json, plugin_name
 from skills.services.bundles import tenant_context
-from skills.transpiler import BundleError
+from skills.targets.custom_gpt.transpiler import BundleError
+from skills.targets.plugin.build import (
+    AgentSkill,
+    agent_skill,
+    plugin_folder,
+    plugin_json,
+    plugin_name,
+)
 from skills.zipfiles import deterministic_zip
 
 MANIFEST_NAME = "manifest.json"

@@ -8,7 +8,8 @@ it daily or on *Sync now*. So the plugin `claresia-<tenant>` is, for the workspa
 - **not yet imported** when it is not there: the one-time steps are still to do;
 - **imported, waiting for sync** when it is there but older than the last commit Claresia
   pushed. "Older" compares the plugin's `current_release.version` with the manifest version of
-  that commit (the version's build part changes with every skill change, `skills/plugin.py`),
+  that commit (the version's build part changes with every skill change,
+  `skills/targets/plugin/build.py`),
   with and without SemVer build metadata (`compliance.same_plugin_version`); no timestamp is
   published to compare instead.
 
@@ -29,10 +30,10 @@ from connectors.services import (
     admin_client_for_tenant,
     connector_workspace_id,
 )
-from skills.marketplace import marketplace_name
 from skills.models import PluginMarketplace
-from skills.plugin import plugin_name
 from skills.services.bundles import tenant_context
+from skills.targets.plugin.build import plugin_name
+from skills.targets.plugin.marketplace import marketplace_name
 
 # A page asks while someone waits: one attempt and a short timeout, never a 120 s Retry-After;
 # the next view of the page asks again.

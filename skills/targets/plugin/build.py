@@ -28,8 +28,8 @@ from skills.ir.agent_skills import (
     META_VERSION,
     knowledge_location,
 )
-from skills.rules import PLUGIN_HUB_CALL, claresia_rules
-from skills.transpiler import BundleError, TenantContext, canonical_json
+from skills.rules import HUB_APP_NAME, PLUGIN_HUB_CALL, claresia_rules
+from skills.targets.custom_gpt.transpiler import BundleError, TenantContext, canonical_json
 
 SKILL_FILENAME = "SKILL.md"
 # Agent Skills rules for the front matter.
@@ -174,9 +174,6 @@ skill: the export's `manifest.json` lists them per skill.
 """
 
 
-MCP_SERVER_NAME = "claresia-hub"
-
-
 def mcp_server_url(tenant: TenantContext) -> str:
     """The hub's MCP endpoint for this tenant: its hub base (a Mode C tenant's own)."""
     return f"{tenant.hub_base.rstrip('/')}/mcp"
@@ -185,7 +182,7 @@ def mcp_server_url(tenant: TenantContext) -> str:
 def mcp_servers(tenant: TenantContext) -> dict:
     """`.mcp.json`: the hub as a remote MCP server over Streamable HTTP; ChatGPT runs its OAuth
     (README, "The hub as an MCP app")."""
-    return {"mcpServers": {MCP_SERVER_NAME: {"type": "http", "url": mcp_server_url(tenant)}}}
+    return {"mcpServers": {HUB_APP_NAME: {"type": "http", "url": mcp_server_url(tenant)}}}
 
 
 def app_references(tenant: TenantContext) -> dict | None:
@@ -195,7 +192,7 @@ def app_references(tenant: TenantContext) -> dict | None:
     calls (chatgpt-admin-api.md, "Plugins, the successor")."""
     if not tenant.app_id:
         return None
-    return {"apps": {MCP_SERVER_NAME: {"id": tenant.app_id}}}
+    return {"apps": {HUB_APP_NAME: {"id": tenant.app_id}}}
 
 
 def plugin_name(tenant: TenantContext) -> str:

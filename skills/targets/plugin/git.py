@@ -8,7 +8,8 @@ is raised. Each call has a bounded time and is killed with its children (git-rem
 runs over. Faults are classified into what the page and the command say (`GitFault`).
 
 The tree is built with plumbing on a temporary index (no worktree): the remote's tree is read,
-Claresia's paths (`skills.marketplace.owned_paths`) are replaced, everything else is kept.
+Claresia's paths (`skills.targets.plugin.marketplace.owned_paths`) are replaced, everything else is
+kept.
 """
 
 import base64

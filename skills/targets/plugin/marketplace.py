@@ -2,7 +2,8 @@
 the successor"): the repository a workspace admin imports once and ChatGPT syncs.
 
 Pure: no database, no git, no clock; the same inputs give the same files. The plugin folder is
-the plugin export's own (`skills/plugin.py`), so the repository and the downloaded ZIP never
+the plugin export's own (`skills/targets/plugin/build.py`), so the repository and the downloaded
+ZIP never
 differ. Claresia owns the paths `owned_paths` names; anything else in the repository (a file
 someone pushed by hand, another plugin) is theirs and is kept. Skills are compared by git blob
 ids, so "changed" means what git sees: a hand edit inside a skill folder is a change too.
@@ -12,8 +13,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from skills.plugin import AgentSkill, mcp_server_url, plugin_folder, plugin_name
-from skills.transpiler import TenantContext, canonical_json
+from skills.targets.custom_gpt.transpiler import TenantContext, canonical_json
+from skills.targets.plugin.build import AgentSkill, mcp_server_url, plugin_folder, plugin_name
 
 MARKETPLACE_PATH = ".agents/plugins/marketplace.json"
 README_PATH = "README.md"
@@ -25,8 +26,6 @@ CATEGORY = "Productivity"
 MARKETPLACE_MAX_BYTES = 256 * 1024
 # The date of a first commit of skills that carry no change time (2025-01-01T00:00:00Z).
 FIRST_COMMIT_EPOCH = 1735689600
-COMMITTER_NAME = "Claresia"
-COMMITTER_EMAIL = "plugins@claresia.invalid"
 
 ADMIN_README = """\
 # Claresia plugin marketplace — {tenant}

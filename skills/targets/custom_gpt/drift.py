@@ -26,7 +26,8 @@ from skills.models import Publication
 logger = logging.getLogger(__name__)
 
 TARGET = Publication.Target.OPENAI_GPT
-# GPTConfig fields a publish sets and the snapshot keeps (skills.services.publish.CONFIG_FIELDS).
+# GPTConfig fields a publish sets and the snapshot keeps
+# (skills.targets.custom_gpt.publish.CONFIG_FIELDS).
 COMPARED_FIELDS = (
     "name",
     "description",

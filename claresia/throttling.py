@@ -1,14 +1,50 @@
-"""Counting a key's requests in a fixed window, in the Redis behind Django's cache: one command
-and one reply per request (the hub API's per-token throttle, auth.py)."""
+"""Throttling in one place (PostHog's `rate_limit.py` is the model: one rate format, one counter):
+
+- `parse_rate`: the one reader of a rate, DRF's format ("<requests>/<s|m|h|d>…", e.g.
+  "6000/min"), for the hub token throttle (a DRF throttle) and the plain views' window throttle
+  (/mcp, client registration), both in `telemetry/hub/auth.py`;
+- the fixed-window counter in the Redis behind Django's cache: one command and one reply per
+  request;
+- the login throttle's two project-specific pieces (django-axes does the counting, settings.py
+  sets the limits): which address a login comes from, and the page a locked-out login gets.
+"""
 
 import hashlib
+import ipaddress
+import math
 import os
 import re
 import threading
+from typing import NamedTuple
 
 import redis
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.module_loading import import_string
 from redis import exceptions as redis_errors
+
+# DRF's periods (rest_framework.throttling.SimpleRateThrottle.parse_rate reads the first letter).
+PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class Rate(NamedTuple):
+    requests: int
+    seconds: int
+
+
+def parse_rate(rate: str | None) -> Rate | None:
+    """A rate from settings ("6000/min", "20/hour", "5/s"); None for no rate (no throttle).
+    A malformed rate raises ValueError: settings are the deployment's, and a typo must not turn
+    a throttle off silently."""
+    if rate is None:
+        return None
+    number, _, period = rate.partition("/")
+    if not number.strip().isdigit() or not period or period[0] not in PERIOD_SECONDS:
+        raise ValueError(f"throttle rate {rate!r} is not <requests>/<s|m|h|d>")
+    return Rate(int(number), PERIOD_SECONDS[period[0]])
+
 
 # INCR counts; the window's first request gives the key its expiry. A script runs atomically in
 # Redis, so a key never lives without expiry.
@@ -94,3 +130,47 @@ def cache_write_pool(cache_settings: dict) -> redis.ConnectionPool:
         parser_class = import_string(parser_class)
     options["parser_class"] = parser_class or redis.connection.DefaultParser
     return pool_class.from_url(servers[0], **options)
+
+
+# ---- the login throttle (django-axes) ---------------------------------------------------------
+
+
+def _is_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address: the one the outermost of `TRUSTED_PROXY_COUNT` proxies saw.
+
+    Each proxy appends the address of its peer to X-Forwarded-For, so with N proxies the N-th
+    entry from the right is the client's; entries left of it are the client's to forge. A
+    request that did not pass through every proxy (too few entries, or not an address) counts
+    as coming from its peer, REMOTE_ADDR.
+    """
+    remote = request.META.get("REMOTE_ADDR")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies <= 0:
+        return remote
+    forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [entry for entry in forwarded if entry]
+    if len(forwarded) < proxies or not _is_address(forwarded[-proxies]):
+        return remote
+    return forwarded[-proxies]
+
+
+def lockout_response(request: HttpRequest, original_response=None, credentials=None):
+    """The admin-styled page a login gets while its account and address are locked out."""
+    cool_off = settings.AXES_COOLOFF_TIME
+    context = {
+        **admin.site.each_context(request),
+        "title": "Login locked",
+        "minutes": math.ceil(cool_off.total_seconds() / 60),
+    }
+    response: HttpResponse = TemplateResponse(
+        request, "admin/login_locked_out.html", context, status=settings.AXES_HTTP_RESPONSE_CODE
+    )
+    return response.render()

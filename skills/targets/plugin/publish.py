@@ -1,5 +1,6 @@
 """Publishing a tenant's skills as its git plugin marketplace (`chatgpt-admin-api.md`, "Plugins,
-the successor"): build the repository from the Skill IR (`skills.marketplace`, pure), commit it on
+the successor"): build the repository from the Skill IR (`skills.targets.plugin.marketplace`,
+pure), commit it on
 top of what the remote holds, push it (never forced), and record where it stands.
 
 Nothing is lost on a fault: the remote is only ever fast-forwarded, a non-fast-forward is fetched
@@ -22,9 +23,14 @@ from django.utils import timezone
 from claresia.locks import LockClass, advisory_lock
 from claresia.models import Tenant
 from claresia.time_limits import SoftTimeLimitExceeded, time_limit_reason
-from connectors.plugin_remote import plugin_remote_credentials, plugin_remote_tenant_ids
+from connectors.plugin_remote import plugin_remote_credentials
 from connectors.services import ConnectorUnavailable
-from skills.marketplace import (
+from skills.models import KnowledgeFile, PluginMarketplace, PluginPublishRun, Skill
+from skills.services.bundles import tenant_context
+from skills.targets.custom_gpt.transpiler import BundleError, TenantContext
+from skills.targets.plugin.build import AgentSkill, agent_skill
+from skills.targets.plugin.git import GitError, GitFault, Remote, TenantRepository
+from skills.targets.plugin.marketplace import (
     MARKETPLACE_MAX_BYTES,
     MARKETPLACE_PATH,
     SkillChanges,
@@ -37,11 +43,6 @@ from skills.marketplace import (
     skill_changes,
     skill_digests,
 )
-from skills.models import KnowledgeFile, PluginMarketplace, PluginPublishRun, Skill
-from skills.plugin import AgentSkill, agent_skill
-from skills.services.bundles import tenant_context
-from skills.services.plugin_git import GitError, GitFault, Remote, TenantRepository
-from skills.transpiler import BundleError, TenantContext
 
 logger = logging.getLogger(__name__)
 
@@ -140,13 +141,12 @@ def plugin_pending(*, tenant: Tenant) -> SkillChanges:
 def _repository(tenant: Tenant) -> TenantRepository:
     credentials = plugin_remote_credentials(tenant=tenant)
     root = Path(settings.PLUGIN_REPOS_DIR)
-    repository = TenantRepository(
+    return TenantRepository(
         root / f"{tenant.slug}.git",
         Remote(url=credentials.url, token=credentials.token),
         branch=settings.PLUGIN_REPOS_BRANCH,
         timeout=settings.PLUGIN_GIT_TIMEOUT,
     )
-    return repository
 
 
 @contextmanager
@@ -171,73 +171,111 @@ def _record(tenant: Tenant, **fields) -> None:
     )
 
 
-def _publish_locked(
-    repository: TenantRepository, build: _Build, *, tenant: Tenant, dry_run: bool
-) -> PluginPublishResult:
+@dataclass
+class _Candidate:
+    """The marketplace built on top of what the remote holds at `base`: its tree, what it changes
+    against `base`, and the commit that landed it (none when the tree is already there, or on
+    a dry run)."""
+
+    base: str | None
+    tree: str
+    unchanged: bool
+    changes: SkillChanges
+    skills: dict[str, str]  # skill id → digest, as the tree holds them
+    version: str
+    commit: str = ""
+    message: str = ""
+
+
+def _candidate(repository: TenantRepository, build: _Build) -> _Candidate:
+    """Fetch the remote and build the tenant's marketplace on top of it (their files kept)."""
     context = build.context
     blocked_folders = tuple(f"{plugin_root(context)}/skills/{sid}/" for sid, _ in build.blocked)
 
     def drop(path: str) -> bool:
         return is_owned(path, context) and not path.startswith(blocked_folders)
 
+    base = repository.fetch()
+    existing = repository.read(base, MARKETPLACE_PATH, limit=MARKETPLACE_MAX_BYTES)
+    built = marketplace(build.skills, build.irs, tenant=context, existing_marketplace=existing)
+    tree = repository.build_tree(base, built.files, drop=drop)
+    before = skill_digests(repository.blobs(base), tenant=context)
+    after = skill_digests(repository.blobs(tree), tenant=context)
+    return _Candidate(
+        base=base,
+        tree=tree,
+        unchanged=tree == repository.tree_of(base),
+        changes=skill_changes(before, after),
+        skills=after,
+        version=plugin_version(built.files, tenant=context),
+    )
+
+
+def _land(repository: TenantRepository, build: _Build, *, dry_run: bool) -> _Candidate:
+    """Build, commit and push (never forced) until the push lands: a push refused as a
+    non-fast-forward (someone pushed by hand) is fetched and rebuilt on top of their commit, at
+    most PUSH_ATTEMPTS times in all; any other fault, or the last refusal, is raised. Records
+    nothing."""
     repository.ensure()
-    for attempt in range(1, PUSH_ATTEMPTS + 1):
-        base = repository.fetch()
-        existing = repository.read(base, MARKETPLACE_PATH, limit=MARKETPLACE_MAX_BYTES)
-        built = marketplace(build.skills, build.irs, tenant=context, existing_marketplace=existing)
-        tree = repository.build_tree(base, built.files, drop=drop)
-        before = skill_digests(repository.blobs(base), tenant=context)
-        after = skill_digests(repository.blobs(tree), tenant=context)
-        changes = skill_changes(before, after)
-        result = PluginPublishResult(
-            outcome=PluginOutcome.UNCHANGED, changes=changes, blocked=build.blocked
-        )
-        version = plugin_version(built.files, tenant=context)
-        if tree == repository.tree_of(base):
-            result.commit = base or ""
-            if dry_run:
-                result.outcome = PluginOutcome.DRY_RUN
-            elif base:
-                _epoch, message = repository.commit_info(base)
-                state = plugin_marketplace_state(tenant=tenant)
-                landed = state.last_commit != base
-                _record(
-                    tenant,
-                    last_commit=base,
-                    last_commit_message=message,
-                    published_skills=after,
-                    last_plugin_version=version,
-                    last_error="",
-                    **({"last_published_at": timezone.now()} if landed else {}),
-                )
-            return result
-        if dry_run:
-            result.outcome = PluginOutcome.DRY_RUN
-            result.would_commit = True
-            return result
-        parent_epoch = repository.commit_info(base)[0] if base else None
-        message = commit_message(changes, tenant=context)
+    refused = 0
+    while True:
+        candidate = _candidate(repository, build)
+        if candidate.unchanged or dry_run:
+            return candidate
+        parent_epoch = repository.commit_info(candidate.base)[0] if candidate.base else None
+        message = commit_message(candidate.changes, tenant=build.context)
         epoch = commit_epoch(parent_epoch, changed_at=build.changed_at)
-        commit = repository.commit(tree, base, message, epoch=epoch)
+        commit = repository.commit(candidate.tree, candidate.base, message, epoch=epoch)
         try:
             repository.push(commit)
         except GitError as exc:
-            if exc.fault == GitFault.REJECTED and attempt < PUSH_ATTEMPTS:
-                continue  # someone pushed by hand: fetch their commit and rebuild on top of it
-            raise
-        _record(
-            tenant,
-            last_commit=commit,
-            last_commit_message=message.strip(),
-            last_published_at=timezone.now(),
-            published_skills=after,
-            last_plugin_version=version,
-            last_error="",
-        )
-        result.outcome = PluginOutcome.PUBLISHED
-        result.commit = commit
+            refused += exc.fault == GitFault.REJECTED
+            if exc.fault != GitFault.REJECTED or refused >= PUSH_ATTEMPTS:
+                raise
+            continue
+        candidate.commit, candidate.message = commit, message.strip()
+        return candidate
+
+
+def _publish_locked(
+    repository: TenantRepository, build: _Build, *, tenant: Tenant, dry_run: bool
+) -> PluginPublishResult:
+    landed = _land(repository, build, dry_run=dry_run)
+    result = PluginPublishResult(
+        outcome=PluginOutcome.UNCHANGED, changes=landed.changes, blocked=build.blocked
+    )
+    if dry_run:
+        result.outcome = PluginOutcome.DRY_RUN
+        result.would_commit = not landed.unchanged
+        result.commit = (landed.base or "") if landed.unchanged else ""
         return result
-    raise AssertionError("unreachable: the last attempt returns or raises")
+    if landed.unchanged:
+        result.commit = landed.base or ""
+        if landed.base:  # the remote holds it: it becomes the last commit Claresia knows
+            _epoch, message = repository.commit_info(landed.base)
+            found = plugin_marketplace_state(tenant=tenant).last_commit != landed.base
+            _record(
+                tenant,
+                last_commit=landed.base,
+                last_commit_message=message,
+                published_skills=landed.skills,
+                last_plugin_version=landed.version,
+                last_error="",
+                **({"last_published_at": timezone.now()} if found else {}),
+            )
+        return result
+    _record(
+        tenant,
+        last_commit=landed.commit,
+        last_commit_message=landed.message,
+        last_published_at=timezone.now(),
+        published_skills=landed.skills,
+        last_plugin_version=landed.version,
+        last_error="",
+    )
+    result.outcome = PluginOutcome.PUBLISHED
+    result.commit = landed.commit
+    return result
 
 
 def plugin_publish(*, tenant: Tenant, dry_run: bool = False) -> PluginPublishResult:
@@ -261,11 +299,6 @@ def plugin_publish(*, tenant: Tenant, dry_run: bool = False) -> PluginPublishRes
         if not dry_run:
             _record(tenant, last_error=error)
         return PluginPublishResult(outcome=PluginOutcome.FAILED, blocked=build.blocked, error=error)
-
-
-def plugin_publish_tenant_ids() -> list[int]:
-    """The tenants whose marketplace the daily beat publishes: those with a remote."""
-    return plugin_remote_tenant_ids()
 
 
 # ---- runs queued from the Command Center -------------------------------------------------
