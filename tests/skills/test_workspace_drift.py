@@ -13,13 +13,13 @@ from connectors.sandbox.compliance import gpt_object
 from connectors.services import connector_connect
 from skills.models import Publication, Skill
 from skills.services.bundles import skill_bundle_build
+from skills.services.workspace_read import workspace_read_refresh
 from skills.targets.custom_gpt.export import skills_export
 from skills.targets.custom_gpt.workspace_drift import (
     WorkspaceSkillLine,
     skill_verdict,
     skills_workspace_check,
 )
-from skills.services.workspace_read import workspace_read_refresh
 from tests.skills.helpers import minimal_ir
 
 pytestmark = pytest.mark.integration
