@@ -613,7 +613,7 @@ def test_the_telemetry_page_names_the_source_of_each_cost_total(client, staff, a
     # then
     totals = re.sub(r"\s+", " ", body[body.index('id="cost-totals"') :].split("</p>")[0])
     assert "$6.0800 is the cost of the 2 invocations read from OpenAI in this period" in totals
-    assert "The 2 records your GPTs posted to the hub in the same period" in totals
+    assert "The 2 records your skills posted to the hub in the same period" in totals
     assert "add up to $6.1400" in totals
     assert "(1 estimated)" in totals
     assert "?tenant=dainese&amp;period=24h" in totals
