@@ -9,9 +9,11 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, set_token_value
 
+from claresia.models import TenantMembership
 from telemetry.hub.mcp_services import mcp_client_approve, mcp_client_register
 
 MCP_URL = "/mcp"
@@ -125,3 +127,30 @@ def exchange(client, client_id: str, code: str, verifier: str, **overrides):
         **overrides,
     }
     return client.post("/oauth/token/", {k: v for k, v in data.items() if v is not None})
+
+
+# A plainly valid emit_hub_record body for the tenant's incident-postmortem skill.
+RECORD_BODY = {
+    "skill_id": "incident-postmortem",
+    "record_key": "conv-1:turn-3",
+    "output": "## Summary\nThe database failed over.",
+    "model": "gpt-4o",
+    "usage": {"input_tokens": 1840, "output_tokens": 612},
+    "latency_ms": 2300,
+}
+
+
+def make_tenant_admin(tenant, *, username: str = "ana", is_staff: bool = True):
+    """A user with the admin role on `tenant`: the one who approves a ChatGPT connection."""
+    user = get_user_model().objects.create_user(
+        username=username, password="x" * 20, is_staff=is_staff
+    )
+    TenantMembership.objects.create(user=user, tenant=tenant, role="admin")
+    return user
+
+
+def make_approved_client(tenant, admin):
+    """A client registered as ChatGPT does, approved for `tenant` by `admin`."""
+    application = mcp_client_register(client_name="ChatGPT", redirect_uris=[CHATGPT_REDIRECT_URI])
+    mcp_client_approve(client_id=application.client_id, tenant=tenant, user=admin)
+    return application

@@ -4,18 +4,18 @@ this hub's /mcp is refused at the authorization endpoint and at the token endpoi
 stored audience is not itself."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
-from claresia.models import TenantMembership
-from telemetry.hub.mcp_services import mcp_client_approve, mcp_client_register
 from telemetry.hub.models import HubRecord
 from tests.telemetry.mcp_helpers import (
     CHATGPT_REDIRECT_URI,
     HUB_RESOURCE,
+    RECORD_BODY,
     authorize,
     call,
     exchange,
+    make_approved_client,
+    make_tenant_admin,
     mcp_token,
     pkce_pair,
     redirect_query,
@@ -25,28 +25,15 @@ from tests.telemetry.mcp_helpers import (
 pytestmark = pytest.mark.django_db
 
 OTHER_RESOURCE = "https://other-resource.example/api"
-BODY = {
-    "skill_id": "incident-postmortem",
-    "record_key": "conv-1:turn-3",
-    "output": "## Summary\nThe database failed over.",
-    "model": "gpt-4o",
-    "usage": {"input_tokens": 1840, "output_tokens": 612},
-    "latency_ms": 2300,
-}
-
 
 @pytest.fixture
 def admin(tenant):
-    user = get_user_model().objects.create_user(username="ana", password="x" * 20, is_staff=True)
-    TenantMembership.objects.create(user=user, tenant=tenant, role="admin")
-    return user
+    return make_tenant_admin(tenant)
 
 
 @pytest.fixture
 def approved(tenant, admin):
-    application = mcp_client_register(client_name="ChatGPT", redirect_uris=[CHATGPT_REDIRECT_URI])
-    mcp_client_approve(client_id=application.client_id, tenant=tenant, user=admin)
-    return application
+    return make_approved_client(tenant, admin)
 
 
 def _code(client, application, **overrides) -> tuple[str, str]:
@@ -141,7 +128,7 @@ def test_a_request_without_resource_is_bound_to_the_hub(client, approved, skill)
     assert AccessToken.objects.get().resource == [HUB_RESOURCE]
     assert RefreshToken.objects.get().resource == [HUB_RESOURCE]
     access = response.json()["access_token"]
-    assert rpc(client, access, call("emit_hub_record", BODY)).status_code == 200
+    assert rpc(client, access, call("emit_hub_record", RECORD_BODY)).status_code == 200
 
 
 def test_exchanging_a_code_for_another_resource_is_refused(client, approved):
@@ -196,7 +183,7 @@ def test_mcp_refuses_a_token_whose_audience_is_not_itself(client, tenant, skill,
     token = mcp_token(tenant, resource=audience)
 
     # when
-    response = rpc(client, token, call("emit_hub_record", BODY))
+    response = rpc(client, token, call("emit_hub_record", RECORD_BODY))
 
     # then: 401 with the challenge pointing at the resource metadata, nothing written
     assert response.status_code == 401
@@ -210,4 +197,4 @@ def test_mcp_refuses_a_token_whose_audience_is_not_itself(client, tenant, skill,
 def test_mcp_takes_its_own_audience_written_another_way(client, tenant, skill):
     token = mcp_token(tenant, resource=["HTTP://TestServer:80/mcp/"])
 
-    assert rpc(client, token, call("emit_hub_record", BODY)).status_code == 200
+    assert rpc(client, token, call("emit_hub_record", RECORD_BODY)).status_code == 200

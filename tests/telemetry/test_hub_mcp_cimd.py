@@ -11,19 +11,19 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 from oauth2_provider.cimd import CIMDError
 from oauth2_provider.models import AccessToken, Application, Grant
 
-from claresia.models import TenantMembership
 from telemetry.hub.models import HubRecord, McpClient
 from telemetry.hub.oauth_cimd import McpMetadataFetcher
 from tests.telemetry.https_server import Document
 from tests.telemetry.mcp_helpers import (
     HUB_RESOURCE,
+    RECORD_BODY,
     authorize,
     call,
+    make_tenant_admin,
     pkce_pair,
     redirect_query,
     rpc,
@@ -33,15 +33,6 @@ pytestmark = pytest.mark.django_db
 
 PATH = "/oauth/client-metadata.json"
 CALLBACK = "https://chatgpt.com/connector/oauth/cb-123"
-BODY = {
-    "skill_id": "incident-postmortem",
-    "record_key": "conv-1:turn-3",
-    "output": "## Summary\nThe database failed over.",
-    "model": "gpt-4o",
-    "usage": {"input_tokens": 1840, "output_tokens": 612},
-    "latency_ms": 2300,
-}
-
 
 def _metadata(server, **overrides) -> dict:
     return {
@@ -65,9 +56,7 @@ def _serve(server, metadata: dict, cache_control: str = "max-age=600") -> str:
 
 @pytest.fixture
 def admin(tenant):
-    user = get_user_model().objects.create_user(username="ana", password="x" * 20, is_staff=True)
-    TenantMembership.objects.create(user=user, tenant=tenant, role="admin")
-    return user
+    return make_tenant_admin(tenant)
 
 
 @pytest.fixture
@@ -138,7 +127,7 @@ def test_a_metadata_document_client_is_approved_and_records(
     # then: the token writes to the tenant the admin chose; the document was fetched once
     assert token.status_code == 200, token.content
     access = token.json()["access_token"]
-    assert rpc(client, access, call("emit_hub_record", BODY)).status_code == 200
+    assert rpc(client, access, call("emit_hub_record", RECORD_BODY)).status_code == 200
     assert HubRecord.objects.get().tenant == tenant
     assert McpClient.objects.get(application=application).tenant == tenant
     assert documents.hits == {PATH: 1}

@@ -5,18 +5,17 @@ with a 5xx: unsupported grants (RFC 6749 §5.2), a replayed authorization code (
 import json
 
 import pytest
-from django.contrib.auth import get_user_model
 from oauth2_provider.models import AccessToken, RefreshToken
 
-from claresia.models import TenantMembership
-from telemetry.hub.mcp_services import mcp_client_approve, mcp_client_register
 from telemetry.hub.models import HubRecord
 from tests.telemetry.mcp_helpers import (
-    CHATGPT_REDIRECT_URI,
     MCP_URL,
+    RECORD_BODY,
     authorize,
     call,
     exchange,
+    make_approved_client,
+    make_tenant_admin,
     mcp_token,
     pkce_pair,
     redirect_query,
@@ -25,23 +24,10 @@ from tests.telemetry.mcp_helpers import (
 
 pytestmark = pytest.mark.django_db
 
-BODY = {
-    "skill_id": "incident-postmortem",
-    "record_key": "conv-1:turn-3",
-    "output": "## Summary\nThe database failed over.",
-    "model": "gpt-4o",
-    "usage": {"input_tokens": 1840, "output_tokens": 612},
-    "latency_ms": 2300,
-}
-
 
 @pytest.fixture
 def approved(tenant):
-    admin = get_user_model().objects.create_user(username="ana", password="x" * 20)
-    TenantMembership.objects.create(user=admin, tenant=tenant, role="admin")
-    application = mcp_client_register(client_name="ChatGPT", redirect_uris=[CHATGPT_REDIRECT_URI])
-    mcp_client_approve(client_id=application.client_id, tenant=tenant, user=admin)
-    return application
+    return make_approved_client(tenant, make_tenant_admin(tenant, is_staff=False))
 
 
 @pytest.fixture
@@ -86,7 +72,8 @@ def test_a_replayed_code_revokes_the_tokens_issued_from_it(client, approved, ski
             "client_id": approved.client_id,
         },
     ).json()
-    assert rpc(client, refreshed["access_token"], call("emit_hub_record", BODY)).status_code == 200
+    recorded = rpc(client, refreshed["access_token"], call("emit_hub_record", RECORD_BODY))
+    assert recorded.status_code == 200
 
     # when: the same code is presented again
     replay = exchange(client, approved.client_id, code, verifier)
@@ -94,7 +81,7 @@ def test_a_replayed_code_revokes_the_tokens_issued_from_it(client, approved, ski
     # then: refused, and every token descending from the code is cut
     assert replay.status_code == 400
     assert replay.json()["error"] == "invalid_grant"
-    again = call("emit_hub_record", {**BODY, "record_key": "k2"})
+    again = call("emit_hub_record", {**RECORD_BODY, "record_key": "k2"})
     assert rpc(client, refreshed["access_token"], again).status_code == 401
     assert not AccessToken.objects.exists()
     assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
@@ -142,7 +129,7 @@ def test_a_request_id_that_is_not_a_string_or_integer_is_invalid_request(
     client, token, skill, request_id, method
 ):
     # given
-    message = {**call("emit_hub_record", BODY), "id": request_id, "method": method}
+    message = {**call("emit_hub_record", RECORD_BODY), "id": request_id, "method": method}
 
     # when
     response = rpc(client, token, message)
