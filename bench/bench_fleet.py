@@ -130,7 +130,6 @@ class Fleet:
                 calls=CALLS,
                 start=moment,
                 seed=n * 100 + f,
-                app_url=f"{self.hub_base}/mcp",
             )
             moment += timedelta(minutes=5)
             self._add(workspace, "APP_LOG", lines, moment)
@@ -414,6 +413,7 @@ def main() -> None:
         "CHATGPT_ADMIN_API_BASE": f"{url}/v1",
         "OPENAI_API_BASE": f"{url}/v1",
         "CONN_MAX_AGE": "600",  # README → Running in production
+        "LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP": "true",  # the sandbox serves its files over http
         "LOG_LEVEL": "WARNING",
         "DEBUG": "true",
     }
