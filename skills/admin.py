@@ -25,9 +25,9 @@ from skills.models import KnowledgeFile, Publication, PublishRun, Skill, SkillVe
 from skills.selectors import skill_warnings
 from skills.services.bundles import skill_bundle_build
 from skills.services.imports import skills_import
+from skills.targets.common import BundleError
 from skills.targets.custom_gpt.export import skills_export
 from skills.targets.custom_gpt.publish import PublishError, skills_publish_plan
-from skills.targets.custom_gpt.transpiler import BundleError
 from skills.targets.plugin.export import skills_plugin_export
 from skills.tasks import drift_check_start, publish_run_start
 

@@ -6,7 +6,8 @@ from claresia.models import ArchetypeGroup, Tenant
 from connectors.services import connector_app_id
 from skills.hub_action import hub_action_schema
 from skills.models import KnowledgeFile, Skill
-from skills.targets.custom_gpt.transpiler import Bundle, KnowledgeRef, TenantContext, skill_bundle
+from skills.targets.common import TenantContext
+from skills.targets.custom_gpt.transpiler import Bundle, KnowledgeRef, skill_bundle
 
 
 def tenant_context(tenant: Tenant) -> TenantContext:

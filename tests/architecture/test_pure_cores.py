@@ -39,7 +39,8 @@ def watch(event, args):
 
 sys.addaudithook(watch)
 
-from skills.targets.custom_gpt.transpiler import KnowledgeRef, TenantContext, skill_bundle
+from skills.targets.common import TenantContext
+from skills.targets.custom_gpt.transpiler import KnowledgeRef, skill_bundle
 from telemetry.ingest.normalizer import normalize_audit_event
 
 phase = "call"
@@ -218,6 +219,7 @@ def test_the_pure_claims_are_found():
     found = set(declared_pure())
     # then the cores the house names as pure are among those that say so
     assert {
+        "skills.targets.common",
         "skills.targets.custom_gpt.transpiler",
         "skills.targets.plugin.build",
         "skills.targets.plugin.marketplace",

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from skills.ir.importers import sources_from_tree
 from skills.ir.validation import ir_normalized
-from skills.targets.custom_gpt.transpiler import TenantContext
+from skills.targets.common import TenantContext
 from skills.targets.plugin.build import CARRIED_FIELDS, agent_skill
 from skills.targets.plugin.marketplace import (
     FIRST_COMMIT_EPOCH,

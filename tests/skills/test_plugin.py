@@ -19,7 +19,7 @@ from skills.ir.importers import sources_from_path, sources_from_tree, sources_fr
 from skills.ir.validation import ir_normalized, ir_validate
 from skills.rules import HUB_OPERATION_ID, RULES_HEADING
 from skills.services.imports import skills_import
-from skills.targets.custom_gpt.transpiler import BundleError, TenantContext
+from skills.targets.common import BundleError, TenantContext
 from skills.targets.plugin.build import CARRIED_FIELDS, agent_skill, plugin_folder
 from skills.targets.plugin.export import skills_plugin_export
 from skills.zipfiles import deterministic_zip

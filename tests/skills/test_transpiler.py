@@ -15,11 +15,9 @@ import pytest
 
 from skills.hub_action import action_schema_cut, hub_action_schema
 from skills.ir.validation import ir_normalized
+from skills.targets.common import BundleError, TenantContext, canonical_json
 from skills.targets.custom_gpt.transpiler import (
-    BundleError,
     KnowledgeRef,
-    TenantContext,
-    canonical_json,
     gpt_action,
     gpt_instructions,
     skill_bundle,

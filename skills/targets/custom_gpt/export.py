@@ -16,7 +16,8 @@ from claresia.models import Tenant
 from skills.hub_action import hub_action_schema
 from skills.models import KnowledgeFile, Skill
 from skills.services.bundles import knowledge_refs, tenant_context
-from skills.targets.custom_gpt.transpiler import Bundle, BundleError, skill_bundle
+from skills.targets.common import BundleError
+from skills.targets.custom_gpt.transpiler import Bundle, skill_bundle
 from skills.zipfiles import deterministic_zip
 
 MANIFEST_COLUMNS = [

@@ -43,7 +43,8 @@ from connectors.services import (
 from skills.hub_action import hub_action_schema
 from skills.models import KnowledgeFile, Publication, PublishRun, Skill, SkillVersion
 from skills.services.bundles import knowledge_refs, tenant_context
-from skills.targets.custom_gpt.transpiler import Bundle, BundleError, skill_bundle
+from skills.targets.common import BundleError
+from skills.targets.custom_gpt.transpiler import Bundle, skill_bundle
 
 logger = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ exist once the knowledge files are uploaded.
 
 import copy
 import hashlib
-import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from skills.rules import GPT_HUB_CALL, HUB_OPERATION_ID, claresia_rules
+from skills.targets.common import BundleError, TenantContext, canonical_json
 
 INSTRUCTIONS_LIMIT = 8000
 GPT_NAME_LIMIT = 64
@@ -21,26 +21,6 @@ FILE_SIZE_LIMIT = 512 * 1024 * 1024
 FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 DESCRIPTION_LIMIT = 300
 PARAMETER_DESCRIPTION_LIMIT = 700
-
-
-class BundleError(Exception):
-    """The skill cannot become a GPT as it is: every problem, each naming the skill."""
-
-    def __init__(self, skill_id: str, problems: list[str]) -> None:
-        self.skill_id = skill_id
-        self.problems = problems
-        super().__init__("; ".join(problems))
-
-
-@dataclass(frozen=True)
-class TenantContext:
-    """What the transpiler needs of a tenant: its slug, hub base, archetype → workspace group,
-    and the ChatGPT app id (`asdk_app_…`) its workspace gave the Claresia app, if known."""
-
-    slug: str
-    hub_base: str
-    archetypes: dict[str, str] = field(default_factory=dict)
-    app_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,10 +44,6 @@ class Bundle:
     @property
     def action_schema(self) -> dict:
         return self.config["actions"][0]["openapi_schema"]
-
-
-def canonical_json(value) -> bytes:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def gpt_action(action_schema: dict, hub_base: str) -> dict:

@@ -19,7 +19,7 @@ from connectors.openai.client import OpenAIClient
 from skills.models import Publication, Skill
 from skills.services.bundles import knowledge_refs, skill_bundle_build, tenant_context
 from skills.services.inventory import InventoryGPT, gpt_inventory_read, gpts_by_skill
-from skills.targets.custom_gpt.transpiler import BundleError
+from skills.targets.common import BundleError
 
 VERIFIED_FIELDS = ("name", "description")
 ASSUMED_FIELDS = ("instructions", "conversation_starters")

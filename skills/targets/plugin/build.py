@@ -29,7 +29,7 @@ from skills.ir.agent_skills import (
     knowledge_location,
 )
 from skills.rules import HUB_APP_NAME, PLUGIN_HUB_CALL, claresia_rules
-from skills.targets.custom_gpt.transpiler import BundleError, TenantContext, canonical_json
+from skills.targets.common import BundleError, TenantContext, canonical_json
 
 SKILL_FILENAME = "SKILL.md"
 # Agent Skills rules for the front matter.

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from claresia.models import Tenant
 from skills.models import KnowledgeFile, Skill
 from skills.services.bundles import tenant_context
-from skills.targets.custom_gpt.transpiler import BundleError
+from skills.targets.common import BundleError
 from skills.targets.plugin.build import (
     AgentSkill,
     agent_skill,

@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from skills.targets.custom_gpt.transpiler import TenantContext, canonical_json
+from skills.targets.common import TenantContext, canonical_json
 from skills.targets.plugin.build import AgentSkill, mcp_server_url, plugin_folder, plugin_name
 
 MARKETPLACE_PATH = ".agents/plugins/marketplace.json"

@@ -27,7 +27,7 @@ from connectors.plugin_remote import plugin_remote_credentials
 from connectors.services import ConnectorUnavailable
 from skills.models import KnowledgeFile, PluginMarketplace, PluginPublishRun, Skill
 from skills.services.bundles import tenant_context
-from skills.targets.custom_gpt.transpiler import BundleError, TenantContext
+from skills.targets.common import BundleError, TenantContext
 from skills.targets.plugin.build import AgentSkill, agent_skill
 from skills.targets.plugin.git import GitError, GitFault, Remote, TenantRepository
 from skills.targets.plugin.marketplace import (
