@@ -6,9 +6,12 @@ import pytest
 from claresia.models import ArchetypeGroup
 from connectors.plugin_remote import plugin_remote_configure
 from skills.ir.importers import SkillSource, sources_from_path
+from skills.models import Publication
 from skills.services.imports import skills_import
+from skills.targets.custom_gpt.drift import skills_drift_check
+from skills.targets.custom_gpt.publish import skills_publish
 from tests.skills.gitserver import TOKEN, GitServer, bare_repository
-from tests.skills.helpers import SKILL_FOLDER, minimal_ir
+from tests.skills.helpers import SKILL_FOLDER, gpt_edited_in_chatgpt, minimal_ir
 
 
 @pytest.fixture
@@ -70,3 +73,20 @@ def two_skills(imported_skill, tenant):
     )
     assert report.ok, report.refused
     return ["incident-postmortem", "prd-review"]
+
+
+@pytest.fixture
+def published(sandbox, connector, imported_skill) -> Publication:
+    """The fixture skill published to the OpenAI sandbox as a GPT."""
+    report = skills_publish(tenant=connector.tenant)
+    assert report.ok, report.outcomes
+    return Publication.objects.get(skill=imported_skill)
+
+
+@pytest.fixture
+def drifted(sandbox, published) -> Publication:
+    """The published GPT edited in ChatGPT, and the drift check that found it."""
+    gpt_edited_in_chatgpt(sandbox, published.gpt_id)
+    skills_drift_check(tenant=published.skill.tenant)
+    published.refresh_from_db()
+    return published

@@ -5,6 +5,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import httpx
 import yaml
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -43,3 +44,12 @@ def zip_bytes(entries: dict[str, bytes]) -> bytes:
         for name, content in entries.items():
             archive.writestr(name, content)
     return buffer.getvalue()
+
+
+def gpt_edited_in_chatgpt(sandbox, gpt_id: str, body: dict | None = None) -> None:
+    """Change a published GPT behind Claresia's back, over the sandbox's HTTP controls, as
+    ChatGPT's admin would (the instructions, unless `body` says otherwise)."""
+    base = sandbox.api_base.removesuffix("/v1")
+    httpx.patch(
+        f"{base}/_sandbox/gpts/org-dainese/{gpt_id}", json=body or {"instructions": "Be brief."}
+    ).raise_for_status()

@@ -1,6 +1,6 @@
 """Every Command Center action says what it did: Mark reviewed (with Reopen to undo it), Check
 drift now, Test connection; Publish all skills shows the plan before anything is written; an
-export with nothing ticked downloads nothing; the admin shows a skill's name without editing it."""
+export with nothing ticked downloads nothing."""
 
 import pytest
 from django.contrib.messages import get_messages
@@ -131,18 +131,3 @@ def test_export_with_nothing_ticked_downloads_nothing(client, staff, imported_sk
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
     assert "Select at least one skill to export" in response.content.decode()
-
-
-def test_the_admin_shows_a_skills_name_read_only_with_how_to_change_it(
-    client, superuser, imported_skill
-):
-    # given
-    client.force_login(superuser)
-    url = f"/admin/skills/skill/{imported_skill.pk}/change/"
-
-    # when
-    page = client.get(url).content.decode()
-
-    # then
-    assert 'name="name"' not in page
-    assert "edit the skill&#x27;s IR and import it again" in page

@@ -1,15 +1,18 @@
 """The transpiler: IR + tenant → Custom GPT bundle. Pure: these tests need no database.
 
-Golden files: regenerate with
-    UPDATE_GOLDEN=1 make test PYTEST_ARGS=tests/skills/test_transpiler.py PG_URL=… REDIS_URL=…
-and review the diff. The golden bundle uses the frozen action schema `fixtures/hub_openapi.json`,
-so it stays honest when the hub API changes `skills/openapi/emit_hub_record.json`; the test
+Golden files (`golden/`, beside this file): regenerate with
+    UPDATE_GOLDEN=1 make test PG_URL=… REDIS_URL=…
+        PYTEST_ARGS=tests/skills/targets/custom_gpt/test_transpiler.py
+and review the diff. The golden bundle uses the frozen action schema
+`tests/skills/fixtures/hub_openapi.json`, so it stays honest when the hub API changes
+`skills/openapi/emit_hub_record.json`; the test
 `test_action_is_cut_from_the_hub_definition_file` checks what the bundle relies on in that file.
 """
 
 import hashlib
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +27,7 @@ from skills.targets.custom_gpt.transpiler import (
 )
 from tests.skills.helpers import FIXTURES, SKILL_FOLDER, fixture_ir, minimal_ir
 
-GOLDEN = FIXTURES.parent / "golden" / "incident-postmortem.bundle.json"
+GOLDEN = Path(__file__).parent / "golden" / "incident-postmortem.bundle.json"
 HUB_OPENAPI = json.loads((FIXTURES / "hub_openapi.json").read_text())
 CONTEXT = TenantContext(
     slug="dainese",

@@ -30,13 +30,6 @@ def _control(sandbox, method: str, gpt_id: str, body: dict | None = None) -> htt
     return response
 
 
-@pytest.fixture
-def published(sandbox, connector, imported_skill) -> Publication:
-    report = skills_publish(tenant=connector.tenant)
-    assert report.ok, report.outcomes
-    return Publication.objects.get(skill=imported_skill)
-
-
 def _fields(publication: Publication) -> list[str]:
     publication.refresh_from_db()
     return [difference["field"] for difference in publication.drift]

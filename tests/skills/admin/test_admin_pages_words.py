@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
+ADMIN_TEMPLATES = sorted((ROOT / "templates" / "admin").rglob("*.html"))
 IMPORT = "/admin/skills/skill/import/"
 
 
@@ -62,9 +63,12 @@ def test_the_import_page_has_djangos_breadcrumbs(client, staff, tenant):
     assert '<li aria-current="page">Import</li>' in page
 
 
-@pytest.mark.parametrize(
-    "template", sorted((ROOT / "templates" / "admin").rglob("*.html")), ids=lambda p: p.name
-)
+def test_the_custom_admin_pages_are_found():
+    # then: the check below reads the skills admin's own pages, not an empty list
+    assert {"import.html", "bundle.html", "publish_plan.html"} <= {p.name for p in ADMIN_TEMPLATES}
+
+
+@pytest.mark.parametrize("template", ADMIN_TEMPLATES, ids=lambda p: p.name)
 def test_no_custom_admin_page_uses_the_unstyled_breadcrumbs(template):
     # then: Django 6's admin styles ol.breadcrumbs only; a div sits flush against the edge
     assert 'div class="breadcrumbs"' not in template.read_text(encoding="utf-8")
