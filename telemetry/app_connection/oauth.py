@@ -1,11 +1,12 @@
 """OAuth 2.1 for the hub's MCP endpoint, as the MCP authorization spec asks and ChatGPT connects
 apps (chatgpt-admin-api.md, "Plugins, the successor"; OpenAI Apps SDK, "Authentication"):
-protected-resource metadata (RFC 9728), authorization-server metadata (RFC 8414), dynamic client
-registration (RFC 7591) beside Client ID Metadata Documents (oauth_cimd.py), the authorization
+protected-resource metadata (RFC 9728) and authorization-server metadata (RFC 8414) as
+django-oauth-toolkit's views with the hub's additions, dynamic client registration (RFC 7591,
+the body in registration.py) beside Client ID Metadata Documents (cimd.py), the authorization
 page where a tenant admin approves the connection for one tenant, which then lets the
 connection's end users authorize without a Claresia login, and django-oauth-toolkit's token and
 revocation endpoints (PKCE S256, rotation), whose codes and tokens are for this hub's /mcp only
-(RFC 8707, oauth_validator.py)."""
+(RFC 8707, oauth_validator.py). What is DOT's and what is ours: docs/architecture.md."""
 
 import json
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
