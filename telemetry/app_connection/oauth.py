@@ -123,6 +123,7 @@ class AuthorizationServerMetadataView(OAuthServerMetadataView):
         return request.build_absolute_uri(reverse(name)) if name else None
 
     def get(self, request, *args, **kwargs):
+        # DOT builds and answers the document in one method: its answer, one key added
         response = super().get(request, *args, **kwargs)
         document = json.loads(response.content)
         document["registration_endpoint"] = request.build_absolute_uri(reverse("oauth-register"))
