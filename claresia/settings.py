@@ -327,6 +327,12 @@ OAUTH2_PROVIDER = {
     "ALLOW_URI_WILDCARDS": False,
     # Our own strict registration view (telemetry/app_connection/oauth.py) replaces DOT's DCR.
     "DCR_ENABLED": False,
+    # RFC 8414 metadata (DOT's view, oauth.AuthorizationServerMetadataView): what ChatGPT uses
+    # and nothing more — public clients, the code grant and its refresh tokens. The token
+    # endpoint refuses any other grant from the same list (oauth.McpTokenView).
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["none"],
     # Client ID Metadata Documents (telemetry/app_connection/cimd.py): DOT fetches and
     # materialises them; the hub's fetcher, and a fetch counts as a registration.
     "CIMD_ENABLED": True,

@@ -1,28 +1,35 @@
 """OAuth 2.1 for the hub's MCP endpoint, as the MCP authorization spec asks and ChatGPT connects
 apps (chatgpt-admin-api.md, "Plugins, the successor"; OpenAI Apps SDK, "Authentication"):
-protected-resource metadata (RFC 9728), authorization-server metadata (RFC 8414), dynamic client
-registration (RFC 7591) beside Client ID Metadata Documents (oauth_cimd.py), the authorization
+protected-resource metadata (RFC 9728) and authorization-server metadata (RFC 8414) as
+django-oauth-toolkit's views with the hub's additions, dynamic client registration (RFC 7591,
+the body in registration.py) beside Client ID Metadata Documents (cimd.py), the authorization
 page where a tenant admin approves the connection for one tenant, which then lets the
 connection's end users authorize without a Claresia login, and django-oauth-toolkit's token and
 revocation endpoints (PKCE S256, rotation), whose codes and tokens are for this hub's /mcp only
-(RFC 8707, oauth_validator.py)."""
+(RFC 8707, oauth_validator.py). What is DOT's and what is ours: docs/architecture.md."""
 
 import json
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.forms import AllowForm
 from oauth2_provider.models import Application
 from oauth2_provider.oauth2_validators import is_valid_resource_uri
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView, TokenView
+from oauth2_provider.views.metadata import (
+    OAuthProtectedResourceMetadataView,
+    OAuthServerMetadataView,
+)
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
@@ -32,6 +39,11 @@ from claresia.throttling import client_ip
 from skills.rules import HUB_APP_TITLE
 from telemetry.app_connection.models import McpClient
 from telemetry.app_connection.oauth_validator import hub_resource_refusal
+from telemetry.app_connection.registration import (
+    ClientMetadataSerializer,
+    registration_answer,
+    registration_error_description,
+)
 from telemetry.app_connection.services import (
     ClientBoundElsewhere,
     ServiceUserTaken,
@@ -45,14 +57,12 @@ from telemetry.app_connection.services import (
 from telemetry.hub.auth import WindowThrottle
 
 MAX_REGISTRATION_BYTES = 16 * 1024
-MAX_REDIRECT_URIS = 5
 # What an approved connection may do, as the approval page says it: the one tool of /mcp.
 SCOPE_DESCRIPTIONS = (
     "write hub records: each skill's output, inputs, model, token usage and latency, through "
     "the app's emit_hub_record tool",
     "read back the footer of each record it writes (skill, cost, latency, View record link)",
 )
-APPLICATION_TYPES = ("web", "native")
 # Each registration is a row until the daily clean-up of never-approved ones
 # (mcp_clients_unapproved_remove): bounded per client address.
 _registration_throttle = WindowThrottle("oauth_register")
@@ -74,46 +84,54 @@ def resource_metadata_url(request) -> str:
     return f"{issuer(request)}/.well-known/oauth-protected-resource/mcp"
 
 
-@require_GET
-def protected_resource_metadata(request):
-    """RFC 9728: where /mcp's tokens come from. Served at the root and at the path-suffixed
-    form (`…/oauth-protected-resource/mcp`), which MCP clients try first."""
-    base = issuer(request)
-    return JsonResponse(
-        {
-            "resource": hub_resource(request),
-            "authorization_servers": [base],
-            "scopes_supported": [settings.MCP_SCOPE],
-            "bearer_methods_supported": ["header"],
-            "resource_name": HUB_APP_TITLE,
-        }
-    )
+class ProtectedResourceMetadataView(OAuthProtectedResourceMetadataView):
+    """RFC 9728, DOT's document: where /mcp's tokens come from. Served at the root and at the
+    path-suffixed form (`…/oauth-protected-resource/mcp`), which MCP clients try first; both
+    name /mcp (DOT would name the host at the root) and this server as its issuer (DOT
+    reverses its own URL names, which this server does not mount). Scopes and bearer methods
+    are DOT's, from OAUTH2_PROVIDER."""
+
+    http_method_names = ["get"]
+
+    def get_resource(self, request):
+        return hub_resource(request)
+
+    def get_authorization_servers(self, request):
+        return [issuer(request)]
+
+    def get_resource_name(self):
+        return HUB_APP_TITLE
 
 
-@require_GET
-def authorization_server_metadata(request):
-    """RFC 8414: what this authorization server supports — exactly what ChatGPT needs and no
-    more (public clients, authorization code with PKCE S256, refresh tokens)."""
-    base = issuer(request)
-    return JsonResponse(
-        {
-            "issuer": base,
-            "authorization_endpoint": f"{base}/oauth/authorize/",
-            "token_endpoint": f"{base}/oauth/token/",
-            "registration_endpoint": f"{base}/oauth/register",
-            "revocation_endpoint": f"{base}/oauth/revoke/",
-            "scopes_supported": [settings.MCP_SCOPE],
-            "response_types_supported": ["code"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
-            "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": ["none"],
-            "revocation_endpoint_auth_methods_supported": ["none"],
-            "authorization_response_iss_parameter_supported": True,
-            # draft-ietf-oauth-client-id-metadata-document: an https client_id is fetched
-            # (telemetry/app_connection/cimd.py); ChatGPT then prefers it to registering
-            "client_id_metadata_document_supported": True,
-        }
-    )
+class AuthorizationServerMetadataView(OAuthServerMetadataView):
+    """RFC 8414, DOT's document: what this authorization server supports — exactly what
+    ChatGPT needs and no more. DOT derives it from OAUTH2_PROVIDER (response and grant types,
+    `none` for public clients, PKCE S256 once `plain` is refused, RFC 9207's `iss`, Client ID
+    Metadata Documents); this adds the endpoints at this server's own URLs and the
+    registration endpoint, which DOT advertises only for its own DCR view (off here)."""
+
+    http_method_names = ["get"]
+    # DOT's URL names → this server's (urls.py); introspection is not served
+    ENDPOINTS = {
+        "authorize": "oauth-authorize",
+        "token": "oauth-token",
+        "revoke-token": "oauth-revoke",
+    }
+
+    def _get_endpoint_url(self, request, view_name, required=False):
+        name = self.ENDPOINTS.get(view_name)
+        return request.build_absolute_uri(reverse(name)) if name else None
+
+    def get(self, request, *args, **kwargs):
+        # DOT builds and answers the document in one method: its answer, one key added
+        response = super().get(request, *args, **kwargs)
+        document = json.loads(response.content)
+        document["registration_endpoint"] = request.build_absolute_uri(reverse("oauth-register"))
+        return JsonResponse(document, headers={"Access-Control-Allow-Origin": "*"})
+
+
+protected_resource_metadata = ProtectedResourceMetadataView.as_view()
+authorization_server_metadata = AuthorizationServerMetadataView.as_view()
 
 
 def _registration_error(description: str, status: int = 400) -> JsonResponse:
@@ -123,79 +141,60 @@ def _registration_error(description: str, status: int = 400) -> JsonResponse:
     )
 
 
-@csrf_exempt
-@require_POST
-def register_client(request):
-    """RFC 7591 registration, strict: a public client (token_endpoint_auth_method `none`) for
-    the authorization-code grant (with refresh tokens), 1 to 5 redirect URIs. Other requested
-    auth methods are replaced by `none` (RFC 7591 §3.2.1 lets the server replace values); other
-    grant or response types are refused. The client can do nothing until a tenant admin
-    approves it."""
+def _throttled(request) -> JsonResponse | None:
     wait = _registration_throttle.wait_if_over(client_ip(request) or "unknown")
-    if wait is not None:
-        response = JsonResponse(
-            {
-                "error": "too_many_requests",
-                "error_description": "Too many registrations from this address; try later.",
-            },
-            status=429,
-        )
-        response["Retry-After"] = str(wait)
-        return response
+    if wait is None:
+        return None
+    response = JsonResponse(
+        {
+            "error": "too_many_requests",
+            "error_description": "Too many registrations from this address; try later.",
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
+
+
+def _client_metadata(request):
+    """The request's JSON body, or the refusal: JSON only, at most MAX_REGISTRATION_BYTES
+    (by the announced length, then by what was read)."""
     if request.content_type != "application/json":
-        return _registration_error("Send the client metadata as application/json.", 415)
+        return None, _registration_error("Send the client metadata as application/json.", 415)
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
     if length > MAX_REGISTRATION_BYTES or len(request.body) > MAX_REGISTRATION_BYTES:
-        return _registration_error("The client metadata is too large.", 413)
+        return None, _registration_error("The client metadata is too large.", 413)
     try:
-        data = json.loads(request.body)
+        return json.loads(request.body), None
     except (ValueError, RecursionError):
-        return _registration_error("The body is not JSON.")
-    if not isinstance(data, dict):
-        return _registration_error("Send a JSON object.")
-    uris = data.get("redirect_uris")
-    if (
-        not isinstance(uris, list)
-        or not 1 <= len(uris) <= MAX_REDIRECT_URIS
-        or not all(isinstance(uri, str) and 0 < len(uri) <= 2000 for uri in uris)
-        or any(" " in uri or "#" in uri for uri in uris)
-    ):
-        return _registration_error(f"Give 1 to {MAX_REDIRECT_URIS} redirect_uris (strings).")
-    grants = data.get("grant_types", ["authorization_code"])
-    if not isinstance(grants, list) or set(grants) - {"authorization_code", "refresh_token"}:
-        return _registration_error("Only authorization_code and refresh_token are supported.")
-    if "authorization_code" not in grants:
-        return _registration_error("grant_types must include authorization_code.")
-    responses = data.get("response_types", ["code"])
-    if responses != ["code"]:
-        return _registration_error("Only the response type 'code' is supported.")
-    name = data.get("client_name", "")
-    if not isinstance(name, str) or len(name) > 100 or "\x00" in name:
-        return _registration_error("client_name must be text of at most 100 characters.")
-    # OpenID Connect DCR §2, which MCP 2026-07-28 asks DCR clients to send; "web" by default.
-    application_type = data.get("application_type", "web")
-    if application_type not in APPLICATION_TYPES:
-        return _registration_error("application_type must be 'web' or 'native'.")
+        return None, _registration_error("The body is not JSON.")
+
+
+@csrf_exempt
+@require_POST
+def register_client(request):
+    """RFC 7591 registration, strict (registration.ClientMetadataSerializer), throttled per
+    address. The client can do nothing until a tenant admin approves it."""
+    refusal = _throttled(request)
+    if refusal is not None:
+        return refusal
+    data, refusal = _client_metadata(request)
+    if refusal is not None:
+        return refusal
+    metadata = ClientMetadataSerializer(data=data)
+    if not metadata.is_valid():
+        return _registration_error(registration_error_description(metadata.errors))
+    fields = metadata.validated_data
     try:
-        application = mcp_client_register(client_name=name.strip(), redirect_uris=uris)
+        application = mcp_client_register(
+            client_name=fields["client_name"], redirect_uris=fields["redirect_uris"]
+        )
     except ValidationError:
         return _registration_error("A redirect URI is not allowed (https, no wildcard).")
-    answer = {
-        "client_id": application.client_id,
-        "client_id_issued_at": int(application.created.timestamp()),
-        "redirect_uris": uris,
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "token_endpoint_auth_method": "none",
-        "scope": settings.MCP_SCOPE,
-        "application_type": application_type,
-    }
-    if application.name:
-        answer["client_name"] = application.name
-    return JsonResponse(answer, status=201)
+    return JsonResponse(registration_answer(application, fields), status=201)
 
 
 def refuse_other_resource(request, credentials: dict) -> None:
@@ -214,13 +213,19 @@ def refuse_other_resource(request, credentials: dict) -> None:
 
 
 class TenantAllowForm(AllowForm):
-    # Not required: Deny names no tenant (form_valid requires one for Approve).
-    tenant = forms.ModelChoiceField(
-        queryset=Tenant.objects.none(),  # the approving admin's tenants, set per request
-        empty_label=None,
-        required=False,
-        help_text="The tenant whose hub this ChatGPT connection writes to.",
-    )
+    """DOT's approval form and the tenant the connection writes to, chosen among `tenants`
+    (the approving admin's, McpAuthorizationView._tenants): the form cannot be built
+    without them, so no placeholder list can ever be offered or validated against."""
+
+    def __init__(self, *args, tenants: QuerySet[Tenant], **kwargs):
+        super().__init__(*args, **kwargs)
+        # Not required: Deny names no tenant (form_valid requires one for Approve).
+        self.fields["tenant"] = forms.ModelChoiceField(
+            queryset=tenants,
+            empty_label=None,
+            required=False,
+            help_text="The tenant whose hub this ChatGPT connection writes to.",
+        )
 
 
 def _with_issuer(uri: str, issuer_url: str) -> str:
@@ -348,10 +353,8 @@ class McpAuthorizationView(AuthorizationView):
         )
         return tenants.filter(pk=bound) if bound else tenants
 
-    def get_form(self, form_class=None):
-        form = super().get_form(form_class)
-        form.fields["tenant"].queryset = self._tenants()
-        return form
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "tenants": self._tenants()}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -408,17 +411,14 @@ class McpAuthorizationView(AuthorizationView):
         return super().form_valid(form)
 
 
-# The grants a ChatGPT connection uses (authorization-server metadata, grant_types_supported).
-SUPPORTED_GRANTS = frozenset({"authorization_code", "refresh_token"})
-
-
 class McpTokenView(TokenView):
     """DOT's token endpoint, for the grants this server supports only: any other grant type
     is refused here (RFC 6749 §5.2, `unsupported_grant_type`), before DOT routes the device
     code grant to a handler that expects a `device_code`."""
 
     def post(self, request, *args, **kwargs):
-        if request.POST.get("grant_type") not in SUPPORTED_GRANTS:
+        # the grants the metadata advertises (OAUTH2_PROVIDER's OAUTH2_GRANT_TYPES_SUPPORTED)
+        if request.POST.get("grant_type") not in oauth2_settings.OAUTH2_GRANT_TYPES_SUPPORTED:
             return JsonResponse(
                 {
                     "error": "unsupported_grant_type",

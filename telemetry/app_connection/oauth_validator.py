@@ -121,6 +121,14 @@ class McpOAuth2Validator(OAuth2Validator):
         # DOT compares requested and granted indicators as strings: hand it the stored ones
         request.resource = bound or [hub]
 
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous):
+        # DOT's row, kept for save_bearer_token: its family is what a replayed code revokes
+        refresh_token = super()._create_refresh_token(
+            request, refresh_token_code, access_token, previous
+        )
+        request.issued_token_family = refresh_token.token_family
+        return refresh_token
+
     def save_bearer_token(self, token, request, *args, **kwargs):
         with transaction.atomic():
             super().save_bearer_token(token, request, *args, **kwargs)
@@ -128,5 +136,5 @@ class McpOAuth2Validator(OAuth2Validator):
                 mcp_code_redeemed(
                     code=request.code,
                     application=request.client,
-                    refresh_token=token.get("refresh_token"),
+                    token_family=getattr(request, "issued_token_family", None),
                 )

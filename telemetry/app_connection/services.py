@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
+from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -343,20 +344,13 @@ def mcp_client_disconnect(*, clients) -> int:
     return len(application_ids) if deleted else 0
 
 
-def mcp_code_redeemed(*, code: str, application: Application, refresh_token: str | None) -> None:
-    """Remember that `code` was exchanged, and for which tokens (the refresh token's family
-    covers every token refreshed from it), so that a replay can revoke them."""
-    family = None
-    if refresh_token:
-        checksum = hashlib.sha256(refresh_token.encode("utf-8")).hexdigest()
-        family = (
-            RefreshToken.objects.filter(token_checksum=checksum, revoked__isnull=True)
-            .values_list("token_family", flat=True)
-            .first()
-        )
+def mcp_code_redeemed(*, code: str, application: Application, token_family: UUID | None) -> None:
+    """Remember that `code` was exchanged, and for which tokens (`token_family`, the family of
+    the refresh token issued for it, covers every token refreshed from it), so that a replay
+    can revoke them."""
     McpRedeemedCode.objects.get_or_create(
         code_checksum=hashlib.sha256(code.encode("utf-8")).hexdigest(),
-        defaults={"application": application, "token_family": family},
+        defaults={"application": application, "token_family": token_family},
     )
 
 

@@ -26,8 +26,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 PASSWORD = "a-long-test-passphrase"
 
 
+CALLBACK_PATH = "/connector/oauth/cb-test"
+
+
 class Callback:
-    """ChatGPT's callback, stood in for: records each request's query, answers 200."""
+    """ChatGPT's callback, stood in for: records the query of each request to its path and
+    answers 200 (404 to anything else, such as the browser's /favicon.ico that may follow the
+    callback page and would otherwise be read as the last, empty, callback)."""
 
     def __init__(self) -> None:
         self.queries: list[dict[str, str]] = []
@@ -36,7 +41,11 @@ class Callback:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                query = parse_qs(urlsplit(self.path).query)
+                parts = urlsplit(self.path)
+                if parts.path != CALLBACK_PATH:
+                    self.send_error(404)
+                    return
+                query = parse_qs(parts.query)
                 callback.queries.append({key: values[0] for key, values in query.items()})
                 callback.arrived.set()
                 body = b"<!doctype html><title>callback</title><p>received</p>"
@@ -50,7 +59,7 @@ class Callback:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.uri = f"http://127.0.0.1:{self.server.server_port}/connector/oauth/cb-test"
+        self.uri = f"http://127.0.0.1:{self.server.server_port}{CALLBACK_PATH}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def received(self, timeout: float = 15) -> dict[str, str]:

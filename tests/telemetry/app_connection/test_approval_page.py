@@ -15,6 +15,7 @@ import time_machine
 from django.conf import settings
 
 from telemetry.app_connection.models import McpClient
+from telemetry.app_connection.oauth import TenantAllowForm
 from telemetry.app_connection.services import (
     is_chatgpt_callback,
     mcp_client_label,
@@ -219,6 +220,27 @@ def test_approve_without_a_tenant_is_refused_with_a_message(client, tenant_admin
     assert response.status_code == 200
     assert "Choose the tenant this connection writes to." in response.text
     assert McpClient.objects.get(application=application).tenant is None
+
+
+def test_approve_for_a_tenant_she_is_not_admin_of_is_refused(client, tenant_admin, other_tenant):
+    # given: the page offers her own tenant only
+    application = mcp_client_register(client_name="ChatGPT", redirect_uris=[CHATGPT_CALLBACK])
+    url = f"/oauth/authorize/?{_authorize_query(application.client_id, CHATGPT_CALLBACK)}"
+    page = client.get(url).text
+    assert f'value="{other_tenant.pk}"' not in page
+
+    # when: the form is posted with another tenant's id
+    response = client.post(url, {**_form_fields(page), "tenant": other_tenant.pk, "allow": "on"})
+
+    # then: the choice is refused, and the client is bound to no tenant
+    assert response.status_code == 200
+    assert "Select a valid choice." in response.text
+    assert McpClient.objects.get(application=application).tenant is None
+
+
+def test_the_approval_form_cannot_be_built_without_the_admins_tenants():
+    with pytest.raises(TypeError):
+        TenantAllowForm(data={})
 
 
 @pytest.mark.parametrize("button", ["allow", "deny"])

@@ -81,6 +81,119 @@ def test_another_application_type_is_refused(client, application_type):
     assert not McpClient.objects.exists()
 
 
+URI = "https://chatgpt.com/cb"
+REDIRECT_URIS = "Give 1 to 5 redirect_uris (strings)."
+GRANTS = "Only authorization_code and refresh_token are supported."
+RESPONSES = "Only the response type 'code' is supported."
+NAME = "client_name must be text of at most 100 characters."
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("metadata", "description"),
+    [
+        ([REGISTRATION], "Send a JSON object."),
+        ("ChatGPT", "Send a JSON object."),
+        ({"client_name": "ChatGPT"}, REDIRECT_URIS),
+        ({"redirect_uris": [URI] * 6}, REDIRECT_URIS),
+        ({"redirect_uris": [1]}, REDIRECT_URIS),  # a number is not a URI, nor "1"
+        ({"redirect_uris": [True]}, REDIRECT_URIS),
+        ({"redirect_uris": [""]}, REDIRECT_URIS),
+        ({"redirect_uris": [URI + "/" + "x" * 2000]}, REDIRECT_URIS),
+        ({"redirect_uris": [URI + "/a b"]}, REDIRECT_URIS),
+        ({"redirect_uris": [URI + "#frag"]}, REDIRECT_URIS),
+        ({"redirect_uris": None}, REDIRECT_URIS),
+        ({"redirect_uris": [URI], "grant_types": ["password"]}, GRANTS),
+        ({"redirect_uris": [URI], "grant_types": [["authorization_code"]]}, GRANTS),
+        ({"redirect_uris": [URI], "grant_types": "authorization_code"}, GRANTS),
+        (
+            {"redirect_uris": [URI], "grant_types": ["refresh_token"]},
+            "grant_types must include authorization_code.",
+        ),
+        (
+            {"redirect_uris": [URI], "grant_types": []},
+            "grant_types must include authorization_code.",
+        ),
+        ({"redirect_uris": [URI], "response_types": ["code", "token"]}, RESPONSES),
+        ({"redirect_uris": [URI], "response_types": []}, RESPONSES),
+        ({"redirect_uris": [URI], "response_types": "code"}, RESPONSES),
+        ({"redirect_uris": [URI], "client_name": 5}, NAME),  # DRF's CharField would take "5"
+        ({"redirect_uris": [URI], "client_name": "x" * 101}, NAME),
+        ({"redirect_uris": [URI], "client_name": "a\x00b"}, NAME),
+        ({"redirect_uris": [URI], "client_name": None}, NAME),
+        (
+            {"redirect_uris": ["ftp://a.example/cb"]},
+            "A redirect URI is not allowed (https, no wildcard).",
+        ),
+        # the first failing field in the order above is the one answered
+        ({"redirect_uris": [], "client_name": 5}, REDIRECT_URIS),
+        ({"redirect_uris": [URI], "response_types": [], "client_name": 5}, RESPONSES),
+    ],
+)
+def test_each_refusal_names_what_is_wrong(client, metadata, description):
+    response = _register(client, metadata)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_client_metadata", "error_description": description}
+    assert not McpClient.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "description"),
+    [
+        ("{not json", "application/json", 400, "The body is not JSON."),
+        ("[" * 10_000, "application/json", 400, "The body is not JSON."),
+        (
+            json.dumps({**REGISTRATION, "client_name": "x" * 17_000}),
+            "application/json",
+            413,
+            "The client metadata is too large.",
+        ),
+        (
+            json.dumps(REGISTRATION),
+            "text/plain",
+            415,
+            "Send the client metadata as application/json.",
+        ),
+    ],
+)
+def test_a_body_that_is_not_small_json_is_refused(client, body, content_type, status, description):
+    response = client.post("/oauth/register", data=body, content_type=content_type)
+
+    assert response.status_code == status
+    assert response.json() == {"error": "invalid_client_metadata", "error_description": description}
+
+
+@pytest.mark.django_db
+def test_the_answer_is_the_registered_metadata_with_the_servers_choices(client):
+    # given: what ChatGPT sends, with a confidential auth method the server replaces
+    metadata = {
+        **REGISTRATION,
+        "client_name": "  ChatGPT  ",
+        "grant_types": ["authorization_code"],
+        "token_endpoint_auth_method": "client_secret_post",
+        "application_type": "native",
+    }
+
+    # when
+    answer = _register(client, metadata).json()
+
+    # then
+    application = Application.objects.get(client_id=answer.pop("client_id"))
+    assert answer.pop("client_id_issued_at") == int(application.created.timestamp())
+    assert answer == {
+        "client_name": "ChatGPT",
+        "redirect_uris": [CHATGPT_REDIRECT_URI],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        "scope": django_settings.MCP_SCOPE,
+        "application_type": "native",
+    }
+    assert application.name == "ChatGPT"
+
+
 @pytest.mark.django_db
 def test_an_address_gets_30_registrations_an_hour(client):
     # given: the default rate, 30 registrations from one address

@@ -6,12 +6,14 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from oauth2_provider.models import AccessToken, revoke_access_token
 
+from skills.rules import HUB_APP_TITLE
 from telemetry.app_connection import server as mcp_module
 from telemetry.app_connection import token_stamp
 from telemetry.app_connection.models import McpClient
@@ -427,17 +429,52 @@ def test_protected_resource_metadata(client):
         "/.well-known/oauth-protected-resource/mcp",
     ]:
         metadata = client.get(path).json()
-        assert metadata["resource"] == "http://testserver/mcp"
-        assert metadata["authorization_servers"] == ["http://testserver"]
+        assert metadata == {
+            "resource": "http://testserver/mcp",
+            "authorization_servers": ["http://testserver"],
+            "scopes_supported": [django_settings.MCP_SCOPE],
+            "bearer_methods_supported": ["header"],
+            "resource_name": HUB_APP_TITLE,
+        }
 
 
 def test_authorization_server_metadata(client):
     metadata = client.get("/.well-known/oauth-authorization-server").json()
 
-    assert metadata["issuer"] == "http://testserver"
-    assert metadata["code_challenge_methods_supported"] == ["S256"]
-    assert metadata["token_endpoint_auth_methods_supported"] == ["none"]
-    assert metadata["registration_endpoint"] == "http://testserver/oauth/register"
+    # the whole document: what ChatGPT needs and no more (no introspection, no implicit or
+    # client-credentials grant, no secret-based client authentication, no plain PKCE)
+    assert metadata == {
+        "issuer": "http://testserver",
+        "authorization_endpoint": "http://testserver/oauth/authorize/",
+        "token_endpoint": "http://testserver/oauth/token/",
+        "registration_endpoint": "http://testserver/oauth/register",
+        "revocation_endpoint": "http://testserver/oauth/revoke/",
+        "scopes_supported": [django_settings.MCP_SCOPE],
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "revocation_endpoint_auth_methods_supported": ["none"],
+        "authorization_response_iss_parameter_supported": True,
+        "client_id_metadata_document_supported": True,
+    }
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-authorization-server",
+    ],
+)
+def test_the_metadata_documents_are_public_json_read_only(client, path):
+    response = client.get(path)
+
+    assert response["Content-Type"] == "application/json"
+    assert response["Access-Control-Allow-Origin"] == "*"  # DOT's: browser-based MCP clients
+    assert "Cache-Control" not in response
+    assert client.post(path).status_code == 405
 
 
 def test_registration_creates_a_public_client_bound_to_no_tenant(client):
