@@ -31,8 +31,8 @@ from connectors.connection_checks import (
 from connectors.connection_checks import summary as checks_summary
 from connectors.crypto import SecretUnreadable, secret_rotate
 from connectors.models import Connector
+from connectors.openai.chatgpt_admin import Principal
 from connectors.openai.client import Host, OpenAIClient
-from connectors.openai.compliance import Principal
 
 logger = logging.getLogger(__name__)
 

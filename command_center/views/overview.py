@@ -101,9 +101,11 @@ def connector_test(request):
 def governance_event_page(request, event_id: int):
     """One governance event in words, with *Mark reviewed* or *Reopen* for tenant admins."""
     tenant, tenants = page_tenant(request)
-    event = governance_event_of(tenant=tenant, event_id=event_id).select_related(
-        "skill", "hub_record", "reviewed_by"
-    ).first()
+    event = (
+        governance_event_of(tenant=tenant, event_id=event_id)
+        .select_related("skill", "hub_record", "reviewed_by")
+        .first()
+    )
     if event is None:
         raise Http404("No such governance event for this tenant.")
     return render(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from claresia.models import Tenant
-from connectors.openai import compliance
+from connectors.openai import chatgpt_admin
 from connectors.openai.client import OpenAIClient
 from connectors.services import (
     ConnectorUnavailable,
@@ -84,9 +84,9 @@ def gpt_inventory_read(*, tenant: Tenant, client: OpenAIClient | None = None) ->
             "the workspace's GPTs"
         )
     if client is not None:
-        return [inventory_gpt(g) for g in compliance.gpts_pages(client, workspace_id)]
+        return [inventory_gpt(g) for g in chatgpt_admin.gpts_pages(client, workspace_id)]
     with admin_client_for_tenant(tenant=tenant) as opened:
-        return [inventory_gpt(g) for g in compliance.gpts_pages(opened, workspace_id)]
+        return [inventory_gpt(g) for g in chatgpt_admin.gpts_pages(opened, workspace_id)]
 
 
 def skill_of_gpt_name(name: str, tenant_slug: str) -> str | None:

@@ -4,7 +4,7 @@ ConnectorUnavailable, the publish mode and the switch to manual export."""
 import pytest
 from cryptography.fernet import Fernet
 
-from connectors.openai import endpoints
+from connectors.openai import modelled
 from connectors.services import (
     ConnectorUnavailable,
     PublishMode,
@@ -47,7 +47,7 @@ def test_a_connected_tenant_gets_a_client_that_reads_its_audit_log(sandbox, conn
 
     # when a client is asked for and used
     with openai_client_for_tenant(tenant=connector.tenant) as client:
-        page = endpoints.audit_logs_page(client, limit=1)
+        page = modelled.audit_logs_page(client, limit=1)
 
     # then OpenAI answered the tenant's key
     assert page["object"] == "list"

@@ -19,7 +19,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 
 from claresia.models import Tenant, TenantMembership
-from telemetry.hub.models import HubRecord, McpClient
+from telemetry.app_connection.models import McpClient
+from telemetry.hub.models import HubRecord
 from telemetry.hub.services import SkillNotFound, hub_record_url
 from tests.factories import make_skill
 from tests.telemetry.https_server import Document

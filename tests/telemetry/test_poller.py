@@ -14,7 +14,8 @@ from django.db import connection
 from connectors.openai.errors import COMPLIANCE_DISABLED_MESSAGE
 from connectors.sandbox.state import Fault
 from connectors.services import connector_connect, openai_client_for
-from telemetry.ingest.poller import PollStatus, telemetry_poll
+from telemetry.ingest.outcome import PollStatus
+from telemetry.ingest.sources.audit_log.poller import telemetry_poll
 from telemetry.ingest.storage import POLL_LOCK_CLASS
 from telemetry.models import PollCursor, TelemetryEvent
 from tests.factories import COMPLIANCE_KEY, make_skill
