@@ -19,7 +19,6 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
 from typing import NamedTuple
 
 import redis
@@ -82,15 +81,6 @@ class ThreadRedis:
         held = getattr(self._local, "held", None)
         if held is None or held[0] != os.getpid():  # a forked child makes its own
             held = self._local.held = (os.getpid(), self.pool.make_connection())
-            self._local.unread = False
-        if self._local.unread:
-            # A reply sent for (RedisWindowCounter.send) and never read: the next command
-            # would read it as its own, so it is read and dropped first.
-            self._local.unread = False
-            try:
-                held[1].read_response()
-            except redis_errors.RedisError:
-                held[1].disconnect()  # the next command connects afresh
         return held[1]
 
     def command(self, *args):
@@ -117,36 +107,9 @@ class RedisWindowCounter(ThreadRedis):
             connection.disconnect()
             return self._evalsha(connection, key, timeout)
 
-    def send(self, key: str, *, timeout: int) -> Callable[[], int]:
-        """`count` in two steps: the command is sent now, and the returned function reads its
-        reply (call it once, on this thread, before this thread's next command), so that the
-        caller's own work runs while Redis answers instead of waiting for it."""
-        connection = self._connection()
-        try:
-            connection.send_command("EVALSHA", SCRIPT_SHA, 1, key, timeout)
-        except (redis_errors.ConnectionError, redis_errors.TimeoutError):
-            connection.disconnect()
-            count = self._evalsha(connection, key, timeout)
-            return lambda: count
-        self._local.unread = True
-
-        def receive() -> int:
-            self._local.unread = False
-            try:
-                return self._reply(connection, key, timeout)
-            except (redis_errors.ConnectionError, redis_errors.TimeoutError):
-                connection.disconnect()
-                return self._evalsha(connection, key, timeout)
-
-        return receive
-
-    @classmethod
-    def _evalsha(cls, connection, key: str, timeout: int) -> int:
-        connection.send_command("EVALSHA", SCRIPT_SHA, 1, key, timeout)
-        return cls._reply(connection, key, timeout)
-
     @staticmethod
-    def _reply(connection, key: str, timeout: int) -> int:
+    def _evalsha(connection, key: str, timeout: int) -> int:
+        connection.send_command("EVALSHA", SCRIPT_SHA, 1, key, timeout)
         try:
             return int(connection.read_response())
         except redis_errors.NoScriptError:
@@ -207,22 +170,14 @@ def _count_with_cache_api(key: str, *, timeout: float) -> int:
         return cache.incr(key)
 
 
-def _window(key: str, duration: int) -> tuple[str, int]:
-    """The key of the current fixed window of `duration` seconds, and when that window ends."""
-    window = int(time.time() // duration)
-    return f"{key}:{window}", (window + 1) * duration
-
-
-def _count_skipped(error: RedisError) -> None:
-    # Fail open: a GPT's record matters more than the throttle while Redis is away.
-    logger.warning("hub throttle skipped: the cache is unreachable (%s)", type(error).__name__)
-
-
 def window_count(key: str, *, duration: int) -> tuple[int | None, float]:
     """Count one request of `key` in the current fixed window of `duration` seconds, in the
     shared cache: (the window's count so far, when the window ends). The count is None when
     the cache is unreachable: throttles fail open."""
-    window_key, window_end = _window(key, duration)
+    now = time.time()
+    window = int(now // duration)
+    window_end = (window + 1) * duration
+    window_key = f"{key}:{window}"
     try:
         counter = _redis_counter()
         if counter is not None:
@@ -231,34 +186,10 @@ def window_count(key: str, *, duration: int) -> tuple[int | None, float]:
         else:
             count = _count_with_cache_api(window_key, timeout=duration + 1)
     except RedisError as error:
-        _count_skipped(error)
+        # Fail open: a GPT's record matters more than the throttle while Redis is away.
+        logger.warning("hub throttle skipped: the cache is unreachable (%s)", type(error).__name__)
         return None, window_end
     return count, window_end
-
-
-def window_count_send(key: str, *, duration: int) -> Callable[[], tuple[int | None, float]]:
-    """`window_count` in two steps on Redis: the count is sent now and the returned function
-    reads it (once, on this thread), so the caller's work runs while Redis answers. Without
-    Redis behind the cache it counts at once."""
-    window_key, window_end = _window(key, duration)
-    try:
-        counter = _redis_counter()
-        if counter is None:
-            counted = (_count_with_cache_api(window_key, timeout=duration + 1), window_end)
-            return lambda: counted
-        receive = counter.send(cache.make_key(window_key), timeout=int(duration) + 1)
-    except RedisError as error:
-        _count_skipped(error)
-        return lambda: (None, window_end)
-
-    def finish() -> tuple[int | None, float]:
-        try:
-            return receive(), window_end
-        except RedisError as error:
-            _count_skipped(error)
-            return None, window_end
-
-    return finish
 
 
 class WindowThrottle:
@@ -278,25 +209,6 @@ class WindowThrottle:
         if count is None or count <= rate.requests:
             return None
         return max(1, int(window_end - time.time()) + 1)
-
-    def send(self, ident: str) -> Callable[[], int | None]:
-        """`wait_if_over` in two steps: the request of `ident` is counted now, and the returned
-        function answers the wait (the same each time it is asked) once the caller has done
-        its own work meanwhile. Ask it before anything the throttle guards is written."""
-        rate = parse_rate(api_settings.DEFAULT_THROTTLE_RATES.get(self.scope))
-        if rate is None:
-            return lambda: None
-        finish = window_count_send(f"throttle:{self.scope}:{ident}", duration=rate.seconds)
-        answer: list[int | None] = []
-
-        def wait() -> int | None:
-            if not answer:
-                count, window_end = finish()
-                over = count is not None and count > rate.requests
-                answer.append(max(1, int(window_end - time.time()) + 1) if over else None)
-            return answer[0]
-
-        return wait
 
 
 # ---- the login throttle (django-axes) ---------------------------------------------------------

@@ -38,11 +38,9 @@ from telemetry.hub.serializers import (
 from telemetry.hub.services import (
     OpenAIContext,
     SkillNotFound,
-    hub_record_build_values,
     hub_record_emit_values,
     hub_record_footer,
     hub_record_get,
-    hub_record_store,
     hub_record_url,
     hub_token_authenticate,
 )
@@ -214,19 +212,13 @@ def _plain_emit(request) -> HttpResponse | None:
         return None
     # As DRF's Request leaves them on the HttpRequest for middleware and logging.
     request.user, request.auth = HubClient(token), token
-    # The throttle counts the call now; its verdict is read once the record is built (Redis
-    # answers meanwhile) and before anything is written. The DRF path's order holds: over
-    # the rate is a 429 whatever the body, an unknown skill within the rate a 404.
-    throttle_wait = _throttle.send(str(token.pk))
-    try:
-        record = hub_record_build_values(values, token=token, context=_openai_context(request))
-    except SkillNotFound as error:
-        wait = throttle_wait()
-        return _plain_refusal(error if wait is None else exceptions.Throttled(wait))
-    wait = throttle_wait()
+    wait = _throttle.wait_if_over(str(token.pk))
     if wait is not None:
         return _plain_refusal(exceptions.Throttled(wait))
-    result = hub_record_store(record)
+    try:
+        result = hub_record_emit_values(values, token=token, context=_openai_context(request))
+    except SkillNotFound as error:
+        return _plain_refusal(error)
     return _plain_response(
         _answer(result.record),
         status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,

@@ -167,18 +167,7 @@ def _instructions(skill: Skill) -> str:
     return value if isinstance(value, str) else ""
 
 
-def hub_record_emit(**arguments) -> EmitResult:
-    """Store what a GPT produced, once: a repeat (same record_key, or without one the same
-    conversation + skill + output) returns the first record, also under concurrent repeats.
-    Raises SkillNotFound when the tenant has no such skill. The arguments are
-    `hub_record_build`'s.
-
-    The caller is known by its hub token (`POST /hub/v1/records`) or, for the hub's MCP
-    endpoint, by the tenant its OAuth grant is bound to (then `token` is None)."""
-    return hub_record_store(hub_record_build(**arguments))
-
-
-def hub_record_build(
+def hub_record_emit(
     *,
     token: HubToken | None = None,
     tenant: Tenant | None = None,
@@ -192,10 +181,13 @@ def hub_record_build(
     usage: pricing.Usage | None = None,
     latency_ms: int | None = None,
     context: OpenAIContext = OpenAIContext(),
-) -> HubRecord:
-    """The record `hub_record_emit` stores, priced and not yet written (nothing is written
-    here; the skill and its price may be read). Raises SkillNotFound when the tenant has no
-    such skill."""
+) -> EmitResult:
+    """Store what a GPT produced, once: a repeat (same record_key, or without one the same
+    conversation + skill + output) returns the first record, also under concurrent repeats.
+    Raises SkillNotFound when the tenant has no such skill.
+
+    The caller is known by its hub token (`POST /hub/v1/records`) or, for the hub's MCP
+    endpoint, by the tenant its OAuth grant is bound to (then `token` is None)."""
     if tenant is None:
         tenant = token.tenant
     skill, price = _skill_and_price(tenant_id=tenant.pk, skill_id=skill_id, model=model)
@@ -210,7 +202,7 @@ def hub_record_build(
     latency_estimated = latency_ms is None
     if latency_ms is None:
         latency_ms = pricing.estimate_latency_ms(output_tokens=usage.output_tokens)
-    return _new_record(
+    record = _new_record(
         tenant=tenant,
         skill=skill,
         token=token,
@@ -233,12 +225,6 @@ def hub_record_build(
         openai_ephemeral_user_id=context.ephemeral_user_id,
         openai_gpt_id=context.gpt_id,
     )
-
-
-def hub_record_store(record: HubRecord) -> EmitResult:
-    """Write a record `hub_record_build` made, once: a repeat (same record_key, or without one
-    the same conversation + skill + output) answers the first record instead."""
-    refused = record.status == HubRecord.Status.REFUSED
     # Insert first and let the unique constraints catch repeats: a repeat is rare, and this
     # way one round trip serves the common case and concurrent repeats alike.
     try:
@@ -254,10 +240,7 @@ def hub_record_store(record: HubRecord) -> EmitResult:
             _insert_record(record)
     except IntegrityError:
         existing = _find_existing(
-            tenant=record.tenant,
-            skill=record.skill,
-            record_key=record.record_key,
-            content_hash=record.content_hash,
+            tenant=tenant, skill=skill, record_key=record_key, content_hash=content_hash
         )
         if existing is None:
             raise
@@ -287,21 +270,8 @@ def hub_record_emit_values(
 ) -> EmitResult:
     """`hub_record_emit` with a request body's validated values (`emit_hub_record_values`): the
     one mapping of the body for `POST /hub/v1/records` and the MCP tool."""
-    return hub_record_store(
-        hub_record_build_values(values, token=token, tenant=tenant, context=context)
-    )
-
-
-def hub_record_build_values(
-    values: dict,
-    *,
-    token: HubToken | None = None,
-    tenant: Tenant | None = None,
-    context: OpenAIContext = OpenAIContext(),
-) -> HubRecord:
-    """`hub_record_build` with a request body's validated values."""
     usage = values.get("usage")
-    return hub_record_build(
+    return hub_record_emit(
         token=token,
         tenant=tenant,
         skill_id=values["skill_id"],

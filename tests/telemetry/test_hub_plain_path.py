@@ -195,8 +195,7 @@ def test_a_revoked_token_is_answered_as_the_drf_view_answers_it(
     [
         json.dumps(MINIMAL),
         json.dumps({"skill_id": "x"}),
-        # The plain path reads the throttle's verdict after looking the skill up: over the
-        # rate is still a 429, not the unknown skill's 404.
+        # Over the rate is a 429 before the skill is looked up, not the unknown skill's 404.
         json.dumps({**MINIMAL, "skill_id": "no-such-skill"}),
     ],
     ids=["valid", "invalid", "unknown skill"],

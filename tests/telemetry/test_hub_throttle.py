@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
 
-from claresia.throttling import _redis_counter, cache_write_pool
+from claresia.throttling import cache_write_pool
 from telemetry.hub.models import HubRecord
 from tests.telemetry.helpers import post_record as post
 
@@ -50,31 +50,6 @@ def test_the_count_goes_on_after_redis_forgets_its_scripts(hub, skill, issued, r
     # then
     assert response.status_code == 201
     assert window_count(redis, issued.token) == 2
-
-
-def test_a_count_sent_answers_when_read(redis):
-    # given
-    counter = _redis_counter()
-    counter.count("test:sent", timeout=60)
-
-    # when
-    receive = counter.send("test:sent", timeout=60)
-
-    # then
-    assert receive() == 2
-    assert redis.ttl("test:sent") > 0
-
-
-def test_a_count_sent_and_never_read_does_not_answer_the_next_command(redis):
-    # given a count whose reply was left unread (the call ended before reading it)
-    counter = _redis_counter()
-    counter.send("test:unread", timeout=60)
-
-    # when
-    count = counter.count("test:unread", timeout=60)
-
-    # then the next count reads its own reply, not the one left behind
-    assert count == 2
 
 
 def test_the_count_goes_on_after_redis_drops_the_connection(hub, skill, issued, redis):
