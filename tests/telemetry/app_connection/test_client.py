@@ -23,7 +23,7 @@ from telemetry.app_connection.models import McpClient
 from telemetry.hub.models import HubRecord
 from telemetry.hub.services import SkillNotFound, hub_record_url
 from tests.factories import make_skill
-from tests.telemetry.https_server import Document
+from tests.telemetry.app_connection.https_server import Document
 
 PASSWORD = "a-long-test-passphrase"
 REDIRECT_URI = "https://chatgpt.com/connector_platform_oauth_redirect"
