@@ -1,29 +1,39 @@
 """Throttling in one place (PostHog's `rate_limit.py` is the model: one rate format, one counter):
 
 - `parse_rate`: the one reader of a rate, DRF's format ("<requests>/<s|m|h|d>…", e.g.
-  "6000/min"), for the hub token throttle (a DRF throttle) and the plain views' window throttle
-  (/mcp, client registration), both in `telemetry/hub/auth.py`;
-- the fixed-window counter in the Redis behind Django's cache: one command and one reply per
-  request;
+  "6000/min"), for the hub token throttle (a DRF throttle, `telemetry/hub/auth.py`) and the
+  plain views' window throttle (`WindowThrottle`: the hub's plain path, /mcp, client
+  registration);
+- the fixed-window counter in the Redis behind Django's cache (`window_count`): one command and
+  one reply per request;
 - the login throttle's two project-specific pieces (django-axes does the counting, settings.py
   sets the limits): which address a login comes from, and the page a locked-out login gets.
 """
 
+import functools
 import hashlib
 import ipaddress
+import logging
 import math
 import os
 import re
 import threading
+import time
 from typing import NamedTuple
 
 import redis
 from django.conf import settings
 from django.contrib import admin
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.module_loading import import_string
 from redis import exceptions as redis_errors
+from redis.exceptions import RedisError
+from rest_framework.settings import api_settings
+
+logger = logging.getLogger(__name__)
 
 # DRF's periods (rest_framework.throttling.SimpleRateThrottle.parse_rate reads the first letter).
 PERIOD_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -130,6 +140,75 @@ def cache_write_pool(cache_settings: dict) -> redis.ConnectionPool:
         parser_class = import_string(parser_class)
     options["parser_class"] = parser_class or redis.connection.DefaultParser
     return pool_class.from_url(servers[0], **options)
+
+
+# ---- the window counter on Django's cache, and the plain views' throttle ---------------------
+
+
+def _redis_counter() -> RedisWindowCounter | None:
+    """The window counter on the Redis behind Django's cache, or None for another backend
+    (local runs)."""
+    backend = caches[DEFAULT_CACHE_ALIAS]  # `cache` is a proxy: ask for the backend itself
+    if not isinstance(backend, RedisCache):
+        return None
+    return _counter_of(backend)
+
+
+@functools.lru_cache(maxsize=256)
+def _counter_of(backend: RedisCache) -> RedisWindowCounter:
+    # One counter per backend object: Django makes new ones when CACHES changes (and per thread).
+    return RedisWindowCounter(cache_write_pool(settings.CACHES[DEFAULT_CACHE_ALIAS]))
+
+
+def _count_with_cache_api(key: str, *, timeout: float) -> int:
+    try:
+        return cache.incr(key)
+    except ValueError:
+        # First request of the window (add is atomic: a concurrent first one counts on).
+        if cache.add(key, 1, timeout=timeout):
+            return 1
+        return cache.incr(key)
+
+
+def window_count(key: str, *, duration: int) -> tuple[int | None, float]:
+    """Count one request of `key` in the current fixed window of `duration` seconds, in the
+    shared cache: (the window's count so far, when the window ends). The count is None when
+    the cache is unreachable: throttles fail open."""
+    now = time.time()
+    window = int(now // duration)
+    window_end = (window + 1) * duration
+    window_key = f"{key}:{window}"
+    try:
+        counter = _redis_counter()
+        if counter is not None:
+            # make_key, not make_and_validate_key: the key is ours, short and ASCII.
+            count = counter.count(cache.make_key(window_key), timeout=int(duration) + 1)
+        else:
+            count = _count_with_cache_api(window_key, timeout=duration + 1)
+    except RedisError as error:
+        # Fail open: a GPT's record matters more than the throttle while Redis is away.
+        logger.warning("hub throttle skipped: the cache is unreachable (%s)", type(error).__name__)
+        return None, window_end
+    return count, window_end
+
+
+class WindowThrottle:
+    """The hub token throttle's counting for a plain Django view (/mcp, client registration):
+    the rate is read at call time from DEFAULT_THROTTLE_RATES[scope], as DRF's throttles do."""
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+
+    def wait_if_over(self, ident: str) -> int | None:
+        """Count a request of `ident`; the seconds to wait when it is over the rate, else None."""
+        rate = parse_rate(api_settings.DEFAULT_THROTTLE_RATES.get(self.scope))
+        if rate is None:
+            return None
+        key = f"throttle:{self.scope}:{ident}"
+        count, window_end = window_count(key, duration=rate.seconds)
+        if count is None or count <= rate.requests:
+            return None
+        return max(1, int(window_end - time.time()) + 1)
 
 
 # ---- the login throttle (django-axes) ---------------------------------------------------------

@@ -20,8 +20,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from telemetry.hub.auth import HubClient, HubTokenAuthentication, HubTokenThrottle, WindowThrottle
-from telemetry.hub.exceptions import PayloadTooLarge, SkillNotFoundError, hub_exception_handler
+from claresia.throttling import WindowThrottle
+from telemetry.hub.auth import HubClient, HubTokenAuthentication, HubTokenThrottle
+from telemetry.hub.exceptions import PayloadTooLarge, hub_exception_handler
 from telemetry.hub.footer import cost_display
 from telemetry.hub.models import RECORD_ID_PATTERN, HubRecord
 from telemetry.hub.negotiation import JSONOnlyNegotiation
@@ -110,12 +111,10 @@ class HubRecordsView(HubAPIView):
     def post(self, request):
         self._check_size(request)
         values = emit_hub_record_values(request.data)
-        try:
-            result = hub_record_emit_values(
-                values, token=request.auth, context=_openai_context(request)
-            )
-        except SkillNotFound:
-            raise SkillNotFoundError() from None
+        # SkillNotFound is the hub exception handler's 404.
+        result = hub_record_emit_values(
+            values, token=request.auth, context=_openai_context(request)
+        )
         return Response(
             _answer(result.record),
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
@@ -168,7 +167,7 @@ def _plain_response(data, *, status: int, headers=()) -> HttpResponse:
     return response
 
 
-def _plain_refusal(error: exceptions.APIException) -> HttpResponse:
+def _plain_refusal(error: Exception) -> HttpResponse:
     # The DRF path's handler words it, sets its headers (Retry-After) and the rollback; its
     # Response is only read here (its Content-Type is the renderer's, set below).
     answer = hub_exception_handler(error, {})
@@ -218,8 +217,8 @@ def _plain_emit(request) -> HttpResponse | None:
         return _plain_refusal(exceptions.Throttled(wait))
     try:
         result = hub_record_emit_values(values, token=token, context=_openai_context(request))
-    except SkillNotFound:
-        return _plain_refusal(SkillNotFoundError())
+    except SkillNotFound as error:
+        return _plain_refusal(error)
     return _plain_response(
         _answer(result.record),
         status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,

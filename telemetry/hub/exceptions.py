@@ -1,5 +1,6 @@
 """The hub API's errors and their shape (hub-records-api.md): `{"errors": {field: [...]}}` for
-a 400, `{"detail": "..."}` for any other 4xx."""
+a 400, `{"detail": "..."}` for any other 4xx (the services' `SkillNotFound` is a 404 in its own
+words)."""
 
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
@@ -12,12 +13,6 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = f"The body is over {MAX_BODY_CHARACTERS:,} characters."
     default_code = "payload_too_large"
-
-
-class SkillNotFoundError(exceptions.NotFound):
-    """The REST API's 404 for the services' SkillNotFound, in its words."""
-
-    default_detail = SkillNotFound.message
 
 
 def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
@@ -41,6 +36,9 @@ def flatten_errors(errors, prefix: str = "") -> dict[str, list[str]]:
 
 
 def hub_exception_handler(exc, context):
+    if isinstance(exc, SkillNotFound):
+        # The services' exception carries the REST API's 404 words.
+        exc = exceptions.NotFound(SkillNotFound.message)
     response = exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.ValidationError):
         response.data = {"errors": flatten_errors(response.data)}

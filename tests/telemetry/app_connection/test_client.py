@@ -20,9 +20,8 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAu
 
 from claresia.models import Tenant, TenantMembership
 from telemetry.app_connection.models import McpClient
-from telemetry.hub.exceptions import SkillNotFoundError
 from telemetry.hub.models import HubRecord
-from telemetry.hub.services import hub_record_url
+from telemetry.hub.services import SkillNotFound, hub_record_url
 from tests.factories import make_skill
 from tests.telemetry.app_connection.https_server import Document
 
@@ -250,7 +249,7 @@ def test_a_connection_approved_for_another_tenant_writes_only_there(live_server,
     # dainese's was written, and the connection's record is othercorp's
     assert admin.offered == {"Other Corp": str(othercorp.pk)}
     assert foreign.is_error is True
-    assert foreign.structured_content == {"detail": str(SkillNotFoundError.default_detail)}
+    assert foreign.structured_content == {"detail": SkillNotFound.message}
     assert own.is_error is False
     record = HubRecord.objects.get()
     assert record.tenant == othercorp

@@ -191,7 +191,14 @@ def test_a_revoked_token_is_answered_as_the_drf_view_answers_it(
 
 
 @pytest.mark.parametrize(
-    "body", [json.dumps(MINIMAL), json.dumps({"skill_id": "x"})], ids=["valid", "invalid"]
+    "body",
+    [
+        json.dumps(MINIMAL),
+        json.dumps({"skill_id": "x"}),
+        # Over the rate is a 429 before the skill is looked up, not the unknown skill's 404.
+        json.dumps({**MINIMAL, "skill_id": "no-such-skill"}),
+    ],
+    ids=["valid", "invalid", "unknown skill"],
 )
 def test_a_throttled_call_is_answered_as_the_drf_view_answers_it(
     hub, skill, settings, plain_answers, monkeypatch, body
