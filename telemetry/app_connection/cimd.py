@@ -34,8 +34,7 @@ from oauth2_provider.cimd import (
 from oauth2_provider.models import Application
 from oauth2_provider.settings import oauth2_settings
 
-from claresia.throttling import client_ip
-from telemetry.hub.auth import WindowThrottle
+from claresia.throttling import WindowThrottle, client_ip
 
 _registration_throttle = WindowThrottle("oauth_register")
 

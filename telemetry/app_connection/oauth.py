@@ -35,7 +35,7 @@ from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
 from claresia.models import Tenant
 from claresia.scoping import tenants_editable_by
-from claresia.throttling import client_ip
+from claresia.throttling import WindowThrottle, client_ip
 from skills.rules import HUB_APP_TITLE
 from telemetry.app_connection.models import McpClient
 from telemetry.app_connection.oauth_validator import hub_resource_refusal
@@ -54,7 +54,6 @@ from telemetry.app_connection.services import (
     mcp_service_user,
     redirect_host,
 )
-from telemetry.hub.auth import WindowThrottle
 
 MAX_REGISTRATION_BYTES = 16 * 1024
 # What an approved connection may do, as the approval page says it: the one tool of /mcp.

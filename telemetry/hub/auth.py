@@ -6,8 +6,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, throttling
 from rest_framework.settings import api_settings
 
-# WindowThrottle is still imported from here by telemetry/app_connection (server, oauth, cimd).
-from claresia.throttling import WindowThrottle, parse_rate, window_count  # noqa: F401
+from claresia.throttling import parse_rate, window_count
 from telemetry.hub.models import HubToken
 from telemetry.hub.services import hub_token_authenticate
 
