@@ -64,6 +64,8 @@ class Bridge:
     def _thread_loop(self) -> _ThreadLoop:
         held = getattr(self._local, "loop", None)
         if held is None or not held.usable:
+            if held is not None and held.pid == os.getpid():
+                held.loop.close()  # its context ended; a forked parent's loop is left alone
             held = self._local.loop = _ThreadLoop(self._resources)
         return held
 
@@ -95,6 +97,19 @@ class Bridge:
         finally:
             held.wake = None
             held.work = None
+
+    def close_thread(self) -> None:
+        """Leave this thread's loop: its context is exited (the SDK's manager and lifespan shut
+        down) and the loop closed. For a thread that ends before its process (gunicorn's
+        threads live as long as their worker, whose exit ends everything)."""
+        held = getattr(self._local, "loop", None)
+        self._local.loop = None
+        if held is None or held.pid != os.getpid():
+            return
+        held._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            held.loop.run_until_complete(held._task)
+        held.loop.close()
 
     async def run_sync(self, function: Callable, *args, **kwargs):
         """From a coroutine running under `call`: `function(*args, **kwargs)` on the request's

@@ -245,14 +245,18 @@ async def _serve_tool_call(
             connection=connection,
             lifespan_state=kept.lifespan_state,
         )
-        reply = types.JSONRPCResponse(jsonrpc="2.0", id=message.id, result=result)
     except Exception as error:  # the SDK dispatcher's exception-to-wire mapping
         data = handler_exception_to_error_data(error)
         if data is None:
             logger.exception("MCP handler for %r raised", message.method)
             data = types.ErrorData(code=0, message=str(error))
         reply = types.JSONRPCError(jsonrpc="2.0", id=message.id, error=data)
-    content = reply.model_dump_json(by_alias=True, exclude_unset=True).encode()
+        content = reply.model_dump_json(by_alias=True, exclude_unset=True).encode()
+    else:
+        # The result is the SDK's wire form already (serve_one serialized it): the envelope
+        # around it is written as JSONRPCResponse.model_dump_json writes it, without validating
+        # the result a second time.
+        content = pydantic_core.to_json({"jsonrpc": "2.0", "id": message.id, "result": result})
     return 200, [(b"content-type", b"application/json")], content
 
 
