@@ -48,7 +48,7 @@ from connectors.sandbox.chatgpt_admin import (
 from connectors.services import connector_connect, connector_test_connection
 from skills.models import Skill
 from telemetry.ingest import storage
-from telemetry.ingest.sources.audit_log.normalizer import COLUMNS
+from telemetry.ingest.rows import COLUMNS
 from telemetry.ingest.sources.logs_platform.normalizer import (
     AppIdentity,
     AssistantModel,

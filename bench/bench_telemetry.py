@@ -38,11 +38,8 @@ from telemetry.ingest.reconcile import (
     _flag_missing_records_one_by_one,
     telemetry_reconcile,
 )
-from telemetry.ingest.sources.audit_log.normalizer import (
-    COLUMNS,
-    TelemetryRow,
-    normalize_audit_event,
-)
+from telemetry.ingest.rows import COLUMNS, TelemetryRow
+from telemetry.ingest.sources.audit_log.normalizer import normalize_audit_event
 from telemetry.ingest.sources.audit_log.poller import FLUSH_ROWS
 from telemetry.models import TelemetryEvent
 

@@ -63,11 +63,11 @@ from connectors.openai.errors import BadRequestError, OpenAIError
 from connectors.services import ConnectorUnavailable, openai_client_for_tenant
 from skills.selectors import skill_pks_by_id
 from telemetry.ingest.outcome import INTERNAL_ERROR_MESSAGE, PollOutcome, PollStatus
+from telemetry.ingest.rows import TelemetryRow
 from telemetry.ingest.sources.audit_log.normalizer import (
     DEFAULT_PRICES,
     EVENT_TYPES,
     MalformedEvent,
-    TelemetryRow,
     normalize_audit_event,
 )
 from telemetry.ingest.storage import telemetry_rows_insert, tenant_poll_lock

@@ -33,13 +33,13 @@ from typing import Any, NamedTuple
 import orjson
 
 from telemetry.event_kinds import EventKind, EventSource
-from telemetry.ingest.sources.audit_log.normalizer import TelemetryRow
+from telemetry.ingest.rows import GPT_PREFIX, TelemetryRow
 
 # TelemetryEvent's Source and EventType values, from the one Django-free spelling both use.
 SOURCE_COMPLIANCE_LOGS = EventSource.COMPLIANCE_LOGS.value
 INVOKED = EventKind.INVOKED.value
 APP_CALL = EventKind.APP_CALL.value
-GPT_PREFIX = "claresia-"
+
 # A line longer than this is reported malformed, never held whole (assumed bound: the largest
 # real line seen is a few hundred KB of message content, which Claresia does not keep).
 MAX_LINE_BYTES = 1024 * 1024

@@ -30,7 +30,7 @@ from claresia.models import Tenant
 from skills.selectors import skill_of
 from telemetry.hub.models import HubRecord
 from telemetry.ingest.reconcile import HORIZON, telemetry_reconcile
-from telemetry.ingest.sources.audit_log.normalizer import TelemetryRow
+from telemetry.ingest.rows import TelemetryRow
 from telemetry.models import PluginSkillMapping, TelemetryEvent
 
 logger = logging.getLogger(__name__)

@@ -112,7 +112,7 @@ from skills.services.inventory import gpt_inventory_read, gpt_skill_map
 from skills.targets.plugin.build import plugin_name
 from telemetry.hub.models import HubRecord
 from telemetry.ingest.outcome import INTERNAL_ERROR_MESSAGE, PollStatus
-from telemetry.ingest.sources.audit_log.normalizer import named_for_longer_slug
+from telemetry.ingest.rows import named_for_longer_slug
 from telemetry.ingest.sources.logs_platform.normalizer import (
     MAX_LINE_BYTES,
     AppIdentity,
@@ -214,7 +214,7 @@ class _GptMap:
         self.gpts = self._load()
 
     def _load(self) -> dict:
-        # The longer-slug rule of the audit-log path (normalizer.named_for_longer_slug): a GPT
+        # The longer-slug rule of the audit-log path (rows.named_for_longer_slug): a GPT
         # `claresia-alpha-eu-foo` is tenant alpha-eu's, never alpha's skill `eu-foo`.
         longer = tenant_slugs_extending(tenant=self.tenant)
         mapping: dict = {}

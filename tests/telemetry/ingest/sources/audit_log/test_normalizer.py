@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
+from telemetry.ingest.rows import TelemetryRow
 from telemetry.ingest.sources.audit_log.normalizer import (
     MalformedEvent,
     Skipped,
-    TelemetryRow,
     normalize_audit_event,
 )
 

@@ -7,7 +7,7 @@ import sys
 import orjson
 import pytest
 
-from telemetry.ingest.sources.audit_log.normalizer import TelemetryRow
+from telemetry.ingest.rows import TelemetryRow
 from telemetry.ingest.sources.logs_platform.normalizer import (
     INVOKED,
     SOURCE_COMPLIANCE_LOGS,
