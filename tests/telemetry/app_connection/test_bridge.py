@@ -15,7 +15,7 @@ from django.test import Client
 from telemetry.app_connection.bridge import Bridge
 from telemetry.app_connection.server import bridge as mcp_bridge
 from telemetry.hub.models import HubRecord
-from tests.telemetry.mcp_helpers import RECORD_BODY, call, mcp_token, rpc
+from tests.telemetry.app_connection.helpers import RECORD_BODY, call, mcp_token, rpc
 
 THREADS = 4
 

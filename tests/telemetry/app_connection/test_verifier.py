@@ -15,7 +15,7 @@ from oauth2_provider.models import AccessToken
 from telemetry.app_connection.models import McpClient
 from telemetry.app_connection.server import bridge
 from telemetry.app_connection.services import HubTokenVerifier, mcp_tokens_revoke
-from tests.telemetry.mcp_helpers import HUB_RESOURCE, mcp_token
+from tests.telemetry.app_connection.helpers import HUB_RESOURCE, mcp_token
 
 pytestmark = pytest.mark.django_db
 
