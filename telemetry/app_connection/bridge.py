@@ -29,7 +29,7 @@ class _ThreadLoop:
         self.loop = asyncio.new_event_loop()
         self.state: Any = None
         self.work: tuple[functools.partial, asyncio.Future] | None = None
-        self.wake: asyncio.Future | None = None
+        self.driving = False
         entered = self.loop.create_future()
         self._task = self.loop.create_task(self._hold(resources, entered))
         self.loop.run_until_complete(entered)
@@ -43,6 +43,9 @@ class _ThreadLoop:
             if not entered.done():
                 entered.set_exception(error)
             raise
+
+    def stop(self, *_) -> None:
+        self.loop.stop()
 
     @property
     def usable(self) -> bool:
@@ -72,15 +75,18 @@ class Bridge:
     def call(self, function: Callable[..., Awaitable], *args):
         """`await function(state, *args)` on this thread's loop; its result or its exception.
 
-        The loop runs only inside this call. When the coroutine awaits `run_sync`, the loop
-        stops, the work runs here, and the loop resumes with its result."""
+        The loop runs only inside this call (`run_forever`, stopped by whoever needs this thread
+        back). When the coroutine awaits `run_sync`, the loop stops, the work runs here, and the
+        loop resumes with its result; when the coroutine ends, the loop stops and its result is
+        returned."""
         held = self._thread_loop()
-        if held.work is not None or held.wake is not None:
+        if held.driving:
             raise RuntimeError("Bridge.call is not reentrant within one thread.")
+        held.driving = True
         loop = held.loop
-        task = loop.create_task(function(held.state, *args))
-        task.add_done_callback(functools.partial(_wake_up, held))
         try:
+            task = loop.create_task(function(held.state, *args))
+            task.add_done_callback(held.stop)
             while True:
                 if held.work is not None:
                     (work, done), held.work = held.work, None
@@ -90,13 +96,10 @@ class Bridge:
                         done.set_exception(error)
                 elif task.done():
                     return task.result()
-                else:
-                    held.wake = loop.create_future()
-                    loop.run_until_complete(held.wake)
-                    held.wake = None
+                loop.run_forever()
         finally:
-            held.wake = None
             held.work = None
+            held.driving = False
 
     def close_thread(self) -> None:
         """Leave this thread's loop: its context is exited (the SDK's manager and lifespan shut
@@ -114,13 +117,10 @@ class Bridge:
     async def run_sync(self, function: Callable, *args, **kwargs):
         """From a coroutine running under `call`: `function(*args, **kwargs)` on the request's
         thread, with no event loop running (the ORM is allowed, on the request's connection)."""
-        held = self._local.loop
+        held = getattr(self._local, "loop", None)
+        if held is None or not held.driving:
+            raise RuntimeError("Bridge.run_sync is for coroutines run by Bridge.call.")
         done = held.loop.create_future()
         held.work = (functools.partial(function, *args, **kwargs), done)
-        _wake_up(held)
+        held.loop.stop()  # after this step: `call` runs the work, then the loop again
         return await done
-
-
-def _wake_up(held: _ThreadLoop, *_) -> None:
-    if held.wake is not None and not held.wake.done():
-        held.wake.set_result(None)
