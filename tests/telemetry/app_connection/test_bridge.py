@@ -192,3 +192,17 @@ def test_mcp_from_several_wsgi_threads_writes_nothing_of_asgirefs(tenant, skill,
     assert results == [[(200, False), (200, False)]] * THREADS
     assert HubRecord.objects.count() == 2 * THREADS
     assert asgiref_writes() == []
+
+
+def test_run_sync_outside_a_bridged_call_is_refused():
+    # given: a coroutine run by someone else's loop, not by Bridge.call
+    bridge = _bridge()
+
+    async def elsewhere():
+        return await bridge.run_sync(lambda: 1)
+
+    # then: refused, and the thread's next call is unaffected
+    with pytest.raises(RuntimeError, match="run_sync"):
+        asyncio.run(elsewhere())
+    assert bridge.call(_answer) == 42
+    bridge.close_thread()
