@@ -5,18 +5,20 @@ official `mcp` SDK, with one tool, `emit_hub_record`: a plugin skill's way to th
 The SDK's transport is an ASGI app. `mcp_endpoint` is a Django view that authenticates the
 caller, bounds the body and drives that app for this one request in-process (a stateless JSON
 exchange has exactly one body in and one out), so /mcp is served by the same web process,
-under WSGI (gunicorn, the test server) and ASGI alike. A plainly valid `tools/call` skips the
-transport's per-request machinery and goes to the SDK's server kernel with the same answer;
-README "Where a call's time goes" and bench_mcp measure the cost. The tool calls the same
-service as `POST /hub/v1/records`."""
+under WSGI (gunicorn, the test server) and ASGI alike, through `bridge.py` (a kept event loop
+per request thread). The caller is authenticated by `HubTokenVerifier` (the SDK's
+TokenVerifier shape); a 401's challenge is django-oauth-toolkit's RFC 9728 one. A plainly valid
+`tools/call` skips the transport's per-request machinery and goes to the SDK's server kernel
+with the same answer; README "Where a call's time goes" and bench_mcp measure the cost. The
+tool calls the same service as `POST /hub/v1/records`."""
 
-import asyncio
+import contextlib
 import contextvars
 import functools
 import json
 import logging
-import os
-import threading
+from dataclasses import dataclass
+from types import SimpleNamespace
 
 import anyio
 import mcp_types as types
@@ -33,12 +35,14 @@ from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data
 from mcp.shared.transport_context import TransportContext
 from mcp_types import DEFAULT_NEGOTIATED_VERSION, jsonrpc_message_adapter
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from oauth2_provider.views.mixins import ProtectedResourceMetadataMixin
 from rest_framework import serializers as drf_serializers
 
 from claresia.throttling import WindowThrottle
 from skills.rules import HUB_APP_NAME, HUB_APP_TITLE
+from telemetry.app_connection.bridge import Bridge
 from telemetry.app_connection.oauth import hub_resource, resource_metadata_url
-from telemetry.app_connection.services import McpCaller, mcp_caller_authenticate, mcp_client_touch
+from telemetry.app_connection.services import HubTokenVerifier, McpCaller, mcp_client_touch
 from telemetry.hub.exceptions import PayloadTooLarge, flatten_errors
 from telemetry.hub.footer import cost_display
 from telemetry.hub.serializers import emit_hub_record_values
@@ -64,7 +68,8 @@ SERVER_BUSY = -32000
 # the count. Like a hub token, a client is one tenant's connection from OpenAI's shared egress.
 _throttle = WindowThrottle("mcp_client")
 
-_caller: contextvars.ContextVar[tuple[McpCaller, OpenAIContext]] = contextvars.ContextVar(
+# The exchange's caller, its OpenAI headers, and whether its body is within MAX_BODY_CHARACTERS.
+_caller: contextvars.ContextVar[tuple[McpCaller, OpenAIContext, bool]] = contextvars.ContextVar(
     "mcp_caller"
 )
 
@@ -123,8 +128,11 @@ def _tool_error(body: dict) -> types.CallToolResult:
     )
 
 
-def _emit(caller: McpCaller, context: OpenAIContext, arguments: dict) -> types.CallToolResult:
-    if len(json.dumps(arguments)) > MAX_BODY_CHARACTERS:
+def _emit(
+    caller: McpCaller, context: OpenAIContext, arguments: dict, *, small: bool = False
+) -> types.CallToolResult:
+    # A request body within the bound holds arguments within it: only a larger one is measured.
+    if not small and len(json.dumps(arguments)) > MAX_BODY_CHARACTERS:
         return _tool_error({"detail": str(PayloadTooLarge.default_detail)})
     try:
         values = emit_hub_record_values(arguments)
@@ -151,8 +159,8 @@ def _emit(caller: McpCaller, context: OpenAIContext, arguments: dict) -> types.C
 async def _call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
     if params.name != TOOL_NAME:
         raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {params.name[:100]}")
-    caller, context = _caller.get()
-    return await _request_thread().run(_emit, caller, context, params.arguments or {})
+    caller, context, small = _caller.get()
+    return await bridge.run_sync(_emit, caller, context, params.arguments or {}, small=small)
 
 
 server = Server(
@@ -191,25 +199,22 @@ class _ExchangeContext:
         return None
 
 
-def _plain_tool_call(scope: dict, body: bytes) -> tuple[types.JSONRPCRequest, str] | None:
+def _plain_tool_call(meta: dict, body: bytes) -> tuple[types.JSONRPCRequest, str] | None:
     """The request and its protocol version when this exchange is a plainly valid `tools/call`
     that the SDK's stateless JSON transport would hand to its server as is; None for anything
     else, which the transport itself then answers (streamable_http.py, `_handle_post_request`:
-    the same checks, in the same order)."""
-    if scope["method"] != "POST":
-        return None
-    headers = dict(reversed(scope["headers"]))  # the first of a repeated header, as Starlette
-    version = headers.get(b"mcp-protocol-version")
-    if b"mcp-session-id" in headers or (
-        version is not None and version.decode("latin-1") not in HANDSHAKE_PROTOCOL_VERSIONS
+    the same checks, in the same order). Read from the WSGI environ: no ASGI scope is built."""
+    version = meta.get("HTTP_MCP_PROTOCOL_VERSION")
+    if "HTTP_MCP_SESSION_ID" in meta or (
+        version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS
     ):
         return None
     accepted = {
-        part.split(b";")[0].strip().lower() for part in headers.get(b"accept", b"").split(b",")
+        part.split(";")[0].strip().lower() for part in meta.get("HTTP_ACCEPT", "").split(",")
     }
-    if accepted.isdisjoint({b"application/json", b"application/*", b"*/*"}):
+    if accepted.isdisjoint({"application/json", "application/*", "*/*"}):
         return None
-    if headers.get(b"content-type", b"").split(b";")[0].strip() != b"application/json":
+    if meta.get("CONTENT_TYPE", "").split(";")[0].strip() != "application/json":
         return None
     try:
         raw = pydantic_core.from_json(body)
@@ -220,10 +225,12 @@ def _plain_tool_call(scope: dict, body: bytes) -> tuple[types.JSONRPCRequest, st
         return None
     if not isinstance(message, types.JSONRPCRequest):
         return None
-    return message, version.decode("latin-1") if version else DEFAULT_NEGOTIATED_VERSION
+    return message, version if version else DEFAULT_NEGOTIATED_VERSION
 
 
-async def _serve_tool_call(message: types.JSONRPCRequest, version: str) -> tuple[int, list, bytes]:
+async def _serve_tool_call(
+    kept: "_Kept", message: types.JSONRPCRequest, version: str
+) -> tuple[int, list, bytes]:
     """Answer a plain `tools/call` through the SDK's server kernel (`serve_one`, as the SDK's own
     single-exchange entry does) without its per-request transport, memory streams and
     dispatcher task: the answer is the transport's, byte for byte
@@ -236,25 +243,25 @@ async def _serve_tool_call(message: types.JSONRPCRequest, version: str) -> tuple
             message.method,
             message.params,
             connection=connection,
-            lifespan_state=_threads.server.lifespan_state,
+            lifespan_state=kept.lifespan_state,
         )
-        reply = types.JSONRPCResponse(jsonrpc="2.0", id=message.id, result=result)
     except Exception as error:  # the SDK dispatcher's exception-to-wire mapping
         data = handler_exception_to_error_data(error)
         if data is None:
             logger.exception("MCP handler for %r raised", message.method)
             data = types.ErrorData(code=0, message=str(error))
         reply = types.JSONRPCError(jsonrpc="2.0", id=message.id, error=data)
-    content = reply.model_dump_json(by_alias=True, exclude_unset=True).encode()
+        content = reply.model_dump_json(by_alias=True, exclude_unset=True).encode()
+    else:
+        # The result is the SDK's wire form already (serve_one serialized it): the envelope
+        # around it is written as JSONRPCResponse.model_dump_json writes it, without validating
+        # the result a second time.
+        content = pydantic_core.to_json({"jsonrpc": "2.0", "id": message.id, "result": result})
     return 200, [(b"content-type", b"application/json")], content
 
 
-async def _serve(scope: dict, body: bytes) -> tuple[int, list, bytes]:
-    """One stateless Streamable HTTP exchange through the SDK: a plain tool call straight to
-    its server kernel, anything else through its own transport."""
-    plain = _plain_tool_call(scope, body)
-    if plain is not None:
-        return await _serve_tool_call(*plain)
+async def _serve(kept: "_Kept", scope: dict, body: bytes) -> tuple[int, list, bytes]:
+    """One stateless Streamable HTTP exchange through the SDK's own transport."""
     sent = {"status": 500, "headers": [], "body": []}
     delivered = False
 
@@ -272,106 +279,63 @@ async def _serve(scope: dict, body: bytes) -> tuple[int, list, bytes]:
         elif message["type"] == "http.response.body":
             sent["body"].append(message.get("body", b""))
 
-    await _threads.server.manager.handle_request(scope, receive, send)
+    await kept.manager.handle_request(scope, receive, send)
     return sent["status"], sent["headers"], b"".join(sent["body"])
 
 
-class _ThreadServer:
-    """This thread's event loop and the SDK's session manager running on it, made once per
-    thread and process (on first use, so after gunicorn forks) and kept: in stateless mode a
-    manager serves every request with a fresh transport, and entering a manager's run() per
-    request cost a task group and the server's lifespan each time."""
+@dataclass(frozen=True)
+class _Kept:
+    """What a request thread keeps on its loop: the SDK's session manager, running, and the
+    server's lifespan state. In stateless mode a manager serves every request with a fresh
+    transport; entering a manager's run() per request cost a task group and the server's
+    lifespan each time."""
 
-    def __init__(self) -> None:
-        self.pid = os.getpid()
-        self.loop = asyncio.new_event_loop()
-        self.manager = StreamableHTTPSessionManager(
-            app=server, json_response=True, stateless=True, security_settings=None
-        )
-        running = self.loop.create_future()
-        self._task = self.loop.create_task(self._run(running))
-        self.loop.run_until_complete(running)
-
-    async def _run(self, running: asyncio.Future) -> None:
-        async with server.lifespan(server) as self.lifespan_state, self.manager.run():
-            running.set_result(None)
-            await self.loop.create_future()  # for the life of the thread
-
-    @property
-    def usable(self) -> bool:
-        # A manager whose run() ended (its task group failed) serves nothing more.
-        return self.pid == os.getpid() and not self._task.done()
+    manager: StreamableHTTPSessionManager
+    lifespan_state: object
 
 
-class _RequestThread:
-    """The request's own thread drives the exchange on an event loop of that thread, and
-    lends itself back to the exchange for the tool's ORM work.
-
-    The loop runs only inside `drive` (`run_until_complete`). When a coroutine asks for sync
-    work (`run`), the loop stops, the work runs here with no loop running (Django refuses the
-    ORM while one runs in its thread) on the request's database connection, and the loop
-    resumes with the result. No second thread, so no hand-offs between threads per call (four
-    of them, with two runnable threads trading the GIL: README, "Where a call's time goes")."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._wake: asyncio.Future | None = None
-        self._work: tuple[functools.partial, asyncio.Future] | None = None
-
-    async def run(self, function, *args):
-        done = self._loop.create_future()
-        self._work = (functools.partial(function, *args), done)
-        self._wake_up()
-        return await done
-
-    def _wake_up(self, *_) -> None:
-        if self._wake is not None and not self._wake.done():
-            self._wake.set_result(None)
-
-    def drive(self, coroutine):
-        task = self._loop.create_task(coroutine)
-        task.add_done_callback(self._wake_up)
-        while True:
-            if self._work is not None:
-                (work, done), self._work = self._work, None
-                try:
-                    done.set_result(work())
-                except Exception as error:  # the coroutine that asked gets it, as from a call
-                    done.set_exception(error)
-            elif task.done():
-                return task.result()
-            else:
-                self._wake = self._loop.create_future()
-                self._loop.run_until_complete(self._wake)
-
-
-_threads = threading.local()
-
-
-def _request_thread() -> _RequestThread:
-    return _threads.current
-
-
-def _exchange(scope: dict, body: bytes) -> tuple[int, list, bytes]:
-    """Run `_serve` for this request on this thread's event loop."""
-    held = getattr(_threads, "server", None)
-    if held is None or not held.usable:
-        _threads.server = _ThreadServer()
-    _threads.current = _RequestThread(_threads.server.loop)
-    try:
-        return _threads.current.drive(_serve(scope, body))
-    finally:
-        _threads.current = None
-
-
-def _unauthorized(request, description: str) -> JsonResponse:
-    response = JsonResponse(
-        {"error": "invalid_token", "error_description": description}, status=401
+@contextlib.asynccontextmanager
+async def _sdk():
+    manager = StreamableHTTPSessionManager(
+        app=server, json_response=True, stateless=True, security_settings=None
     )
-    # RFC 9728 §5.1 / MCP authorization: the client finds the resource metadata here.
-    response["WWW-Authenticate"] = (
-        f'Bearer error="invalid_token", resource_metadata="{resource_metadata_url(request)}"'
+    async with server.lifespan(server) as lifespan_state, manager.run():
+        yield _Kept(manager, lifespan_state)
+
+
+bridge = Bridge(_sdk)
+
+
+async def _verify(kept: _Kept, verifier: HubTokenVerifier, token: str):
+    return await verifier.verify_token(token)
+
+
+class _Challenge(ProtectedResourceMetadataMixin):
+    """django-oauth-toolkit's RFC 6750 / RFC 9728 challenge, pointing at /mcp's own
+    protected-resource metadata (the path-suffixed form MCP clients read first)."""
+
+    def get_resource_metadata_url(self, request):
+        return resource_metadata_url(request)
+
+
+_challenge = _Challenge()
+
+
+ASK_FOR_BEARER = "Send an access token as 'Authorization: Bearer …'."
+NOT_VALID = "The access token is not valid, expired or was revoked."
+
+
+def _unauthorized(request, description: str) -> HttpResponse:
+    """401 with django-oauth-toolkit's `WWW-Authenticate: Bearer` challenge, pointing at the
+    resource metadata (RFC 9728 §5.1); `error="invalid_token"` for a token that is not valid,
+    no error code for a request that sent none (RFC 6750 §3.1). The body says the same."""
+    error = {"error": "invalid_token", "error_description": description}
+    challenged = None if description == ASK_FOR_BEARER else error
+    response = _challenge.unauthenticated_response(
+        request, SimpleNamespace(oauth2_error=challenged)
     )
+    response["Content-Type"] = "application/json"
+    response.content = json.dumps(error)
     return response
 
 
@@ -414,18 +378,22 @@ def mcp_endpoint(request):
         return response
     scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
-        return _unauthorized(request, "Send an access token as 'Authorization: Bearer …'.")
-    caller = mcp_caller_authenticate(plaintext=credentials.strip(), resource=hub_resource(request))
-    if caller is None:
-        return _unauthorized(request, "The access token is not valid, expired or was revoked.")
+        return _unauthorized(request, ASK_FOR_BEARER)
+    resource = hub_resource(request)
+    verifier = HubTokenVerifier(resource=resource, run_sync=bridge.run_sync)
+    access = bridge.call(_verify, verifier, credentials.strip())
+    if access is None:
+        return _unauthorized(request, NOT_VALID)
+    caller = access.caller
     mcp_client_touch(application_id=caller.application_id, now=timezone.now())
     wait = _throttle.wait_if_over(str(caller.application_id))
     if wait is not None:
         response = _jsonrpc_error(429, SERVER_BUSY, "Too many requests for this connection.")
         response["Retry-After"] = str(wait)
         return response
+    meta = request.META
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = int(meta.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
     if length > MAX_REQUEST_BYTES:
@@ -433,8 +401,34 @@ def mcp_endpoint(request):
     body = request.body
     if len(body) > MAX_REQUEST_BYTES:
         return _jsonrpc_error(413, types.INVALID_REQUEST, "The request body is too large.")
-    if _has_invalid_id(body):
-        return _jsonrpc_error(400, types.INVALID_REQUEST, "A request id is a string or integer.")
+    context = OpenAIContext(
+        conversation_id=_header(request, "HTTP_OPENAI_CONVERSATION_ID"),
+        ephemeral_user_id=_header(request, "HTTP_OPENAI_EPHEMERAL_USER_ID"),
+        gpt_id=_header(request, "HTTP_OPENAI_GPT_ID"),
+    )
+    token = _caller.set((caller, context, len(body) <= MAX_BODY_CHARACTERS))
+    try:
+        plain = _plain_tool_call(meta, body)
+        if plain is not None:
+            status, response_headers, content = bridge.call(_serve_tool_call, *plain)
+        elif _has_invalid_id(body):
+            return _jsonrpc_error(
+                400, types.INVALID_REQUEST, "A request id is a string or integer."
+            )
+        else:
+            status, response_headers, content = bridge.call(_serve, _scope(request, body), body)
+    finally:
+        _caller.reset(token)
+    response = HttpResponse(content, status=status)
+    for key, value in response_headers:
+        name = key.decode("latin-1")
+        if name.lower() not in {"content-length", "connection", "transfer-encoding"}:
+            response[name] = value.decode("latin-1")
+    return response
+
+
+def _scope(request, body: bytes) -> dict:
+    """The ASGI scope of this request, for the SDK's transport."""
     headers = [
         (key[5:].replace("_", "-").lower().encode("latin-1"), value.encode("latin-1", "replace"))
         for key, value in request.META.items()
@@ -443,7 +437,7 @@ def mcp_endpoint(request):
     if request.META.get("CONTENT_TYPE"):
         headers.append((b"content-type", request.META["CONTENT_TYPE"].encode("latin-1", "replace")))
     headers.append((b"content-length", str(len(body)).encode()))
-    scope = {
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -457,19 +451,3 @@ def mcp_endpoint(request):
         "client": (request.META.get("REMOTE_ADDR", ""), 0),
         "server": (request.get_host(), 0),
     }
-    context = OpenAIContext(
-        conversation_id=_header(request, "HTTP_OPENAI_CONVERSATION_ID"),
-        ephemeral_user_id=_header(request, "HTTP_OPENAI_EPHEMERAL_USER_ID"),
-        gpt_id=_header(request, "HTTP_OPENAI_GPT_ID"),
-    )
-    token = _caller.set((caller, context))
-    try:
-        status, response_headers, content = _exchange(scope, body)
-    finally:
-        _caller.reset(token)
-    response = HttpResponse(content, status=status)
-    for key, value in response_headers:
-        name = key.decode("latin-1")
-        if name.lower() not in {"content-length", "connection", "transfer-encoding"}:
-            response[name] = value.decode("latin-1")
-    return response

@@ -4,21 +4,26 @@ a bound client, and access-token authentication.
 The views in oauth.py and server.py and the admin only call these."""
 
 import contextlib
+import functools
 import hashlib
 import posixpath
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from mcp.server.auth.provider import AccessToken as SdkAccessToken
 from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
+from pydantic import Field
 
 from claresia.models import Tenant
 from telemetry.app_connection import token_stamp
@@ -114,11 +119,14 @@ class ClientBoundElsewhere(Exception):
 @dataclass(frozen=True)
 class McpCaller:
     """Who calls /mcp: the tenant the client's grant is bound to, the client (one ChatGPT
-    connection) and the access token."""
+    connection: its row and its OAuth client_id), the access token, its scopes and expiry."""
 
     tenant: Tenant
     application_id: int
     access_token_id: int
+    client_id: str = ""
+    scopes: tuple[str, ...] = ()
+    expires: datetime | None = None
 
 
 def mcp_client_register(*, client_name: str, redirect_uris: list[str]) -> Application:
@@ -266,24 +274,29 @@ class _Verified:
     stamp: str  # the shared token stamp read before the database was asked
 
 
-def mcp_caller_authenticate(*, plaintext: str, resource: str) -> McpCaller | None:
-    """The tenant an unexpired access token with the hub scope, issued for `resource` (this
-    hub's canonical /mcp URL), is bound to, or None.
-
-    Tokens are stored only as SHA-256 checksums (DOT's RFC 9700 token storage), so the lookup
-    is by checksum; a revoked token is deleted, so the next call fails. MCP authorization
-    (2026-07-28) and RFC 8707: a token whose audience is not this server is refused. A token this
-    process verified for `resource` is remembered (at most hotcache.HOT_CACHE_SECONDS, never past
-    its expiry) and trusted while the shared token stamp, replaced on every token or client
-    change in any process, has not changed: one cache GET a call instead of a three-join query."""
+def mcp_token_checksum(plaintext: str) -> str | None:
+    """How an access token is looked up (DOT stores only its SHA-256 checksum, RFC 9700), or
+    None for what cannot be a token."""
     if not plaintext or len(plaintext) > 512:
         return None
-    checksum = hashlib.sha256(plaintext.encode("utf-8", "replace")).hexdigest()
-    stamp = token_stamp.current()  # before the database: see token_stamp.py
+    return hashlib.sha256(plaintext.encode("utf-8", "replace")).hexdigest()
+
+
+def mcp_caller_remembered(*, checksum: str, resource: str) -> tuple[McpCaller | None, str | None]:
+    """The caller this process verified for the token and `resource`, if the shared token stamp
+    has not changed since (else None), and the stamp as read now, before any database read
+    (token_stamp.py). No database: one cache GET."""
+    stamp = token_stamp.current()
     # The audience is part of the key: a token verified for one hub URL says nothing of another.
     verified = hotcache.mcp_tokens.get((checksum, resource))
     if verified is not None and verified.stamp == stamp and timezone.now() < verified.expires:
-        return verified.caller
+        return verified.caller, stamp
+    return None, stamp
+
+
+def mcp_caller_look_up(*, checksum: str, resource: str, stamp: str | None) -> McpCaller | None:
+    """The database's answer for the token (`stamp` read before asking), remembered under that
+    stamp when there is one."""
     row = (
         AccessToken.objects.filter(
             token_checksum=checksum,
@@ -291,7 +304,14 @@ def mcp_caller_authenticate(*, plaintext: str, resource: str) -> McpCaller | Non
             application__claresia_mcp__tenant__isnull=False,
         )
         .select_related("application__claresia_mcp__tenant")
-        .only("id", "scope", "expires", "resource", "application__claresia_mcp__tenant")
+        .only(
+            "id",
+            "scope",
+            "expires",
+            "resource",
+            "application__client_id",
+            "application__claresia_mcp__tenant",
+        )
         .first()
     )
     if row is None or settings.MCP_SCOPE not in row.scope.split():
@@ -302,12 +322,81 @@ def mcp_caller_authenticate(*, plaintext: str, resource: str) -> McpCaller | Non
         tenant=row.application.claresia_mcp.tenant,
         application_id=row.application_id,
         access_token_id=row.pk,
+        client_id=row.application.client_id,
+        scopes=tuple(row.scope.split()),
+        expires=row.expires,
     )
     if stamp is None:
         token_stamp.start()  # nothing to check a memory against yet: remember nothing
     else:
         hotcache.mcp_tokens.put((checksum, resource), _Verified(caller, row.expires, stamp))
     return caller
+
+
+def mcp_caller_authenticate(*, plaintext: str, resource: str) -> McpCaller | None:
+    """The tenant an unexpired access token with the hub scope, issued for `resource` (this
+    hub's canonical /mcp URL), is bound to, or None.
+
+    Tokens are stored only as SHA-256 checksums (DOT's RFC 9700 token storage), so the lookup
+    is by checksum; a revoked token is deleted, so the next call fails. MCP authorization
+    (2026-07-28) and RFC 8707: a token whose audience is not this server is refused. A token this
+    process verified for `resource` is remembered (at most hotcache.HOT_CACHE_SECONDS, never past
+    its expiry) and trusted while the shared token stamp, replaced on every token or client
+    change in any process, has not changed: one cache GET a call instead of a three-join query.
+    HubTokenVerifier is the same check in the MCP SDK's shape."""
+    checksum = mcp_token_checksum(plaintext)
+    if checksum is None:
+        return None
+    caller, stamp = mcp_caller_remembered(checksum=checksum, resource=resource)
+    if caller is not None:
+        return caller
+    return mcp_caller_look_up(checksum=checksum, resource=resource, stamp=stamp)
+
+
+class HubAccessToken(SdkAccessToken):
+    """The MCP SDK's AccessToken, with the caller it was verified as (for the tool's tenant)."""
+
+    caller: Any = Field(default=None, exclude=True, repr=False)
+
+
+class HubTokenVerifier:
+    """`mcp_caller_authenticate` in the MCP SDK's shape (`mcp.server.auth.provider.
+    TokenVerifier`): the SDK's AccessToken (client_id, scopes, expiry, resource) for a valid
+    token of this hub's /mcp `resource`, None otherwise; a revoked token is None on its very
+    next call, as for the function.
+
+    The remembered check (one cache GET) runs on the loop; the database lookup, when needed, goes
+    through `run_sync`: the WSGI bridge's (the request's own thread, the loop paused) or, by
+    default, asgiref's public `sync_to_async` (thread-sensitive, as Django's own async views
+    reach the ORM)."""
+
+    def __init__(self, *, resource: str, run_sync=None) -> None:
+        self.resource = resource
+        self._run_sync = run_sync
+
+    async def verify_token(self, token: str) -> HubAccessToken | None:
+        checksum = mcp_token_checksum(token)
+        if checksum is None:
+            return None
+        caller, stamp = mcp_caller_remembered(checksum=checksum, resource=self.resource)
+        if caller is None:
+            look_up = functools.partial(
+                mcp_caller_look_up, checksum=checksum, resource=self.resource, stamp=stamp
+            )
+            if self._run_sync is None:
+                caller = await sync_to_async(look_up, thread_sensitive=True)()
+            else:
+                caller = await self._run_sync(look_up)
+            if caller is None:
+                return None
+        return HubAccessToken(
+            token=token,
+            client_id=caller.client_id,
+            scopes=list(caller.scopes),
+            expires_at=int(caller.expires.timestamp()) if caller.expires else None,
+            resource=self.resource,
+            caller=caller,
+        )
 
 
 def mcp_tokens_changed(*, sender, created: bool = False, **_signal_kwargs) -> None:

@@ -294,13 +294,13 @@ def test_arguments_over_the_hub_bound_are_a_tool_error(client, token, skill):
 def test_exchanges_run_on_one_long_lived_event_loop(client, token, skill, monkeypatch):
     # given: the loop each exchange runs on, recorded
     loops = []
-    serve = mcp_module._serve
+    serve = mcp_module._serve_tool_call
 
-    async def recording_serve(scope, body):
+    async def recording_serve(kept, message, version):
         loops.append(asyncio.get_running_loop())
-        return await serve(scope, body)
+        return await serve(kept, message, version)
 
-    monkeypatch.setattr(mcp_module, "_serve", recording_serve)
+    monkeypatch.setattr(mcp_module, "_serve_tool_call", recording_serve)
 
     # when
     first = _result(rpc(client, token, call("emit_hub_record", BODY)))
@@ -332,7 +332,7 @@ def test_a_plain_tool_call_is_answered_as_the_sdk_transport_answers_it(
 ):
     # given: the same call answered through the SDK's full stateless transport
     take_plain_calls = mcp_module._plain_tool_call
-    monkeypatch.setattr(mcp_module, "_plain_tool_call", lambda scope, body: None)
+    monkeypatch.setattr(mcp_module, "_plain_tool_call", lambda meta, body: None)
     through_transport = rpc(client, token, payload, **headers)
     monkeypatch.setattr(mcp_module, "_plain_tool_call", take_plain_calls)
 
@@ -349,23 +349,25 @@ def test_a_plain_tool_call_is_answered_as_the_sdk_transport_answers_it(
 
 def test_what_is_not_a_plain_tool_call_goes_through_the_sdk_transport():
     # given: a plain tool call, and its variants the direct path must leave to the transport
-    accept = (b"accept", b"application/json")
-    json_type = (b"content-type", b"application/json")
+    accept = {"HTTP_ACCEPT": "application/json"}
+    json_type = {"CONTENT_TYPE": "application/json"}
     body = json.dumps(call("emit_hub_record", BODY)).encode()
 
-    def plain(headers, content=body):
-        return mcp_module._plain_tool_call({"method": "POST", "headers": headers}, content)
+    def plain(*headers, content=body):
+        return mcp_module._plain_tool_call(
+            dict(item for h in headers for item in h.items()), content
+        )
 
     # when / then
-    assert plain([accept, json_type]) is not None
-    assert plain([accept]) is None
-    assert plain([(b"accept", b"text/event-stream"), json_type]) is None
-    assert plain([accept, json_type, (b"mcp-session-id", b"s1")]) is None
-    assert plain([accept, json_type, (b"mcp-protocol-version", b"2099-01-01")]) is None
-    assert plain([accept, json_type], json.dumps(INITIALIZE).encode()) is None
-    assert plain([accept, json_type], json.dumps([call("emit_hub_record", BODY)]).encode()) is None
-    assert plain([accept, json_type], b"{not json") is None
-    assert mcp_module._plain_tool_call({"method": "GET", "headers": [accept]}, b"") is None
+    assert plain(accept, json_type) is not None
+    assert plain(accept) is None
+    assert plain({"HTTP_ACCEPT": "text/event-stream"}, json_type) is None
+    assert plain(accept, json_type, {"HTTP_MCP_SESSION_ID": "s1"}) is None
+    assert plain(accept, json_type, {"HTTP_MCP_PROTOCOL_VERSION": "2099-01-01"}) is None
+    assert plain(accept, json_type, content=json.dumps(INITIALIZE).encode()) is None
+    batch = json.dumps([call("emit_hub_record", BODY)]).encode()
+    assert plain(accept, json_type, content=batch) is None
+    assert plain(accept, json_type, content=b"{not json") is None
 
 
 def test_get_is_refused_without_a_stream(client, token):
