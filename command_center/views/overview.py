@@ -11,13 +11,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
 from connectors.connection_checks import BannerLevel
-from connectors.services import (
+from connectors.selectors import (
     ConnectorStatus,
     connector_banner,
     connector_of,
-    connector_test_connection,
     connector_test_message,
 )
+from connectors.services import connector_test_connection
 from skills.selectors import publication_counts, publish_runs_recent, skill_rows
 from telemetry.hub.services import governance_events_reopen, governance_events_review
 from telemetry.selectors import (
@@ -101,9 +101,11 @@ def connector_test(request):
 def governance_event_page(request, event_id: int):
     """One governance event in words, with *Mark reviewed* or *Reopen* for tenant admins."""
     tenant, tenants = page_tenant(request)
-    event = governance_event_of(tenant=tenant, event_id=event_id).select_related(
-        "skill", "hub_record", "reviewed_by"
-    ).first()
+    event = (
+        governance_event_of(tenant=tenant, event_id=event_id)
+        .select_related("skill", "hub_record", "reviewed_by")
+        .first()
+    )
     if event is None:
         raise Http404("No such governance event for this tenant.")
     return render(

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.django_db
 
 OTHER_RESOURCE = "https://other-resource.example/api"
 
+
 @pytest.fixture
 def admin(tenant):
     return make_tenant_admin(tenant)

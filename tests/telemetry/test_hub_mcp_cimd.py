@@ -34,6 +34,7 @@ pytestmark = pytest.mark.django_db
 PATH = "/oauth/client-metadata.json"
 CALLBACK = "https://chatgpt.com/connector/oauth/cb-123"
 
+
 def _metadata(server, **overrides) -> dict:
     return {
         "client_id": server.url(PATH),
