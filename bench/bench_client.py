@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from connectors.openai import endpoints
+from connectors.openai import modelled
 from connectors.openai.client import OpenAIClient
 from connectors.sandbox.server import start_sandbox
 
@@ -29,7 +29,7 @@ def main() -> None:
         ) as client:
             started = time.perf_counter()
             for _ in range(CALLS):
-                endpoints.audit_logs_page(client, limit=1)
+                modelled.audit_logs_page(client, limit=1)
             ours = CALLS / (time.perf_counter() - started)
     finally:
         sandbox.stop()

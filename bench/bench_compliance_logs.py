@@ -38,8 +38,8 @@ from django.db import connection
 
 from bench.bench_telemetry import _post, _start_sandbox
 from claresia.models import Tenant
-from connectors.openai import compliance
-from connectors.sandbox.compliance import (
+from connectors.openai import chatgpt_admin
+from connectors.sandbox.chatgpt_admin import (
     app_log_lines,
     gpt_object,
     message_author,
@@ -48,8 +48,8 @@ from connectors.sandbox.compliance import (
 from connectors.services import connector_connect, connector_test_connection
 from skills.models import Skill
 from telemetry.ingest import storage
-from telemetry.ingest.compliance_logs import logs_poll
-from telemetry.ingest.logs_normalizer import (
+from telemetry.ingest.rows import COLUMNS
+from telemetry.ingest.sources.logs_platform.normalizer import (
     AppIdentity,
     AssistantModel,
     LogRow,
@@ -57,7 +57,7 @@ from telemetry.ingest.logs_normalizer import (
     normalize_log_event,
     skill_use_rows,
 )
-from telemetry.ingest.normalizer import COLUMNS
+from telemetry.ingest.sources.logs_platform.poller import logs_poll
 from telemetry.models import TelemetryEvent
 
 FILES, FEW = 20, 2
@@ -214,7 +214,7 @@ def _drain(
     lines = sum(_count_lines(path) for path, _ in files)
     started = time.perf_counter()
     outcome = logs_poll(
-        tenant=tenant, principal=compliance.Principal.workspace(workspace), max_files=1000
+        tenant=tenant, principal=chatgpt_admin.Principal.workspace(workspace), max_files=1000
     )
     elapsed = time.perf_counter() - started
     assert outcome.files == len(files) and not outcome.error, str(outcome)

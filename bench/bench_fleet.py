@@ -40,7 +40,7 @@ from bench.bench_telemetry import _post, _start_sandbox
 from claresia import celery_app
 from claresia.models import Tenant
 from connectors.models import Connector
-from connectors.sandbox.compliance import app_log_lines, conversation_lines, gpt_object
+from connectors.sandbox.chatgpt_admin import app_log_lines, conversation_lines, gpt_object
 from connectors.services import connector_connect, connector_test_connection
 from skills.models import Skill
 from telemetry.models import TelemetryEvent

@@ -6,7 +6,7 @@ connections), loaded by the same closed-loop generator on loopback, in alternati
 is called as ChatGPT calls it once connected: one stateless JSON-RPC exchange per call, with an
 OAuth access token of a client approved for the tenant (issued here directly, as DOT stores it).
 The ratio shows what the MCP layer costs over the HTTP API: the OAuth token lookup, the JSON-RPC
-envelope and the SDK's server driven in-process per request (telemetry/hub/mcp.py).
+envelope and the SDK's server driven in-process per request (telemetry/app_connection/server.py).
 Afterwards the rows are counted: every successful call must be a row (no lost records)."""
 
 import os
@@ -36,7 +36,7 @@ def _setup(pepper: str) -> tuple[str, str]:
 
     from claresia.services import tenant_create
     from skills.models import Skill
-    from telemetry.hub.mcp_services import mcp_client_approve, mcp_client_register
+    from telemetry.app_connection.services import mcp_client_approve, mcp_client_register
     from telemetry.hub.services import hub_token_issue
 
     tenant = tenant_create(slug="bench", name="Bench")

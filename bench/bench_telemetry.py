@@ -33,13 +33,14 @@ from connectors.services import connector_connect
 from skills.models import Skill
 from telemetry.hub.models import GovernanceEvent
 from telemetry.ingest import storage
-from telemetry.ingest.normalizer import COLUMNS, TelemetryRow, normalize_audit_event
-from telemetry.ingest.poller import FLUSH_ROWS
 from telemetry.ingest.reconcile import (
     HORIZON,
     _flag_missing_records_one_by_one,
     telemetry_reconcile,
 )
+from telemetry.ingest.rows import COLUMNS, TelemetryRow
+from telemetry.ingest.sources.audit_log.normalizer import normalize_audit_event
+from telemetry.ingest.sources.audit_log.poller import FLUSH_ROWS
 from telemetry.models import TelemetryEvent
 
 REPO = Path(__file__).resolve().parent.parent

@@ -311,9 +311,9 @@ MCP_CIMD_TEST_CA_FILE: str | None = None
 OAUTH2_PROVIDER = {
     # DOT's validator narrowed to the hub: codes and tokens for /mcp only (RFC 8707), a
     # replayed code revokes its tokens (RFC 6749 §4.1.2).
-    "OAUTH2_VALIDATOR_CLASS": "telemetry.hub.oauth_validator.McpOAuth2Validator",
+    "OAUTH2_VALIDATOR_CLASS": "telemetry.app_connection.oauth_validator.McpOAuth2Validator",
     # …which reads the hub's URL from the request's absolute URI
-    "OAUTH2_BACKEND_CLASS": "telemetry.hub.oauth_validator.McpOAuthLibCore",
+    "OAUTH2_BACKEND_CLASS": "telemetry.app_connection.oauth_validator.McpOAuthLibCore",
     "SCOPES": {MCP_SCOPE: "Record skill outputs to this tenant's Claresia hub"},
     "DEFAULT_SCOPES": [MCP_SCOPE],
     "PKCE_REQUIRED": True,
@@ -325,14 +325,14 @@ OAUTH2_PROVIDER = {
     # ChatGPT's redirect is https; plain http only for loopback clients in development.
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEBUG else ["https"],
     "ALLOW_URI_WILDCARDS": False,
-    # Our own strict registration view (telemetry/hub/oauth.py) replaces DOT's DCR.
+    # Our own strict registration view (telemetry/app_connection/oauth.py) replaces DOT's DCR.
     "DCR_ENABLED": False,
-    # Client ID Metadata Documents (telemetry/hub/oauth_cimd.py): DOT fetches and
+    # Client ID Metadata Documents (telemetry/app_connection/cimd.py): DOT fetches and
     # materialises them; the hub's fetcher, and a fetch counts as a registration.
     "CIMD_ENABLED": True,
-    "CIMD_METADATA_FETCHER": "telemetry.hub.oauth_cimd.McpMetadataFetcher",
+    "CIMD_METADATA_FETCHER": "telemetry.app_connection.cimd.McpMetadataFetcher",
     "CIMD_REGISTRATION_PERMISSION_CLASSES": (
-        "telemetry.hub.oauth_cimd.RegistrationThrottlePermission",
+        "telemetry.app_connection.cimd.RegistrationThrottlePermission",
     ),
     # The draft's suggested bound (§6.6, "e.g. 5 kilobytes"): a name and a few redirect URIs
     # are a few hundred bytes; ChatGPT's document is well under it.

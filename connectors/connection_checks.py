@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from connectors.openai import compliance, endpoints
+from connectors.openai import chatgpt_admin, modelled
 from connectors.openai.client import OpenAIClient
 from connectors.openai.errors import OpenAIError, RateLimitedError, UnavailableError
 
@@ -155,28 +155,28 @@ def run_connection_checks(
     now: datetime,
 ) -> list[CheckResult]:
     """Every line of the checklist, in order. Never raises for an OpenAI problem."""
-    after = compliance.iso(now - LOGS_LOOKBACK)
+    after = chatgpt_admin.iso(now - LOGS_LOOKBACK)
     results = [
         _run(
             Check.AUDIT_LOG,
             LABELS[Check.AUDIT_LOG],
-            lambda: endpoints.audit_logs_page(platform_client, limit=1),
+            lambda: modelled.audit_logs_page(platform_client, limit=1),
         )
     ]
     # Each path is probed with a type it serves: the organization path refuses conversations.
     principals = [
         (
             Check.LOGS_ORGANIZATION,
-            compliance.Principal.organization(organization_id),
-            compliance.APP_LOG,
+            chatgpt_admin.Principal.organization(organization_id),
+            chatgpt_admin.APP_LOG,
         )
     ]
     if workspace_id:
         principals.append(
             (
                 Check.LOGS_WORKSPACE,
-                compliance.Principal.workspace(workspace_id),
-                compliance.CONVERSATION_MESSAGE,
+                chatgpt_admin.Principal.workspace(workspace_id),
+                chatgpt_admin.CONVERSATION_MESSAGE,
             )
         )
     for check, principal, event_type in principals:
@@ -184,7 +184,7 @@ def run_connection_checks(
             _run(
                 check,
                 LABELS[check].format(id=principal.id),
-                lambda principal=principal, event_type=event_type: compliance.logs_page(
+                lambda principal=principal, event_type=event_type: chatgpt_admin.logs_page(
                     admin_client, principal, event_type=event_type, after=after, limit=1
                 ),
                 principal=principal.id,
@@ -205,7 +205,7 @@ def run_connection_checks(
             _run(
                 Check.GPT_INVENTORY,
                 LABELS[Check.GPT_INVENTORY].format(id=workspace_id),
-                lambda: compliance.gpts_page(admin_client, str(workspace_id), limit=1),
+                lambda: chatgpt_admin.gpts_page(admin_client, str(workspace_id), limit=1),
                 principal=str(workspace_id),
             )
         )

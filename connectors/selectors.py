@@ -17,7 +17,7 @@ from connectors.connection_checks import (
     beyond_checklist,
 )
 from connectors.models import Connector
-from connectors.openai.compliance import Principal
+from connectors.openai.chatgpt_admin import Principal
 
 ConnectorStatus = Connector.Status
 PublishMode = Connector.PublishMode

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from claresia.models import ArchetypeGroup, Tenant, TenantMembership
-from connectors.sandbox.compliance import gpt_object, plugin_object
+from connectors.sandbox.chatgpt_admin import gpt_object, plugin_object
 from connectors.selectors import PublishMode, connector_of
 from connectors.services import connector_connect, connector_test_connection
 from skills.ir.importers import sources_from_path

@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 import httpx
 
 from claresia.models import Tenant
-from connectors.sandbox.compliance import message_author, plugin_skill_used_id
+from connectors.sandbox.chatgpt_admin import message_author, plugin_skill_used_id
 from skills.rules import HUB_APP_TITLE
 from skills.selectors import gpt_publications, skills_of
 
 # The Claresia app as the workspace registered it (chatgpt-admin-api.md → APP_LOG: `app_name` is
-# the display name given in ChatGPT; the hub's MCP server title, telemetry/hub/mcp.py).
+# the display name given in ChatGPT; the hub's MCP server title, app_connection/server.py).
 DEMO_APP_ID = "asdk_app_claresia_dainese"
 DEMO_APP_NAME = HUB_APP_TITLE
 # Of the workspace's uses, the share that are plugin skills when GPTs are published too.

@@ -13,11 +13,14 @@ from django.utils.translation import ngettext
 from claresia.admin_history import admin_history_log
 from claresia.formatting import latency_text, name_cell, short_datetime, truncated
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
+from telemetry.app_connection.admin import McpClientAdmin  # noqa: F401 - registers the MCP clients' admin
 from telemetry.forms import AuditExportUploadForm
 from telemetry.hub.admin import ReadOnlyAdminMixin  # importing it registers the hub's admins
-from telemetry.hub.mcp_admin import McpClientAdmin  # noqa: F401 - registers the MCP clients' admin
-from telemetry.ingest.plugin_skills import MappingError, plugin_skill_mapping_set
 from telemetry.ingest.services import AuditExportError, telemetry_import_audit_export
+from telemetry.ingest.sources.logs_platform.plugin_skills import (
+    MappingError,
+    plugin_skill_mapping_set,
+)
 from telemetry.models import PluginSkillMapping, PollCursor, TelemetryEvent
 from telemetry.selectors import PollHealth, poll_health_of
 from telemetry.tasks import telemetry_poll_start
@@ -237,7 +240,7 @@ class TelemetryEventAdmin(ReadOnlyAdminMixin, TenantScopedAdminMixin, admin.Mode
 
 @admin.register(PluginSkillMapping)
 class PluginSkillMappingAdmin(TenantScopedAdminMixin, admin.ModelAdmin):
-    """What each `skills_used` id stands for (telemetry/ingest/plugin_skills.py): staff confirm
+    """What each `skills_used` id stands for (logs_platform/plugin_skills.py): staff confirm
     or correct the skill; everything else is Claresia's. Saving goes through the same service
     as the Command Center's Plugin skills page, so the stored uses follow at once."""
 

@@ -9,9 +9,10 @@ class TelemetryConfig(AppConfig):
         from oauth2_provider.models import AccessToken
 
         from claresia.models import Tenant
+        from telemetry.app_connection.models import McpClient
+        from telemetry.app_connection.services import mcp_tokens_changed
         from telemetry.hub import hotcache
-        from telemetry.hub.mcp_services import mcp_tokens_changed
-        from telemetry.hub.models import HubToken, McpClient, ModelPrice
+        from telemetry.hub.models import HubToken, ModelPrice
 
         # Any change to what the hub keeps in memory empties this process's copy at once
         # (other processes: within hotcache.HOT_CACHE_SECONDS). The skill is named by its
@@ -22,7 +23,7 @@ class TelemetryConfig(AppConfig):
 
         from oauth2_provider.models import get_application_model
 
-        from telemetry.hub.oauth_cimd import public_client_without_secret
+        from telemetry.app_connection.cimd import public_client_without_secret
 
         # DOT materialises a metadata document's client itself (its cimd.py): this is the one
         # hook into that save.

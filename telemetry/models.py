@@ -11,8 +11,9 @@ from django.db.models.functions import Now
 
 from claresia.models import Tenant
 from skills.models import Skill
+from telemetry.app_connection.models import McpClient, McpRedeemedCode
 from telemetry.event_kinds import EventKind, EventSource
-from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, McpClient, ModelPrice
+from telemetry.hub.models import GovernanceEvent, HubRecord, HubToken, ModelPrice
 
 __all__ = [
     "GovernanceEvent",
@@ -20,6 +21,7 @@ __all__ = [
     "HubToken",
     "LogsCursor",
     "McpClient",
+    "McpRedeemedCode",
     "ModelPrice",
     "PluginSkillMapping",
     "PollCursor",
@@ -42,11 +44,11 @@ class TelemetryEvent(models.Model):
         INVOKED = EventKind.INVOKED.value, "Invoked"
         FAILED = EventKind.FAILED.value, "Failed"
         # A call to the tenant's Claresia MCP app seen in the Logs Platform's APP_LOG: not an
-        # invocation of its own (telemetry/ingest/compliance_logs.py says why it is a row).
+        # invocation of its own (ingest/sources/logs_platform/poller.py says why it is a row).
         APP_CALL = EventKind.APP_CALL.value, "MCP app call"
         # A plugin skill use (`message.author.skills_used`) whose id is not yet mapped to a
         # skill: kept and shown with its count, counted as an invocation once mapped
-        # (telemetry/ingest/plugin_skills.py).
+        # (telemetry/ingest/sources/logs_platform/plugin_skills.py).
         UNMAPPED = EventKind.UNMAPPED.value, "Plugin skill use, skill not yet known"
 
     # No index of its own: the (tenant, …) indexes below serve tenant lookups, and every index
@@ -129,7 +131,7 @@ class TelemetryEvent(models.Model):
 class PollCursor(models.Model):
     """A tenant's Compliance API poll: the cursor, the window in progress, and poll health.
 
-    The algorithm these fields serve is described in `telemetry/ingest/poller.py`.
+    The algorithm these fields serve is described in `telemetry/ingest/sources/audit_log/poller.py`.
     """
 
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="poll_cursor")
@@ -162,7 +164,7 @@ class PollCursor(models.Model):
 class LogsCursor(models.Model):
     """A tenant's Compliance Logs Platform poll, per event type: the cursor and poll health.
 
-    The algorithm these fields serve is described in `telemetry/ingest/compliance_logs.py`.
+    The algorithm these fields serve is described in `ingest/sources/logs_platform/poller.py`.
     """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="logs_cursors")

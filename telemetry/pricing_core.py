@@ -1,5 +1,5 @@
 """List prices and the one cost formula, shared by the hub's pricing (`telemetry.hub.pricing`)
-and the telemetry normalizer (`telemetry.ingest.normalizer`), so that a hub record and a
+and the telemetry normalizer (`ingest.sources.audit_log.normalizer`), so that a hub record and a
 telemetry row of the same call cost the same.
 
 Django-free on purpose: the normalizer is a pure core (ARCHITECTURE.md, Pure core, thin edges)

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from claresia.models import Tenant
-from telemetry.hub.mcp_services import mcp_clients_unapproved_remove
+from telemetry.app_connection.services import mcp_clients_unapproved_remove
 from telemetry.ingest.services import telemetry_poll_tenant, tenants_to_poll
 
 

@@ -24,7 +24,7 @@ from skills.targets.plugin.publish import (
     plugin_runs_recent,
 )
 from skills.tasks import plugin_run_start, workspace_read_start
-from telemetry.hub.selectors import mcp_clients_admin_url, mcp_connections_of
+from telemetry.app_connection.selectors import mcp_clients_admin_url, mcp_connections_of
 
 
 @command_center_page

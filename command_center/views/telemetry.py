@@ -24,7 +24,7 @@ from telemetry.dashboard import (
     dashboard_period,
     telemetry_dashboard,
 )
-from telemetry.ingest.plugin_skills import (
+from telemetry.ingest.sources.logs_platform.plugin_skills import (
     MappingError,
     MappingNotFound,
     plugin_skill_mapping_set,
@@ -166,7 +166,7 @@ def records_page(request):
 @require_GET
 def plugin_skills_page(request):
     """What each `skills_used` id of the tenant stands for, with its uses: learned, confirmed
-    or not yet mapped (telemetry/ingest/plugin_skills.py)."""
+    or not yet mapped (telemetry/ingest/sources/logs_platform/plugin_skills.py)."""
     tenant, tenants = page_tenant(request)
     return render(
         request,

@@ -8,8 +8,8 @@ errors by status only, and takes each request's slot from the per-workspace, per
 that every process shares (`connectors.openai.pacing`).
 
 Every call to OpenAI in the project goes through `OpenAIClient.request` (or `.log_file` for a
-Logs Platform download); the paths live in `connectors.openai.endpoints` (the seed's) and
-`connectors.openai.compliance` (the real Compliance API).
+Logs Platform download); the paths live in `connectors.openai.modelled` (the seed's) and
+`connectors.openai.chatgpt_admin` (the real Compliance API).
 """
 
 import ipaddress

@@ -27,7 +27,7 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from connectors.sandbox.compliance import SIGNED_PREFIX, ComplianceError, file_chunks
+from connectors.sandbox.chatgpt_admin import SIGNED_PREFIX, ComplianceError, file_chunks
 from connectors.sandbox.state import APIError, Fault, SandboxState, generate_events
 
 logger = logging.getLogger(__name__)

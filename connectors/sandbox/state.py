@@ -31,7 +31,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.sandbox.compliance import ComplianceState
+from connectors.sandbox.chatgpt_admin import ComplianceState
 
 GPT_NAME_LIMIT = 64
 INSTRUCTIONS_LIMIT = 8000

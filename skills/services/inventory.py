@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from claresia.models import Tenant
-from connectors.openai import compliance
+from connectors.openai import chatgpt_admin
 from connectors.openai.client import Host, OpenAIClient
 from connectors.selectors import connector_workspace_id
 from connectors.services import ConnectorUnavailable, connector_client
@@ -84,9 +84,9 @@ def gpt_inventory_read(
             "the workspace's GPTs"
         )
     if client is not None:
-        return [inventory_gpt(g) for g in compliance.gpts_pages(client, workspace_id)]
+        return [inventory_gpt(g) for g in chatgpt_admin.gpts_pages(client, workspace_id)]
     with connector_client(tenant=tenant, host=Host.CHATGPT_ADMIN) as opened:
-        return [inventory_gpt(g) for g in compliance.gpts_pages(opened, workspace_id)]
+        return [inventory_gpt(g) for g in chatgpt_admin.gpts_pages(opened, workspace_id)]
 
 
 def skill_of_gpt_name(name: str, tenant_slug: str) -> str | None:

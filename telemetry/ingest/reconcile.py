@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from claresia.models import Tenant
-from connectors.openai.compliance import CONVERSATION_MESSAGE
+from connectors.openai.chatgpt_admin import CONVERSATION_MESSAGE
 from telemetry.hub.models import GovernanceEvent, HubRecord
 from telemetry.hub.services import hub_record_correct_from_telemetry
 from telemetry.models import LogsCursor, PollCursor, TelemetryEvent

@@ -18,21 +18,20 @@ from connectors.selectors import (
     tenants_with_connector,
 )
 from telemetry.hub.pricing import tenant_price_table
-from telemetry.ingest.audit_export import (
+from telemetry.ingest.outcome import PollOutcome, PollStatus
+from telemetry.ingest.reconcile import HORIZON, ReconcileOutcome, telemetry_reconcile
+from telemetry.ingest.sources.audit_export.importer import (
     AuditExportError,
     AuditExportReport,
     audit_export_import,
 )
-from telemetry.ingest.compliance_logs import logs_poll, logs_poll_failed
-from telemetry.ingest.plugin_skills import plugin_skills_learn
-from telemetry.ingest.poller import (
+from telemetry.ingest.sources.audit_log.poller import (
     POLL_PAGE_BUDGET,
-    PollOutcome,
-    PollStatus,
     telemetry_poll,
     telemetry_poll_failed,
 )
-from telemetry.ingest.reconcile import HORIZON, ReconcileOutcome, telemetry_reconcile
+from telemetry.ingest.sources.logs_platform.plugin_skills import plugin_skills_learn
+from telemetry.ingest.sources.logs_platform.poller import logs_poll, logs_poll_failed
 
 logger = logging.getLogger(__name__)
 

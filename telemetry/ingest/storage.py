@@ -17,7 +17,7 @@ from itertools import batched
 from django.db import connection
 
 from claresia.locks import LockClass, advisory_lock
-from telemetry.ingest.normalizer import COLUMNS, TelemetryRow
+from telemetry.ingest.rows import COLUMNS, TelemetryRow
 
 # 1,000 rows × 23 columns stays under SQLite's 32,766 parameters.
 ROWS_PER_STATEMENT = 1000

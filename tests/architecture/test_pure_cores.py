@@ -20,7 +20,7 @@ from skills.ir.validation import ir_normalized
 from tests.skills.helpers import FIXTURES, SKILL_FOLDER, fixture_ir
 
 ROOT = Path(__file__).resolve().parents[2]
-CORES = ("skills.targets.custom_gpt.transpiler", "telemetry.ingest.normalizer")
+CORES = ("skills.targets.custom_gpt.transpiler", "telemetry.ingest.sources.audit_log.normalizer")
 
 # Runs in the fresh interpreter: reads its inputs from stdin, then starts watching.
 PROBE = """
@@ -40,7 +40,7 @@ def watch(event, args):
 sys.addaudithook(watch)
 
 from skills.targets.custom_gpt.transpiler import KnowledgeRef, TenantContext, skill_bundle
-from telemetry.ingest.normalizer import normalize_audit_event
+from telemetry.ingest.sources.audit_log.normalizer import normalize_audit_event
 
 phase = "call"
 bundle = skill_bundle(
@@ -222,8 +222,8 @@ def test_the_pure_claims_are_found():
         "skills.targets.plugin.build",
         "skills.targets.plugin.marketplace",
         "skills.ir.agent_skills",
-        "telemetry.ingest.normalizer",
-        "telemetry.ingest.logs_normalizer",
+        "telemetry.ingest.sources.audit_log.normalizer",
+        "telemetry.ingest.sources.logs_platform.normalizer",
     } <= found
 
 

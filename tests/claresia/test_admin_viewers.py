@@ -17,8 +17,9 @@ from claresia.scoping import TenantScopedAdminMixin
 from connectors.models import Connector
 from connectors.services import connector_connect
 from skills.models import PublishRun, Skill
-from telemetry.hub.mcp_services import mcp_client_approve, mcp_client_register
-from telemetry.hub.models import GovernanceEvent, HubToken, McpClient, ModelPrice
+from telemetry.app_connection.models import McpClient
+from telemetry.app_connection.services import mcp_client_approve, mcp_client_register
+from telemetry.hub.models import GovernanceEvent, HubToken, ModelPrice
 from telemetry.hub.services import hub_token_issue
 from telemetry.models import PollCursor, TelemetryEvent
 from tests.factories import make_skill, make_user

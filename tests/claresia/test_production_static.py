@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 from cryptography.fernet import Fernet
 
-from telemetry.hub.mcp_services import mcp_client_register
+from telemetry.app_connection.services import mcp_client_register
 from telemetry.hub.services import hub_record_emit
 from tests.factories import make_user
 

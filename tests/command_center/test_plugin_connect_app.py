@@ -5,7 +5,7 @@ and where the tenant's connections are seen and revoked."""
 import pytest
 
 from connectors.services import connector_connect
-from telemetry.hub.mcp_services import mcp_client_approve, mcp_client_register
+from telemetry.app_connection.services import mcp_client_approve, mcp_client_register
 from tests.factories import COMPLIANCE_KEY, make_user
 
 pytestmark = pytest.mark.django_db

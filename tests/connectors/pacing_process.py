@@ -13,14 +13,14 @@ import django
 def main(workspace: str, requests: int) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "claresia.settings")
     django.setup()
-    from connectors.openai import compliance
+    from connectors.openai import chatgpt_admin
     from connectors.openai.client import Host, OpenAIClient
 
-    principal = compliance.Principal.workspace(workspace)
+    principal = chatgpt_admin.Principal.workspace(workspace)
     started = time.monotonic()
     with OpenAIClient(api_key="sk-admin-pacing-test", host=Host.CHATGPT_ADMIN) as client:
         for _ in range(requests):
-            compliance.logs_page(
+            chatgpt_admin.logs_page(
                 client, principal, event_type="CONVERSATION_MESSAGE", after="2026-01-01T00:00:00Z"
             )
     print(f"{time.monotonic() - started:.3f}")

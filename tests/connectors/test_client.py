@@ -4,7 +4,7 @@ import httpx
 import pytest
 import respx
 
-from connectors.openai import endpoints
+from connectors.openai import modelled
 from connectors.openai.client import OpenAIClient, RetryPolicy
 from connectors.openai.errors import (
     AuthenticationError,
@@ -50,7 +50,7 @@ def test_every_call_sends_the_key_and_the_organization(client):
     route = respx.get(AUDIT).mock(return_value=httpx.Response(200, json=PAGE))
 
     # when
-    endpoints.audit_logs_page(client, limit=1)
+    modelled.audit_logs_page(client, limit=1)
 
     # then
     request = route.calls.last.request
@@ -64,7 +64,7 @@ def test_audit_log_queries_use_openais_bracket_encoding(client):
     route = respx.get(AUDIT).mock(return_value=httpx.Response(200, json=PAGE))
 
     # when
-    endpoints.audit_logs_page(
+    modelled.audit_logs_page(
         client, event_types=["gpt.invoked", "gpt.failed"], effective_at={"gte": 1700}, limit=100
     )
 
@@ -86,7 +86,7 @@ def test_a_429_with_retry_after_waits_that_long_then_succeeds(client, sleeps):
     )
 
     # when
-    page = endpoints.audit_logs_page(client, limit=1)
+    page = modelled.audit_logs_page(client, limit=1)
 
     # then
     assert page == PAGE
@@ -105,7 +105,7 @@ def test_a_429_without_retry_after_backs_off_exponentially_with_jitter(client, s
     )
 
     # when
-    endpoints.audit_logs_page(client, limit=1)
+    modelled.audit_logs_page(client, limit=1)
 
     # then
     first, second = sleeps
@@ -124,7 +124,7 @@ def test_a_retry_after_over_two_minutes_is_not_honoured(client, sleeps):
     )
 
     # when
-    endpoints.audit_logs_page(client, limit=1)
+    modelled.audit_logs_page(client, limit=1)
 
     # then
     assert sleeps[0] <= 0.5
@@ -137,7 +137,7 @@ def test_attempts_are_bounded_and_a_lasting_429_says_so(client, sleeps):
 
     # when
     with pytest.raises(RateLimitedError) as raised:
-        endpoints.audit_logs_page(client, limit=1)
+        modelled.audit_logs_page(client, limit=1)
 
     # then
     assert route.call_count == 3
@@ -154,7 +154,7 @@ def test_server_errors_are_retried(client, status):
     )
 
     # when
-    endpoints.audit_logs_page(client, limit=1)
+    modelled.audit_logs_page(client, limit=1)
 
     # then
     assert route.call_count == 2
@@ -178,7 +178,7 @@ def test_client_errors_are_typed_and_never_retried(client, status, code, expecte
 
     # when
     with pytest.raises(expected):
-        endpoints.audit_logs_page(client, limit=1)
+        modelled.audit_logs_page(client, limit=1)
 
     # then
     assert route.call_count == 1
@@ -191,7 +191,7 @@ def test_a_timeout_becomes_openai_unavailable(client):
 
     # when
     with pytest.raises(UnavailableError) as raised:
-        endpoints.audit_logs_page(client, limit=1)
+        modelled.audit_logs_page(client, limit=1)
 
     # then
     assert raised.value.user_message == "OpenAI unavailable: the request timed out"
@@ -204,7 +204,7 @@ def test_a_refused_connection_becomes_openai_unavailable(client):
 
     # when
     with pytest.raises(UnavailableError) as raised:
-        endpoints.audit_logs_page(client, limit=1)
+        modelled.audit_logs_page(client, limit=1)
 
     # then
     assert raised.value.user_message == "OpenAI unavailable: connection refused"
@@ -217,7 +217,7 @@ def test_an_unresolvable_host_becomes_openai_unavailable(client):
 
     # when
     with pytest.raises(UnavailableError) as raised:
-        endpoints.audit_logs_page(client, limit=1)
+        modelled.audit_logs_page(client, limit=1)
 
     # then
     assert "could not resolve the host name" in raised.value.user_message
@@ -234,7 +234,7 @@ def test_a_non_json_body_is_retried_then_unavailable_with_the_request_id(client)
 
     # when
     with pytest.raises(UnavailableError) as raised:
-        endpoints.audit_logs_page(client, limit=1)
+        modelled.audit_logs_page(client, limit=1)
 
     # then
     assert route.call_count == 3
@@ -252,7 +252,7 @@ def test_an_error_message_quoting_the_key_is_redacted(client):
 
     # when
     with pytest.raises(AuthenticationError) as raised:
-        endpoints.audit_logs_page(client, limit=1)
+        modelled.audit_logs_page(client, limit=1)
 
     # then
     assert "sk-compliance-unit" not in raised.value.message
@@ -269,7 +269,7 @@ def test_pagination_follows_last_id_until_has_more_is_false(client):
     route = respx.get(AUDIT).mock(side_effect=[httpx.Response(200, json=p) for p in pages])
 
     # when
-    ids = [e["id"] for page in endpoints.audit_logs_pages(client, limit=2) for e in page["data"]]
+    ids = [e["id"] for page in modelled.audit_logs_pages(client, limit=2) for e in page["data"]]
 
     # then
     assert ids == ["a", "b", "c"]

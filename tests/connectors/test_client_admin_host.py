@@ -5,8 +5,8 @@ import httpx
 import pytest
 import respx
 
+from connectors.openai import chatgpt_admin
 from connectors.openai import client as openai_client
-from connectors.openai import compliance
 from connectors.openai.client import Host, OpenAIClient, RetryPolicy, RoutePacer
 from connectors.openai.errors import (
     AdminKeyRefusedError,
@@ -17,7 +17,7 @@ from connectors.openai.errors import (
 )
 
 BASE = "https://chatgpt.test/v1"
-ORG = compliance.Principal.organization("org-unit")
+ORG = chatgpt_admin.Principal.organization("org-unit")
 LOGS = f"{BASE}/compliance/organizations/org-unit/logs"
 EMPTY = {"data": [], "has_more": False, "last_end_time": None}
 
@@ -40,7 +40,7 @@ def client(sleeps):
 
 
 def list_logs(client):
-    return compliance.logs_page(
+    return chatgpt_admin.logs_page(
         client, ORG, event_type="CONVERSATION_MESSAGE", after="2026-11-01T00:00:00Z"
     )
 
@@ -160,7 +160,7 @@ def test_the_download_follows_the_307_without_the_key(client, monkeypatch):
     )
 
     # when
-    with compliance.log_file_open(client, ORG, "file-1") as chunks:
+    with chatgpt_admin.log_file_open(client, ORG, "file-1") as chunks:
         body = b"".join(chunks)
 
     # then
@@ -178,7 +178,7 @@ def test_a_download_that_does_not_redirect_is_unavailable(client):
     # when / then
     with (
         pytest.raises(UnavailableError, match="redirect"),
-        compliance.log_file_open(client, ORG, "file-1"),
+        chatgpt_admin.log_file_open(client, ORG, "file-1"),
     ):
         pass
 
@@ -195,7 +195,7 @@ def test_list_paging_follows_last_end_time_and_stops_when_it_does_not_advance(cl
     # when
     seen = []
     with pytest.raises(Exception, match="does not advance"):
-        for item in compliance.logs_files(
+        for item in chatgpt_admin.logs_files(
             client, ORG, event_type="CONVERSATION_MESSAGE", after="2026-11-01T00:00:00Z"
         ):
             seen.append(item["id"])

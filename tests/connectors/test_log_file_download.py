@@ -10,13 +10,13 @@ import httpx
 import pytest
 import respx
 
+from connectors.openai import chatgpt_admin
 from connectors.openai import client as openai_client
-from connectors.openai import compliance
 from connectors.openai.client import Host, OpenAIClient, RetryPolicy
 from connectors.openai.errors import LogFileRefusedError, LogFileTooLargeError
 
 BASE = "https://chatgpt.test/v1"
-ORG = compliance.Principal.organization("org-unit")
+ORG = chatgpt_admin.Principal.organization("org-unit")
 FILE = f"{BASE}/compliance/organizations/org-unit/logs/file-1"
 SIGNED = "https://files.test/signed/abc"
 PUBLIC = "93.184.215.14"
@@ -48,7 +48,7 @@ def redirect_to(location: str) -> None:
 
 
 def download(client, **bounds) -> bytes:
-    with compliance.log_file_open(client, ORG, "file-1", **bounds) as chunks:
+    with chatgpt_admin.log_file_open(client, ORG, "file-1", **bounds) as chunks:
         return b"".join(chunks)
 
 
@@ -144,7 +144,7 @@ def test_a_gzip_that_inflates_hugely_is_refused_after_the_size_bound(client, res
     # when
     with (
         pytest.raises(LogFileTooLargeError, match="LOGS_FILE_MAX_BYTES"),
-        compliance.log_file_open(client, ORG, "file-1") as chunks,
+        chatgpt_admin.log_file_open(client, ORG, "file-1") as chunks,
     ):
         for chunk in chunks:
             decoded += len(chunk)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import redis
 
-from connectors.openai import compliance
+from connectors.openai import chatgpt_admin
 from connectors.openai.client import Host, OpenAIClient, RetryPolicy
 from connectors.openai.errors import RateLimitedError
 from connectors.openai.pacing import SharedRoutePacer
@@ -122,13 +122,13 @@ def test_two_workers_and_the_web_polling_one_workspace_stay_under_its_limit(sand
     settings.CHATGPT_ADMIN_PACING_REDIS_URL = REDIS_URL
     settings.CHATGPT_ADMIN_RATE_LIMIT, settings.CHATGPT_ADMIN_RATE_WINDOW = 4, 2.0
     workspace = str(uuid.uuid4())
-    principal = compliance.Principal.workspace(workspace)
+    principal = chatgpt_admin.Principal.workspace(workspace)
 
     # when two worker processes and this one (the web) each list the workspace's logs 4 times
     workers = [_process(sandbox, workspace, 4, 4, 2.0) for _ in range(2)]
     with OpenAIClient(api_key="sk-admin-pacing-test", host=Host.CHATGPT_ADMIN) as web:
         for _ in range(4):
-            compliance.logs_page(web, principal, event_type=LOGS, after="2026-01-01T00:00:00Z")
+            chatgpt_admin.logs_page(web, principal, event_type=LOGS, after="2026-01-01T00:00:00Z")
     for worker in workers:
         _finished(worker)
 
@@ -144,7 +144,7 @@ def test_a_429_in_one_process_pauses_the_route_for_the_others(sandbox, settings)
     _limits(sandbox, 2, 5.0)
     settings.CHATGPT_ADMIN_PACING_REDIS_URL = REDIS_URL
     workspace = str(uuid.uuid4())
-    principal = compliance.Principal.workspace(workspace)
+    principal = chatgpt_admin.Principal.workspace(workspace)
     for _ in range(2):
         httpx.get(
             f"{sandbox.api_base}/{principal.prefix}/logs",
@@ -159,7 +159,7 @@ def test_a_429_in_one_process_pauses_the_route_for_the_others(sandbox, settings)
         ) as web,
         pytest.raises(RateLimitedError),
     ):
-        compliance.logs_page(web, principal, event_type=LOGS, after="2026-01-01T00:00:00Z")
+        chatgpt_admin.logs_page(web, principal, event_type=LOGS, after="2026-01-01T00:00:00Z")
     refused_at = time.monotonic()
 
     # when another process lists the same workspace's logs at once

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from connectors.openai import endpoints
+from connectors.openai import modelled
 from connectors.openai.client import OpenAIClient
 from connectors.openai.errors import (
     AuthenticationError,
@@ -47,7 +47,7 @@ def test_audit_logs_page_newest_first_across_pages(sandbox):
 
     # when
     with client_for(sandbox) as client:
-        pages = list(endpoints.audit_logs_pages(client, limit=10))
+        pages = list(modelled.audit_logs_pages(client, limit=10))
 
     # then
     ids = [e["id"] for page in pages for e in page["data"]]
@@ -65,7 +65,7 @@ def test_effective_at_bounds_and_event_types_filter(sandbox):
 
     # when
     with client_for(sandbox) as client:
-        page = endpoints.audit_logs_page(
+        page = modelled.audit_logs_page(
             client,
             event_types=["gpt.invoked", "gpt.failed"],
             effective_at={"gte": 200, "lt": 400},
@@ -99,7 +99,7 @@ def test_a_late_event_appears_behind_events_already_served(sandbox):
 
     # when
     with client_for(sandbox) as client:
-        page = endpoints.audit_logs_page(client, limit=100)
+        page = modelled.audit_logs_page(client, limit=100)
 
     # then
     assert [e["effective_at"] for e in page["data"]] == [300, 200, 100]
@@ -131,13 +131,13 @@ def test_generated_streams_include_other_workspaces_gpts(sandbox):
 def test_credentials_choose_the_error(sandbox, key, org, expected):
     # when / then
     with client_for(sandbox, key=key, org=org) as client, pytest.raises(expected):
-        endpoints.audit_logs_page(client, limit=1)
+        modelled.audit_logs_page(client, limit=1)
 
 
 def test_a_bad_limit_is_a_400_naming_the_param(sandbox):
     # when
     with client_for(sandbox) as client, pytest.raises(BadRequestError) as raised:
-        endpoints.audit_logs_page(client, limit=101)
+        modelled.audit_logs_page(client, limit=101)
 
     # then
     assert raised.value.param == "limit"
@@ -193,16 +193,16 @@ def gpt_config(name="claresia-dainese-prd-review", **extra):
 def test_gpts_are_created_found_updated_shared_and_deleted(sandbox):
     with client_for(sandbox) as client:
         # given
-        file = endpoints.file_upload(
+        file = modelled.file_upload(
             client, filename="a.md", content=b"# A", media_type="text/markdown"
         )
-        created = endpoints.gpt_create(client, gpt_config(file_ids=[file["id"]]))
+        created = modelled.gpt_create(client, gpt_config(file_ids=[file["id"]]))
 
         # when
-        found = endpoints.gpt_find_by_name(client, "claresia-dainese-prd-review")
-        updated = endpoints.gpt_update(client, created["id"], gpt_config(instructions="new"))
-        shared = endpoints.gpt_share(client, created["id"], ["grp_sre"])
-        deleted = endpoints.gpt_delete(client, created["id"])
+        found = modelled.gpt_find_by_name(client, "claresia-dainese-prd-review")
+        updated = modelled.gpt_update(client, created["id"], gpt_config(instructions="new"))
+        shared = modelled.gpt_share(client, created["id"], ["grp_sre"])
+        deleted = modelled.gpt_delete(client, created["id"])
 
         # then
         assert file["bytes"] == 3
@@ -212,23 +212,23 @@ def test_gpts_are_created_found_updated_shared_and_deleted(sandbox):
         assert shared == {"gpt_id": created["id"], "visibility": "groups", "group_ids": ["grp_sre"]}
         assert deleted["deleted"] is True
         with pytest.raises(NotFoundError):
-            endpoints.gpt_get(client, created["id"])
+            modelled.gpt_get(client, created["id"])
 
 
 def test_a_taken_name_is_a_409(sandbox):
     with client_for(sandbox) as client:
         # given
-        endpoints.gpt_create(client, gpt_config())
+        modelled.gpt_create(client, gpt_config())
 
         # when / then
         with pytest.raises(ConflictError) as raised:
-            endpoints.gpt_create(client, gpt_config())
+            modelled.gpt_create(client, gpt_config())
         assert raised.value.code == "gpt_name_taken"
 
 
 def test_platform_limits_are_enforced_naming_the_param(sandbox):
     with client_for(sandbox) as client, pytest.raises(BadRequestError) as raised:
-        endpoints.gpt_create(client, gpt_config(instructions="x" * 8001))
+        modelled.gpt_create(client, gpt_config(instructions="x" * 8001))
     assert raised.value.param == "instructions"
 
 
@@ -236,11 +236,11 @@ def test_an_unknown_workspace_group_is_a_404_naming_it(sandbox):
     # given
     httpx.post(f"{sandbox.url}/_sandbox/orgs/{ORG}", json={"group_ids": ["grp_sre"]})
     with client_for(sandbox) as client:
-        gpt = endpoints.gpt_create(client, gpt_config())
+        gpt = modelled.gpt_create(client, gpt_config())
 
         # when
         with pytest.raises(NotFoundError) as raised:
-            endpoints.gpt_share(client, gpt["id"], ["grp_sre", "grp_ghost"])
+            modelled.gpt_share(client, gpt["id"], ["grp_sre", "grp_ghost"])
 
     # then
     assert raised.value.code == "group_not_found"
@@ -249,6 +249,6 @@ def test_an_unknown_workspace_group_is_a_404_naming_it(sandbox):
 
 def test_publish_disabled_orgs_get_403_on_gpt_calls_but_can_read_audit_logs(sandbox):
     with client_for(sandbox, org="org-acme-nopublish") as client:
-        endpoints.audit_logs_page(client, limit=1)
+        modelled.audit_logs_page(client, limit=1)
         with pytest.raises(PublishDisabledError):
-            endpoints.gpt_create(client, gpt_config())
+            modelled.gpt_create(client, gpt_config())

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from connectors.openai import compliance
+from connectors.openai import chatgpt_admin
 from connectors.openai.client import Host, OpenAIClient, RetryPolicy
 from connectors.openai.errors import (
     AdminKeyRefusedError,
@@ -16,12 +16,12 @@ from connectors.openai.errors import (
     AdminPermissionError,
     RateLimitedError,
 )
-from connectors.sandbox.compliance import app_log_lines, conversation_lines, gpt_object
+from connectors.sandbox.chatgpt_admin import app_log_lines, conversation_lines, gpt_object
 
 pytestmark = pytest.mark.integration
 
 WORKSPACE = "3f1e8a4c-5b6d-4e7f-8a9b-0c1d2e3f4a5b"
-WS = compliance.Principal.workspace(WORKSPACE)
+WS = chatgpt_admin.Principal.workspace(WORKSPACE)
 KEY = "sk-admin-sandbox"
 START = datetime(2026, 11, 20, tzinfo=UTC)
 
@@ -50,11 +50,11 @@ def test_files_are_listed_in_end_time_order_and_paged_by_last_end_time(sandbox):
 
     # when
     with client_for(sandbox) as client:
-        first = compliance.logs_page(
+        first = chatgpt_admin.logs_page(
             client, WS, event_type="CONVERSATION_MESSAGE", after="2026-11-01T00:00:00Z", limit=2
         )
         every = list(
-            compliance.logs_files(
+            chatgpt_admin.logs_files(
                 client, WS, event_type="CONVERSATION_MESSAGE", after="2026-11-01T00:00:00Z", limit=2
             )
         )
@@ -80,7 +80,7 @@ def test_after_is_exclusive_and_required(sandbox):
 
     # when
     with client_for(sandbox) as client:
-        page = compliance.logs_page(
+        page = chatgpt_admin.logs_page(
             client, WS, event_type="CONVERSATION_MESSAGE", after=made["end_time"]
         )
     missing = httpx.get(
@@ -124,7 +124,7 @@ def test_the_client_downloads_through_the_307_and_a_corrupted_download_mismatche
     digests = []
     with client_for(sandbox) as client:
         for _ in range(2):
-            with compliance.log_file_open(client, WS, made["id"]) as chunks:
+            with chatgpt_admin.log_file_open(client, WS, made["id"]) as chunks:
                 digests.append(hashlib.sha256(b"".join(chunks)).hexdigest())
 
     # then
@@ -141,13 +141,13 @@ def test_the_same_event_can_be_in_two_files_and_a_late_file_holds_old_events(san
     # when
     with client_for(sandbox) as client:
         files = list(
-            compliance.logs_files(
+            chatgpt_admin.logs_files(
                 client, WS, event_type="CONVERSATION_MESSAGE", after="2026-11-01T00:00:00Z"
             )
         )
         bodies = []
         for file in files:
-            with compliance.log_file_open(client, WS, file["id"]) as chunks:
+            with chatgpt_admin.log_file_open(client, WS, file["id"]) as chunks:
                 bodies.append(b"".join(chunks))
 
     # then
@@ -161,7 +161,7 @@ def test_max_event_time_answers_the_newest_event(sandbox):
 
     # when
     with client_for(sandbox) as client:
-        newest = compliance.max_event_time(client, WS, event_type="CONVERSATION_MESSAGE")
+        newest = chatgpt_admin.max_event_time(client, WS, event_type="CONVERSATION_MESSAGE")
 
     # then
     assert newest == lines(1)[-1]["timestamp"]
@@ -195,7 +195,7 @@ def test_the_client_gives_up_on_a_lasting_rate_limit_with_the_contracts_words(sa
         pytest.raises(RateLimitedError) as caught,
     ):
         for _ in range(2):
-            compliance.logs_page(
+            chatgpt_admin.logs_page(
                 client, WS, event_type="CONVERSATION_MESSAGE", after="2026-11-01T00:00:00Z"
             )
 
@@ -212,21 +212,21 @@ def test_the_client_gives_up_on_a_lasting_rate_limit_with_the_contracts_words(sa
         ("sk-forbidden-key", WS, AdminPermissionError),
         (
             KEY,
-            compliance.Principal.workspace("ffffffff-0000-4000-8000-000000000000"),
+            chatgpt_admin.Principal.workspace("ffffffff-0000-4000-8000-000000000000"),
             AdminPermissionError,
         ),
         (
             KEY,
-            compliance.Principal.workspace("00000000-0000-4000-8000-000000000000"),
+            chatgpt_admin.Principal.workspace("00000000-0000-4000-8000-000000000000"),
             AdminNotFoundError,
         ),
-        (KEY, compliance.Principal.organization("org-dainese-team"), AdminNotFoundError),
+        (KEY, chatgpt_admin.Principal.organization("org-dainese-team"), AdminNotFoundError),
     ],
 )
 def test_credentials_choose_401_403_404(sandbox, key, principal, error):
     # when / then
     with client_for(sandbox, key=key) as client, pytest.raises(error):
-        compliance.logs_page(
+        chatgpt_admin.logs_page(
             client, principal, event_type="CONVERSATION_MESSAGE", after="2026-11-01T00:00:00Z"
         )
 
@@ -240,7 +240,7 @@ def test_the_gpt_inventory_lists_the_workspaces_gpts_in_the_real_shape(sandbox):
 
     # when
     with client_for(sandbox) as client:
-        listed = list(compliance.gpts_pages(client, WORKSPACE))
+        listed = list(chatgpt_admin.gpts_pages(client, WORKSPACE))
 
     # then
     assert len(listed) == 150
@@ -285,9 +285,9 @@ def test_the_organization_path_serves_app_log(sandbox):
 
     # when
     with client_for(sandbox) as client:
-        page = compliance.logs_page(
+        page = chatgpt_admin.logs_page(
             client,
-            compliance.Principal.organization("org-dainese"),
+            chatgpt_admin.Principal.organization("org-dainese"),
             event_type="APP_LOG",
             after="2026-11-01T00:00:00Z",
         )

@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from connectors.openai import client as openai_client
-from connectors.openai import endpoints
+from connectors.openai import modelled
 from connectors.openai.client import Host
 from connectors.selectors import PublishMode, connector_publish_mode, tenants_with_connector
 from connectors.services import (
@@ -49,7 +49,7 @@ def test_a_connected_tenant_gets_a_client_that_reads_its_audit_log(sandbox, conn
 
     # when a client is asked for and used
     with connector_client(tenant=connector.tenant, host=Host.PLATFORM) as client:
-        page = endpoints.audit_logs_page(client, limit=1)
+        page = modelled.audit_logs_page(client, limit=1)
 
     # then OpenAI answered the tenant's key
     assert page["object"] == "list"

@@ -8,10 +8,10 @@ import httpx
 import pytest
 import respx
 
-from connectors.openai import compliance
+from connectors.openai import chatgpt_admin
 from connectors.openai.client import Host, OpenAIClient, RetryPolicy
 from connectors.openai.errors import MalformedListError
-from connectors.sandbox.compliance import plugin_object
+from connectors.sandbox.chatgpt_admin import plugin_object
 from connectors.services import connector_connect
 from skills.models import PluginMarketplace
 from skills.targets.plugin.arrival import ArrivalStatus, plugin_arrival_check
@@ -111,7 +111,7 @@ def test_a_plugin_of_the_same_name_from_another_marketplace_is_not_ours(workspac
     ],
 )
 def test_versions_are_compared_with_and_without_build_metadata(workspace_version, pushed, same):
-    assert compliance.same_plugin_version(workspace_version, pushed) is same
+    assert chatgpt_admin.same_plugin_version(workspace_version, pushed) is same
 
 
 def test_the_plugin_is_found_on_a_later_page_by_its_cursor(workspace, tenant):
@@ -288,7 +288,7 @@ def test_the_cursor_given_is_sent_back_and_limit_is_at_most_100(admin_client):
         ]
     )
     # when
-    ids = [p["id"] for p in compliance.plugins_pages(admin_client, WORKSPACE)]
+    ids = [p["id"] for p in chatgpt_admin.plugins_pages(admin_client, WORKSPACE)]
     # then
     assert ids == ["p1", "p2"]
     first, second = (call.request.url.params for call in route.calls)
@@ -304,14 +304,14 @@ def test_a_cursor_that_does_not_advance_is_not_followed_for_ever(admin_client):
         )
     )
     with pytest.raises(MalformedListError):
-        list(compliance.plugins_pages(admin_client, WORKSPACE))
+        list(chatgpt_admin.plugins_pages(admin_client, WORKSPACE))
 
 
 @respx.mock
 def test_a_list_whose_data_is_not_a_list_is_refused(admin_client):
     respx.get(PLUGINS).mock(return_value=httpx.Response(200, json={"data": {"id": "p1"}}))
     with pytest.raises(MalformedListError):
-        list(compliance.plugins_pages(admin_client, WORKSPACE))
+        list(chatgpt_admin.plugins_pages(admin_client, WORKSPACE))
 
 
 @respx.mock
@@ -324,12 +324,12 @@ def test_a_page_with_more_and_no_cursor_is_not_followed_by_a_plugin_id(admin_cli
     )
     # when / then
     with pytest.raises(MalformedListError):
-        list(compliance.plugins_pages(admin_client, WORKSPACE))
+        list(chatgpt_admin.plugins_pages(admin_client, WORKSPACE))
 
 
 def test_a_plugin_object_is_read_by_its_published_fields_and_defensively():
     # given the published shape, then junk
-    plugin = compliance.workspace_plugin(
+    plugin = chatgpt_admin.workspace_plugin(
         {
             "id": "p1",
             "name": "claresia-dainese",
@@ -343,5 +343,5 @@ def test_a_plugin_object_is_read_by_its_published_fields_and_defensively():
     )
     assert plugin.version == "1.0.0+sha.abc" and plugin.display_name == "Claresia · dainese"
     assert plugin.marketplace_name == "claresia-dainese" and plugin.status == "ACTIVE"
-    empty = compliance.workspace_plugin({"name": 3, "current_release": "1.0.0"})
+    empty = chatgpt_admin.workspace_plugin({"name": 3, "current_release": "1.0.0"})
     assert empty.name == "" and empty.version == ""

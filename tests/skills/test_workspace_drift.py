@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from connectors.sandbox.compliance import gpt_object
+from connectors.sandbox.chatgpt_admin import gpt_object
 from connectors.services import connector_connect
 from skills.models import Publication, Skill
 from skills.services.bundles import skill_bundle_build

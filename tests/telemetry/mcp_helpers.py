@@ -14,7 +14,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, set_token_value
 
 from claresia.models import TenantMembership
-from telemetry.hub.mcp_services import mcp_client_approve, mcp_client_register
+from telemetry.app_connection.services import mcp_client_approve, mcp_client_register
 
 MCP_URL = "/mcp"
 # The hub's canonical MCP URL under Django's test client: the audience of its tokens.

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from claresia.models import Tenant
 from connectors.services import connector_connect
-from telemetry.ingest.poller import telemetry_poll
+from telemetry.ingest.sources.audit_log.poller import telemetry_poll
 from telemetry.models import PollCursor, TelemetryEvent
 from tests.factories import COMPLIANCE_KEY, make_user
 from tests.telemetry.helpers import seed

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from telemetry.ingest.audit_export import AuditExportError, audit_export_import
+from telemetry.ingest.sources.audit_export.importer import AuditExportError, audit_export_import
 from telemetry.models import TelemetryEvent
 from tests.telemetry.helpers import event
 

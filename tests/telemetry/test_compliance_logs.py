@@ -14,9 +14,9 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from connectors.openai import chatgpt_admin
 from connectors.openai import client as openai_client
-from connectors.openai import compliance
-from connectors.sandbox.compliance import (
+from connectors.sandbox.chatgpt_admin import (
     app_log_lines,
     conversation_lines,
     gpt_object,
@@ -25,16 +25,16 @@ from connectors.sandbox.compliance import (
 from connectors.services import connector_connect, connector_test_connection
 from skills.models import Skill
 from telemetry.hub.models import GovernanceEvent, HubRecord
-from telemetry.ingest import compliance_logs
-from telemetry.ingest.compliance_logs import logs_poll
-from telemetry.ingest.poller import PollStatus
+from telemetry.ingest.outcome import PollStatus
 from telemetry.ingest.services import telemetry_poll_tenant
+from telemetry.ingest.sources.logs_platform import poller as logs_poller
+from telemetry.ingest.sources.logs_platform.poller import logs_poll
 from telemetry.models import LogsCursor, TelemetryEvent
 
 pytestmark = pytest.mark.integration
 
 WORKSPACE = "3f1e8a4c-5b6d-4e7f-8a9b-0c1d2e3f4a5b"
-WS = compliance.Principal.workspace(WORKSPACE)
+WS = chatgpt_admin.Principal.workspace(WORKSPACE)
 ADMIN_KEY = "sk-admin-workspace-key"
 OURS, OTHER, FOREIGN, LATER = "g-ours", "g-travel", "g-foreign", "g-later"
 MARKER = "MARKER-7c1f-never-stored"
@@ -288,7 +288,7 @@ def test_an_unknown_gpt_id_refreshes_the_inventory_once(workspace, tenant):
 def test_the_inventory_is_refreshed_when_a_gpt_appears_mid_poll(workspace, tenant, monkeypatch):
     # given: the map is loaded, then the GPT is built in ChatGPT
     add_file(workspace, lines(1, gpt_ids=(LATER,)))
-    original = compliance_logs._GptMap._load
+    original = logs_poller._GptMap._load
 
     def load_then_build(self):
         loaded = original(self)
@@ -300,7 +300,7 @@ def test_the_inventory_is_refreshed_when_a_gpt_appears_mid_poll(workspace, tenan
             )
         return loaded
 
-    monkeypatch.setattr(compliance_logs._GptMap, "_load", load_then_build)
+    monkeypatch.setattr(logs_poller._GptMap, "_load", load_then_build)
 
     # when
     outcome = poll(tenant)
@@ -316,7 +316,7 @@ def test_a_crash_mid_file_stores_nothing_of_it_and_the_next_poll_nothing_twice(
     # given
     add_file(workspace, lines(1))
     add_file(workspace, lines(2))
-    real_insert = compliance_logs.telemetry_rows_insert
+    real_insert = logs_poller.telemetry_rows_insert
     calls = []
 
     def crash_on_second(**kwargs):
@@ -326,11 +326,11 @@ def test_a_crash_mid_file_stores_nothing_of_it_and_the_next_poll_nothing_twice(
             raise RuntimeError("killed mid-file")
         return stored
 
-    monkeypatch.setattr(compliance_logs, "telemetry_rows_insert", crash_on_second)
+    monkeypatch.setattr(logs_poller, "telemetry_rows_insert", crash_on_second)
 
     # when
     crashed = poll(tenant)
-    monkeypatch.setattr(compliance_logs, "telemetry_rows_insert", real_insert)
+    monkeypatch.setattr(logs_poller, "telemetry_rows_insert", real_insert)
     again = poll(tenant)
 
     # then
@@ -410,7 +410,7 @@ def test_poll_health_keeps_the_logs_platforms_max_event_time(workspace, tenant):
 
     # then
     cursor = LogsCursor.objects.get(tenant=tenant, event_type="CONVERSATION_MESSAGE")
-    assert compliance.iso(cursor.max_event_time)[:19] == made[-1]["timestamp"][:19]
+    assert chatgpt_admin.iso(cursor.max_event_time)[:19] == made[-1]["timestamp"][:19]
 
 
 def test_an_invocation_without_a_hub_record_is_a_governance_event(workspace, tenant, skill):

@@ -13,13 +13,15 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from connectors.openai import compliance
+from connectors.openai import chatgpt_admin
 from connectors.openai.errors import AdminPermissionError
-from connectors.sandbox.compliance import app_log_lines, parse_iso
+from connectors.sandbox.chatgpt_admin import app_log_lines, parse_iso
 from connectors.selectors import connector_of
 from telemetry.dashboard import dashboard_period, telemetry_volume
 from telemetry.hub.models import GovernanceEvent
-from telemetry.ingest.logs_normalizer import (
+from telemetry.ingest.outcome import PollStatus
+from telemetry.ingest.services import telemetry_poll_tenant
+from telemetry.ingest.sources.logs_platform.normalizer import (
     APP_CALL,
     AppIdentity,
     LineSkipped,
@@ -28,8 +30,6 @@ from telemetry.ingest.logs_normalizer import (
     app_call_fields,
     normalize_app_event,
 )
-from telemetry.ingest.poller import PollStatus
-from telemetry.ingest.services import telemetry_poll_tenant
 from telemetry.models import LogsCursor, TelemetryEvent
 from tests.telemetry.test_compliance_logs import (
     MARKER,
@@ -204,14 +204,16 @@ def test_app_log_refused_alone_leaves_conversations_flowing(
     # given: the key may read conversations, not app logs
     add_file(workspace, lines(1))
     add_app_file(workspace, app_lines(1))
-    listed = compliance.logs_files
+    listed = chatgpt_admin.logs_files
 
     def logs_files(client, principal, *, event_type, **kwargs):
         if event_type == "APP_LOG":
-            raise AdminPermissionError("Missing scopes: api.compliance.app_logs.read", status=403)
+            raise AdminPermissionError(
+                "Missing scopes: api.chatgpt_admin.app_logs.read", status=403
+            )
         return listed(client, principal, event_type=event_type, **kwargs)
 
-    monkeypatch.setattr(compliance, "logs_files", logs_files)
+    monkeypatch.setattr(chatgpt_admin, "logs_files", logs_files)
 
     # when
     outcome = poll(tenant)
@@ -359,7 +361,7 @@ def test_an_idle_app_log_cursor_does_not_hold_reconciliation_back(workspace, ten
     LogsCursor.objects.create(
         tenant=tenant,
         event_type="APP_LOG",
-        principal=str(compliance.Principal.workspace(WORKSPACE)),
+        principal=str(chatgpt_admin.Principal.workspace(WORKSPACE)),
         cursor_at=timezone.now() - timedelta(days=5),
     )
     add_file(

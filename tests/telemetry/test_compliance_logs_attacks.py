@@ -10,10 +10,10 @@ import pytest
 from django.utils import timezone
 
 from claresia.models import Tenant
-from connectors.sandbox.compliance import app_log_lines, gpt_object, parse_iso
+from connectors.sandbox.chatgpt_admin import app_log_lines, gpt_object, parse_iso
 from connectors.services import connector_connect, connector_test_connection
 from skills.models import Skill
-from telemetry.ingest.poller import PollStatus
+from telemetry.ingest.outcome import PollStatus
 from telemetry.ingest.storage import tenant_poll_lock
 from telemetry.models import LogsCursor
 from tests.telemetry.test_compliance_logs import (

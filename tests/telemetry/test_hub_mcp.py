@@ -12,12 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from oauth2_provider.models import AccessToken, revoke_access_token
 
-from telemetry.hub import mcp as mcp_module
-from telemetry.hub import token_stamp
+from telemetry.app_connection import server as mcp_module
+from telemetry.app_connection import token_stamp
+from telemetry.app_connection.models import McpClient
+from telemetry.app_connection.server import _schemas
+from telemetry.app_connection.services import mcp_tokens_revoke
 from telemetry.hub.links import record_link_token
-from telemetry.hub.mcp import _schemas
-from telemetry.hub.mcp_services import mcp_tokens_revoke
-from telemetry.hub.models import GovernanceEvent, HubRecord, McpClient
+from telemetry.hub.models import GovernanceEvent, HubRecord
 from telemetry.hub.schema import hub_openapi_document
 from tests.telemetry.helpers import post_record
 from tests.telemetry.mcp_helpers import INITIALIZE, MCP_URL, call, mcp_token, rpc

@@ -3,7 +3,8 @@ next call."""
 
 import pytest
 
-from telemetry.hub.models import HubRecord, McpClient
+from telemetry.app_connection.models import McpClient
+from telemetry.hub.models import HubRecord
 from tests.factories import make_user
 from tests.telemetry.mcp_helpers import call, mcp_token, rpc
 

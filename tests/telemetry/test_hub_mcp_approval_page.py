@@ -14,13 +14,13 @@ import pytest
 import time_machine
 from django.conf import settings
 
-from telemetry.hub.mcp_services import (
+from telemetry.app_connection.models import McpClient
+from telemetry.app_connection.services import (
     is_chatgpt_callback,
     mcp_client_label,
     mcp_client_register,
     mcp_client_touch,
 )
-from telemetry.hub.models import McpClient
 from tests.factories import make_user
 from tests.telemetry.mcp_helpers import call, mcp_token, rpc
 

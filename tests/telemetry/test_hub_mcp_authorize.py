@@ -14,14 +14,15 @@ from django.contrib.auth.backends import ModelBackend
 from oauth2_provider.models import Grant
 
 from claresia.models import TenantMembership
-from telemetry.hub.mcp_services import (
+from telemetry.app_connection.models import McpClient
+from telemetry.app_connection.services import (
     mcp_client_approve,
     mcp_client_disconnect,
     mcp_client_register,
     mcp_service_user,
     mcp_tokens_revoke,
 )
-from telemetry.hub.models import HubRecord, McpClient
+from telemetry.hub.models import HubRecord
 from tests.telemetry.mcp_helpers import call, rpc
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,9 @@ from django.utils import timezone
 from oauth2_provider.cimd import CIMDError
 from oauth2_provider.models import AccessToken, Application, Grant
 
-from telemetry.hub.models import HubRecord, McpClient
-from telemetry.hub.oauth_cimd import McpMetadataFetcher
+from telemetry.app_connection.cimd import McpMetadataFetcher
+from telemetry.app_connection.models import McpClient
+from telemetry.hub.models import HubRecord
 from tests.telemetry.https_server import Document
 from tests.telemetry.mcp_helpers import (
     HUB_RESOURCE,

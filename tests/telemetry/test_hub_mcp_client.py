@@ -19,8 +19,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 
 from claresia.models import Tenant, TenantMembership
+from telemetry.app_connection.models import McpClient
 from telemetry.hub.exceptions import SkillNotFoundError
-from telemetry.hub.models import HubRecord, McpClient
+from telemetry.hub.models import HubRecord
 from telemetry.hub.services import hub_record_url
 from tests.factories import make_skill
 from tests.telemetry.https_server import Document

@@ -17,12 +17,12 @@ from django.db import connections
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
-from telemetry.hub.mcp_services import (
+from telemetry.app_connection.models import McpClient, McpRedeemedCode
+from telemetry.app_connection.services import (
     mcp_client_approve,
     mcp_client_register,
     mcp_clients_unapproved_remove,
 )
-from telemetry.hub.models import McpClient, McpRedeemedCode
 from telemetry.tasks import mcp_clients_unapproved_remove_task
 from tests.telemetry.mcp_helpers import CHATGPT_REDIRECT_URI, mcp_token
 

@@ -7,8 +7,8 @@ import sys
 import orjson
 import pytest
 
-from telemetry.ingest.compliance_logs import file_lines
-from telemetry.ingest.logs_normalizer import (
+from telemetry.ingest.rows import TelemetryRow
+from telemetry.ingest.sources.logs_platform.normalizer import (
     INVOKED,
     SOURCE_COMPLIANCE_LOGS,
     AssistantModel,
@@ -17,7 +17,7 @@ from telemetry.ingest.logs_normalizer import (
     MalformedLine,
     normalize_log_event,
 )
-from telemetry.ingest.normalizer import TelemetryRow
+from telemetry.ingest.sources.logs_platform.poller import file_lines
 from telemetry.models import TelemetryEvent
 
 GPTS = {"g-ours": ("prd-review", 7), "g-other": None}
@@ -54,7 +54,7 @@ def test_the_core_imports_no_django():
         [
             sys.executable,
             "-c",
-            "import sys, telemetry.ingest.logs_normalizer; "
+            "import sys, telemetry.ingest.sources.logs_platform.normalizer; "
             "print(any(m.startswith('django') for m in sys.modules))",
         ],
         capture_output=True,

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from telemetry.ingest.normalizer import (
+from telemetry.ingest.rows import TelemetryRow
+from telemetry.ingest.sources.audit_log.normalizer import (
     MalformedEvent,
     Skipped,
-    TelemetryRow,
     normalize_audit_event,
 )
 
@@ -215,7 +215,11 @@ def test_a_value_that_is_not_an_object_is_malformed():
 
 def test_the_normalizer_writes_the_telemetry_models_own_values():
     # given: the normalizer spells the values itself, being a core that imports no Django
-    from telemetry.ingest.normalizer import EVENT_TYPES, SOURCE_AUDIT_EXPORT, SOURCE_COMPLIANCE_API
+    from telemetry.ingest.sources.audit_log.normalizer import (
+        EVENT_TYPES,
+        SOURCE_AUDIT_EXPORT,
+        SOURCE_COMPLIANCE_API,
+    )
     from telemetry.models import TelemetryEvent
 
     # then: each is one of the model's choices

@@ -9,18 +9,18 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from connectors.openai import compliance
-from connectors.sandbox.compliance import conversation_lines, plugin_skill_used_id
+from connectors.openai import chatgpt_admin
+from connectors.sandbox.chatgpt_admin import conversation_lines, plugin_skill_used_id
 from connectors.services import connector_connect, connector_test_connection
 from telemetry.hub.models import GovernanceEvent, HubRecord
 from telemetry.hub.services import OpenAIContext, hub_record_emit
-from telemetry.ingest.compliance_logs import logs_poll
-from telemetry.ingest.plugin_skills import (
+from telemetry.ingest.services import telemetry_poll_tenant
+from telemetry.ingest.sources.logs_platform.plugin_skills import (
     MappingError,
     hub_record_conversations_fill,
     plugin_skill_mapping_set,
 )
-from telemetry.ingest.services import telemetry_poll_tenant
+from telemetry.ingest.sources.logs_platform.poller import logs_poll
 from telemetry.models import PluginSkillMapping, TelemetryEvent
 from telemetry.selectors import plugin_skill_mappings
 from tests.factories import make_skill
@@ -28,7 +28,7 @@ from tests.factories import make_skill
 pytestmark = pytest.mark.integration
 
 WORKSPACE = "5a1e8a4c-5b6d-4e7f-8a9b-0c1d2e3f4a5b"
-WS = compliance.Principal.workspace(WORKSPACE)
+WS = chatgpt_admin.Principal.workspace(WORKSPACE)
 MARKER = "MARKER-plugin-never-stored"
 TITLE = "TITLE-plugin-never-stored"
 

@@ -9,7 +9,8 @@ from django.db import connection
 
 from claresia.locks import LockClass
 from claresia.time_limits import SoftTimeLimitExceeded
-from telemetry.ingest import compliance_logs, poller
+from telemetry.ingest.sources.audit_log import poller
+from telemetry.ingest.sources.logs_platform import poller as logs_poller
 from telemetry.models import LogsCursor, PollCursor
 from telemetry.tasks import telemetry_poll_tenant_task
 from tests.locks import taken_elsewhere
@@ -48,7 +49,7 @@ def test_a_logs_platform_poll_stopped_by_its_time_limit_says_why_on_each_event_t
     tenant, monkeypatch
 ):
     # given a Logs Platform read that the task's soft time limit interrupts
-    monkeypatch.setattr(compliance_logs._Poll, "poll_type", _interrupt)
+    monkeypatch.setattr(logs_poller._Poll, "poll_type", _interrupt)
 
     # when the poll task runs
     telemetry_poll_tenant_task(tenant.pk)

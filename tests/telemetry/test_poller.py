@@ -15,7 +15,8 @@ from connectors.openai.client import Host
 from connectors.openai.errors import COMPLIANCE_DISABLED_MESSAGE
 from connectors.sandbox.state import Fault
 from connectors.services import connector_client, connector_connect
-from telemetry.ingest.poller import PollStatus, telemetry_poll
+from telemetry.ingest.outcome import PollStatus
+from telemetry.ingest.sources.audit_log.poller import telemetry_poll
 from telemetry.ingest.storage import POLL_LOCK_CLASS
 from telemetry.models import PollCursor, TelemetryEvent
 from tests.factories import COMPLIANCE_KEY, make_skill

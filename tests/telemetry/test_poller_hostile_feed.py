@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from connectors.openai.client import OpenAIClient
-from telemetry.ingest.poller import telemetry_poll
 from telemetry.ingest.services import telemetry_poll_tenants
+from telemetry.ingest.sources.audit_log.poller import telemetry_poll
 from telemetry.models import PollCursor, TelemetryEvent
 from tests.telemetry.helpers import event
 

@@ -7,7 +7,8 @@ import pytest
 from django.db import transaction
 
 from telemetry.ingest import storage
-from telemetry.ingest.normalizer import TelemetryRow, normalize_audit_event
+from telemetry.ingest.rows import TelemetryRow
+from telemetry.ingest.sources.audit_log.normalizer import normalize_audit_event
 from telemetry.models import TelemetryEvent
 from tests.telemetry.helpers import event
 

@@ -10,7 +10,7 @@ from claresia.models import Tenant
 from connectors.services import connector_connect
 from skills.models import Skill
 from skills.targets.custom_gpt.publish import skills_publish
-from telemetry.ingest.poller import telemetry_poll
+from telemetry.ingest.sources.audit_log.poller import telemetry_poll
 from telemetry.models import TelemetryEvent
 from tests.factories import COMPLIANCE_KEY
 from tests.skills.helpers import minimal_ir

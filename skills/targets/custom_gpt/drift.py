@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from claresia.models import Tenant
 from claresia.time_limits import SoftTimeLimitExceeded, time_limit_reason
-from connectors.openai import endpoints
+from connectors.openai import modelled
 from connectors.openai.client import Host
 from connectors.openai.errors import AuthenticationError, NotFoundError, OpenAIError
 from connectors.services import ConnectorUnavailable, connector_client
@@ -178,7 +178,7 @@ def skills_drift_check(
                 outcome = DriftOutcome(skill_id, Publication.DriftStatus.ERROR, detail=stop)
             else:
                 try:
-                    gpt = endpoints.gpt_get(client, publication.gpt_id)
+                    gpt = modelled.gpt_get(client, publication.gpt_id)
                 except SoftTimeLimitExceeded:
                     # The task's time limit: this GPT and the ones after it say why.
                     stop = time_limit_reason(started)

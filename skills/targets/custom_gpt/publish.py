@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from claresia.models import Tenant
 from claresia.time_limits import SoftTimeLimitExceeded, time_limit_reason
-from connectors.openai import endpoints
+from connectors.openai import modelled
 from connectors.openai.client import Host, OpenAIClient
 from connectors.openai.errors import (
     PUBLISH_DISABLED_MESSAGE,
@@ -241,7 +241,7 @@ def _publish_one(client: OpenAIClient, job: _Job, stop: threading.Event) -> _Res
     file_ids = dict(job.file_ids)
     try:
         for sha256, (filename, content, media_type) in job.uploads.items():
-            uploaded = endpoints.file_upload(
+            uploaded = modelled.file_upload(
                 client, filename=filename, content=content, media_type=media_type
             )
             file_ids[sha256] = uploaded["id"]
@@ -250,12 +250,12 @@ def _publish_one(client: OpenAIClient, job: _Job, stop: threading.Event) -> _Res
         gpt = None
         if job.gpt_id:
             try:
-                gpt = endpoints.gpt_update(client, job.gpt_id, config)
+                gpt = modelled.gpt_update(client, job.gpt_id, config)
             except NotFoundError:
                 gpt = None  # deleted behind our back: find it by name or create it again
         outcome = PublishOutcome.UPDATED
         if gpt is None:
-            existing = endpoints.gpt_find_by_name(client, job.bundle.name)
+            existing = modelled.gpt_find_by_name(client, job.bundle.name)
             owner = _claimed_by_another(existing, job.bundle) if existing else ""
             if owner:
                 return _Result(
@@ -266,16 +266,16 @@ def _publish_one(client: OpenAIClient, job: _Job, stop: threading.Event) -> _Res
                     "not take it over; rename this skill",
                 )
             if existing:
-                gpt = endpoints.gpt_update(client, existing["id"], config)
+                gpt = modelled.gpt_update(client, existing["id"], config)
             else:
-                gpt = endpoints.gpt_create(client, config)
+                gpt = modelled.gpt_create(client, config)
                 outcome = PublishOutcome.CREATED
         if job.share or gpt["id"] != job.gpt_id:  # a new or adopted GPT starts unshared
             try:
                 if job.bundle.group_ids:
-                    endpoints.gpt_share(client, gpt["id"], list(job.bundle.group_ids))
+                    modelled.gpt_share(client, gpt["id"], list(job.bundle.group_ids))
                 else:
-                    endpoints.gpt_unshare(client, gpt["id"])
+                    modelled.gpt_unshare(client, gpt["id"])
             except NotFoundError as exc:
                 if exc.code != "group_not_found":
                     raise

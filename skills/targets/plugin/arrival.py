@@ -10,7 +10,7 @@ it daily or on *Sync now*. So the plugin `claresia-<tenant>` is, for the workspa
   pushed. "Older" compares the plugin's `current_release.version` with the manifest version of
   that commit (the version's build part changes with every skill change,
   `skills/targets/plugin/build.py`),
-  with and without SemVer build metadata (`compliance.same_plugin_version`); no timestamp is
+  with and without SemVer build metadata (`chatgpt_admin.same_plugin_version`); no timestamp is
   published to compare instead.
 
 The plugin is the one whose `name` is the tenant's plugin name and whose `marketplace_name` is
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from claresia.models import Tenant
-from connectors.openai import compliance
+from connectors.openai import chatgpt_admin
 from connectors.openai.client import Host, OpenAIClient
 from connectors.openai.errors import OpenAIError
 from connectors.selectors import connector_workspace_id
@@ -73,23 +73,25 @@ class PluginArrival:
         return f"could not check: {self.error}"
 
 
-def _waiting_for_sync(found: compliance.WorkspacePlugin, state: PluginMarketplace | None) -> bool:
+def _waiting_for_sync(
+    found: chatgpt_admin.WorkspacePlugin, state: PluginMarketplace | None
+) -> bool:
     if state is None or not state.last_commit:
         return False  # nothing pushed yet: whatever is there is all there is
     if found.version and state.last_plugin_version:
-        return not compliance.same_plugin_version(found.version, state.last_plugin_version)
+        return not chatgpt_admin.same_plugin_version(found.version, state.last_plugin_version)
     return False  # the workspace says nothing that tells: it is there
 
 
 def _find(
     client: OpenAIClient, workspace_id: str, name: str, marketplace: str
-) -> compliance.WorkspacePlugin | None:
-    for raw in compliance.plugins_pages(client, workspace_id):
-        listed = compliance.workspace_plugin(raw)
+) -> chatgpt_admin.WorkspacePlugin | None:
+    for raw in chatgpt_admin.plugins_pages(client, workspace_id):
+        listed = chatgpt_admin.workspace_plugin(raw)
         if listed.name == name and listed.marketplace_name == marketplace and listed.id:
             # The detail is the plugin's own object: the list may carry a summary.
-            return compliance.workspace_plugin(
-                compliance.plugin_get(client, workspace_id, listed.id)
+            return chatgpt_admin.workspace_plugin(
+                chatgpt_admin.plugin_get(client, workspace_id, listed.id)
             )
     return None
 

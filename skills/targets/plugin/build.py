@@ -209,7 +209,7 @@ def plugin_json(skills: list[AgentSkill], irs: dict[str, dict], *, tenant: Tenan
         "description": f"Claresia skills of {tenant.slug}: {names}."[:DESCRIPTION_LIMIT],
         "author": {"name": "Claresia"},
         "skills": "./skills/",
-        # The app the skills record through: the hub's MCP server (telemetry/hub/mcp.py),
+        # The app the skills record through: the hub's MCP server (app_connection/server.py),
         # declared in the plugin root's .mcp.json as Codex plugins bundle MCP servers.
         "mcpServers": "./.mcp.json",
         **({"apps": "./.app.json"} if app_references(tenant) else {}),

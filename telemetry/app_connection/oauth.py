@@ -30,8 +30,9 @@ from claresia.models import Tenant
 from claresia.scoping import tenants_editable_by
 from claresia.throttling import client_ip
 from skills.rules import HUB_APP_TITLE
-from telemetry.hub.auth import WindowThrottle
-from telemetry.hub.mcp_services import (
+from telemetry.app_connection.models import McpClient
+from telemetry.app_connection.oauth_validator import hub_resource_refusal
+from telemetry.app_connection.services import (
     ClientBoundElsewhere,
     ServiceUserTaken,
     is_chatgpt_callback,
@@ -41,8 +42,7 @@ from telemetry.hub.mcp_services import (
     mcp_service_user,
     redirect_host,
 )
-from telemetry.hub.models import McpClient
-from telemetry.hub.oauth_validator import hub_resource_refusal
+from telemetry.hub.auth import WindowThrottle
 
 MAX_REGISTRATION_BYTES = 16 * 1024
 MAX_REDIRECT_URIS = 5
@@ -110,7 +110,7 @@ def authorization_server_metadata(request):
             "revocation_endpoint_auth_methods_supported": ["none"],
             "authorization_response_iss_parameter_supported": True,
             # draft-ietf-oauth-client-id-metadata-document: an https client_id is fetched
-            # (telemetry/hub/oauth_cimd.py); ChatGPT then prefers it to registering
+            # (telemetry/app_connection/cimd.py); ChatGPT then prefers it to registering
             "client_id_metadata_document_supported": True,
         }
     )

@@ -15,7 +15,7 @@ from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
-from telemetry.hub.mcp_services import (
+from telemetry.app_connection.services import (
     mcp_audience_is_hub,
     mcp_client_of_metadata_document,
     mcp_code_redeemed,
@@ -74,7 +74,7 @@ def _requested(request) -> list:
 class McpOAuth2Validator(OAuth2Validator):
     def validate_client_id(self, client_id, request, *args, **kwargs):
         # at the authorization endpoint, where DOT may just have materialised a client from
-        # its metadata document (telemetry/hub/oauth_cimd.py)
+        # its metadata document (telemetry/app_connection/cimd.py)
         if not super().validate_client_id(client_id, request, *args, **kwargs):
             return False
         mcp_client_of_metadata_document(application=request.client)

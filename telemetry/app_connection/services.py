@@ -1,7 +1,7 @@
 """Services of the hub's MCP endpoint: its OAuth clients (registered by ChatGPT, RFC 7591),
 their binding to one tenant when a tenant admin approves, the end users' later authorizations of
 a bound client, and access-token authentication.
-The views in telemetry/hub/oauth.py and telemetry/hub/mcp.py and the admin only call these."""
+The views in oauth.py and server.py and the admin only call these."""
 
 import contextlib
 import hashlib
@@ -20,8 +20,9 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 
 from claresia.models import Tenant
-from telemetry.hub import hotcache, token_stamp
-from telemetry.hub.models import McpClient, McpRedeemedCode
+from telemetry.app_connection import token_stamp
+from telemetry.app_connection.models import McpClient, McpRedeemedCode
+from telemetry.hub import hotcache
 
 # RFC 8707 §2: a resource indicator is an absolute URI; the default ports of its scheme are
 # the same resource written two ways (RFC 3986 §6.2.3).

@@ -17,9 +17,9 @@ from typing import Any, NamedTuple
 import orjson
 
 from telemetry.event_kinds import EventKind, EventSource
+from telemetry.ingest.rows import GPT_PREFIX, TelemetryRow, named_for_longer_slug
 from telemetry.pricing_core import DEFAULT_PRICES, token_cost
 
-GPT_PREFIX = "claresia-"
 # The values of TelemetryEvent.EventType and TelemetryEvent.Source come from the one Django-free
 # spelling both use (telemetry.event_kinds).
 EVENT_TYPES = {"gpt.invoked": EventKind.INVOKED.value, "gpt.failed": EventKind.FAILED.value}
@@ -41,37 +41,6 @@ class Skipped(StrEnum):
 
 class MalformedEvent(ValueError):
     """The event lacks what a row needs (id, time, GPT name); the message says which."""
-
-
-class TelemetryRow(NamedTuple):
-    """The columns of `fn_telemetry_event` except the tenant, in insert order."""
-
-    skill_id: int | None
-    skill_ref: str
-    skill_unknown: bool
-    source: str
-    source_event_id: str
-    event_type: str
-    occurred_at: datetime
-    actor_user_id: str
-    actor_email: str
-    gpt_id: str
-    gpt_name: str
-    conversation_id: str
-    model: str
-    input_tokens: int | None
-    output_tokens: int | None
-    cost_usd: Decimal | None
-    latency_ms: int | None
-    error_code: str
-    error_message: str
-    raw: str  # the audit event as JSON text
-    dropped_fields: str  # the numbers out of any column's range, dropped (space-separated)
-    # A plugin skill use's `skills_used` id (logs_normalizer.skill_use_rows); empty otherwise.
-    plugin_skill_id: str = ""
-
-
-COLUMNS = ("tenant_id", *TelemetryRow._fields)
 
 
 def _text(value: Any, limit: int = 128) -> str:
@@ -149,13 +118,6 @@ def event_cost(
     if price is None or input_tokens is None or output_tokens is None:
         return None
     return token_cost(input_tokens, output_tokens, price[0], price[1])
-
-
-def named_for_longer_slug(gpt_name: str, longer_slugs: Collection[str]) -> bool:
-    """Whether a GPT name `claresia-{tenant}-{skill}` is under one of `longer_slugs`, the other
-    tenants' slugs that extend this one's (`claresia-alpha-eu-foo` is `alpha-eu`'s, not `alpha`'s
-    skill `eu-foo`): the longest slug wins, on every ingest path."""
-    return any(gpt_name.startswith(f"{GPT_PREFIX}{slug}-") for slug in longer_slugs)
 
 
 def normalize_audit_event(

@@ -46,10 +46,8 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from enum import StrEnum
 from itertools import islice
 
 from django.conf import settings
@@ -59,16 +57,17 @@ from django.utils import timezone
 from claresia.models import Tenant
 from claresia.services import tenant_slugs_extending
 from claresia.time_limits import SoftTimeLimitExceeded
-from connectors.openai import endpoints
+from connectors.openai import modelled
 from connectors.openai.client import Host, OpenAIClient
 from connectors.openai.errors import BadRequestError, OpenAIError
 from connectors.services import ConnectorUnavailable, connector_client
 from skills.selectors import skill_pks_by_id
-from telemetry.ingest.normalizer import (
+from telemetry.ingest.outcome import INTERNAL_ERROR_MESSAGE, PollOutcome, PollStatus
+from telemetry.ingest.rows import TelemetryRow
+from telemetry.ingest.sources.audit_log.normalizer import (
     DEFAULT_PRICES,
     EVENT_TYPES,
     MalformedEvent,
-    TelemetryRow,
     normalize_audit_event,
 )
 from telemetry.ingest.storage import telemetry_rows_insert, tenant_poll_lock
@@ -80,62 +79,11 @@ PAGE_LIMIT = 100
 # Pages one poll may read (10,000 events), wherever it runs (beat, Poll now, the command): a
 # larger window resumes at the next poll, so a poll's time is bounded whatever the backlog.
 POLL_PAGE_BUDGET = 100
-# What a poll stopped by a bug of ours says; the traceback goes to the log, not to the page.
-INTERNAL_ERROR_MESSAGE = (
-    "an internal error stopped this poll (logged for Claresia's operators); the next poll "
-    "tries again"
-)
 # Rows buffered before one flush transaction: tens of pages per commit, memory bounded.
 FLUSH_ROWS = 5000
 # Pages fetched ahead while a flush runs: about one flush's worth (~70 pages of 100 events, a
 # few MB), a fixed bound whatever the backlog.
 PREFETCH_PAGES = 64
-
-
-class PollStatus(StrEnum):
-    """How one poll of one tenant ended."""
-
-    OK = "ok"
-    PARTIAL = "partial"  # stopped, or the page budget reached: the next poll resumes the window
-    LOCKED = "locked"  # another poller holds the tenant
-    FAILED = "failed"
-
-
-@dataclass
-class PollOutcome:
-    tenant: str
-    status: PollStatus
-    stored: int = 0
-    skipped: int = 0
-    pages: int = 0
-    error: str = ""
-    # False when the seed's audit log was not read (its last Test connection check failed
-    # while the Logs Platform's passed: a real workspace's key).
-    audit_read: bool = True
-    # The other sources' outcomes of the same poll (the Logs Platform), one line each.
-    sources: list = field(default_factory=list)
-
-    def __str__(self) -> str:
-        lines = [str(source) for source in self.sources]
-        if not self.audit_read:
-            head = f"{self.tenant}: seed audit log not read (its last Test connection check failed)"
-            return "\n".join([head, *lines])
-        if self.status == PollStatus.LOCKED and not self.sources:
-            return f"{self.tenant}: skipped, another poller is running"
-        pages = f"{self.pages} page" + ("" if self.pages == 1 else "s")
-        text = f"{self.tenant}: {self.stored} stored, {self.skipped} skipped, {pages}"
-        if self.status == PollStatus.PARTIAL:
-            text += " (window not finished; the next poll resumes it)"
-        if self.error:
-            text += f" — {self.error}"
-        return "\n".join([text, *lines])
-
-    @property
-    def failure(self) -> str:
-        """Every source's error of this poll, in one line."""
-        errors = [self.error] if self.error else []
-        errors += [f"{s.label}: {s.error}" for s in self.sources if getattr(s, "error", "")]
-        return "; ".join(errors)
 
 
 def _epoch(moment: datetime) -> int:
@@ -317,7 +265,7 @@ def _read_window(state, window, tenant, client, skills, prices, outcome, max_pag
             "after": window.resume_after,
         }
         try:
-            fetched = endpoints.audit_logs_pages(client, **query)
+            fetched = modelled.audit_logs_pages(client, **query)
             if max_pages is not None:
                 # Never fetch ahead past the page budget: each call counts against the org's
                 # rate limit.

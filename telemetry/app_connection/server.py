@@ -36,11 +36,11 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from rest_framework import serializers as drf_serializers
 
 from skills.rules import HUB_APP_NAME, HUB_APP_TITLE
+from telemetry.app_connection.oauth import hub_resource, resource_metadata_url
+from telemetry.app_connection.services import McpCaller, mcp_caller_authenticate, mcp_client_touch
 from telemetry.hub.auth import WindowThrottle
 from telemetry.hub.exceptions import PayloadTooLarge, flatten_errors
 from telemetry.hub.footer import cost_display
-from telemetry.hub.mcp_services import McpCaller, mcp_caller_authenticate, mcp_client_touch
-from telemetry.hub.oauth import hub_resource, resource_metadata_url
 from telemetry.hub.serializers import emit_hub_record_values
 from telemetry.hub.services import (
     OpenAIContext,

@@ -29,8 +29,8 @@ from django.utils import timezone
 from claresia.models import Tenant
 from skills.selectors import skill_of
 from telemetry.hub.models import HubRecord
-from telemetry.ingest.normalizer import TelemetryRow
 from telemetry.ingest.reconcile import HORIZON, telemetry_reconcile
+from telemetry.ingest.rows import TelemetryRow
 from telemetry.models import PluginSkillMapping, TelemetryEvent
 
 logger = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def hub_record_conversations_fill(*, tenant: Tenant, now: datetime) -> int:
 
     **Assumed** (chatgpt-admin-api.md publishes no header for `/mcp`): a GPT action sends
     `openai-conversation-id`, and `/mcp` keeps whichever conversation id ChatGPT's request
-    carries (`telemetry/hub/mcp.py`); when it carried none, the record was written by the call
+    carries (`app_connection/server.py`); when it carried none, the record was written by the call
     to the Claresia app nearest in time (within RECORD_CALL_WINDOW), whose `APP_LOG` line names
     its conversation. This is the one function to correct."""
     records = list(

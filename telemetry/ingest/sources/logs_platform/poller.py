@@ -89,7 +89,7 @@ from django.utils import timezone
 from claresia.models import Tenant
 from claresia.services import tenant_slugs_extending
 from claresia.time_limits import SoftTimeLimitExceeded
-from connectors.openai import compliance
+from connectors.openai import chatgpt_admin
 from connectors.openai.client import Host, OpenAIClient
 from connectors.openai.errors import (
     BadRequestError,
@@ -111,7 +111,9 @@ from skills.services.bundles import tenant_context
 from skills.services.inventory import gpt_inventory_read, gpt_skill_map
 from skills.targets.plugin.build import plugin_name
 from telemetry.hub.models import HubRecord
-from telemetry.ingest.logs_normalizer import (
+from telemetry.ingest.outcome import INTERNAL_ERROR_MESSAGE, PollStatus
+from telemetry.ingest.rows import named_for_longer_slug
+from telemetry.ingest.sources.logs_platform.normalizer import (
     MAX_LINE_BYTES,
     AppIdentity,
     AssistantModel,
@@ -127,15 +129,16 @@ from telemetry.ingest.logs_normalizer import (
     skill_use_rows,
     with_models,
 )
-from telemetry.ingest.normalizer import named_for_longer_slug
-from telemetry.ingest.plugin_skills import plugin_skill_ids_seen, plugin_skill_map
-from telemetry.ingest.poller import INTERNAL_ERROR_MESSAGE, PollStatus
+from telemetry.ingest.sources.logs_platform.plugin_skills import (
+    plugin_skill_ids_seen,
+    plugin_skill_map,
+)
 from telemetry.ingest.storage import telemetry_rows_insert, tenant_poll_lock
 from telemetry.models import LogsCursor
 
 logger = logging.getLogger(__name__)
 
-EVENT_TYPES = (compliance.CONVERSATION_MESSAGE, compliance.APP_LOG)
+EVENT_TYPES = (chatgpt_admin.CONVERSATION_MESSAGE, chatgpt_admin.APP_LOG)
 RETENTION = timedelta(days=30)  # chatgpt-admin-api.md: files are kept 30 days
 # Files one poll may read: two requests each (list pages aside), well under the per-route limit
 # of 100 per minute for the download route over a poll of a few minutes.
@@ -218,7 +221,7 @@ class _GptMap:
         return self._gpts
 
     def _load(self) -> dict:
-        # The longer-slug rule of the audit-log path (normalizer.named_for_longer_slug): a GPT
+        # The longer-slug rule of the audit-log path (rows.named_for_longer_slug): a GPT
         # `claresia-alpha-eu-foo` is tenant alpha-eu's, never alpha's skill `eu-foo`.
         longer = tenant_slugs_extending(tenant=self.tenant)
         mapping: dict = {}
@@ -374,7 +377,7 @@ class _Poll:
     its clock and its limits."""
 
     tenant: Tenant
-    principal: compliance.Principal
+    principal: chatgpt_admin.Principal
     client: OpenAIClient
     readers: _Readers
     outcome: LogsOutcome
@@ -416,8 +419,11 @@ class _Poll:
             cursor.save(update_fields=["last_gap", "last_gap_at"])
             logger.warning("telemetry %s: %s", self.tenant.slug, gap)
         start = max(start, oldest)
-        files = compliance.logs_files(
-            self.client, self.principal, event_type=cursor.event_type, after=compliance.iso(start)
+        files = chatgpt_admin.logs_files(
+            self.client,
+            self.principal,
+            event_type=cursor.event_type,
+            after=chatgpt_admin.iso(start),
         )
         for file in files:
             if outcome.files >= self.max_files or self.should_stop():
@@ -430,7 +436,7 @@ class _Poll:
             read = self.read_file(file, cursor.event_type)
             _store_file(cursor, file, end_time, read, outcome)
         try:
-            newest = compliance.max_event_time(
+            newest = chatgpt_admin.max_event_time(
                 self.client, self.principal, event_type=cursor.event_type
             )
         except OpenAIError as exc:
@@ -470,7 +476,7 @@ class _Poll:
         skipped = foreign = 0
         malformed: list[tuple[int, str]] = []
         try:
-            with compliance.log_file_open(self.client, self.principal, file_id) as chunks:
+            with chatgpt_admin.log_file_open(self.client, self.principal, file_id) as chunks:
                 for line_no, line in file_lines(chunks, digest):
                     if line is None:
                         malformed.append((line_no, f"longer than {MAX_LINE_BYTES} bytes"))
@@ -491,7 +497,7 @@ class _Poll:
                                 log_file=file_id,
                                 line_no=line_no,
                             )
-                            if event_type == compliance.CONVERSATION_MESSAGE
+                            if event_type == chatgpt_admin.CONVERSATION_MESSAGE
                             else []
                         )
                     except MalformedLine as exc:
@@ -527,7 +533,7 @@ class _Poll:
 
     def normalize(self, event: dict, event_type: str, file_id: str, line_no: int):
         readers = self.readers
-        if event_type == compliance.APP_LOG:
+        if event_type == chatgpt_admin.APP_LOG:
             result = normalize_app_event(event, ours=readers.app, log_file=file_id, line_no=line_no)
             if isinstance(result, LogRow) and not readers.app.app_id:
                 readers.learn_app(app_call_fields(event).app_id)
@@ -546,7 +552,7 @@ class _Poll:
 def logs_poll(
     *,
     tenant: Tenant,
-    principal: compliance.Principal,
+    principal: chatgpt_admin.Principal,
     now: datetime | None = None,
     client: OpenAIClient | None = None,
     connector=None,
@@ -629,7 +635,7 @@ def _store_file(
         logger.warning("telemetry %s: malformed log line skipped: %s", cursor.tenant.slug, line)
     outcome.files += 1
     outcome.stored += stored
-    if cursor.event_type == compliance.APP_LOG:
+    if cursor.event_type == chatgpt_admin.APP_LOG:
         outcome.app_calls += stored
     outcome.skill_uses += uses
     outcome.skipped += read.skipped + (len(read.rows) + len(read.skill_uses) - stored)

@@ -9,14 +9,14 @@ from django.utils.translation import ngettext
 from claresia.admin_history import admin_history_log
 from claresia.formatting import short_datetime, truncated
 from claresia.scoping import TenantScopedAdminMixin, tenants_editable_by
-from telemetry.hub.mcp_services import (
+from telemetry.app_connection.models import McpClient
+from telemetry.app_connection.services import (
     is_chatgpt_callback,
     mcp_client_disconnect,
     mcp_client_label,
     mcp_client_redirect_hosts,
     mcp_tokens_revoke,
 )
-from telemetry.hub.models import McpClient
 
 
 @admin.register(McpClient)

@@ -16,7 +16,7 @@ An `APP_LOG` tool call is two lines (chatgpt-admin-api.md → APP_LOG, verified 
 app is one `app_call` row, made from the response line: ids, times, the app, the tool, whether
 it failed and how long it took. The request line is recognised and skipped. **`input` and
 `result.content` are never read**: `app_call_fields` is the one function that reads an APP_LOG
-line, and it names every field it touches (`telemetry/ingest/compliance_logs.py` says why a
+line, and it names every field it touches (`poller.py` beside it says why a
 call is a row).
 
 Every line names its `principal`: a line of another workspace or organization than the one
@@ -33,13 +33,13 @@ from typing import Any, NamedTuple
 import orjson
 
 from telemetry.event_kinds import EventKind, EventSource
-from telemetry.ingest.normalizer import TelemetryRow
+from telemetry.ingest.rows import GPT_PREFIX, TelemetryRow
 
 # TelemetryEvent's Source and EventType values, from the one Django-free spelling both use.
 SOURCE_COMPLIANCE_LOGS = EventSource.COMPLIANCE_LOGS.value
 INVOKED = EventKind.INVOKED.value
 APP_CALL = EventKind.APP_CALL.value
-GPT_PREFIX = "claresia-"
+
 # A line longer than this is reported malformed, never held whole (assumed bound: the largest
 # real line seen is a few hundred KB of message content, which Claresia does not keep).
 MAX_LINE_BYTES = 1024 * 1024
@@ -290,7 +290,7 @@ def skill_use_rows(
     """One parsed `CONVERSATION_MESSAGE` line → one row per id in its assistant message's
     `skills_used` (chatgpt-admin-api.md → CONVERSATION_MESSAGE): an invocation of the skill the
     id is mapped to, or, for an id not yet mapped, a row of type `unmapped` that is resolved
-    when the mapping is learned or set (telemetry/ingest/plugin_skills.py). No row for a user
+    when the mapping is learned or set (plugin_skills.py beside it). No row for a user
     message or a message that used no skill. Raises MalformedLine when a skill was used and the
     line lacks its id or time."""
     if event.get("type", "CONVERSATION_MESSAGE") != "CONVERSATION_MESSAGE":

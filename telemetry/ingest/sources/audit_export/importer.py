@@ -28,11 +28,11 @@ from django.template.defaultfilters import pluralize
 from claresia.models import Tenant
 from claresia.services import tenant_slugs_extending
 from skills.selectors import skill_pks_by_id
-from telemetry.ingest.normalizer import (
+from telemetry.ingest.rows import TelemetryRow
+from telemetry.ingest.sources.audit_log.normalizer import (
     DEFAULT_PRICES,
     SOURCE_AUDIT_EXPORT,
     MalformedEvent,
-    TelemetryRow,
     normalize_audit_event,
 )
 from telemetry.ingest.storage import telemetry_rows_insert
