@@ -586,8 +586,9 @@ def logs_poll(
         if not acquired:
             outcome.status = PollStatus.LOCKED
             return outcome
-        # A failure here came before any type was read (the client or the GPT map could not be
-        # had) or between types: every type's cursor says it.
+        # A failure here came before any type was read (the client could not be had) or between
+        # types: every type's cursor says it. The GPT map is read by the first conversation line
+        # that needs it, so a failure to read the inventory is that type's own.
         error, _ = _attempt(read, what=f"tenant {tenant.slug}")
         if error:
             return _failed([], tenant, outcome, error, now)
