@@ -588,7 +588,7 @@ def logs_poll(
             return outcome
         # A failure here came before any type was read (the client could not be had) or between
         # types: every type's cursor says it. The GPT map is read by the first conversation line
-        # that needs it, so a failure to read the inventory is that type's own.
+        # that needs it: a failure to read the inventory meets that type, under the rules above.
         error, _ = _attempt(read, what=f"tenant {tenant.slug}")
         if error:
             return _failed([], tenant, outcome, error, now)
