@@ -5,7 +5,7 @@ Why a committed file: drf-spectacular builds the hub's OpenAPI document from the
 `telemetry`, and `skills` sits below `telemetry` (ARCHITECTURE.md, Layout), so skills cannot
 build it. The hub builds it and cuts it with `action_schema_cut` — the one cut —, and
 `manage.py hub_action_schema` writes the result to `openapi/emit_hub_record.json`;
-`tests/telemetry/test_hub_schema.py` fails when that file differs from the cut of what
+`tests/telemetry/hub/test_schema.py` fails when that file differs from the cut of what
 `/hub/v1/schema` serves. The bundle services read the file with `hub_action_schema()`, the only
 I/O here (once per process), and pass it to the pure
 `skills.targets.custom_gpt.transpiler.skill_bundle`, which

@@ -5,7 +5,7 @@ in negotiation.py, the error shapes in exceptions.py.
 A plainly valid `POST /hub/v1/records` (`_plain_emit`) is answered without DRF's request
 wrapping, negotiation and rendering machinery, with the same authentication, throttle,
 validation, service, status, headers and body; anything doubtful goes to the DRF view
-(tests/telemetry/test_hub_plain_path.py compares the two answers byte for byte)."""
+(tests/telemetry/hub/test_plain_path.py compares the two answers byte for byte)."""
 
 import functools
 

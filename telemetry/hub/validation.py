@@ -6,7 +6,7 @@ call's time (bench_hub), almost all of it spent on bodies that are fine. `accept
 answers those in a few microseconds: it returns exactly what the serializer's `validated_data`
 would be, or None whenever a body is not plainly valid — then the serializer decides and words
 the errors. It never accepts a body the serializer would refuse
-(tests/telemetry/test_hub_validation.py checks both on generated bodies)."""
+(tests/telemetry/hub/test_validation.py checks both on generated bodies)."""
 
 import re
 

@@ -43,7 +43,7 @@ def test_a_compliance_key_connects(sandbox, connector):
 
 def test_the_organization_path_is_probed_with_app_log_never_conversations(sandbox, connector):
     # given: the sandbox answers CONVERSATION_MESSAGE on the organization path with a 400
-    # naming the workspace route (tests/connectors/test_sandbox_compliance.py)
+    # naming the workspace route (tests/connectors/sandbox/test_chatgpt_admin.py)
 
     # when
     result = connector_test_connection(connector=connector)

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from telemetry.hub.services import hub_token_issue
-from tests.telemetry.https_server import HttpsDocuments, make_certificates
+from tests.telemetry.app_connection.https_server import HttpsDocuments, make_certificates
 
 
 @pytest.fixture

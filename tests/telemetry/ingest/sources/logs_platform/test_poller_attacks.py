@@ -16,7 +16,7 @@ from skills.models import Skill
 from telemetry.ingest.outcome import PollStatus
 from telemetry.ingest.storage import tenant_poll_lock
 from telemetry.models import LogsCursor
-from tests.telemetry.test_compliance_logs import (
+from tests.telemetry.ingest.sources.logs_platform.test_poller import (
     ADMIN_KEY,
     OURS,
     WORKSPACE,

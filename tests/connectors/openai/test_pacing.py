@@ -18,7 +18,7 @@ from connectors.openai.client import Host, OpenAIClient, RetryPolicy
 from connectors.openai.errors import RateLimitedError
 from connectors.openai.pacing import SharedRoutePacer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 LOGS = "CONVERSATION_MESSAGE"
 
@@ -100,7 +100,7 @@ def _process(sandbox, workspace: str, requests: int, per_minute: int, window: fl
         "CHATGPT_ADMIN_RATE_WINDOW": str(window),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.connectors.pacing_process", workspace, str(requests)],
+        [sys.executable, "-m", "tests.connectors.openai.pacing_process", workspace, str(requests)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

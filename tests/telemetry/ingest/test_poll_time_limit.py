@@ -14,7 +14,7 @@ from telemetry.ingest.sources.logs_platform import poller as logs_poller
 from telemetry.models import LogsCursor, PollCursor
 from telemetry.tasks import telemetry_poll_tenant_task
 from tests.locks import taken_elsewhere
-from tests.telemetry.test_compliance_logs import workspace  # noqa: F401 - a fixture
+from tests.telemetry.ingest.sources.logs_platform.test_poller import workspace  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.integration
 STOPPED = re.compile(r"^stopped after \d+ s: time limit$")

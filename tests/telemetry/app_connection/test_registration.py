@@ -24,7 +24,7 @@ from telemetry.app_connection.services import (
     mcp_clients_unapproved_remove,
 )
 from telemetry.tasks import mcp_clients_unapproved_remove_task
-from tests.telemetry.mcp_helpers import CHATGPT_REDIRECT_URI, mcp_token
+from tests.telemetry.app_connection.helpers import CHATGPT_REDIRECT_URI, mcp_token
 
 REGISTRATION = {"client_name": "ChatGPT", "redirect_uris": [CHATGPT_REDIRECT_URI]}
 NOW = timezone.now()

@@ -23,7 +23,7 @@ from telemetry.app_connection.services import (
     mcp_tokens_revoke,
 )
 from telemetry.hub.models import HubRecord
-from tests.telemetry.mcp_helpers import call, rpc
+from tests.telemetry.app_connection.helpers import call, rpc
 
 pytestmark = pytest.mark.django_db
 

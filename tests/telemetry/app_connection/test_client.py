@@ -24,7 +24,7 @@ from telemetry.hub.exceptions import SkillNotFoundError
 from telemetry.hub.models import HubRecord
 from telemetry.hub.services import hub_record_url
 from tests.factories import make_skill
-from tests.telemetry.https_server import Document
+from tests.telemetry.app_connection.https_server import Document
 
 PASSWORD = "a-long-test-passphrase"
 REDIRECT_URI = "https://chatgpt.com/connector_platform_oauth_redirect"

@@ -21,7 +21,7 @@ from tests.factories import COMPLIANCE_KEY
 from tests.telemetry.helpers import seed, stored_ids
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[5]
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from telemetry.app_connection.models import McpClient
 from telemetry.hub.models import HubRecord
 from tests.factories import make_user
-from tests.telemetry.mcp_helpers import call, mcp_token, rpc
+from tests.telemetry.app_connection.helpers import call, mcp_token, rpc
 
 pytestmark = pytest.mark.django_db
 URL = "/admin/telemetry/mcpclient/"

@@ -7,7 +7,7 @@ import pytest
 from oauth2_provider.models import AccessToken, Grant, RefreshToken
 
 from telemetry.hub.models import HubRecord
-from tests.telemetry.mcp_helpers import (
+from tests.telemetry.app_connection.helpers import (
     CHATGPT_REDIRECT_URI,
     HUB_RESOURCE,
     RECORD_BODY,

@@ -22,7 +22,7 @@ from telemetry.app_connection.services import (
     mcp_client_touch,
 )
 from tests.factories import make_user
-from tests.telemetry.mcp_helpers import call, mcp_token, rpc
+from tests.telemetry.app_connection.helpers import call, mcp_token, rpc
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,7 @@ from oauth2_provider.models import AccessToken, Application, Grant
 from telemetry.app_connection.cimd import McpMetadataFetcher
 from telemetry.app_connection.models import McpClient
 from telemetry.hub.models import HubRecord
-from tests.telemetry.https_server import Document
-from tests.telemetry.mcp_helpers import (
+from tests.telemetry.app_connection.helpers import (
     HUB_RESOURCE,
     RECORD_BODY,
     authorize,
@@ -29,6 +28,7 @@ from tests.telemetry.mcp_helpers import (
     redirect_query,
     rpc,
 )
+from tests.telemetry.app_connection.https_server import Document
 
 pytestmark = pytest.mark.django_db
 

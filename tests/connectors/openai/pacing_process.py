@@ -1,5 +1,5 @@
 """One process calling the ChatGPT admin API for a workspace, as a worker or the web process
-does (tests/connectors/test_pacing.py): `python -m tests.connectors.pacing_process <workspace>
+does (test_pacing.py beside it): `python -m tests.connectors.openai.pacing_process <workspace>
 <requests>` lists that workspace's log files `requests` times, then prints the seconds it took.
 Its settings (API base, pacing Redis, limit) come from the environment."""
 

@@ -8,7 +8,7 @@ import pytest
 from oauth2_provider.models import AccessToken, RefreshToken
 
 from telemetry.hub.models import HubRecord
-from tests.telemetry.mcp_helpers import (
+from tests.telemetry.app_connection.helpers import (
     MCP_URL,
     RECORD_BODY,
     authorize,

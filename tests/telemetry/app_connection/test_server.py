@@ -20,8 +20,8 @@ from telemetry.app_connection.services import mcp_tokens_revoke
 from telemetry.hub.links import record_link_token
 from telemetry.hub.models import GovernanceEvent, HubRecord
 from telemetry.hub.schema import hub_openapi_document
+from tests.telemetry.app_connection.helpers import INITIALIZE, MCP_URL, call, mcp_token, rpc
 from tests.telemetry.helpers import post_record
-from tests.telemetry.mcp_helpers import INITIALIZE, MCP_URL, call, mcp_token, rpc
 
 pytestmark = pytest.mark.django_db
 

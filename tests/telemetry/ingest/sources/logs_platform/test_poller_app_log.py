@@ -31,7 +31,7 @@ from telemetry.ingest.sources.logs_platform.normalizer import (
     normalize_app_event,
 )
 from telemetry.models import LogsCursor, TelemetryEvent
-from tests.telemetry.test_compliance_logs import (
+from tests.telemetry.ingest.sources.logs_platform.test_poller import (
     MARKER,
     WORKSPACE,
     add_file,
