@@ -15,13 +15,8 @@ from connectors.connection_checks import BannerLevel
 from connectors.crypto import SecretUnreadable
 from connectors.forms import ConnectorForm
 from connectors.models import Connector
-from connectors.services import (
-    connector_banner,
-    connector_connect,
-    connector_test_connection,
-    connector_test_message,
-    connectors_reencrypt,
-)
+from connectors.selectors import connector_banner, connector_test_message
+from connectors.services import connector_connect, connector_test_connection, connectors_reencrypt
 
 GUIDANCE = """
 <p><strong>Connect your ChatGPT Enterprise workspace.</strong> ChatGPT Enterprise (or Edu) is

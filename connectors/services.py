@@ -1,15 +1,17 @@
 """Connector services: connect a tenant, test the connection, rotate the stored keys, and the
-one way other apps reach a tenant's connector.
+one way other apps get an OpenAI client of a tenant's connector (`connector_client`).
 
 The admin, the commands and the Command Center call these; none talks to OpenAI or the crypto
 layer by itself. Outside `connectors/`, nothing imports `connectors.models` or `connectors.crypto`:
-an OpenAI client comes from `openai_client_for_tenant`, every reason it cannot is one
-`ConnectorUnavailable`, and the connector's statuses are `ConnectorStatus` and `PublishMode` here.
+an OpenAI client comes from `connector_client`, every reason it cannot is one
+`ConnectorUnavailable`; the reads (the connector, its workspace, its checks, its statuses
+`ConnectorStatus` and `PublishMode`) are `connectors.selectors`.
 """
 
 import logging
 import re
 import uuid
+from enum import StrEnum
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,44 +19,22 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from claresia.models import Tenant
-from connectors.connection_checks import (
-    Banner,
-    Check,
-    CheckResult,
-    Outcome,
-    banner,
-    beyond_checklist,
-    is_connected,
-    keep_reading,
-    run_connection_checks,
-)
+from connectors.connection_checks import is_connected, keep_reading, run_connection_checks
 from connectors.connection_checks import summary as checks_summary
 from connectors.crypto import SecretUnreadable, secret_rotate
 from connectors.models import Connector
-from connectors.openai.chatgpt_admin import Principal
-from connectors.openai.client import Host, OpenAIClient
+from connectors.openai.client import Host, OpenAIClient, RetryPolicy
+from connectors.selectors import (
+    ConnectorUnavailable,
+    PublishMode,
+    connector_checks,
+    connector_of,
+    no_connector,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 512
-
-ConnectorStatus = Connector.Status
-PublishMode = Connector.PublishMode
-
-
-class ConnectorUnavailable(Exception):
-    """The tenant's connector cannot give an OpenAI client: there is none, or its stored key
-    cannot be read. `user_message` says which and what to do, for any page or command line."""
-
-    def __init__(self, user_message: str) -> None:
-        super().__init__(user_message)
-        self.user_message = user_message
-
-
-def _no_connector(tenant: Tenant) -> ConnectorUnavailable:
-    return ConnectorUnavailable(
-        f"tenant {tenant.slug} has no ChatGPT Enterprise connector: connect it first"
-    )
 
 
 def validate_api_key(api_key: str) -> str:
@@ -129,24 +109,6 @@ def connector_app_id_learn(*, tenant: Tenant, app_id: str) -> bool:
     return bool(stored)
 
 
-def connector_app_id(*, tenant: Tenant) -> str:
-    """The tenant's ChatGPT app id (`asdk_app_…`), or "" when not known yet."""
-    connector = connector_of(tenant=tenant)
-    return connector.app_id if connector else ""
-
-
-def connector_principal_ids(*, tenant: Tenant) -> frozenset[str]:
-    """The tenant's own Compliance principals (its workspace id and organization id), lower-cased:
-    the `principal.id` a Logs Platform line of this tenant may carry."""
-    connector = connector_of(tenant=tenant)
-    if connector is None:
-        return frozenset()
-    ids = {connector.organization_id}
-    if connector.workspace_id:
-        ids.add(str(connector.workspace_id))
-    return frozenset(i.lower() for i in ids if i)
-
-
 @transaction.atomic
 def connector_connect(
     *,
@@ -211,24 +173,6 @@ def connector_connect(
     return connector
 
 
-def connector_of(*, tenant: Tenant) -> Connector | None:
-    """The tenant's connector, or None before it is connected."""
-    return Connector.objects.filter(tenant=tenant).first()
-
-
-def tenants_with_connector() -> QuerySet[Tenant]:
-    """The tenants that have a connector, whatever its last Test connection said."""
-    return Tenant.objects.filter(connector__isnull=False)
-
-
-def connector_publish_mode(*, tenant: Tenant) -> PublishMode:
-    """How the tenant's skills reach ChatGPT. Raises ConnectorUnavailable without a connector."""
-    mode = Connector.objects.filter(tenant=tenant).values_list("publish_mode", flat=True).first()
-    if mode is None:
-        raise _no_connector(tenant)
-    return PublishMode(mode)
-
-
 def connector_switch_to_manual_export(*, tenant: Tenant) -> None:
     """From now on the tenant's GPTs are built by hand from the export, not by the admin API:
     what OpenAI's answer that publishing is disabled for the workspace calls for."""
@@ -238,27 +182,47 @@ def connector_switch_to_manual_export(*, tenant: Tenant) -> None:
     logger.warning("tenant %s switched to manual export: publish disabled", tenant.slug)
 
 
-def openai_client_for(connector: Connector, **options) -> OpenAIClient:
-    """The OpenAI client authenticated as this connector. Raises ConnectorUnavailable when its
-    stored key cannot be read."""
-    return OpenAIClient(
-        api_key=_readable_key(connector), organization_id=connector.organization_id, **options
-    )
+class Purpose(StrEnum):
+    """What a client is for, which decides how long it may wait on OpenAI."""
+
+    # A task or a command: OpenAI's retry policy (backoff, `Retry-After` up to 120 s).
+    WORKER = "worker"
+    # A page's read: one attempt, 10 s at most, so a page never waits on OpenAI.
+    PAGE = "page"
 
 
-def admin_client_for(connector: Connector, **options) -> OpenAIClient:
-    """The client of the real Compliance API host (`CHATGPT_ADMIN_API_BASE`) with this
-    connector's key. Raises ConnectorUnavailable when its stored key cannot be read."""
-    return OpenAIClient(api_key=_readable_key(connector), host=Host.CHATGPT_ADMIN, **options)
+PURPOSE_OPTIONS: dict[Purpose, dict] = {
+    Purpose.WORKER: {},
+    Purpose.PAGE: {"retry": RetryPolicy(max_attempts=1), "timeout": 10.0},
+}
 
 
-def admin_client_for_tenant(*, tenant: Tenant, **options) -> OpenAIClient:
-    """The real Compliance API client of the tenant's connector (ConnectorUnavailable without
-    one, or when its key cannot be read)."""
-    connector = connector_of(tenant=tenant)
+def connector_client(
+    *,
+    host: Host,
+    tenant: Tenant | None = None,
+    connector: Connector | None = None,
+    purpose: Purpose = Purpose.WORKER,
+    **options,
+) -> OpenAIClient:
+    """The OpenAI client of a tenant's connector, the one factory of them: `host` is the surface
+    (`Host.PLATFORM`, the seed's modelled Platform API, which takes the organization header;
+    `Host.CHATGPT_ADMIN`, the real ChatGPT admin API, paced per workspace and route), `purpose`
+    its retry policy and timeout (`Purpose`); `options` go to `OpenAIClient` as they are (a
+    test's transport, a bench's policy).
+
+    Pass `connector` when it is already loaded (a poll passes its own), else `tenant`. Raises
+    ConnectorUnavailable when the tenant has no connector or its key cannot be read."""
     if connector is None:
-        raise _no_connector(tenant)
-    return admin_client_for(connector, **options)
+        if tenant is None:
+            raise TypeError("connector_client needs a tenant or its connector")
+        connector = connector_of(tenant=tenant)
+        if connector is None:
+            raise no_connector(tenant)
+    options = {**PURPOSE_OPTIONS[Purpose(purpose)], **options}
+    if Host(host) == Host.PLATFORM:
+        options.setdefault("organization_id", connector.organization_id)
+    return OpenAIClient(api_key=_readable_key(connector), host=host, **options)
 
 
 def _readable_key(connector: Connector) -> str:
@@ -275,18 +239,6 @@ def _readable_key(connector: Connector) -> str:
     return api_key
 
 
-def openai_client_for_tenant(*, tenant: Tenant, **client_options) -> OpenAIClient:
-    """The OpenAI client authenticated as the tenant's connector, whatever its last Test
-    connection said (a failing one fails again, with OpenAI's own reason).
-
-    Raises ConnectorUnavailable when the tenant has no connector or its key cannot be read.
-    """
-    connector = connector_of(tenant=tenant)
-    if connector is None:
-        raise _no_connector(tenant)
-    return openai_client_for(connector, **client_options)
-
-
 def connector_test_connection(*, connector: Connector, **client_options) -> Connector:
     """Part 2's *Test connection* as a checklist (connectors/connection_checks.py): the seed's
     audit log, the Compliance Logs Platform, the GPT inventory; each line stored with its outcome.
@@ -297,8 +249,10 @@ def connector_test_connection(*, connector: Connector, **client_options) -> Conn
     now = timezone.now()
     try:
         with (
-            openai_client_for(connector, **client_options) as platform,
-            admin_client_for(connector, **client_options) as admin,
+            connector_client(connector=connector, host=Host.PLATFORM, **client_options) as platform,
+            connector_client(
+                connector=connector, host=Host.CHATGPT_ADMIN, **client_options
+            ) as admin,
         ):
             results = run_connection_checks(
                 organization_id=connector.organization_id,
@@ -334,53 +288,6 @@ def connector_test_connection(*, connector: Connector, **client_options) -> Conn
         ]
     )
     return connector
-
-
-def connector_checks(connector: Connector | None) -> list[CheckResult]:
-    """The connector's last Test connection checklist, one CheckResult per line."""
-    if connector is None:
-        return []
-    return [CheckResult.from_dict(item) for item in connector.connection_checks or []]
-
-
-def connector_banner(connector: Connector | None) -> Banner:
-    """Test connection's banner for the connector's last checklist (connection_checks.banner)."""
-    return banner(connector_checks(connector))
-
-
-def connector_test_message(connector: Connector | None) -> str:
-    """What the last Test connection said beyond its checklist: the whole message when there is
-    no checklist (OpenAI could not be asked), else only what no line of it says."""
-    if connector is None:
-        return ""
-    checks = connector_checks(connector)
-    return beyond_checklist(checks) if checks else connector.last_error
-
-
-def connector_logs_principal(*, tenant: Tenant) -> Principal | None:
-    """Whom to read the Compliance Logs Platform as for this tenant: the workspace, else the
-    organization, whichever passed its last check; None when neither did (or never tested)."""
-    checks = {r.check: r for r in connector_checks(connector_of(tenant=tenant)) if r.readable}
-    if Check.LOGS_WORKSPACE in checks:
-        return Principal.workspace(checks[Check.LOGS_WORKSPACE].principal)
-    if Check.LOGS_ORGANIZATION in checks:
-        return Principal.organization(checks[Check.LOGS_ORGANIZATION].principal)
-    return None
-
-
-def connector_audit_log_refused(*, tenant: Tenant) -> bool:
-    """True when the last Test connection's seed audit-log line was refused (not merely
-    unreachable)."""
-    return any(
-        r.check == Check.AUDIT_LOG and r.outcome == Outcome.FAILED and not r.transient
-        for r in connector_checks(connector_of(tenant=tenant))
-    )
-
-
-def connector_workspace_id(*, tenant: Tenant) -> str | None:
-    """The tenant's ChatGPT workspace id (a UUID as text), or None."""
-    connector = connector_of(tenant=tenant)
-    return str(connector.workspace_id) if connector and connector.workspace_id else None
 
 
 def connectors_reencrypt(*, queryset: QuerySet[Connector] | None = None) -> int:

@@ -16,12 +16,8 @@ from django.db import transaction
 
 from claresia.models import ArchetypeGroup, Tenant, TenantMembership
 from connectors.sandbox.chatgpt_admin import gpt_object, plugin_object
-from connectors.services import (
-    PublishMode,
-    connector_connect,
-    connector_of,
-    connector_test_connection,
-)
+from connectors.selectors import PublishMode, connector_of
+from connectors.services import connector_connect, connector_test_connection
 from skills.ir.importers import sources_from_path
 from skills.selectors import gpt_publications
 from skills.services.bundles import tenant_context

@@ -13,7 +13,7 @@ from django.utils.timesince import timesince
 from claresia.models import Tenant
 from connectors.connection_checks import CONVERSATIONS_NEED_WORKSPACE
 from connectors.openai.chatgpt_admin import APP_LOG, CONVERSATION_MESSAGE
-from connectors.services import connector_audit_log_refused, connector_logs_principal
+from connectors.selectors import connector_audit_log_refused, connector_logs_principal
 from telemetry.models import (
     GovernanceEvent,
     HubRecord,

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from claresia.models import Tenant
 from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
-from connectors.services import connector_of
+from connectors.selectors import connector_of
 from skills.downloads import zip_attachment
 from skills.ir.validation import ir_schema
 from skills.selectors import (

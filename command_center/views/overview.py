@@ -11,13 +11,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
 from connectors.connection_checks import BannerLevel
-from connectors.services import (
+from connectors.selectors import (
     ConnectorStatus,
     connector_banner,
     connector_of,
-    connector_test_connection,
     connector_test_message,
 )
+from connectors.services import connector_test_connection
 from skills.selectors import publication_counts, publish_runs_recent, skill_rows
 from telemetry.hub.services import governance_events_reopen, governance_events_review
 from telemetry.selectors import (

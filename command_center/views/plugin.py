@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from claresia.admin_history import admin_history_log
 from command_center.pages import can_edit, command_center_page, editable_page_tenant, page_tenant
 from connectors.plugin_remote import plugin_remote_configure, plugin_remote_of
-from connectors.services import connector_app_id
+from connectors.selectors import connector_app_id
 from skills.services.bundles import tenant_context
 from skills.services.workspace_read import plugin_arrival_stored, workspace_read_of
 from skills.targets.plugin.build import mcp_server_url

@@ -256,6 +256,7 @@ class OpenAIClient:
         self.host = Host(host)
         self._sleep = sleep
         self._timeout, self._transport = timeout, transport
+        self._bare: httpx.Client | None = None  # the log files' downloads (`log_file`)
         headers = {"Authorization": f"Bearer {api_key}", "User-Agent": "claresia-connector/1"}
         if self.host == Host.PLATFORM:
             default_base = settings.OPENAI_API_BASE
@@ -281,6 +282,8 @@ class OpenAIClient:
 
     def close(self) -> None:
         self._http.close()
+        if self._bare is not None:
+            self._bare.close()
 
     def request(
         self,
@@ -336,28 +339,32 @@ class OpenAIClient:
         # A read never waits past the whole download's bound.
         timeout = httpx.Timeout(min(30.0, max_seconds), connect=min(5.0, max_seconds))
         # A bare client: none of this client's headers (the key) ever reach the signed host;
-        # it follows no further redirect (each hop would need the same checks).
-        with httpx.Client(timeout=timeout, transport=self._transport, verify=_tls()) as bare:
-            try:
-                with bare.stream(
-                    "GET", location, headers={"Accept-Encoding": "gzip, deflate"}
-                ) as response:
-                    refusal = _peer_refusal(response)
-                    if refusal:
-                        raise LogFileRefusedError(refusal)
-                    if response.status_code != 200:
-                        raise UnavailableError(
-                            f"the log file's signed URL answered HTTP {response.status_code}",
-                            status=response.status_code,
-                        )
-                    decoder = _BoundedDecoder(
-                        response.headers.get("content-encoding", ""), max_bytes
+        # it follows no further redirect (each hop would need the same checks). One per client,
+        # kept for its files: a poll's downloads reuse its connections to the signed host.
+        bare = self._bare_client()
+        try:
+            with bare.stream(
+                "GET", location, headers={"Accept-Encoding": "gzip, deflate"}, timeout=timeout
+            ) as response:
+                refusal = _peer_refusal(response)
+                if refusal:
+                    raise LogFileRefusedError(refusal)
+                if response.status_code != 200:
+                    raise UnavailableError(
+                        f"the log file's signed URL answered HTTP {response.status_code}",
+                        status=response.status_code,
                     )
-                    yield self._bounded_chunks(response, decoder, deadline, max_seconds)
-            except httpx.TransportError as exc:
-                if time.monotonic() >= deadline:
-                    raise self._too_slow(max_seconds) from None
-                raise UnavailableError(f"log file download: {_transport_reason(exc)}") from None
+                decoder = _BoundedDecoder(response.headers.get("content-encoding", ""), max_bytes)
+                yield self._bounded_chunks(response, decoder, deadline, max_seconds)
+        except httpx.TransportError as exc:
+            if time.monotonic() >= deadline:
+                raise self._too_slow(max_seconds) from None
+            raise UnavailableError(f"log file download: {_transport_reason(exc)}") from None
+
+    def _bare_client(self) -> httpx.Client:
+        if self._bare is None:
+            self._bare = httpx.Client(transport=self._transport, verify=_tls())
+        return self._bare
 
     @staticmethod
     def _too_slow(max_seconds: float) -> LogFileRefusedError:

@@ -3,7 +3,7 @@ are read here, the hub's action schema from its committed file, then the pure tr
 the rest."""
 
 from claresia.models import ArchetypeGroup, Tenant
-from connectors.services import connector_app_id
+from connectors.selectors import connector_app_id
 from skills.hub_action import hub_action_schema
 from skills.models import KnowledgeFile, Skill
 from skills.targets.common import TenantContext

@@ -11,12 +11,9 @@ from datetime import UTC, datetime
 
 from claresia.models import Tenant
 from connectors.openai import chatgpt_admin
-from connectors.openai.client import OpenAIClient
-from connectors.services import (
-    ConnectorUnavailable,
-    admin_client_for_tenant,
-    connector_workspace_id,
-)
+from connectors.openai.client import Host, OpenAIClient
+from connectors.selectors import connector_workspace_id
+from connectors.services import ConnectorUnavailable, connector_client
 from skills.selectors import skill_pks_by_id
 
 GPT_PREFIX = "claresia-"
@@ -74,10 +71,13 @@ def inventory_gpt(gpt: dict) -> InventoryGPT:
     )
 
 
-def gpt_inventory_read(*, tenant: Tenant, client: OpenAIClient | None = None) -> list[InventoryGPT]:
-    """Every GPT of the tenant's workspace. Raises ConnectorUnavailable without a workspace id
-    or connector, OpenAIError when the Compliance API refuses."""
-    workspace_id = connector_workspace_id(tenant=tenant)
+def gpt_inventory_read(
+    *, tenant: Tenant, client: OpenAIClient | None = None, workspace_id: str | None = None
+) -> list[InventoryGPT]:
+    """Every GPT of the tenant's workspace (`workspace_id`: the tenant's, when the caller knows
+    it already). Raises ConnectorUnavailable without a workspace id or connector, OpenAIError
+    when the Compliance API refuses."""
+    workspace_id = workspace_id or connector_workspace_id(tenant=tenant)
     if workspace_id is None:
         raise ConnectorUnavailable(
             f"tenant {tenant.slug} has no ChatGPT workspace id: set it on the connector to read "
@@ -85,7 +85,7 @@ def gpt_inventory_read(*, tenant: Tenant, client: OpenAIClient | None = None) ->
         )
     if client is not None:
         return [inventory_gpt(g) for g in chatgpt_admin.gpts_pages(client, workspace_id)]
-    with admin_client_for_tenant(tenant=tenant) as opened:
+    with connector_client(tenant=tenant, host=Host.CHATGPT_ADMIN) as opened:
         return [inventory_gpt(g) for g in chatgpt_admin.gpts_pages(opened, workspace_id)]
 
 

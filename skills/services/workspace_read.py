@@ -24,7 +24,8 @@ from django.utils.dateparse import parse_datetime
 
 from claresia.models import Tenant
 from connectors.openai.errors import OpenAIError
-from connectors.services import ConnectorUnavailable, connector_workspace_id, tenants_with_connector
+from connectors.selectors import connector_workspace_id, tenants_with_connector
+from connectors.services import ConnectorUnavailable
 from skills.models import WorkspaceRead
 from skills.services.bundles import tenant_context
 from skills.targets.custom_gpt.workspace_drift import WorkspaceSkillLine, skills_workspace_check

@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from claresia.models import Tenant
 from claresia.time_limits import SoftTimeLimitExceeded, time_limit_reason
-from connectors.services import (
+from connectors.selectors import (
     connector_audit_log_refused,
     connector_logs_principal,
+    connector_of,
     tenants_with_connector,
 )
 from telemetry.hub.pricing import tenant_price_table
@@ -79,8 +80,9 @@ def telemetry_poll_tenant(
 
 
 def _poll_tenant(*, tenant: Tenant, max_pages: int, should_stop: Callable[[], bool]) -> PollOutcome:
-    principal = connector_logs_principal(tenant=tenant)
-    if principal is not None and connector_audit_log_refused(tenant=tenant):
+    connector = connector_of(tenant=tenant)  # read once, passed to what needs it
+    principal = connector_logs_principal(tenant=tenant, connector=connector)
+    if principal is not None and connector_audit_log_refused(tenant=tenant, connector=connector):
         outcome = PollOutcome(tenant=tenant.slug, status=PollStatus.OK, audit_read=False)
     else:
         outcome = telemetry_poll(
@@ -90,7 +92,9 @@ def _poll_tenant(*, tenant: Tenant, max_pages: int, should_stop: Callable[[], bo
             prices=tenant_price_table(tenant=tenant),
         )
     if principal is not None and not should_stop():
-        logs = logs_poll(tenant=tenant, principal=principal, should_stop=should_stop)
+        logs = logs_poll(
+            tenant=tenant, principal=principal, connector=connector, should_stop=should_stop
+        )
         outcome.sources.append(logs)
         if logs.status == PollStatus.FAILED:
             outcome.status = PollStatus.FAILED

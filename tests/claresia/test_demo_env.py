@@ -11,7 +11,8 @@ import pytest
 from django.db import connection
 
 from connectors.models import Connector
-from connectors.services import connector_logs_principal, connector_test_connection
+from connectors.selectors import connector_logs_principal
+from connectors.services import connector_test_connection
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_ONLY = ("DEBUG", "OPENAI_API_BASE", "CHATGPT_ADMIN_API_BASE", "CLARESIA_HUB_BASE_URL")

@@ -4,7 +4,8 @@ Logs Platform poll only when none is set."""
 import pytest
 from django.core.exceptions import ValidationError
 
-from connectors.services import connector_app_id_learn, connector_connect, connector_of
+from connectors.selectors import connector_of
+from connectors.services import connector_app_id_learn, connector_connect
 from tests.factories import COMPLIANCE_KEY
 
 

@@ -9,12 +9,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from connectors.models import Connector
-from connectors.services import (
-    ConnectorUnavailable,
-    admin_client_for_tenant,
-    connector_connect,
-    openai_client_for_tenant,
-)
+from connectors.openai.client import Host
+from connectors.services import ConnectorUnavailable, connector_client, connector_connect
 from tests.factories import COMPLIANCE_KEY
 
 ADD = reverse("admin:connectors_connector_add")
@@ -153,9 +149,9 @@ def test_a_non_ascii_key_stored_before_the_check_gives_no_client_instead_of_a_cr
     connector.save()
 
     # when / then
-    for factory in (openai_client_for_tenant, admin_client_for_tenant):
+    for host in Host:
         with pytest.raises(ConnectorUnavailable, match="printable ASCII"):
-            factory(tenant=connector.tenant)
+            connector_client(tenant=connector.tenant, host=host)
 
 
 @pytest.mark.integration

@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from connectors.models import Connector
-from connectors.services import connector_app_id, connector_connect
+from connectors.selectors import connector_app_id
+from connectors.services import connector_connect
 from skills.services.bundles import tenant_context
 from tests.factories import COMPLIANCE_KEY
 

@@ -2,7 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from claresia.commands import tenant_for_command
 from connectors.models import Connector
-from connectors.services import connector_checks, connector_test_connection
+from connectors.selectors import connector_checks
+from connectors.services import connector_test_connection
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from connectors.services import ConnectorStatus
+from connectors.selectors import ConnectorStatus
 from demo.loader import demo_load, demo_skills_publish, demo_test_connection
 
 

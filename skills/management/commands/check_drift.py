@@ -2,7 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from claresia.commands import tenant_for_command
 from connectors.openai.errors import OpenAIError
-from connectors.services import ConnectorUnavailable, connector_workspace_id
+from connectors.selectors import connector_workspace_id
+from connectors.services import ConnectorUnavailable
 from skills.targets.custom_gpt.drift import DriftError, skills_drift_check
 from skills.targets.custom_gpt.workspace_drift import skills_workspace_check
 

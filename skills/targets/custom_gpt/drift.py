@@ -19,8 +19,9 @@ from django.utils import timezone
 from claresia.models import Tenant
 from claresia.time_limits import SoftTimeLimitExceeded, time_limit_reason
 from connectors.openai import modelled
+from connectors.openai.client import Host
 from connectors.openai.errors import AuthenticationError, NotFoundError, OpenAIError
-from connectors.services import ConnectorUnavailable, openai_client_for_tenant
+from connectors.services import ConnectorUnavailable, connector_client
 from skills.models import Publication
 
 logger = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ def skills_drift_check(
     if not publications:
         return report
     try:
-        client = openai_client_for_tenant(tenant=tenant, **client_options)
+        client = connector_client(tenant=tenant, host=Host.PLATFORM, **client_options)
     except ConnectorUnavailable as exc:
         raise DriftError(exc.user_message) from None
     stop = ""

@@ -25,7 +25,7 @@ from django.utils import timezone
 from claresia.models import Tenant
 from claresia.time_limits import SoftTimeLimitExceeded, time_limit_reason
 from connectors.openai import modelled
-from connectors.openai.client import OpenAIClient
+from connectors.openai.client import Host, OpenAIClient
 from connectors.openai.errors import (
     PUBLISH_DISABLED_MESSAGE,
     AuthenticationError,
@@ -33,12 +33,11 @@ from connectors.openai.errors import (
     OpenAIError,
     PublishDisabledError,
 )
+from connectors.selectors import PublishMode, connector_publish_mode
 from connectors.services import (
     ConnectorUnavailable,
-    PublishMode,
-    connector_publish_mode,
+    connector_client,
     connector_switch_to_manual_export,
-    openai_client_for_tenant,
 )
 from skills.hub_action import hub_action_schema
 from skills.models import KnowledgeFile, Publication, PublishRun, Skill, SkillVersion
@@ -410,7 +409,7 @@ def skills_publish(
     if not jobs:
         return report
     try:
-        client = openai_client_for_tenant(tenant=tenant, **client_options)
+        client = connector_client(tenant=tenant, host=Host.PLATFORM, **client_options)
     except ConnectorUnavailable as exc:
         raise PublishError(exc.user_message) from None
     items = {item.skill.skill_id: item for item in plan}

@@ -23,21 +23,14 @@ from enum import StrEnum
 
 from claresia.models import Tenant
 from connectors.openai import chatgpt_admin
-from connectors.openai.client import OpenAIClient, RetryPolicy
+from connectors.openai.client import Host, OpenAIClient
 from connectors.openai.errors import OpenAIError
-from connectors.services import (
-    ConnectorUnavailable,
-    admin_client_for_tenant,
-    connector_workspace_id,
-)
+from connectors.selectors import connector_workspace_id
+from connectors.services import ConnectorUnavailable, Purpose, connector_client
 from skills.models import PluginMarketplace
 from skills.services.bundles import tenant_context
 from skills.targets.plugin.build import plugin_name
 from skills.targets.plugin.marketplace import marketplace_name
-
-# A page asks while someone waits: one attempt and a short timeout, never a 120 s Retry-After;
-# the next view of the page asks again.
-PAGE_CLIENT_OPTIONS = {"retry": RetryPolicy(max_attempts=1), "timeout": 10.0}
 
 
 class ArrivalStatus(StrEnum):
@@ -116,7 +109,11 @@ def plugin_arrival_check(*, tenant: Tenant, client: OpenAIClient | None = None) 
         if client is not None:
             found = _find(client, workspace_id, name, marketplace)
         else:
-            with admin_client_for_tenant(tenant=tenant, **PAGE_CLIENT_OPTIONS) as opened:
+            # A page asks while someone waits: one attempt and a short timeout, never a 120 s
+            # Retry-After; the next view of the page asks again.
+            with connector_client(
+                tenant=tenant, host=Host.CHATGPT_ADMIN, purpose=Purpose.PAGE
+            ) as opened:
                 found = _find(opened, workspace_id, name, marketplace)
     except (OpenAIError, ConnectorUnavailable) as exc:
         return PluginArrival(

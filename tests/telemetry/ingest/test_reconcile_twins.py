@@ -4,6 +4,7 @@ invocations, hub records, failures, repeats and another tenant's rows, both writ
 governance events, and running either again writes none."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
@@ -113,4 +114,110 @@ def test_flagging_in_sql_writes_what_the_row_by_row_twin_writes(invocations, rec
         # then both wrote the same events, and the same count of them
         assert in_sql == one_by_one
         assert in_sql[0] == len(in_sql[1])
+        transaction.set_rollback(True)
+
+
+cost_events = st.lists(
+    st.tuples(
+        st.integers(0, 1),  # skill
+        st.sampled_from(["c1", "c2", ""]),  # conversation ("" is never filled)
+        st.sampled_from([0, 2, 4, 6, 10, 60 * 24 * 8]),  # minutes ago: one older than the horizon
+        st.sampled_from(["invoked", "invoked", "failed", "app_call"]),
+        st.booleans(),  # a plugin skill's use (`skills_used`): the slack applies
+        st.booleans(),  # the other tenant's
+        st.sampled_from(["compliance_logs", "compliance_logs", "compliance_api"]),
+        st.booleans(),  # already filled
+    ),
+    max_size=20,
+)
+cost_records = st.lists(
+    st.tuples(
+        st.integers(0, 1),
+        st.sampled_from(["c1", "c2"]),
+        st.sampled_from([-1, 0, 1, 3, 5, 8, 12]),  # minutes ago: before and after the uses
+        st.sampled_from(["completed", "failed", "failed"]),
+        st.sampled_from(["", "tool_timeout"]),
+        st.integers(0, 3),  # cost and latency, to tell records apart
+    ),
+    max_size=6,
+)
+
+
+def _filled(filler, tenant) -> tuple[int, list[tuple]]:
+    """Fill with `filler`, then undo it; (its count, every event as it then is)."""
+    with transaction.atomic():
+        count = filler(tenant=tenant, now=NOW)
+        again = filler(tenant=tenant, now=NOW)
+        rows = sorted(
+            TelemetryEvent.objects.values_list(
+                "source_event_id", "event_type", "error_code", "cost_usd", "latency_ms"
+            )
+        )
+        transaction.set_rollback(True)
+    assert again == 0 or again == count  # a record of no cost leaves its event to fill again
+    return count, rows
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(events=cost_events, records=cost_records)
+def test_costs_in_sql_fill_what_the_orm_twin_fills(events, records):
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-statement fill is PostgreSQL's")
+    with transaction.atomic():
+        # given two tenants, Logs Platform uses (some of plugin skills) and hub records, some
+        # failed, made before and after the uses
+        tenants = [Tenant.objects.create(slug=slug, name=slug) for slug in ("t-one", "t-two")]
+        skills = {
+            (tenant.pk, n): Skill.objects.create(
+                tenant=tenant, skill_id=f"skill-{n}", name=f"Skill {n}", version="1", ir={}
+            )
+            for tenant in tenants
+            for n in range(2)
+        }
+        for index, (skill, conversation, minutes, kind, plugin, other, source, filled) in enumerate(
+            events
+        ):
+            tenant = tenants[1 if other else 0]
+            TelemetryEvent.objects.create(
+                tenant=tenant,
+                skill=skills[(tenant.pk, skill)],
+                skill_ref=f"skill-{skill}",
+                source=source,
+                source_event_id=f"event-{index}",
+                event_type=kind,
+                occurred_at=NOW - timedelta(minutes=minutes),
+                conversation_id=conversation,
+                plugin_skill_id=f"s_{index}" if plugin else "",
+                cost_usd=Decimal("9") if filled else None,
+                raw={},
+            )
+        for index, (skill, conversation, minutes, status, code, cost) in enumerate(records):
+            for tenant in tenants:
+                record = HubRecord.objects.create(
+                    tenant=tenant,
+                    skill=skills[(tenant.pk, skill)],
+                    openai_conversation_id=conversation,
+                    content_hash=f"{conversation}-{index}",
+                    output="## Done",
+                    model="gpt-4o",
+                    status=status,
+                    error_code=code if status == "failed" else "",
+                    cost_usd=Decimal(cost),
+                    latency_ms=cost * 100,
+                )
+                HubRecord.objects.filter(pk=record.pk).update(
+                    created_at=NOW - timedelta(minutes=minutes)
+                )
+
+        # when each way fills the first tenant's events
+        in_sql = _filled(reconcile._costs_from_hub_records_in_sql, tenants[0])
+        orm = _filled(reconcile._costs_from_hub_records_orm, tenants[0])
+
+        # then both changed the same events the same way, and counted them alike
+        assert in_sql == orm
         transaction.set_rollback(True)

@@ -58,9 +58,9 @@ from claresia.models import Tenant
 from claresia.services import tenant_slugs_extending
 from claresia.time_limits import SoftTimeLimitExceeded
 from connectors.openai import modelled
-from connectors.openai.client import OpenAIClient
+from connectors.openai.client import Host, OpenAIClient
 from connectors.openai.errors import BadRequestError, OpenAIError
-from connectors.services import ConnectorUnavailable, openai_client_for_tenant
+from connectors.services import ConnectorUnavailable, connector_client
 from skills.selectors import skill_pks_by_id
 from telemetry.ingest.outcome import INTERNAL_ERROR_MESSAGE, PollOutcome, PollStatus
 from telemetry.ingest.rows import TelemetryRow
@@ -211,7 +211,7 @@ def telemetry_poll(
         skills = skill_pks_by_id(tenant=tenant)
         window = _Window(state, now, tuple(tenant_slugs_extending(tenant=tenant)))
         try:
-            with client or openai_client_for_tenant(tenant=tenant) as opened:
+            with client or connector_client(tenant=tenant, host=Host.PLATFORM) as opened:
                 _read_window(
                     state, window, tenant, opened, skills, prices, outcome, max_pages, should_stop
                 )

@@ -80,6 +80,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
@@ -89,7 +90,7 @@ from claresia.models import Tenant
 from claresia.services import tenant_slugs_extending
 from claresia.time_limits import SoftTimeLimitExceeded
 from connectors.openai import chatgpt_admin
-from connectors.openai.client import OpenAIClient
+from connectors.openai.client import Host, OpenAIClient
 from connectors.openai.errors import (
     BadRequestError,
     LogFileRefusedError,
@@ -98,14 +99,13 @@ from connectors.openai.errors import (
     OpenAIError,
     PermissionDeniedError,
 )
-from connectors.services import (
-    ConnectorUnavailable,
-    admin_client_for_tenant,
+from connectors.selectors import (
     connector_app_id,
-    connector_app_id_learn,
+    connector_of,
     connector_principal_ids,
     connector_workspace_id,
 )
+from connectors.services import ConnectorUnavailable, connector_app_id_learn, connector_client
 from skills.rules import HUB_APP_NAME, HUB_APP_TITLE
 from skills.services.bundles import tenant_context
 from skills.services.inventory import gpt_inventory_read, gpt_skill_map
@@ -206,12 +206,19 @@ class _FileRead:
 
 
 class _GptMap:
-    """gpt id → skill for the tenant, refreshed at most once per poll on an unknown id."""
+    """gpt id → skill for the tenant, loaded when the poll's first conversation line needs it
+    (a quiet poll reads no inventory) and refreshed at most once per poll on an unknown id."""
 
-    def __init__(self, tenant: Tenant, client: OpenAIClient) -> None:
-        self.tenant, self.client = tenant, client
+    def __init__(self, tenant: Tenant, client: OpenAIClient, workspace_id: str | None) -> None:
+        self.tenant, self.client, self.workspace_id = tenant, client, workspace_id
         self.refreshed = False
-        self.gpts = self._load()
+        self._gpts: dict | None = None
+
+    @property
+    def gpts(self) -> dict:
+        if self._gpts is None:
+            self._gpts = self._load()
+        return self._gpts
 
     def _load(self) -> dict:
         # The longer-slug rule of the audit-log path (rows.named_for_longer_slug): a GPT
@@ -225,8 +232,10 @@ class _GptMap:
             .distinct()
         ):
             mapping[gpt_id] = (skill_ref, skill_pk)
-        if connector_workspace_id(tenant=self.tenant):
-            inventory = gpt_inventory_read(tenant=self.tenant, client=self.client)
+        if self.workspace_id:
+            inventory = gpt_inventory_read(
+                tenant=self.tenant, client=self.client, workspace_id=self.workspace_id
+            )
             mapping.update(gpt_skill_map(tenant=self.tenant, gpts=inventory))
             if longer:
                 mapping.update(
@@ -241,7 +250,7 @@ class _GptMap:
         if self.refreshed:
             return False
         self.refreshed = True
-        self.gpts = self._load()
+        self._gpts = self._load()
         logger.info("telemetry %s: GPT inventory refreshed (unknown gpt id)", self.tenant.slug)
         return True
 
@@ -286,17 +295,25 @@ def file_lines(
         yield line_no + 1, bytes(buffer)
 
 
-@dataclass
 class _Readers:
     """What turns a poll's lines into rows: the tenant's principals (a line of any other is
     skipped), the GPT map and the mapped `skills_used` ids (CONVERSATION_MESSAGE) and the
-    tenant's Claresia app (APP_LOG)."""
+    tenant's Claresia app (APP_LOG). Each is read when a line first needs it: a quiet poll (no
+    new file) reads none of them."""
 
-    tenant: Tenant
-    principals: frozenset[str]
-    gpt_map: _GptMap
-    app: AppIdentity
-    plugin_skills: dict = field(default_factory=dict)
+    def __init__(
+        self, tenant: Tenant, principals: frozenset[str], gpt_map: _GptMap, app_id: str
+    ) -> None:
+        self.tenant, self.principals, self.gpt_map = tenant, principals, gpt_map
+        self._app_id = app_id
+
+    @cached_property
+    def app(self) -> AppIdentity:
+        return app_identity(self.tenant, app_id=self._app_id)
+
+    @cached_property
+    def plugin_skills(self) -> dict:
+        return plugin_skill_map(tenant=self.tenant)
 
     def learn_app(self, app_id: str) -> None:
         """The app id of the first call to the app by its configured name: from now on the app
@@ -307,13 +324,16 @@ class _Readers:
         connector_app_id_learn(tenant=self.tenant, app_id=app_id)
 
 
-def app_identity(tenant: Tenant) -> AppIdentity:
+def app_identity(tenant: Tenant, *, app_id: str | None = None) -> AppIdentity:
     """The tenant's Claresia app as an `APP_LOG` line names it: its app id when known (the
-    connector's), and the names it is configured with (the hub's MCP server's name and title,
-    the plugin that declares it), which ChatGPT shows as the app's display name."""
+    connector's, `app_id` when the caller has it), and the names it is configured with (the
+    hub's MCP server's name and title, the plugin that declares it), which ChatGPT shows as the
+    app's display name."""
     context = tenant_context(tenant)
     names = {HUB_APP_NAME, HUB_APP_TITLE, plugin_name(context)}
-    return AppIdentity(connector_app_id(tenant=tenant), frozenset(n.lower() for n in names))
+    if app_id is None:
+        app_id = connector_app_id(tenant=tenant)
+    return AppIdentity(app_id, frozenset(n.lower() for n in names))
 
 
 # Failures that may concern one event type only (the key may read one type and not the other,
@@ -535,10 +555,12 @@ def logs_poll(
     principal: chatgpt_admin.Principal,
     now: datetime | None = None,
     client: OpenAIClient | None = None,
+    connector=None,
     max_files: int = FILE_BUDGET,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> LogsOutcome:
     """Read the tenant's new Logs Platform files into `fn_telemetry_event` (module docstring).
+    `connector`: the tenant's, when the caller has loaded it already (else it is looked up).
 
     Never raises for an OpenAI, key or checksum problem: the outcome and the tenant's Logs
     Platform poll health say what happened.
@@ -547,13 +569,16 @@ def logs_poll(
     outcome = LogsOutcome(tenant=tenant.slug)
 
     def read() -> None:
-        with client or admin_client_for_tenant(tenant=tenant) as opened:
+        loaded = connector if connector is not None else connector_of(tenant=tenant)
+        opened_client = client or connector_client(
+            tenant=tenant, connector=loaded, host=Host.CHATGPT_ADMIN
+        )
+        with opened_client as opened:
             readers = _Readers(
                 tenant,
-                connector_principal_ids(tenant=tenant) | {principal.id.lower()},
-                _GptMap(tenant, opened),
-                app_identity(tenant),
-                plugin_skill_map(tenant=tenant),
+                connector_principal_ids(tenant=tenant, connector=loaded) | {principal.id.lower()},
+                _GptMap(tenant, opened, connector_workspace_id(tenant=tenant, connector=loaded)),
+                connector_app_id(tenant=tenant, connector=loaded),
             )
             _Poll(tenant, principal, opened, readers, outcome, now, max_files, should_stop).run()
 
@@ -561,8 +586,9 @@ def logs_poll(
         if not acquired:
             outcome.status = PollStatus.LOCKED
             return outcome
-        # A failure here came before any type was read (the client or the GPT map could not be
-        # had) or between types: every type's cursor says it.
+        # A failure here came before any type was read (the client could not be had) or between
+        # types: every type's cursor says it. The GPT map is read by the first conversation line
+        # that needs it: a failure to read the inventory meets that type, under the rules above.
         error, _ = _attempt(read, what=f"tenant {tenant.slug}")
         if error:
             return _failed([], tenant, outcome, error, now)

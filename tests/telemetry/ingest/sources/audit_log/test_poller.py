@@ -11,9 +11,10 @@ import pytest
 from cryptography.fernet import Fernet
 from django.db import connection
 
+from connectors.openai.client import Host
 from connectors.openai.errors import COMPLIANCE_DISABLED_MESSAGE
 from connectors.sandbox.state import Fault
-from connectors.services import connector_connect, openai_client_for
+from connectors.services import connector_client, connector_connect
 from telemetry.ingest.outcome import PollStatus
 from telemetry.ingest.sources.audit_log.poller import telemetry_poll
 from telemetry.ingest.storage import POLL_LOCK_CLASS
@@ -135,7 +136,7 @@ def test_a_timed_out_page_is_retried_and_nothing_is_lost(sandbox, connector, ten
     # given: the second page answers after the client has given up once
     expected = seed(sandbox, 300)
     sandbox.state.faults.append(_fault(status=None, delay=1.0, times=1, every=2))
-    client = openai_client_for(connector, timeout=0.3)
+    client = connector_client(connector=connector, host=Host.PLATFORM, timeout=0.3)
 
     # when
     outcome = telemetry_poll(tenant=tenant, client=client)
@@ -168,7 +169,9 @@ def test_a_page_that_keeps_failing_keeps_the_pages_before_and_never_moves_the_cu
 ):
     # given: every call after the second page fails, beyond the client's retries
     expected = seed(sandbox, 500)
-    client = openai_client_for(connector, transport=FailingAfter(good_calls=2))
+    client = connector_client(
+        connector=connector, host=Host.PLATFORM, transport=FailingAfter(good_calls=2)
+    )
 
     # when
     failed = telemetry_poll(tenant=tenant, client=client)

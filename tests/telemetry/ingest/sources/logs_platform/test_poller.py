@@ -288,17 +288,19 @@ def test_an_unknown_gpt_id_refreshes_the_inventory_once(workspace, tenant):
 def test_the_inventory_is_refreshed_when_a_gpt_appears_mid_poll(workspace, tenant, monkeypatch):
     # given: the map is loaded, then the GPT is built in ChatGPT
     add_file(workspace, lines(1, gpt_ids=(LATER,)))
-    original = logs_poller._GptMap.__init__
+    original = logs_poller._GptMap._load
 
-    def load_then_build(self, *args):
-        original(self, *args)
-        control(
-            workspace,
-            f"gpts/{WORKSPACE}",
-            {"gpts": [gpt_object(gpt_id=LATER, name="claresia-dainese-incident-postmortem")]},
-        )
+    def load_then_build(self):
+        loaded = original(self)
+        if not self.refreshed:  # the first load: the GPT is built right after it
+            control(
+                workspace,
+                f"gpts/{WORKSPACE}",
+                {"gpts": [gpt_object(gpt_id=LATER, name="claresia-dainese-incident-postmortem")]},
+            )
+        return loaded
 
-    monkeypatch.setattr(logs_poller._GptMap, "__init__", load_then_build)
+    monkeypatch.setattr(logs_poller._GptMap, "_load", load_then_build)
 
     # when
     outcome = poll(tenant)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from connectors.openai import chatgpt_admin
 from connectors.openai.errors import AdminPermissionError
 from connectors.sandbox.chatgpt_admin import app_log_lines, parse_iso
-from connectors.services import connector_of
+from connectors.selectors import connector_of
 from telemetry.dashboard import dashboard_period, telemetry_volume
 from telemetry.hub.models import GovernanceEvent
 from telemetry.ingest.outcome import PollStatus
