@@ -135,7 +135,7 @@ def _address_public(address: str) -> bool:
     return ip.is_global
 
 
-def signed_url_refusal(location: str) -> str:
+def signed_url_refusal(location: str | httpx.URL) -> str:
     """Why a log file's signed URL (its 307's Location) may not be followed, or "": it must be
     HTTPS to public addresses only, never loopback, a private network or a link-local address
     such as 169.254.169.254 (a cloud's metadata service). `LOGS_DOWNLOAD_ALLOW_LOCAL_HTTP` lifts
@@ -312,7 +312,7 @@ class OpenAIClient:
 
     def log_file_location(self, path: str, *, route: str) -> str:
         """The signed URL a Logs Platform download answers with (its 307's Location)."""
-        return self._send("GET", path, route=route, redirect=True)
+        return str(self._send("GET", path, route=route, redirect=True))
 
     @contextmanager
     def log_file(
@@ -332,7 +332,9 @@ class OpenAIClient:
         max_bytes = settings.LOGS_FILE_MAX_BYTES if max_bytes is None else max_bytes
         max_seconds = settings.LOGS_FILE_MAX_SECONDS if max_seconds is None else max_seconds
         deadline = time.monotonic() + max_seconds
-        location = self.log_file_location(path, route=route)
+        # An httpx.URL, parsed once: a signed URL is long, and httpx checks it a character at a
+        # time each time it parses it (its redirect, a join, the request, the client's merge).
+        location = self._send("GET", path, route=route, redirect=True)
         refusal = signed_url_refusal(location)
         if refusal:
             raise LogFileRefusedError(refusal)
@@ -435,10 +437,13 @@ class OpenAIClient:
         if isinstance(self.pacer, SharedRoutePacer):
             self.pacer.pause(f"{method} {route}", seconds)
 
-    def _redirect_outcome(self, response: httpx.Response, attempt: int) -> str | OpenAIError:
+    def _redirect_outcome(self, response: httpx.Response, attempt: int) -> httpx.URL | OpenAIError:
         status = response.status_code
         if status in REDIRECT_STATUSES and response.headers.get("location"):
-            return str(response.url.join(response.headers["location"]))
+            # httpx has resolved the Location already (the redirect it would follow).
+            if response.next_request is not None:
+                return response.next_request.url
+            return response.url.join(response.headers["location"])
         if status < 400:
             return UnavailableError(
                 f"HTTP {status} where a redirect to the log file was expected",

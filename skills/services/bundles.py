@@ -10,7 +10,8 @@ from skills.targets.common import TenantContext
 from skills.targets.custom_gpt.transpiler import Bundle, KnowledgeRef, skill_bundle
 
 
-def tenant_context(tenant: Tenant) -> TenantContext:
+def tenant_context(tenant: Tenant, *, app_id: str | None = None) -> TenantContext:
+    """`app_id`: the connector's, when the caller has read it already (else it is read)."""
     archetypes = dict(
         ArchetypeGroup.objects.filter(tenant=tenant).values_list("slug", "workspace_group_id")
     )
@@ -18,7 +19,7 @@ def tenant_context(tenant: Tenant) -> TenantContext:
         slug=tenant.slug,
         hub_base=tenant.hub_base,
         archetypes=archetypes,
-        app_id=connector_app_id(tenant=tenant),
+        app_id=connector_app_id(tenant=tenant) if app_id is None else app_id,
     )
 
 

@@ -329,10 +329,10 @@ def app_identity(tenant: Tenant, *, app_id: str | None = None) -> AppIdentity:
     connector's, `app_id` when the caller has it), and the names it is configured with (the
     hub's MCP server's name and title, the plugin that declares it), which ChatGPT shows as the
     app's display name."""
-    context = tenant_context(tenant)
-    names = {HUB_APP_NAME, HUB_APP_TITLE, plugin_name(context)}
     if app_id is None:
         app_id = connector_app_id(tenant=tenant)
+    context = tenant_context(tenant, app_id=app_id)
+    names = {HUB_APP_NAME, HUB_APP_TITLE, plugin_name(context)}
     return AppIdentity(app_id, frozenset(n.lower() for n in names))
 
 
@@ -604,8 +604,30 @@ def _cursor(tenant: Tenant, event_type: str, principal, now: datetime) -> LogsCu
     cursor.last_poll_at = now
     cursor.last_files = cursor.last_stored = cursor.last_malformed = 0
     cursor.malformed_report = ""
-    cursor.save()
+    cursor.save(update_fields=_POLL_STARTED)
     return cursor
+
+
+# What a poll's start and each stored file change on the cursor: each save names its fields
+# (Django builds and sends an UPDATE of these only, not of the cursor's sixteen).
+_POLL_STARTED = (
+    "principal",
+    "cursor_at",
+    "last_file_id",
+    "last_poll_at",
+    "last_files",
+    "last_stored",
+    "last_malformed",
+    "malformed_report",
+)
+_FILE_STORED = (
+    "cursor_at",
+    "last_file_id",
+    "last_files",
+    "last_stored",
+    "last_malformed",
+    "malformed_report",
+)
 
 
 def _store_file(
@@ -631,7 +653,7 @@ def _store_file(
         if where:
             report = [r for r in cursor.malformed_report.split("\n") if r] + where
             cursor.malformed_report = "\n".join(report[:MALFORMED_REPORTED])
-        cursor.save()
+        cursor.save(update_fields=_FILE_STORED)
     for line in where[:MALFORMED_REPORTED]:
         logger.warning("telemetry %s: malformed log line skipped: %s", cursor.tenant.slug, line)
     outcome.files += 1
