@@ -217,3 +217,38 @@ def test_the_address_actually_connected_to_is_checked_too(address, refused, monk
 
     # then
     assert bool(reason) is refused
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("location", "followed_url"),
+    [
+        # A signed URL is followed as given, its query untouched (the URL httpx resolved).
+        (
+            f"{SIGNED}?sig=a%2Fb%3D&se=2026-12-03T16%3A10%3A00Z",
+            f"{SIGNED}?sig=a%2Fb%3D&se=2026-12-03T16%3A10%3A00Z",
+        ),
+        # A relative Location is resolved against the API's URL, as a browser would.
+        ("/signed/rel?x=1", "https://chatgpt.test/signed/rel?x=1"),
+    ],
+)
+def test_the_307s_location_is_followed_as_resolved_and_log_file_location_names_it(
+    client, resolves, location, followed_url
+):
+    # given
+    redirect_to(location)
+    followed = respx.get(url__regex=r"^https://(files|chatgpt)\.test/signed/").mock(
+        return_value=httpx.Response(200, content=LINE)
+    )
+
+    # when
+    body = download(client)
+    named = client.log_file_location(
+        chatgpt_admin.log_file_path(ORG, "file-1"), route=ORG.route("logs/{id}")
+    )
+
+    # then
+    assert body == LINE
+    assert str(followed.calls.last.request.url) == followed_url
+    assert named == followed_url
+    assert "authorization" not in followed.calls.last.request.headers
