@@ -62,6 +62,19 @@ def _flag(flagger, tenant) -> tuple[int, list[tuple]]:
     return count, written
 
 
+def _two_tenants(*, skills_each: int) -> tuple[list[Tenant], dict[tuple[int, int], Skill]]:
+    """Tenants `t-one` and `t-two`, each with skills `skill-0`…; the skills keyed (tenant pk, n)."""
+    tenants = [Tenant.objects.create(slug=slug, name=slug) for slug in ("t-one", "t-two")]
+    skills = {
+        (tenant.pk, n): Skill.objects.create(
+            tenant=tenant, skill_id=f"skill-{n}", name=f"Skill {n}", version="1", ir={}
+        )
+        for tenant in tenants
+        for n in range(skills_each)
+    }
+    return tenants, skills
+
+
 @pytest.mark.django_db
 @settings(
     max_examples=25,
@@ -74,14 +87,7 @@ def test_flagging_in_sql_writes_what_the_row_by_row_twin_writes(invocations, rec
         pytest.skip("the set-based flagging is PostgreSQL's")
     with transaction.atomic():
         # given two tenants with three skills each, invocations and some hub records
-        tenants = [Tenant.objects.create(slug=slug, name=slug) for slug in ("t-one", "t-two")]
-        skills = {
-            (tenant.pk, n): Skill.objects.create(
-                tenant=tenant, skill_id=f"skill-{n}", name=f"Skill {n}", version="1", ir={}
-            )
-            for tenant in tenants
-            for n in range(3)
-        }
+        tenants, skills = _two_tenants(skills_each=3)
         for index, (skill, conversation, minutes, kind, other, source) in enumerate(invocations):
             tenant = tenants[1 if other else 0]
             TelemetryEvent.objects.create(
@@ -171,14 +177,7 @@ def test_costs_in_sql_fill_what_the_orm_twin_fills(events, records):
     with transaction.atomic():
         # given two tenants, Logs Platform uses (some of plugin skills) and hub records, some
         # failed, made before and after the uses
-        tenants = [Tenant.objects.create(slug=slug, name=slug) for slug in ("t-one", "t-two")]
-        skills = {
-            (tenant.pk, n): Skill.objects.create(
-                tenant=tenant, skill_id=f"skill-{n}", name=f"Skill {n}", version="1", ir={}
-            )
-            for tenant in tenants
-            for n in range(2)
-        }
+        tenants, skills = _two_tenants(skills_each=2)
         for index, (skill, conversation, minutes, kind, plugin, other, source, filled) in enumerate(
             events
         ):
