@@ -273,6 +273,10 @@ AXES_ENABLE_ADMIN = False  # claresia/admin.py registers axes' admin pages itsel
 # Hub API (telemetry/hub, hub-records-api.md): hub tokens are HMAC-SHA256 digests keyed by this
 # pepper (SECRET_KEY when unset: rotating it then revokes every hub token); one throttle per token.
 HUB_TOKEN_PEPPER = env.str("HUB_TOKEN_PEPPER", default="")
+# The hub's record INSERT is a prepared statement on PostgreSQL (telemetry/hub/services.py,
+# _insert_cursor). Set to false behind a pooler that does not keep prepared statements per
+# client (a transaction-mode PgBouncer before 1.21).
+HUB_PREPARED_INSERT = env.bool("HUB_PREPARED_INSERT", default=True)
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -29,6 +30,11 @@ from telemetry.hub.models import (
     new_record_id,
 )
 
+try:
+    import psycopg
+except ImportError:  # SQLite only (`make run` without PostgreSQL's driver)
+    psycopg = None
+
 if TYPE_CHECKING:
     from skills.models import Skill
 
@@ -37,6 +43,9 @@ TOKEN_PREFIX = "chub"  # noqa: S105 - a label, not a secret
 # so the hot path stays one read.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 _KEY_ID = re.compile(r"[0-9a-f]{12}")
+# A prepare_threshold no statement's count reaches: psycopg prepares only what is executed
+# with prepare=True (_insert_cursor).
+_NEVER = sys.maxsize
 
 
 # ---- tokens ----------------------------------------------------------------------------------
@@ -342,6 +351,51 @@ def _insert_params(record: HubRecord, db) -> list:
     return params
 
 
+if psycopg is not None:
+
+    class _PreparedCursor(psycopg.Cursor):
+        """A server-side-binding cursor that prepares what it executes: the values travel
+        apart from the statement (nothing to quote into it), and PostgreSQL parses and plans
+        the INSERT once per connection and parameter types, not once per call."""
+
+        def execute(self, query, params=None, *, prepare=True, binary=None):
+            return super().execute(query, params, prepare=prepare, binary=binary)
+
+
+def _insert_cursor(db):
+    """A cursor for the INSERT: on PostgreSQL a prepared, server-side-binding one (no literals
+    quoted into the statement, no parse and plan per call: less CPU on both sides), wrapped as
+    Django wraps its own cursors (error translation, the broken-transaction check, execute
+    wrappers, and the debug cursor that logs queries when queries are logged); elsewhere
+    (SQLite for `make run`) Django's own cursor.
+
+    Django opens psycopg connections with prepared statements off (prepare_threshold None),
+    under which psycopg ignores prepare=True. A connection that still has it off gets a
+    threshold no other query reaches, so this INSERT (executed with prepare=True) is the
+    only statement it prepares; Django's own cursors bind client-side and never prepare.
+
+    Deployment caveat: a prepared statement lives in one server session. Behind a
+    transaction-mode PgBouncer older than 1.21 (or any pooler that does not track protocol-
+    level prepared statements) the next transaction may run on another session, which does
+    not have it. There set HUB_PREPARED_INSERT=false (the INSERT is then bound server-side
+    but not prepared). See psycopg's "Prepared statements":
+    https://www.psycopg.org/psycopg3/docs/advanced/prepare.html"""
+    if db.vendor != "postgresql":
+        return db.cursor()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        pg = db.connection
+        if not settings.HUB_PREPARED_INSERT:
+            cursor = psycopg.Cursor(pg)
+        else:
+            if pg.prepare_threshold is None:
+                pg.prepare_threshold = _NEVER
+            cursor = _PreparedCursor(pg)
+        db.validate_thread_sharing()
+        return db.make_debug_cursor(cursor) if db.queries_logged else db.make_cursor(cursor)
+
+
 def _insert_record(record: HubRecord) -> None:
     """`record.save(force_insert=True)` without building the INSERT anew each time (the ORM's
     compiler cost about as much as the round trip; bench_hub). HubRecord has no save() override
@@ -350,7 +404,7 @@ def _insert_record(record: HubRecord) -> None:
     sql, _ = _insert_sql()
     db = connections[DEFAULT_DB_ALIAS]  # the proxy `connection` costs a lookup per use
     params = _insert_params(record, db)
-    with db.cursor() as cursor:
+    with _insert_cursor(db) as cursor:
         cursor.execute(sql, params)
     # As save() leaves it: `_state` and `_meta` are documented model APIs, not private ones.
     record._state.adding = False
