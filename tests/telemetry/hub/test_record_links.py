@@ -7,8 +7,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import time_machine
+from django.test import override_settings
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
+from telemetry.hub import links
 from telemetry.hub.models import HubRecord
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +128,35 @@ def test_the_same_call_repeated_answers_the_same_link(hub, skill):
         content_type="application/json",
     ).json()
     assert again["url"] == first["url"]
+
+
+@pytest.mark.parametrize(
+    ("record_id", "expires"),
+    [
+        ("rec_01JD0000000000000000000000", 1_790_000_000),
+        ("rec_7ZZZZZZZZZZZZZZZZZZZZZZZZZ", 0),
+        ("", 1),
+        ("é·✓", 2**40),
+    ],
+)
+def test_a_signature_is_django_s_salted_hmac(record_id, expires):
+    expected = salted_hmac(links.SALT, f"{record_id}:{expires}", algorithm="sha256").hexdigest()
+
+    assert links._signature(record_id, expires) == expected
+    assert links._signature(record_id, expires) == expected  # the kept key gives the same
+
+
+def test_a_new_secret_key_signs_anew():
+    # given
+    before = links._signature("rec_01JD0000000000000000000000", 1_790_000_000)
+
+    # when
+    with override_settings(SECRET_KEY="another secret key, long enough for the checks" * 2):
+        after = links._signature("rec_01JD0000000000000000000000", 1_790_000_000)
+        expected = salted_hmac(
+            links.SALT, "rec_01JD0000000000000000000000:1790000000", algorithm="sha256"
+        ).hexdigest()
+
+    # then
+    assert after == expected != before
+    assert links._signature("rec_01JD0000000000000000000000", 1_790_000_000) == before
