@@ -159,8 +159,19 @@ _PLAIN_CONTENT_TYPES = frozenset({"application/json", "application/json; charset
 _throttle = WindowThrottle(HubTokenThrottle.scope)  # the same key and window as the DRF throttle
 
 
-def _plain_response(data, *, status: int, headers=()) -> HttpResponse:
-    response = HttpResponse(JSONRenderer().render(data), status=status, content_type=_MEDIA_TYPE)
+def _answer_json(answer: dict) -> bytes:
+    """JSONRenderer().render(answer), byte for byte, for `_answer`'s dict (str and int values):
+    orjson writes compact separators and non-ASCII as UTF-8, as DRF's defaults (COMPACT_JSON,
+    UNICODE_JSON) do; DRF then escapes U+2028 and U+2029, and so does this."""
+    return (
+        orjson.dumps(answer)
+        .replace(b"\xe2\x80\xa8", b"\\u2028")
+        .replace(b"\xe2\x80\xa9", b"\\u2029")
+    )
+
+
+def _plain_response(body: bytes, *, status: int, headers=()) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type=_MEDIA_TYPE)
     for name, value in headers:
         response[name] = value
     response["Allow"] = _ALLOW
@@ -172,7 +183,9 @@ def _plain_refusal(error: Exception) -> HttpResponse:
     # Response is only read here (its Content-Type is the renderer's, set below).
     answer = hub_exception_handler(error, {})
     headers = [item for item in answer.items() if item[0].lower() != "content-type"]
-    return _plain_response(answer.data, status=answer.status_code, headers=headers)
+    return _plain_response(
+        JSONRenderer().render(answer.data), status=answer.status_code, headers=headers
+    )
 
 
 def _plain_emit(request) -> HttpResponse | None:
@@ -220,7 +233,7 @@ def _plain_emit(request) -> HttpResponse | None:
     except SkillNotFound as error:
         return _plain_refusal(error)
     return _plain_response(
-        _answer(result.record),
+        _answer_json(_answer(result.record)),
         status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
     )
 
