@@ -11,6 +11,7 @@ import secrets
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -334,20 +335,73 @@ def _plain_types() -> dict[str, type]:
     }
 
 
+def _direct(field) -> tuple[type, object] | None:
+    """For a field that is not among `_plain_types`: the exact type for which the field's
+    `get_db_prep_save` comes down to one backend adaptation, and that adaptation as a
+    function of (value, ops); None to let the field prepare every value.
+
+    What the field's own steps do with a value of that type, step by step: an int's
+    get_prep_value is int(value) (the same int), a finite Decimal's to_python is Decimal(value)
+    (the same number), an aware datetime's to_python is itself, and a JSON field's
+    get_prep_value keeps a dict; what is left is the backend's adapt_*_value, called here."""
+    kind = field.get_internal_type()
+    if kind in ("IntegerField", "PositiveIntegerField", "BigIntegerField"):
+        return int, lambda value, ops: ops.adapt_integerfield_value(value, kind)
+    if kind == "DecimalField":
+        digits, places = field.max_digits, field.decimal_places
+        return Decimal, lambda value, ops: (
+            ops.adapt_decimalfield_value(value, digits, places) if value.is_finite() else None
+        )
+    if kind == "DateTimeField":
+        return datetime, lambda value, ops: (
+            ops.adapt_datetimefield_value(value) if value.tzinfo is not None else None
+        )
+    if kind == "JSONField":
+        encoder = field.encoder
+        return dict, lambda value, ops: ops.adapt_json_value(value, encoder)
+    return None
+
+
+@functools.cache
+def _direct_preparers() -> dict[str, tuple[type, object]]:
+    return {
+        field.attname: direct
+        for field in HubRecord._meta.local_concrete_fields
+        if field.attname not in _plain_types() and (direct := _direct(field)) is not None
+    }
+
+
 def _insert_params(record: HubRecord, db) -> list:
     """The INSERT's values, as `save(force_insert=True)` prepares them; an attribute that is
-    already its column's plain Python type (or None) is its own prepared value. Any other
-    field (JSON, decimal, the dates auto_now_add sets in pre_save) is prepared by the field."""
+    already its column's plain Python type (or None) is its own prepared value, and one of the
+    exact type `_direct` names gets the backend's adaptation alone. Any other value (a NaN, a
+    naive datetime, an int given to a decimal field…) is prepared by its field, which also
+    raises what save() would raise. Every field's pre_save runs (created_at's auto_now_add)."""
     _, fields = _insert_sql()
     plain = _plain_types()
+    direct = _direct_preparers()
+    ops = db.ops
     params = []
     for field in fields:
-        kind = plain.get(field.attname)
-        value = getattr(record, field.attname)
-        if kind is not None and (value is None or type(value) is kind):
-            params.append(value)
-        else:
-            params.append(field.get_db_prep_save(field.pre_save(record, True), db))
+        attname = field.attname
+        kind = plain.get(attname)
+        if kind is not None:
+            value = getattr(record, attname)
+            if value is None or type(value) is kind:
+                params.append(value)
+                continue
+        value = field.pre_save(record, True)
+        how = direct.get(attname)
+        if how is not None:
+            if value is None:  # NULL: what each of these fields prepares None as
+                params.append(None)
+                continue
+            if type(value) is how[0]:
+                prepared = how[1](value, ops)
+                if prepared is not None:
+                    params.append(prepared)
+                    continue
+        params.append(field.get_db_prep_save(value, db))
     return params
 
 

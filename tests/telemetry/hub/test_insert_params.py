@@ -1,10 +1,12 @@
 """The hub's INSERT sends exactly what `HubRecord.save(force_insert=True)` would send, although
 it prepares only the values that are not already their column's plain Python type."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.db import connection
 
 from telemetry.hub.models import HubRecord
@@ -38,8 +40,12 @@ def _as_save_prepares(record: HubRecord) -> list:
 
 
 def _comparable(values: list) -> list:
-    # A JSON value is wrapped in a fresh adapter object each time: compare what it wraps.
-    return [(type(value).__name__, getattr(value, "obj", value)) for value in values]
+    # A JSON value is wrapped in a fresh adapter object each time: compare what it wraps and
+    # the function that will write it.
+    return [
+        (type(value).__name__, getattr(value, "obj", value), getattr(value, "dumps", None))
+        for value in values
+    ]
 
 
 @pytest.mark.parametrize(
@@ -50,8 +56,22 @@ def _comparable(values: list) -> list:
         {"status": HubRecord.Status.FAILED, "error_code": "timeout"},
         {"cost_usd": Decimal("0"), "latency_ms": 0, "cost_estimated": True},
         {"input_tokens": True, "cost_usd": 1, "model": 5},  # not the plain types: prepared
+        {"inputs": [1, "é"], "cost_usd": 0.5, "latency_ms": 2.0},  # nor the direct ones
+        {"cost_usd": Decimal("1E+2"), "inputs": {}, "output_tokens": 2**31 - 1},
+        {"corrected_at": datetime(2026, 12, 3, 9, 30, tzinfo=UTC), "user_email": "a@b.example"},
+        {"cost_usd": None, "latency_ms": None, "inputs": None},  # NULL (the row would refuse)
     ],
-    ids=["completed", "refused", "failed", "zero", "other types"],
+    ids=[
+        "completed",
+        "refused",
+        "failed",
+        "zero",
+        "other types",
+        "not direct",
+        "edge",
+        "set",
+        "none",
+    ],
 )
 @pytest.mark.parametrize("with_token", [True, False], ids=["hub token", "mcp"])
 def test_the_insert_sends_what_save_would_send(tenant, skill, changes, with_token):
@@ -85,3 +105,11 @@ def test_a_new_record_is_the_record_the_keyword_constructor_makes(tenant, skill)
     ]
     assert (record.tenant, record.skill, record.token) == (tenant, skill, token)
     assert record._state.adding
+
+
+def test_a_decimal_that_is_not_a_number_is_refused_as_save_refuses_it(tenant, skill):
+    record = _new_record(tenant=tenant, skill=skill, token=None, **VALUES)
+    record.cost_usd = Decimal("NaN")
+
+    with pytest.raises(ValidationError):
+        _insert_params(record, connection)
