@@ -349,12 +349,18 @@ def _direct(field) -> tuple[type, object] | None:
         return int, lambda value, ops: ops.adapt_integerfield_value(value, kind)
     if kind == "DecimalField":
         digits, places = field.max_digits, field.decimal_places
-        return Decimal, lambda value, ops: (
-            ops.adapt_decimalfield_value(value, digits, places) if value.is_finite() else None
+        return (
+            Decimal,
+            lambda value, ops: (
+                ops.adapt_decimalfield_value(value, digits, places) if value.is_finite() else None
+            ),
         )
     if kind == "DateTimeField":
-        return datetime, lambda value, ops: (
-            ops.adapt_datetimefield_value(value) if value.tzinfo is not None else None
+        return (
+            datetime,
+            lambda value, ops: (
+                ops.adapt_datetimefield_value(value) if value.tzinfo is not None else None
+            ),
         )
     if kind == "JSONField":
         encoder = field.encoder
