@@ -20,14 +20,16 @@ RECORD_ID_PATTERN = r"^rec_[0-9A-HJKMNP-TV-Z]{26}$"
 _RECORD_ID = re.compile(RECORD_ID_PATTERN)
 
 
+# Two Crockford digits for each 10-bit number, and the shifts of a ULID's 13 pairs (26 digits
+# of 5 bits: 130 bits, the top two always 0), most significant first.
+_PAIRS = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)
+_PAIR_SHIFTS = tuple(range(120, -1, -10))
+
+
 def new_record_id() -> str:
     """`rec_` + a ULID: time-ordered (index-friendly) and unguessable (80 random bits)."""
     value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "rec_" + "".join(reversed(chars))
+    return "rec_" + "".join([_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 
 def is_record_id(value: str) -> bool:
