@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models.signals import post_init
 
 from telemetry.hub.models import HubRecord
 from telemetry.hub.services import _insert_params, _insert_sql, _new_record, hub_token_issue
@@ -113,3 +114,27 @@ def test_a_decimal_that_is_not_a_number_is_refused_as_save_refuses_it(tenant, sk
 
     with pytest.raises(ValidationError):
         _insert_params(record, connection)
+
+
+def test_a_new_record_is_the_constructor_s_also_when_init_signals_are_listened_to(tenant, skill):
+    # given
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=HubRecord)
+    try:
+        # when
+        record = _new_record(tenant=tenant, skill=skill, token=None, **VALUES)
+    finally:
+        post_init.disconnect(receiver, sender=HubRecord)
+
+    # then
+    assert seen == [record]
+    expected = HubRecord(id=record.id, tenant=tenant, skill=skill, token=None, **VALUES)
+    fields = HubRecord._meta.concrete_fields
+    assert [getattr(record, f.attname) for f in fields] == [
+        getattr(expected, f.attname) for f in fields
+    ]
+    assert (record.tenant, record.skill, record.token) == (tenant, skill, None)
