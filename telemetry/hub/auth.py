@@ -6,7 +6,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, throttling
 from rest_framework.settings import api_settings
 
-from claresia.throttling import parse_rate, window_count
+from claresia.throttling import Rate, leases, parse_rate
 from telemetry.hub.models import HubToken
 from telemetry.hub.services import hub_token_authenticate
 
@@ -55,8 +55,9 @@ class HubTokenThrottle(throttling.SimpleRateThrottle):
 
     Keyed by token, not by IP: every call of a tenant's GPTs comes from OpenAI's egress, so an
     IP key would throttle all tenants together and a token key isolates a runaway tenant.
-    Counted with cache add/incr instead of DRF's timestamp list, which costs O(rate) per request
-    and races between gunicorn workers."""
+    Counted in the shared cache (claresia/throttling.py: a busy token's slots leased a few at a
+    time) instead of DRF's timestamp list, which costs O(rate) per request and races between
+    gunicorn workers."""
 
     scope = "hub_token"
 
@@ -80,8 +81,8 @@ class HubTokenThrottle(throttling.SimpleRateThrottle):
         key = self.get_cache_key(request, view)
         if key is None:
             return True
-        count, self.window_end = window_count(key, duration=self.duration)
-        return count is None or count <= self.num_requests
+        admitted, self.window_end = leases.admit(key, Rate(self.num_requests, self.duration))
+        return admitted
 
     def wait(self):
         return max(1, int(self.window_end - time.time()) + 1)
