@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models.base import ModelState
@@ -32,11 +33,6 @@ from telemetry.hub.models import (
     is_record_id,
     new_record_id,
 )
-
-try:
-    import psycopg
-except ImportError:  # SQLite only (`make run` without PostgreSQL's driver)
-    psycopg = None
 
 if TYPE_CHECKING:
     from skills.models import Skill
@@ -431,15 +427,13 @@ def _insert_params(record: HubRecord, db) -> list:
     return params
 
 
-if psycopg is not None:
+class _PreparedCursor(psycopg.Cursor):
+    """A server-side-binding cursor that prepares what it executes: the values travel apart
+    from the statement (nothing to quote into it), and PostgreSQL parses and plans the INSERT
+    once per connection and parameter types, not once per call."""
 
-    class _PreparedCursor(psycopg.Cursor):
-        """A server-side-binding cursor that prepares what it executes: the values travel
-        apart from the statement (nothing to quote into it), and PostgreSQL parses and plans
-        the INSERT once per connection and parameter types, not once per call."""
-
-        def execute(self, query, params=None, *, prepare=True, binary=None):
-            return super().execute(query, params, prepare=prepare, binary=binary)
+    def execute(self, query, params=None, *, prepare=True, binary=None):
+        return super().execute(query, params, prepare=prepare, binary=binary)
 
 
 def _insert_cursor(db):
