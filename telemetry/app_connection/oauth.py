@@ -8,6 +8,7 @@ connection's end users authorize without a Claresia login, and django-oauth-tool
 revocation endpoints (PKCE S256, rotation), whose codes and tokens are for this hub's /mcp only
 (RFC 8707, oauth_validator.py). What is DOT's and what is ours: docs/architecture.md."""
 
+import functools
 import json
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -18,6 +19,7 @@ from django.db.models import QuerySet
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.encoding import iri_to_uri
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from oauth2_provider.exceptions import OAuthToolkitError
@@ -69,8 +71,15 @@ _registration_throttle = WindowThrottle("oauth_register")
 
 def issuer(request) -> str:
     """This hub's base URL as the request reached it (a Mode C hub is its own issuer); the
-    same value DOT puts in the authorization response's `iss` (RFC 9207)."""
-    return request.build_absolute_uri("/").rstrip("/")
+    same value DOT puts in the authorization response's `iss` (RFC 9207):
+    `request.build_absolute_uri("/")` without its slash, which for "/" is the scheme and the
+    validated host, IRI-encoded (remembered per scheme and host: every /mcp call asks)."""
+    return _issuer_of(f"{request.scheme}://{request.get_host()}")
+
+
+@functools.lru_cache(maxsize=64)
+def _issuer_of(scheme_host: str) -> str:
+    return iri_to_uri(scheme_host + "/").rstrip("/")
 
 
 def hub_resource(request) -> str:

@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from mcp.server.connection import Connection
 from mcp.server.lowlevel import Server
-from mcp.server.runner import serve_one
+from mcp.server.runner import ServerRunner
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.exceptions import MCPError, NoBackChannelError
 from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data
@@ -42,7 +42,12 @@ from claresia.throttling import WindowThrottle
 from skills.rules import HUB_APP_NAME, HUB_APP_TITLE
 from telemetry.app_connection.bridge import Bridge
 from telemetry.app_connection.oauth import hub_resource, resource_metadata_url
-from telemetry.app_connection.services import HubTokenVerifier, McpCaller, mcp_client_touch
+from telemetry.app_connection.services import (
+    HubTokenVerifier,
+    McpCaller,
+    mcp_client_touch,
+    mcp_client_touch_due,
+)
 from telemetry.hub.exceptions import PayloadTooLarge, flatten_errors
 from telemetry.hub.footer import cost_display
 from telemetry.hub.serializers import emit_hub_record_values
@@ -231,20 +236,23 @@ def _plain_tool_call(meta: dict, body: bytes) -> tuple[types.JSONRPCRequest, str
 async def _serve_tool_call(
     kept: "_Kept", message: types.JSONRPCRequest, version: str
 ) -> tuple[int, list, bytes]:
-    """Answer a plain `tools/call` through the SDK's server kernel (`serve_one`, as the SDK's own
-    single-exchange entry does) without its per-request transport, memory streams and
-    dispatcher task: the answer is the transport's, byte for byte
-    (test_a_plain_tool_call_is_answered_as_the_sdk_transport_answers_it)."""
+    """Answer a plain `tools/call` through the SDK's server kernel (`ServerRunner.on_request`,
+    what the SDK's single-exchange entry `serve_one` runs) without its per-request transport,
+    memory streams and dispatcher task: the answer is the transport's, byte for byte
+    (test_a_plain_tool_call_is_answered_as_the_sdk_transport_answers_it). `serve_one` then
+    closes the connection's exit stack under a shielded, time-bounded cancel scope, for a
+    driver that may be cancelled; this drive never is (nothing cancels a request's own loop,
+    and the stack holds nothing for a stateless exchange), so it is closed plainly: a tenth
+    of the SDK's share of a call."""
     connection = Connection.from_envelope(version, None, None)
+    runner = ServerRunner(server, connection, kept.lifespan_state)
     try:
-        result = await serve_one(
-            server,
-            _ExchangeContext(message.id),
-            message.method,
-            message.params,
-            connection=connection,
-            lifespan_state=kept.lifespan_state,
-        )
+        try:
+            result = await runner.on_request(
+                _ExchangeContext(message.id), message.method, message.params
+            )
+        finally:
+            await connection.exit_stack.aclose()
     except Exception as error:  # the SDK dispatcher's exception-to-wire mapping
         data = handler_exception_to_error_data(error)
         if data is None:
@@ -304,10 +312,6 @@ async def _sdk():
 
 
 bridge = Bridge(_sdk)
-
-
-async def _verify(kept: _Kept, verifier: HubTokenVerifier, token: str):
-    return await verifier.verify_token(token)
 
 
 class _Challenge(ProtectedResourceMetadataMixin):
@@ -371,7 +375,8 @@ def mcp_endpoint(request):
     GET, no session to DELETE), then the bearer token (a 401 pointing at the resource
     metadata), then the client's throttle (429 with Retry-After), then the body's bound, then
     the SDK's transport answers: JSON-RPC errors for what is not JSON-RPC, MCP tool errors for
-    bad arguments."""
+    bad arguments. All after the method and the header's form run in one drive of the thread's
+    loop (`_exchange`)."""
     if request.method != "POST":
         response = _jsonrpc_error(405, types.INVALID_REQUEST, "Send JSON-RPC messages by POST.")
         response["Allow"] = "POST"
@@ -379,13 +384,22 @@ def mcp_endpoint(request):
     scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
         return _unauthorized(request, ASK_FOR_BEARER)
-    resource = hub_resource(request)
-    verifier = HubTokenVerifier(resource=resource, run_sync=bridge.run_sync)
-    access = bridge.call(_verify, verifier, credentials.strip())
+    verifier = HubTokenVerifier(resource=hub_resource(request), run_sync=bridge.run_sync)
+    return bridge.call(_exchange, verifier, credentials.strip(), request)
+
+
+async def _exchange(kept: _Kept, verifier: HubTokenVerifier, token: str, request) -> HttpResponse:
+    """The token, the throttle, the bound and the SDK's answer, in that order, in one drive of
+    the loop: the steps between the verifier and the SDK read memory, Redis and the request
+    body, never the ORM (a client's last use, written once a minute, goes through
+    `bridge.run_sync`). One drive instead of one for the verifier and one for the SDK."""
+    access = await verifier.verify_token(token)
     if access is None:
         return _unauthorized(request, NOT_VALID)
     caller = access.caller
-    mcp_client_touch(application_id=caller.application_id, now=timezone.now())
+    now = timezone.now()
+    if mcp_client_touch_due(application_id=caller.application_id, now=now):
+        await bridge.run_sync(mcp_client_touch, application_id=caller.application_id, now=now)
     wait = _throttle.wait_if_over(str(caller.application_id))
     if wait is not None:
         response = _jsonrpc_error(429, SERVER_BUSY, "Too many requests for this connection.")
@@ -406,19 +420,20 @@ def mcp_endpoint(request):
         ephemeral_user_id=_header(request, "HTTP_OPENAI_EPHEMERAL_USER_ID"),
         gpt_id=_header(request, "HTTP_OPENAI_GPT_ID"),
     )
-    token = _caller.set((caller, context, len(body) <= MAX_BODY_CHARACTERS))
+    # Read by the tool (`_call_tool`), in this task or the tasks the SDK starts from it.
+    reset = _caller.set((caller, context, len(body) <= MAX_BODY_CHARACTERS))
     try:
         plain = _plain_tool_call(meta, body)
         if plain is not None:
-            status, response_headers, content = bridge.call(_serve_tool_call, *plain)
+            status, response_headers, content = await _serve_tool_call(kept, *plain)
         elif _has_invalid_id(body):
             return _jsonrpc_error(
                 400, types.INVALID_REQUEST, "A request id is a string or integer."
             )
         else:
-            status, response_headers, content = bridge.call(_serve, _scope(request, body), body)
+            status, response_headers, content = await _serve(kept, _scope(request, body), body)
     finally:
-        _caller.reset(token)
+        _caller.reset(reset)
     response = HttpResponse(content, status=status)
     for key, value in response_headers:
         name = key.decode("latin-1")

@@ -100,11 +100,16 @@ def mcp_client_label(application) -> str:
     return f"{application.name or 'unnamed client'} · {where}"
 
 
+def mcp_client_touch_due(*, application_id: int, now: datetime) -> bool:
+    """Whether this process should record the client's use now (no database: a dict read)."""
+    written = _last_use_written.get(application_id)
+    return written is None or not timedelta(0) <= now - written < LAST_USE_PRECISION
+
+
 def mcp_client_touch(*, application_id: int, now: datetime) -> None:
     """Record a client's use of /mcp: at most once per LAST_USE_PRECISION per web process, so a
     busy connection costs one UPDATE a minute, not one per call."""
-    written = _last_use_written.get(application_id)
-    if written is not None and timedelta(0) <= now - written < LAST_USE_PRECISION:
+    if not mcp_client_touch_due(application_id=application_id, now=now):
         return
     if len(_last_use_written) > 10_000:
         _last_use_written.clear()
