@@ -261,7 +261,7 @@ async def _serve_tool_call(
         reply = types.JSONRPCError(jsonrpc="2.0", id=message.id, error=data)
         content = reply.model_dump_json(by_alias=True, exclude_unset=True).encode()
     else:
-        # The result is the SDK's wire form already (serve_one serialized it): the envelope
+        # The result is the SDK's wire form already (the kernel serialized it): the envelope
         # around it is written as JSONRPCResponse.model_dump_json writes it, without validating
         # the result a second time.
         content = pydantic_core.to_json({"jsonrpc": "2.0", "id": message.id, "result": result})
